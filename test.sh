@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-apt_packages=(python3-ase python3-grpcio python3-protobuf protobuf-compiler cp2k lammps chromium nodejs npm)
+apt_packages=(python3-ase python3-grpcio python3-protobuf protobuf-compiler cp2k lammps chromium)
+# Node may come from elsewhere (with npm bundled); only ask Debian for it when there is none.
+command -v node >/dev/null && command -v npm >/dev/null || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
