@@ -1,3 +1,8 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace MolecularLearning.Core;
 
 /// <summary>What a <see cref="NeighbourList"/> keeps per (i, j, image) entry.</summary>
@@ -43,7 +48,9 @@ public sealed class NeighbourList : IParallelWork
     private double[] _shift = [];                     // t_i: integer lattice translation wrapping atom i (3N)
     private double[] _unwrapped = [];                 // x_i + t_i for the last positions seen (3N)
     private double[] _images = [];                    // S for each image code (3 per code)
-    private int[] _binOf = [], _binStart = [], _binFill = [], _binAtoms = [];
+    private int[] _binOf = [], _binStart = [], _binFill = [], _binAtoms = [], _binPos = [];
+    // Per axis, for a bin offset t in [−reach, nb − 1 + reach]: the wrapped bin and its lattice translation (no divisions in the scan).
+    private int[] _wrapA = [], _wrapB = [], _wrapC = [], _liftA = [], _liftB = [], _liftC = [];
     private double[] _binX = [], _binY = [], _binZ = [];  // x + t of the atoms in bin order
     private int _nbA, _nbB, _nbC, _reachA, _reachB, _reachC, _qA, _qB, _qC;
     private bool _periodic;
@@ -102,7 +109,7 @@ public sealed class NeighbourList : IParallelWork
         double rc = cutoff + skin;
 
         Grow(ref _reference, 3 * n); Grow(ref _shift, 3 * n); Grow(ref _unwrapped, 3 * n);
-        Grow(ref _binOf, n); Grow(ref _binAtoms, n); Grow(ref _binX, n); Grow(ref _binY, n); Grow(ref _binZ, n);
+        Grow(ref _binOf, n); Grow(ref _binAtoms, n); Grow(ref _binPos, n); Grow(ref _binX, n); Grow(ref _binY, n); Grow(ref _binZ, n);
         Grow(ref _start, n + 1);
         positions.CopyTo(_reference);
 
@@ -154,6 +161,9 @@ public sealed class NeighbourList : IParallelWork
         (_nbA, _nbB, _nbC) = (nb[0], nb[1], nb[2]);
         (_reachA, _reachB, _reachC) = (reach[0], reach[1], reach[2]);
         (_qA, _qB, _qC) = (q[0], q[1], q[2]);
+        AxisTable(ref _wrapA, ref _liftA, nb[0], reach[0]);
+        AxisTable(ref _wrapB, ref _liftB, nb[1], reach[1]);
+        AxisTable(ref _wrapC, ref _liftC, nb[2], reach[2]);
         long codes = (2L * q[0] + 1) * (2L * q[1] + 1) * (2L * q[2] + 1);
         if (codes > ushort.MaxValue + 1L)
             throw new ArgumentOutOfRangeException(nameof(cutoff), $"cutoff {cutoff} Å reaches more than 19 cell heights");
@@ -206,6 +216,7 @@ public sealed class NeighbourList : IParallelWork
         {
             int bin = _binOf[i], k = _binStart[bin] + _binFill[bin]++;
             _binAtoms[k] = i;
+            _binPos[i] = k;
             // Bin-ordered coordinates: the inner loop reads them contiguously.
             _binX[k] = _unwrapped[3 * i]; _binY[k] = _unwrapped[3 * i + 1]; _binZ[k] = _unwrapped[3 * i + 2];
         }
@@ -325,56 +336,130 @@ public sealed class NeighbourList : IParallelWork
     private int Scan(int i, bool write, int at)
     {
         double rc = Cutoff + Skin, rc2 = rc * rc;
-        int nbA = _nbA, nbB = _nbB, nbC = _nbC;
-        int bin = _binOf[i];
+        int nbB = _nbB, nbC = _nbC;
+        int bin = _binOf[i], self = _binPos[i];
         int ia = bin / (nbB * nbC), ib = bin / nbC % nbB, ic = bin % nbC;
         double ux = _unwrapped[3 * i], uy = _unwrapped[3 * i + 1], uz = _unwrapped[3 * i + 2];
-        var bx = _binX; var by = _binY; var bz = _binZ; var binAtoms = _binAtoms; var binStart = _binStart;
+        var binStart = _binStart;
         var img = _images;
         int count = 0;
         for (int da = -_reachA; da <= _reachA; da++)
         {
-            int ta = ia + da, qa = FloorDiv(ta, nbA);
+            int qa = _liftA[ia + da + _reachA];
             if (!_periodic && qa != 0) continue;
-            ta -= qa * nbA;
+            int ta = _wrapA[ia + da + _reachA];
             for (int db = -_reachB; db <= _reachB; db++)
             {
-                int tb = ib + db, qb = FloorDiv(tb, nbB);
+                int qb = _liftB[ib + db + _reachB];
                 if (!_periodic && qb != 0) continue;
-                tb -= qb * nbB;
-                for (int dc = -_reachC; dc <= _reachC; dc++)
+                int tab = (ta * nbB + _wrapB[ib + db + _reachB]) * nbC;
+                // Bins along c with the same lattice translation are consecutive in bin order: one range each.
+                for (int dc = -_reachC; dc <= _reachC;)
                 {
-                    int tc = ic + dc, qc = FloorDiv(tc, nbC);
+                    int qc = _liftC[ic + dc + _reachC];
+                    int run = 1;
+                    while (dc + run <= _reachC && _liftC[ic + dc + run + _reachC] == qc) run++;
+                    int first = _wrapC[ic + dc + _reachC];
+                    dc += run;
                     if (!_periodic && qc != 0) continue;
-                    tc -= qc * nbC;
                     int code = ImageCode(qa, qb, qc);
-                    bool zeroShift = qa == 0 && qb == 0 && qc == 0;
+                    // i itself is skipped only in the unshifted image (self-images are neighbours).
+                    int skip = qa == 0 && qb == 0 && qc == 0 ? self : -1;
                     // Position of atom i seen from the image: x_j + t_j + S − (x_i + t_i) = x_j + t_j − (u_i − S).
                     double cx = ux - img[3 * code], cy = uy - img[3 * code + 1], cz = uz - img[3 * code + 2];
-                    int target = (ta * nbB + tb) * nbC + tc;
-                    for (int k = binStart[target], end = binStart[target + 1]; k < end; k++)
-                    {
-                        double x = bx[k] - cx, y = by[k] - cy, z = bz[k] - cz;
-                        double r2 = x * x + y * y + z * z;
-                        if (r2 > rc2) continue;
-                        int j = binAtoms[k];
-                        if (j == i && zeroShift) continue;
-                        if (write)
-                        {
-                            int e = at + count;
-                            _index[e] = j;
-                            _image[e] = (ushort)code;
-                            if (Storage == NeighbourStorage.Displacements)
-                            {
-                                _dx[e] = x; _dy[e] = y; _dz[e] = z; _r[e] = Math.Sqrt(r2);
-                            }
-                        }
-                        count++;
-                    }
+                    int k = binStart[tab + first], end = binStart[tab + first + run];
+                    count += write ? FillRange(k, end, skip, cx, cy, cz, rc2, code, at + count) : CountRange(k, end, skip, cx, cy, cz, rc2);
                 }
             }
         }
         return count;
+    }
+
+    /// <summary>How many bin-ordered atoms in [k, end) lie within √rc2 of (cx, cy, cz), the one at <paramref name="skip"/> excluded.</summary>
+    private int CountRange(int k, int end, int skip, double cx, double cy, double cz, double rc2)
+    {
+        if (k < 0 || (uint)end > (uint)_binX.Length || (uint)end > (uint)_binY.Length || (uint)end > (uint)_binZ.Length)
+            throw new IndexOutOfRangeException();
+        // The skipped atom is i itself, at distance 0: it is counted below and taken off here.
+        int count = skip >= k && skip < end ? -1 : 0;
+        ref double bx = ref MemoryMarshal.GetArrayDataReference(_binX);
+        ref double by = ref MemoryMarshal.GetArrayDataReference(_binY);
+        ref double bz = ref MemoryMarshal.GetArrayDataReference(_binZ);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
+            for (; k + 4 <= end; k += 4)
+            {
+                var x = Vector256.LoadUnsafe(ref bx, (nuint)k) - vx;
+                var y = Vector256.LoadUnsafe(ref by, (nuint)k) - vy;
+                var z = Vector256.LoadUnsafe(ref bz, (nuint)k) - vz;
+                count += BitOperations.PopCount(Vector256.LessThanOrEqual(x * x + y * y + z * z, vr).ExtractMostSignificantBits());
+            }
+        }
+        for (; k < end; k++)
+        {
+            double x = Unsafe.Add(ref bx, k) - cx, y = Unsafe.Add(ref by, k) - cy, z = Unsafe.Add(ref bz, k) - cz;
+            count += x * x + y * y + z * z <= rc2 ? 1 : 0;
+        }
+        return count;
+    }
+
+    /// <summary>Writes the entries that <see cref="CountRange"/> counts, from entry <paramref name="at"/>; returns how many.</summary>
+    private int FillRange(int k, int end, int skip, double cx, double cy, double cz, double rc2, int code, int at)
+    {
+        int e = at;
+        var bx = _binX; var by = _binY; var bz = _binZ;
+        if (Vector256.IsHardwareAccelerated && k >= 0 && end <= bx.Length && end <= by.Length && end <= bz.Length)
+        {
+            ref double rx = ref MemoryMarshal.GetArrayDataReference(bx);
+            ref double ry = ref MemoryMarshal.GetArrayDataReference(by);
+            ref double rz = ref MemoryMarshal.GetArrayDataReference(bz);
+            var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
+            for (; k + 4 <= end; k += 4)
+            {
+                var x = Vector256.LoadUnsafe(ref rx, (nuint)k) - vx;
+                var y = Vector256.LoadUnsafe(ref ry, (nuint)k) - vy;
+                var z = Vector256.LoadUnsafe(ref rz, (nuint)k) - vz;
+                var r2 = x * x + y * y + z * z;
+                uint mask = Vector256.LessThanOrEqual(r2, vr).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    int lane = BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    if (k + lane == skip) continue;
+                    Write(e++, k + lane, x.GetElement(lane), y.GetElement(lane), z.GetElement(lane), r2.GetElement(lane), code);
+                }
+            }
+        }
+        for (; k < end; k++)
+        {
+            double x = bx[k] - cx, y = by[k] - cy, z = bz[k] - cz;
+            double r2 = x * x + y * y + z * z;
+            if (r2 > rc2 || k == skip) continue;
+            Write(e++, k, x, y, z, r2, code);
+        }
+        return e - at;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Write(int e, int k, double x, double y, double z, double r2, int code)
+    {
+        _index[e] = _binAtoms[k];
+        _image[e] = (ushort)code;
+        if (Storage == NeighbourStorage.Displacements) { _dx[e] = x; _dy[e] = y; _dz[e] = z; _r[e] = Math.Sqrt(r2); }
+    }
+
+    /// <summary>Wrapped bin and lattice translation for every stencil offset along one axis.</summary>
+    private static void AxisTable(ref int[] wrap, ref int[] lift, int nb, int reach)
+    {
+        int size = nb + 2 * reach;
+        Grow(ref wrap, size); Grow(ref lift, size);
+        for (int t = -reach; t < nb + reach; t++)
+        {
+            int q = FloorDiv(t, nb);
+            lift[t + reach] = q;
+            wrap[t + reach] = t - q * nb;
+        }
     }
 
     private void RefreshRows(int from, int to)
