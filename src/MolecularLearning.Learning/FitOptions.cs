@@ -41,9 +41,13 @@ public sealed record FitOptions
     {
         Order = 2,
         Mode = ForceMode.Agent,
-        Invariants = InvariantOptions.Parse("sorted:O4:H8+gauss:8:0.8:5.5", 6.0),
+        Invariants = InvariantOptions.Parse(DefaultBasis, DefaultCutoff),
         RepulsionStrength = 20,
     };
+
+    /// <summary>The default invariants as a --basis spec (see <see cref="InvariantOptions.Parse"/>).</summary>
+    public const string DefaultBasis = "sorted:O4:H8+gauss:8:0.8:5.5";
+    public const double DefaultCutoff = 6.0;
 
     public void Validate()
     {

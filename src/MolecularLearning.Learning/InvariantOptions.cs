@@ -17,12 +17,12 @@ public sealed record InvariantOptions
     public IReadOnlyDictionary<string, int> SortedCounts { get; init; } = new Dictionary<string, int>();
 
     public double RadialCutoff { get; init; } = 6.0;
-    public IReadOnlyList<RadialFunction> Radial { get; init; } = [];
+    public IReadOnlyList<RadialBasisFunction> Radial { get; init; } = [];
 
     /// <summary>Highest Legendre degree of the angular family (0: no angular invariants); degrees 1..L are used.</summary>
     public int AngularDegree { get; init; }
     public double AngularCutoff { get; init; } = 3.5;
-    public IReadOnlyList<RadialFunction> AngularRadial { get; init; } = [];
+    public IReadOnlyList<RadialBasisFunction> AngularRadial { get; init; } = [];
 
     /// <summary>Largest cutoff of the families in use: the neighbour-list cutoff.</summary>
     public double MaxCutoff
@@ -37,12 +37,12 @@ public sealed record InvariantOptions
     }
 
     /// <summary>Evenly spaced Gaussians from <paramref name="from"/> to <paramref name="to"/>, width = spacing.</summary>
-    public static IReadOnlyList<RadialFunction> GaussianLadder(int count, double from, double to)
+    public static IReadOnlyList<RadialBasisFunction> GaussianLadder(int count, double from, double to)
     {
-        var list = new List<RadialFunction>();
-        if (count == 1) { list.Add(RadialFunction.Gaussian(from, Math.Max(0.1, to - from))); return list; }
+        var list = new List<RadialBasisFunction>();
+        if (count == 1) { list.Add(RadialBasisFunction.Gaussian(from, Math.Max(0.1, to - from))); return list; }
         double step = (to - from) / (count - 1);
-        for (int n = 0; n < count; n++) list.Add(RadialFunction.Gaussian(from + n * step, step));
+        for (int n = 0; n < count; n++) list.Add(RadialBasisFunction.Gaussian(from + n * step, step));
         return list;
     }
 
@@ -70,8 +70,8 @@ public sealed record InvariantOptions
     public static InvariantOptions Parse(string spec, double cutoff)
     {
         var sorted = new Dictionary<string, int>(StringComparer.Ordinal);
-        var radial = new List<RadialFunction>();
-        var angRadial = new List<RadialFunction>();
+        var radial = new List<RadialBasisFunction>();
+        var angRadial = new List<RadialBasisFunction>();
         int degree = 0;
         double angCut = Math.Min(3.5, cutoff);
         foreach (var raw in spec.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -97,7 +97,7 @@ public sealed record InvariantOptions
                     radial.AddRange(GaussianLadder(I(1), parts.Length > 2 ? D(2) : 0.8, parts.Length > 3 ? D(3) : cutoff - 0.5));
                     break;
                 case "inv":
-                    for (int p = I(1); p <= (parts.Length > 2 ? I(2) : I(1)); p++) radial.Add(RadialFunction.InversePower(p));
+                    for (int p = I(1); p <= (parts.Length > 2 ? I(2) : I(1)); p++) radial.Add(RadialBasisFunction.InversePower(p));
                     break;
                 case "angular":
                     degree = I(1);
@@ -121,6 +121,6 @@ public sealed record InvariantOptions
     }
 
     /// <summary>Angular radial functions: the covalent O–H shell and the hydrogen-bond shell.</summary>
-    public static IReadOnlyList<RadialFunction> DefaultAngularRadial { get; } =
-        [RadialFunction.Gaussian(1.0, 0.15), RadialFunction.Gaussian(1.9, 0.35), RadialFunction.Gaussian(2.8, 0.35)];
+    public static IReadOnlyList<RadialBasisFunction> DefaultAngularRadial { get; } =
+        [RadialBasisFunction.Gaussian(1.0, 0.15), RadialBasisFunction.Gaussian(1.9, 0.35), RadialBasisFunction.Gaussian(2.8, 0.35)];
 }

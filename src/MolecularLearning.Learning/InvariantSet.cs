@@ -64,9 +64,9 @@ public sealed class InvariantSet
     public IReadOnlyList<string> Labels { get; }
     internal int[] SortedCounts { get; }
     internal int SortedTotal { get; }
-    internal RadialFunction[] Radial { get; }
+    internal RadialBasisFunction[] Radial { get; }
     internal int RadialOffset { get; }
-    internal RadialFunction[] AngularRadial { get; }
+    internal RadialBasisFunction[] AngularRadial { get; }
     internal int Degree { get; }
     internal int AngularOffset { get; }
 

@@ -22,7 +22,7 @@ public sealed class LearnedForceField : IForceField
 
     private readonly LearnedModel _model;
     private readonly InvariantSet _set;
-    private readonly AgentLoss[] _losses;
+    private readonly QuadraticLoss[] _losses;
     private readonly double _skin;
     private readonly int _maxThreads;
     private readonly NeighbourList _list = new();

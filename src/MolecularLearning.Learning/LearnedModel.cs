@@ -32,9 +32,9 @@ public sealed record TrainingInfo
 public sealed class LearnedModel
 {
     public const int SchemaVersion = 1;
-    private readonly AgentLoss[] _losses;
+    private readonly QuadraticLoss[] _losses;
 
-    public LearnedModel(InvariantSet invariants, ForceMode mode, IReadOnlyList<AgentLoss> losses,
+    public LearnedModel(InvariantSet invariants, ForceMode mode, IReadOnlyList<QuadraticLoss> losses,
         IReadOnlyList<RepulsionWall>? walls = null, TrainingInfo? training = null)
     {
         if (losses.Count != invariants.Species.Count) throw new ArgumentException("one loss per species");
@@ -66,7 +66,7 @@ public sealed class LearnedModel
     /// <summary>1 (linear in the invariants) or 2 (quadratic, the paper's).</summary>
     public int Order { get; }
     public ForceMode Mode { get; }
-    public IReadOnlyList<AgentLoss> Losses => _losses;
+    public IReadOnlyList<QuadraticLoss> Losses => _losses;
     public IReadOnlyList<RepulsionWall> Walls { get; }
     public TrainingInfo Training { get; }
     internal double[] WallRMin { get; }

@@ -93,7 +93,7 @@ internal static class ModelFile
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteRadial(Utf8JsonWriter w, string name, IReadOnlyList<RadialFunction> functions)
+    private static void WriteRadial(Utf8JsonWriter w, string name, IReadOnlyList<RadialBasisFunction> functions)
     {
         w.WriteStartArray(name);
         foreach (var f in functions)
@@ -294,7 +294,7 @@ internal static class ModelFile
             }
 
             var parameters = r.Get(root, "parameters", "", JsonValueKind.Object);
-            var losses = new List<AgentLoss>();
+            var losses = new List<QuadraticLoss>();
             int k = set.Count;
             foreach (var s in species)
             {
@@ -310,7 +310,7 @@ internal static class ModelFile
                     for (int x = 0; x < k; x++)
                         for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
                 }
-                losses.Add(new AgentLoss(b, c));
+                losses.Add(new QuadraticLoss(b, c));
             }
 
             var training = new TrainingInfo();
@@ -374,10 +374,10 @@ internal static class ModelFile
         return options;
     }
 
-    private static List<RadialFunction> ReadRadial(Reader r, JsonElement parent, string path)
+    private static List<RadialBasisFunction> ReadRadial(Reader r, JsonElement parent, string path)
     {
         var arr = r.Get(parent, "functions", path, JsonValueKind.Array);
-        var list = new List<RadialFunction>();
+        var list = new List<RadialBasisFunction>();
         int i = 0;
         foreach (var f in arr.EnumerateArray())
         {
@@ -385,8 +385,8 @@ internal static class ModelFile
             var kind = r.String(f, "kind", p);
             list.Add(kind switch
             {
-                "gaussian" => RadialFunction.Gaussian(r.Number(f, "centre", p), r.Number(f, "width", p)),
-                "inversePower" => new RadialFunction(RadialKind.InversePower, r.Number(f, "power", p)),
+                "gaussian" => RadialBasisFunction.Gaussian(r.Number(f, "centre", p), r.Number(f, "width", p)),
+                "inversePower" => new RadialBasisFunction(RadialKind.InversePower, r.Number(f, "power", p)),
                 _ => throw r.Error(p + ".kind", $"unknown radial function '{kind}' (gaussian, inversePower)"),
             });
             try { list[^1].Validate(p); }

@@ -36,7 +36,7 @@ public static class ModelFitter
         var valFrames = used.GetRange(used.Count - nVal, nVal);
 
         var walls = options.RepulsionStrength > 0 ? Walls(frames, used, set, options) : [];
-        var wallModel = new LearnedModel(set, options.Mode, species.Select(_ => new AgentLoss(new double[set.Count], null)).ToList(), walls);
+        var wallModel = new LearnedModel(set, options.Mode, species.Select(_ => new QuadraticLoss(new double[set.Count], null)).ToList(), walls);
 
         int k = set.Count;
         int perSpecies = k + (options.Order == 2 ? k * (k + 1) / 2 : 0);
@@ -66,7 +66,7 @@ public static class ModelFitter
             accumulators[c] = acc;
         });
 
-        var losses = new AgentLoss[species.Count];
+        var losses = new QuadraticLoss[species.Count];
         var ridge = new Dictionary<string, double>();
         var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
         long rows = 0;
@@ -127,15 +127,15 @@ public static class ModelFitter
         ReferenceEquals(f.Forces, target) ? f : new Frame(f.Species, f.Positions, f.Cell) { Forces = target };
 
     /// <summary>θ = (b, C upper triangle row by row) → loss.</summary>
-    private static AgentLoss Unpack(ReadOnlySpan<double> theta, int k, int order)
+    private static QuadraticLoss Unpack(ReadOnlySpan<double> theta, int k, int order)
     {
         var b = theta[..k].ToArray();
-        if (order == 1) return new AgentLoss(b, null);
+        if (order == 1) return new QuadraticLoss(b, null);
         var c = new double[k * k];
         int p = k;
         for (int x = 0; x < k; x++)
             for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = theta[p++];
-        return new AgentLoss(b, c);
+        return new QuadraticLoss(b, c);
     }
 
     /// <summary>The frames that can be targets and their target forces.</summary>

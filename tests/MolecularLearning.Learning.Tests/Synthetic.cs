@@ -58,7 +58,7 @@ internal static class Synthetic
         var rng = new Random(seed);
         var set = new InvariantSet(options, [Elements.O, Elements.H]);
         int k = set.Count;
-        var losses = new List<AgentLoss>();
+        var losses = new List<QuadraticLoss>();
         for (int s = 0; s < 2; s++)
         {
             var b = Enumerable.Range(0, k).Select(_ => Gauss(rng) * 0.3).ToArray();
@@ -69,7 +69,7 @@ internal static class Synthetic
                 for (int x = 0; x < k; x++)
                     for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = Gauss(rng) * 0.05;
             }
-            losses.Add(new AgentLoss(b, c));
+            losses.Add(new QuadraticLoss(b, c));
         }
         return new LearnedModel(set, mode, losses, walls);
     }
@@ -79,8 +79,8 @@ internal static class Synthetic
     {
         yield return ("sorted", new InvariantOptions { Cutoff = 3.6, SortedCounts = new Dictionary<string, int> { ["O"] = 3, ["H"] = 4 } });
         yield return ("gaussian", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = InvariantOptions.GaussianLadder(4, 0.9, 3.2) });
-        yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialFunction.InversePower(1), RadialFunction.InversePower(3)] });
-        yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialFunction.Gaussian(1.0, 0.3), RadialFunction.Gaussian(2.2, 0.6)] });
+        yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialBasisFunction.InversePower(1), RadialBasisFunction.InversePower(3)] });
+        yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialBasisFunction.Gaussian(1.0, 0.3), RadialBasisFunction.Gaussian(2.2, 0.6)] });
         yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2", 3.4));
     }
 }

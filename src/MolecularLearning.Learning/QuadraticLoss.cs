@@ -12,12 +12,12 @@ public enum ForceMode
 /// <summary>
 /// One agent species' loss L = b·I + ½ Iᵀ C I (C symmetric; null for order 1). Immutable.
 /// </summary>
-public sealed class AgentLoss
+public sealed class QuadraticLoss
 {
     private readonly double[] _b;
     private readonly double[]? _c; // K×K row-major, symmetric
 
-    public AgentLoss(double[] b, double[]? c)
+    public QuadraticLoss(double[] b, double[]? c)
     {
         if (c is not null && c.Length != b.Length * b.Length) throw new ArgumentException("C must be K×K");
         _b = b; _c = c;

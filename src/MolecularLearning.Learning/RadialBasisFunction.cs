@@ -14,10 +14,10 @@ public enum RadialKind
 /// radial model can be tabulated for LAMMPS. <see cref="A"/> is the power p or the Gaussian centre μ (Å);
 /// <see cref="B"/> is the Gaussian width w (Å), unused for powers.
 /// </summary>
-public readonly record struct RadialFunction(RadialKind Kind, double A, double B = 0)
+public readonly record struct RadialBasisFunction(RadialKind Kind, double A, double B = 0)
 {
-    public static RadialFunction InversePower(int power) => new(RadialKind.InversePower, power);
-    public static RadialFunction Gaussian(double centre, double width) => new(RadialKind.Gaussian, centre, width);
+    public static RadialBasisFunction InversePower(int power) => new(RadialKind.InversePower, power);
+    public static RadialBasisFunction Gaussian(double centre, double width) => new(RadialKind.Gaussian, centre, width);
 
     /// <summary>g(r) and dg/dr.</summary>
     public double Value(double r, out double derivative)
