@@ -14,6 +14,8 @@ public static class Units
     public const double AtomicTimeInFs = 0.02418884326585747;
     /// <summary>Hartree/Bohr in eV/Å.</summary>
     public const double HartreePerBohrInEvPerAngstrom = HartreeInEv / BohrInAngstrom;
+    /// <summary>fs per ps: LAMMPS metal units measure time in ps (velocities Å/ps).</summary>
+    public const double FemtosecondsPerPicosecond = 1000;
     /// <summary>Bohr per atomic time unit in Å/fs.</summary>
     public const double AtomicVelocityInAngstromPerFs = BohrInAngstrom / AtomicTimeInFs;
 
