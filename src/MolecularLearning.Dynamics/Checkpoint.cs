@@ -1,0 +1,125 @@
+using System.Text;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Dynamics;
+
+/// <summary>
+/// Everything a run needs to continue bit for bit: species, cell, positions, velocities, the forces and
+/// potential at those positions, the thermostat chains, step, time and the integration settings.
+/// Binary (IEEE doubles as written), so nothing is lost to decimal round trips.
+/// </summary>
+public static class Checkpoint
+{
+    private static readonly byte[] Magic = "MLDCHK01"u8.ToArray();
+
+    /// <summary>Writes the integrator's state. The file-level atomicity (temp + rename) is the caller's.</summary>
+    public static void Write(Stream stream, VerletIntegrator integrator)
+    {
+        var s = integrator.State;
+        if (!s.ForcesValid) throw new InvalidOperationException("initialise the integrator before writing a checkpoint");
+        var settings = integrator.Settings;
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(s.AtomCount);
+        foreach (var sp in s.Species) w.Write(sp.Symbol);
+        w.Write(s.Cell is not null);
+        if (s.Cell is not null) foreach (var c in s.Cell.Matrix) w.Write(c);
+        w.Write(s.Step);
+        w.Write(s.TimeFs);
+        w.Write(s.TimeOriginFs);
+        w.Write(s.PotentialEnergy);
+        WriteArray(w, s.Positions);
+        WriteArray(w, s.Velocities);
+        WriteArray(w, s.Forces);
+        w.Write(settings.TimestepFs);
+        w.Write((int)settings.Thermostat);
+        w.Write(settings.TemperatureK);
+        w.Write(settings.ChainLength);
+        w.Write(settings.TauFs);
+        w.Write(settings.Massive);
+        w.Write(settings.MultipleTimeSteps);
+        w.Write(settings.YoshidaOrder);
+        w.Write(settings.RemoveCenterOfMassMotion);
+        var nhc = integrator.Thermostat;
+        w.Write(nhc is null ? 0 : nhc.Positions.Length);
+        if (nhc is not null)
+        {
+            WriteArray(w, nhc.Positions);
+            WriteArray(w, nhc.Velocities);
+        }
+    }
+
+    /// <summary>Reads a checkpoint into a new integrator driven by <paramref name="forceField"/>.</summary>
+    public static VerletIntegrator Read(Stream stream, IForceField forceField, string name = "checkpoint")
+    {
+        try
+        {
+            using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+                throw new DataException($"{name}: not an mld checkpoint (bad magic)");
+            int n = r.ReadInt32();
+            if (n <= 0 || n > 10_000_000) throw new DataException($"{name}: implausible atom count {n}");
+            var species = new Species[n];
+            for (int i = 0; i < n; i++)
+            {
+                var symbol = r.ReadString();
+                if (!Elements.TryGet(symbol, out species[i])) throw new DataException($"{name}: unknown element '{symbol}' for atom {i}");
+            }
+            Cell? cell = null;
+            if (r.ReadBoolean())
+            {
+                var m = new double[9];
+                for (int k = 0; k < 9; k++) m[k] = r.ReadDouble();
+                cell = new Cell(m);
+            }
+            long step = r.ReadInt64();
+            double time = r.ReadDouble(), origin = r.ReadDouble(), potential = r.ReadDouble();
+            var positions = ReadArray(r, 3 * n, name, "positions");
+            var velocities = ReadArray(r, 3 * n, name, "velocities");
+            var forces = ReadArray(r, 3 * n, name, "forces");
+            var settings = new MdSettings
+            {
+                TimestepFs = r.ReadDouble(),
+                Thermostat = (ThermostatKind)r.ReadInt32(),
+                TemperatureK = r.ReadDouble(),
+                ChainLength = r.ReadInt32(),
+                TauFs = r.ReadDouble(),
+                Massive = r.ReadBoolean(),
+                MultipleTimeSteps = r.ReadInt32(),
+                YoshidaOrder = r.ReadInt32(),
+                RemoveCenterOfMassMotion = r.ReadBoolean(),
+            };
+            if (!Enum.IsDefined(settings.Thermostat)) throw new DataException($"{name}: unknown thermostat kind {(int)settings.Thermostat}");
+            var state = new MdState(species, positions, velocities, cell)
+            {
+                Step = step, TimeFs = time, TimeOriginFs = origin, PotentialEnergy = potential, ForcesValid = true,
+            };
+            forces.CopyTo(state.Forces, 0);
+            var integrator = new VerletIntegrator(forceField, state, settings);
+            int chainValues = r.ReadInt32();
+            var nhc = integrator.Thermostat;
+            if (chainValues != (nhc?.Positions.Length ?? 0)) throw new DataException($"{name}: thermostat state has {chainValues} values, the settings need {nhc?.Positions.Length ?? 0}");
+            if (nhc is not null)
+            {
+                ReadArray(r, chainValues, name, "thermostat positions").CopyTo(nhc.Positions);
+                ReadArray(r, chainValues, name, "thermostat velocities").CopyTo(nhc.Velocities);
+            }
+            integrator.Initialise();
+            return integrator;
+        }
+        catch (EndOfStreamException e) { throw new DataException($"{name}: checkpoint is truncated", e); }
+    }
+
+    private static void WriteArray(BinaryWriter w, ReadOnlySpan<double> values)
+    {
+        foreach (var v in values) w.Write(v);
+    }
+
+    private static double[] ReadArray(BinaryReader r, int count, string name, string what)
+    {
+        var a = new double[count];
+        for (int i = 0; i < count; i++) a[i] = r.ReadDouble();
+        foreach (var v in a) if (!double.IsFinite(v)) throw new DataException($"{name}: {what} contain a non-finite value");
+        return a;
+    }
+}

@@ -1,0 +1,160 @@
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Dynamics;
+
+/// <summary>
+/// Nosé–Hoover chain thermostat (Martyna, Klein &amp; Tuckerman 1992), integrated with the
+/// Trotter factorisation of Martyna, Tuckerman, Tobias &amp; Klein (Mol. Phys. 87, 1117, 1996):
+/// multiple time steps (<see cref="MultipleTimeSteps"/>, CP2K's NC) and a Suzuki–Yoshida scheme
+/// (order 1, 3 or 5, CP2K's YOSHIDA). Either one chain for the whole system (CP2K REGION GLOBAL)
+/// or one chain per atom (REGION MASSIVE), which thermostats every atom's three degrees of freedom
+/// separately. Thermostat masses follow CP2K's NOSE TIMECON τ: Q₁ = N_f kT τ², Q_j = kT τ² (j ≥ 2),
+/// with N_f the degrees of freedom the chain acts on.
+/// </summary>
+public sealed class NoseHooverChains
+{
+    private readonly double[] _xi;     // chain positions ξ, [chain * Length + j]
+    private readonly double[] _vxi;    // chain velocities v_ξ = p_ξ / Q (1/fs)
+    private readonly double[] _q;      // masses Q_j (eV fs²), the same for every chain
+    private readonly double[] _weights;
+    private readonly double _kT;
+    private readonly double _chainDof; // N_f of one chain
+
+    /// <param name="degreesOfFreedom">degrees of freedom of the whole system (3N, or 3N − 3 without centre-of-mass motion).</param>
+    public NoseHooverChains(int atoms, int degreesOfFreedom, double temperatureK, double tauFs, int length = 3,
+        bool massive = false, int multipleTimeSteps = 3, int yoshidaOrder = 3)
+    {
+        if (length < 1) throw new DataException($"Nosé–Hoover chain length must be ≥ 1, got {length}");
+        if (!(tauFs > 0) || !double.IsFinite(tauFs)) throw new DataException($"thermostat time constant must be > 0 fs, got {tauFs}");
+        if (!(temperatureK > 0) || !double.IsFinite(temperatureK)) throw new DataException($"thermostat temperature must be > 0 K, got {temperatureK}");
+        if (multipleTimeSteps < 1) throw new DataException($"thermostat multiple time steps must be ≥ 1, got {multipleTimeSteps}");
+        Length = length;
+        Massive = massive;
+        TemperatureK = temperatureK;
+        TauFs = tauFs;
+        MultipleTimeSteps = multipleTimeSteps;
+        YoshidaOrder = yoshidaOrder;
+        ChainCount = massive ? atoms : 1;
+        // Massive chains share the system's degrees of freedom: 3 per atom, or (3N − 3)/N when the
+        // centre-of-mass motion is projected out, so the chains aim at the same temperature that is reported.
+        _chainDof = massive ? (double)degreesOfFreedom / atoms : degreesOfFreedom;
+        _kT = Units.BoltzmannEvPerK * temperatureK;
+        _q = new double[length];
+        _q[0] = _chainDof * _kT * tauFs * tauFs;
+        for (int j = 1; j < length; j++) _q[j] = _kT * tauFs * tauFs;
+        _xi = new double[ChainCount * length];
+        _vxi = new double[ChainCount * length];
+        _weights = YoshidaWeights(yoshidaOrder);
+    }
+
+    public int Length { get; }
+    public bool Massive { get; }
+    public int ChainCount { get; }
+    public double TemperatureK { get; }
+    public double TauFs { get; }
+    public int MultipleTimeSteps { get; }
+    public int YoshidaOrder { get; }
+    /// <summary>Chain positions, [chain × Length + j] (dimensionless).</summary>
+    public Span<double> Positions => _xi;
+    /// <summary>Chain velocities, [chain × Length + j] (1/fs).</summary>
+    public Span<double> Velocities => _vxi;
+    public ReadOnlySpan<double> Masses => _q;
+
+    /// <summary>
+    /// The thermostat's share of the conserved quantity (eV):
+    /// Σ_chains [Σ_j ½ Q_j v_ξj² + N_f kT ξ₁ + kT Σ_{j≥2} ξ_j].
+    /// </summary>
+    public double Energy()
+    {
+        double e = 0;
+        for (int c = 0; c < ChainCount; c++)
+        {
+            int o = c * Length;
+            e += _chainDof * _kT * _xi[o] + 0.5 * _q[0] * _vxi[o] * _vxi[o];
+            for (int j = 1; j < Length; j++) e += _kT * _xi[o + j] + 0.5 * _q[j] * _vxi[o + j] * _vxi[o + j];
+        }
+        return e;
+    }
+
+    /// <summary>
+    /// Propagates the chains and scales the particle velocities for half a time step (dt/2), the
+    /// exp(iL_NHC dt/2) factor that brackets the velocity Verlet step.
+    /// </summary>
+    public void HalfStep(double dt, ReadOnlySpan<double> masses, Span<double> velocities)
+    {
+        if (!Massive)
+        {
+            double twiceKe = 2 * Momentum.KineticEnergy(masses, velocities);
+            double scale = PropagateChain(0, twiceKe, dt);
+            foreach (ref var v in velocities) v *= scale;
+            return;
+        }
+        for (int i = 0; i < ChainCount; i++)
+        {
+            double vx = velocities[3 * i], vy = velocities[3 * i + 1], vz = velocities[3 * i + 2];
+            double twiceKe = masses[i] * (vx * vx + vy * vy + vz * vz) * Units.AmuAngstrom2PerFs2InEv;
+            double scale = PropagateChain(i, twiceKe, dt);
+            velocities[3 * i] = vx * scale; velocities[3 * i + 1] = vy * scale; velocities[3 * i + 2] = vz * scale;
+        }
+    }
+
+    /// <summary>MTK's NHC half-step for one chain; returns the factor by which its particle velocities scale.</summary>
+    private double PropagateChain(int chain, double twiceKe, double dt)
+    {
+        int o = chain * Length, m = Length;
+        var xi = _xi.AsSpan(o, m);
+        var v = _vxi.AsSpan(o, m);
+        double nkT = _chainDof * _kT, kT = _kT;
+        double totalScale = 1;
+        for (int n = 0; n < MultipleTimeSteps; n++)
+            foreach (var w in _weights)
+            {
+                double dt2 = w * dt / (2 * MultipleTimeSteps), dt4 = 0.5 * dt2, dt8 = 0.5 * dt4;
+                // Outside in: the last thermostat, then down the chain.
+                if (m == 1) v[0] += dt4 * (twiceKe - nkT) / _q[0];
+                else
+                {
+                    v[m - 1] += dt4 * (_q[m - 2] * v[m - 2] * v[m - 2] - kT) / _q[m - 1];
+                    for (int j = m - 2; j >= 0; j--)
+                    {
+                        double g = j == 0 ? (twiceKe - nkT) / _q[0] : (_q[j - 1] * v[j - 1] * v[j - 1] - kT) / _q[j];
+                        double a = Math.Exp(-dt8 * v[j + 1]);
+                        v[j] = v[j] * a * a + dt4 * g * a;
+                    }
+                }
+                // The particles feel the first thermostat.
+                double s = Math.Exp(-dt2 * v[0]);
+                totalScale *= s;
+                twiceKe *= s * s;
+                for (int j = 0; j < m; j++) xi[j] += dt2 * v[j];
+                // Inside out.
+                if (m == 1) v[0] += dt4 * (twiceKe - nkT) / _q[0];
+                else
+                {
+                    for (int j = 0; j < m - 1; j++)
+                    {
+                        double g = j == 0 ? (twiceKe - nkT) / _q[0] : (_q[j - 1] * v[j - 1] * v[j - 1] - kT) / _q[j];
+                        double a = Math.Exp(-dt8 * v[j + 1]);
+                        v[j] = v[j] * a * a + dt4 * g * a;
+                    }
+                    v[m - 1] += dt4 * (_q[m - 2] * v[m - 2] * v[m - 2] - kT) / _q[m - 1];
+                }
+            }
+        return totalScale;
+    }
+
+    /// <summary>Suzuki–Yoshida weights (they sum to one).</summary>
+    public static double[] YoshidaWeights(int order) => order switch
+    {
+        1 => [1.0],
+        3 => [1 / (2 - Math.Cbrt(2)), 1 - 2 / (2 - Math.Cbrt(2)), 1 / (2 - Math.Cbrt(2))],
+        5 => FifthOrder(),
+        _ => throw new DataException($"Suzuki–Yoshida order must be 1, 3 or 5, got {order}"),
+    };
+
+    private static double[] FifthOrder()
+    {
+        double w = 1 / (4 - Math.Pow(4, 1.0 / 3));
+        return [w, w, 1 - 4 * w, w, w];
+    }
+}

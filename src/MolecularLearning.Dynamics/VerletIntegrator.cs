@@ -1,0 +1,112 @@
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Dynamics;
+
+/// <summary>Thrown when the dynamics leaves the finite numbers: the force field sent atoms where it is wrong.</summary>
+public sealed class SimulationDivergedException(string message) : DataException(message);
+
+/// <summary>
+/// Velocity Verlet (NVE), or NVT with a Nosé–Hoover chain applied as the Trotter factors
+/// exp(iL_NHC dt/2) exp(iL_v dt/2) exp(iL_x dt) exp(iL_v dt/2) exp(iL_NHC dt/2).
+/// Any <see cref="IForceField"/> drives it. <see cref="Step"/> allocates nothing.
+/// </summary>
+public sealed class VerletIntegrator
+{
+    private readonly ForceResult _result;
+    private readonly double[] _savedX, _savedV, _savedXi, _savedVxi; // the state before a step, restored if forces fail
+    private readonly double[] _invMass; // 1 / (m · amu·Å²/fs² in eV): acceleration = F · invMass
+
+    public VerletIntegrator(IForceField forceField, MdState state, MdSettings settings)
+    {
+        settings.Validate();
+        ForceField = forceField;
+        State = state;
+        Settings = settings;
+        DegreesOfFreedom = settings.DegreesOfFreedom(state.AtomCount);
+        _result = new ForceResult(state.AtomCount);
+        _invMass = new double[state.AtomCount];
+        for (int i = 0; i < state.AtomCount; i++) _invMass[i] = 1 / (state.Masses[i] * Units.AmuAngstrom2PerFs2InEv);
+        if (settings.Thermostat == ThermostatKind.NoseHoover)
+            Thermostat = new NoseHooverChains(state.AtomCount, DegreesOfFreedom, settings.TemperatureK, settings.TauFs,
+                settings.ChainLength, settings.Massive, settings.MultipleTimeSteps, settings.YoshidaOrder);
+        _savedX = new double[state.Positions.Length];
+        _savedV = new double[state.Positions.Length];
+        _savedXi = new double[Thermostat?.Positions.Length ?? 0];
+        _savedVxi = new double[_savedXi.Length];
+    }
+
+    /// <summary>The force field; may be replaced between steps (a fresh evaluator at a checkpoint).</summary>
+    public IForceField ForceField { get; set; }
+    public MdState State { get; }
+    public MdSettings Settings { get; }
+    public NoseHooverChains? Thermostat { get; }
+    public int DegreesOfFreedom { get; }
+    /// <summary>Kinetic energy (eV) after the last step.</summary>
+    public double KineticEnergy { get; private set; }
+    public double Temperature => Momentum.Temperature(KineticEnergy, DegreesOfFreedom);
+    public double PotentialEnergy => State.PotentialEnergy;
+    /// <summary>The conserved quantity (eV): kinetic + potential + the thermostat's energy.</summary>
+    public double ConservedEnergy => KineticEnergy + State.PotentialEnergy + (Thermostat?.Energy() ?? 0);
+
+    /// <summary>Evaluates forces at the current positions unless the state already carries them (a restart).</summary>
+    public void Initialise()
+    {
+        if (!State.ForcesValid) ComputeForces();
+        KineticEnergy = State.KineticEnergy();
+    }
+
+    /// <summary>
+    /// One time step. If the force field throws (a remote client timed out, a model refused a configuration),
+    /// the state is put back as it was before the step, so it can still be checkpointed, and the exception rethrown.
+    /// </summary>
+    public void Step()
+    {
+        if (!State.ForcesValid) Initialise();
+        var s = State;
+        double dt = Settings.TimestepFs, half = 0.5 * dt;
+        var x = s.Positions; var v = s.Velocities; var f = s.Forces;
+        x.CopyTo(_savedX, 0); v.CopyTo(_savedV, 0);
+        if (Thermostat is { } nhc) { nhc.Positions.CopyTo(_savedXi); nhc.Velocities.CopyTo(_savedVxi); }
+        Thermostat?.HalfStep(dt, s.Masses, v);
+        for (int i = 0; i < _invMass.Length; i++)
+        {
+            double c = half * _invMass[i];
+            int k = 3 * i;
+            v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
+            x[k] += dt * v[k]; x[k + 1] += dt * v[k + 1]; x[k + 2] += dt * v[k + 2];
+        }
+        try { ComputeForces(); }
+        catch (Exception e) when (e is not SimulationDivergedException)
+        {
+            _savedX.CopyTo(x, 0); _savedV.CopyTo(v, 0);
+            if (Thermostat is { } c) { _savedXi.CopyTo(c.Positions); _savedVxi.CopyTo(c.Velocities); }
+            // Forces and potential are only overwritten after a successful Compute, so they still match the restored positions.
+            throw;
+        }
+        for (int i = 0; i < _invMass.Length; i++)
+        {
+            double c = half * _invMass[i];
+            int k = 3 * i;
+            v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
+        }
+        Thermostat?.HalfStep(dt, s.Masses, v);
+        if (Settings.RemoveCenterOfMassMotion) Momentum.RemoveCenterOfMassMotion(s.Masses, v);
+        s.Step++;
+        // Time from the step count (not a running sum) so restarts and long runs do not accumulate rounding.
+        s.TimeFs = s.TimeOriginFs + s.Step * dt;
+        KineticEnergy = s.KineticEnergy();
+        if (!double.IsFinite(KineticEnergy))
+            throw new SimulationDivergedException($"step {s.Step}: the kinetic energy is not finite; the dynamics diverged (atoms too close or the time step too long)");
+    }
+
+    private void ComputeForces()
+    {
+        var s = State;
+        ForceField.Compute(s.Species, s.Positions, s.Cell, _result);
+        _result.Forces.AsSpan().CopyTo(s.Forces);
+        s.PotentialEnergy = _result.Energy;
+        s.ForcesValid = true;
+        if (!double.IsFinite(_result.Energy))
+            throw new SimulationDivergedException($"step {s.Step}: the potential energy is not finite ({ForceField.Name})");
+    }
+}

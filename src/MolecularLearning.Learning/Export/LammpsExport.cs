@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning.Export;
+
+/// <summary>
+/// Writes a tabulated radial loss as LAMMPS input (units metal: Å, eV, ps, g/mol):
+/// PREFIX.table (pair_style table, the order-1 part), PREFIX.N.eam.fs (one eam/fs layer per embedding term of the
+/// order-2 part), PREFIX.lammps (pair_style / pair_coeff / mass lines to include), in.water (an example NVE run),
+/// and export.json (the tables chosen and their measured error budget).
+/// </summary>
+public static class LammpsExport
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Files written by <see cref="Write"/>, relative to the output directory.</summary>
+    public sealed record Written(string Snippet, string Example, string Summary, IReadOnlyList<string> Potentials);
+
+    public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string dataFile = "water.data", string? source = null)
+    {
+        Directory.CreateDirectory(directory);
+        var d = tab.Description;
+        int ns = d.Species.Count;
+        var potentials = new List<string>();
+        string tableFile = prefix + ".table";
+        WriteText(Path.Combine(directory, tableFile), TableText(tab, source));
+        potentials.Add(tableFile);
+        var eamFiles = new List<string>();
+        for (int l = 0; l < tab.EamTables.Count; l++)
+        {
+            string name = $"{prefix}.{l + 1}.eam.fs";
+            WriteText(Path.Combine(directory, name), EamText(tab, l, source));
+            eamFiles.Add(name);
+        }
+        potentials.AddRange(eamFiles);
+        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source));
+        WriteText(Path.Combine(directory, "in.water"), Example(prefix + ".lammps", dataFile));
+        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source));
+        return new Written(prefix + ".lammps", "in.water", "export.json", potentials);
+    }
+
+    /// <summary>The pair_style, pair_coeff and mass commands (atom types numbered in the model's species order).</summary>
+    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source)
+    {
+        var d = tab.Description;
+        int ns = d.Species.Count;
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {d.Name}: conservative radial loss (order {d.Order}) exported by mld export-lammps{(source is null ? "" : " from " + source)}");
+        sb.AppendLine("# units metal (Å, eV, ps, g/mol); atom types: " + string.Join(", ", d.Species.Select((s, i) => $"{i + 1} = {s.Symbol}")));
+        sb.AppendLine($"# measured on {tab.Budget.Frames} reference frames: max |ΔF| / rms F = {tab.Budget.TotalForceError:E2}, energy error {tab.Budget.TotalEnergyErrorPerAtom:E2} eV/atom");
+        sb.AppendLine("# pairs closer than a table's inner bound stop LAMMPS (\"Pair distance < table inner cutoff\"): the model is undefined there");
+        string table = $"table linear {tab.TablePoints}";
+        if (eamFiles.Count == 0) sb.AppendLine($"pair_style {table}");
+        else sb.AppendLine($"pair_style hybrid/overlay {table} {string.Join(' ', eamFiles.Select(_ => "eam/fs"))}");
+        string tableStyle = eamFiles.Count == 0 ? "" : "table ";
+        for (int s = 0; s < ns; s++)
+            for (int t = s; t < ns; t++)
+                sb.AppendLine($"pair_coeff {s + 1} {t + 1} {tableStyle}{tableFile} {Keyword(d, s, t)} {F(d.Cutoff)}");
+        string elements = string.Join(' ', d.Species.Select(x => x.Symbol));
+        for (int l = 0; l < eamFiles.Count; l++)
+            sb.AppendLine(eamFiles.Count == 1
+                ? $"pair_coeff * * eam/fs {eamFiles[l]} {elements}"
+                : $"pair_coeff * * eam/fs {l + 1} {eamFiles[l]} {elements}");
+        for (int s = 0; s < ns; s++) sb.AppendLine($"mass {s + 1} {F(d.Species[s].Mass)}");
+        return sb.ToString();
+    }
+
+    /// <summary>A ready-to-run NVE example: 0.5 fs steps (LAMMPS metal time is ps), energy printed every 20 steps.</summary>
+    public static string Example(string snippet, string dataFile) => $"""
+        # NVE water with the exported learned model (units metal: Å, eV, ps; masses g/mol = amu)
+        #   lmp -in in.water                       (one core)
+        #   mpirun -np 4 lmp -in in.water          (MPI domain decomposition)
+        units           metal
+        atom_style      atomic
+        boundary        p p p
+        read_data       {dataFile}
+        include         {snippet}
+        neighbor        1.0 bin
+        neigh_modify    every 1 delay 0 check yes
+        # the data file carries the source frame's velocities when it had them; otherwise:
+        # velocity      all create 300.0 4928459 mom yes rot yes dist gaussian
+        timestep        0.0005
+        thermo_style    custom step time temp pe ke etotal press
+        thermo          20
+        fix             integrate all nve
+        run             200
+
+        """;
+
+    private static string TableText(LammpsTabulation tab, string? source)
+    {
+        var d = tab.Description;
+        int ns = d.Species.Count;
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {d.Name}: pair potentials V_st(r) (eV) of the linear part of the learned loss{(source is null ? "" : ", from " + source)}");
+        sb.AppendLine("# V_st = sum_k b^(s)_k phi_k + sum_k b^(t)_k phi_k over both agents' invariants; F = -dV/dr analytic; points uniform in r^2");
+        for (int s = 0; s < ns; s++)
+            for (int t = s; t < ns; t++)
+            {
+                var table = tab.PairTables[s, t]!;
+                sb.AppendLine();
+                sb.AppendLine(Keyword(d, s, t));
+                sb.AppendLine($"N {table.Points} RSQ {F(table.RInner)} {F(table.ROuter)}");
+                sb.AppendLine();
+                for (int i = 0; i < table.Points; i++)
+                    sb.Append(i + 1).Append(' ').Append(F(table.R[i])).Append(' ').Append(F(table.Energy[i])).Append(' ').Append(F(table.Force[i])).Append('\n');
+            }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// setfl (Finnis–Sinclair) text: per element t its F_t(ρ), then the densities it contributes at each element s
+    /// (LAMMPS reads element t's s-th array as the density at an atom of type s due to a neighbour of type t),
+    /// then the r·φ pair arrays, all zero (pairs live in the table).
+    /// </summary>
+    private static string EamText(LammpsTabulation tab, int layer, string? source)
+    {
+        var d = tab.Description;
+        int ns = d.Species.Count;
+        var (emb, dens) = tab.EamTables[layer];
+        var notes = tab.Analytic.Layers[layer].Notes;
+        int nrho = tab.DensityPoints, nr = tab.RadialPoints;
+        double drho = tab.DensityTop[layer] / (nrho - 1);
+        var sb = new StringBuilder();
+        sb.AppendLine($"{d.Name}: eam/fs layer {layer + 1} of the quadratic part of the learned loss{(source is null ? "" : ", from " + source)}");
+        sb.AppendLine("F_s(rho) = c_s rho^2: " + string.Join("; ", d.Species.Select((s, i) => $"{s.Symbol}: {notes[i]}")));
+        sb.AppendLine($"densities seen up to {F(tab.DensitySeen[layer])}; grid to {F(tab.DensityTop[layer])} (beyond it LAMMPS continues F linearly)");
+        sb.AppendLine($"{ns} {string.Join(' ', d.Species.Select(s => s.Symbol))}");
+        sb.AppendLine($"{nrho} {F(drho)} {nr} {F(tab.RadialSpacing)} {F(d.Cutoff)}");
+        for (int t = 0; t < ns; t++)
+        {
+            var sp = d.Species[t];
+            sb.AppendLine($"{sp.AtomicNumber} {F(sp.Mass)} 0 none");
+            AppendValues(sb, emb[t]?.Values, nrho);
+            for (int s = 0; s < ns; s++) AppendValues(sb, dens[s, t]?.Values, nr);
+        }
+        for (int i = 0; i < ns; i++)
+            for (int j = 0; j <= i; j++) AppendValues(sb, null, nr);
+        return sb.ToString();
+    }
+
+    private static void AppendValues(StringBuilder sb, double[]? values, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            sb.Append(values is null ? "0" : F(values[i]));
+            sb.Append(i % 5 == 4 || i == n - 1 ? '\n' : ' ');
+        }
+    }
+
+    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source)
+    {
+        var d = tab.Description;
+        var b = tab.Budget;
+        var obj = new Dictionary<string, object?>
+        {
+            ["model"] = d.Name,
+            ["source"] = source,
+            ["order"] = d.Order,
+            ["units"] = "metal (Å, eV, ps, g/mol)",
+            ["species"] = d.Species.Select(s => s.Symbol).ToArray(),
+            ["cutoff"] = d.Cutoff,
+            ["pairTable"] = new Dictionary<string, object?>
+            {
+                ["file"] = tableFile, ["style"] = "linear", ["points"] = tab.TablePoints,
+                ["innerBounds"] = PairDict(d, tab.InnerBounds),
+            },
+            ["eam"] = new Dictionary<string, object?>
+            {
+                ["files"] = eamFiles, ["radialPoints"] = tab.RadialPoints, ["radialSpacing"] = tab.RadialSpacing,
+                ["densityPoints"] = tab.DensityPoints, ["densitySeen"] = tab.DensitySeen, ["densityTop"] = tab.DensityTop,
+                ["layers"] = tab.Analytic.Layers.Select(l => l.Notes).ToArray(),
+            },
+            ["budget"] = new Dictionary<string, object?>
+            {
+                ["metric"] = "max over reference atoms of |F_table - F_analytic| / rms |F_analytic|",
+                ["tolerance"] = b.Tolerance, ["frames"] = b.Frames, ["atoms"] = b.Atoms, ["forceScale"] = b.ForceScale,
+                ["decomposition"] = b.DecompositionForceError, ["pair"] = b.PairForceError, ["embedding"] = b.EmbeddingForceError,
+                ["total"] = b.TotalForceError, ["energyPerAtom"] = b.TotalEnergyErrorPerAtom,
+                ["steps"] = b.Steps.Select(s => new Dictionary<string, object> { ["table"] = s.Table, ["points"] = s.Points, ["force"] = s.RelativeForceError, ["energyPerAtom"] = s.EnergyErrorPerAtom }).ToArray(),
+            },
+        };
+        return JsonSerializer.Serialize(obj, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static Dictionary<string, double> PairDict(RadialLossDescription d, double[,] v)
+    {
+        var r = new Dictionary<string, double>();
+        for (int s = 0; s < d.Species.Count; s++) for (int t = s; t < d.Species.Count; t++) r[Keyword(d, s, t)] = v[s, t];
+        return r;
+    }
+
+    public static string Keyword(RadialLossDescription d, int s, int t) => $"{d.Species[s].Symbol}_{d.Species[t].Symbol}";
+
+    private static string F(double x) => x.ToString("R", Inv);
+
+    private static void WriteText(string path, string text)
+    {
+        string tmp = path + ".tmp";
+        try
+        {
+            File.WriteAllText(tmp, text);
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally { if (File.Exists(tmp)) File.Delete(tmp); }
+    }
+}

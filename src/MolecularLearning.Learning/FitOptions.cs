@@ -1,0 +1,82 @@
+namespace MolecularLearning.Learning;
+
+/// <summary>What the fit reproduces: reference forces, or accelerations of the positions alone.</summary>
+public enum FitTarget
+{
+    /// <summary>The frames' forces (CP2K's -frc- file).</summary>
+    Forces,
+    /// <summary>m (x(t+dt) − 2x(t) + x(t−dt)) / dt² from three consecutive frames (the learning-dynamics reading).</summary>
+    Accelerations,
+}
+
+/// <summary>Everything a fit needs besides the frames. <see cref="Default"/> is the model the project recommends.</summary>
+public sealed record FitOptions
+{
+    public int Order { get; init; } = 2;
+    public ForceMode Mode { get; init; } = ForceMode.Agent;
+    public InvariantOptions Invariants { get; init; } = new();
+    /// <summary>Fraction of frames held out at the end (a contiguous block).</summary>
+    public double HoldoutFraction { get; init; } = 0.2;
+    /// <summary>Fraction of the (strided) training frames, at their end, used to choose the ridge strength.</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+    /// <summary>Fixed ridge strength (relative to the standardised columns); null: choose on the validation block.</summary>
+    public double? Ridge { get; init; }
+    public FitTarget Target { get; init; } = FitTarget.Forces;
+    /// <summary>Use every n-th training frame (neighbouring MD frames are nearly identical); 0: automatic (about <see cref="AutoStrideFrames"/> frames).</summary>
+    public int Stride { get; init; }
+    public int AutoStrideFrames { get; init; } = 400;
+    /// <summary>Strength k (eV/Å³) of the walls w = k (r_min − r)³ placed under the loss; 0: none.</summary>
+    public double RepulsionStrength { get; init; }
+    /// <summary>How far (Å) below the shortest training distance of each species pair the wall starts.</summary>
+    public double RepulsionMargin { get; init; } = 0.05;
+    /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
+    public int Chunks { get; init; } = 4;
+    /// <summary>A name for the data, stored in the model's training metadata.</summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>
+    /// The default model: order 2, agent mode. Chosen by measurement (README, "The learned model").
+    /// </summary>
+    public static FitOptions Default { get; } = new()
+    {
+        Order = 2,
+        Mode = ForceMode.Agent,
+        Invariants = InvariantOptions.Parse(DefaultBasis, DefaultCutoff),
+        RepulsionStrength = 20,
+    };
+
+    /// <summary>The default invariants as a --basis spec (see <see cref="InvariantOptions.Parse"/>).</summary>
+    public const string DefaultBasis = "sorted:O4:H8+gauss:8:0.8:5.5";
+    public const double DefaultCutoff = 6.0;
+
+    public void Validate()
+    {
+        if (Order is not (1 or 2)) throw new Core.DataException($"order must be 1 or 2, got {Order}");
+        if (!(HoldoutFraction >= 0 && HoldoutFraction < 1)) throw new Core.DataException($"holdout fraction must be in [0, 1), got {HoldoutFraction}");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new Core.DataException($"validation fraction must be in [0, 1), got {ValidationFraction}");
+        if (Stride < 0) throw new Core.DataException($"stride must be positive, got {Stride}");
+        if (Ridge is { } r && !(r >= 0)) throw new Core.DataException($"ridge must be non-negative, got {r}");
+        if (!(RepulsionStrength >= 0)) throw new Core.DataException("repulsion strength must be non-negative");
+        Invariants.Validate();
+    }
+}
+
+/// <summary>How strongly an agent species' loss responds to each invariant on the training data.</summary>
+public sealed record Sensitivity(string Invariant, double Value);
+
+public sealed record FitReport
+{
+    public required ForceErrorReport Train { get; init; }
+    public required ForceErrorReport Holdout { get; init; }
+    /// <summary>Per agent species: RMS of ∂L/∂I_k times the standard deviation of I_k, per invariant.</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<Sensitivity>> Sensitivities { get; init; }
+    /// <summary>Chosen ridge per species (conservative: the same for all) and the validation scan.</summary>
+    public required IReadOnlyDictionary<string, double> Ridge { get; init; }
+    public required IReadOnlyDictionary<string, IReadOnlyList<(double Ridge, double ValidationRelRmse)>> RidgeScan { get; init; }
+    public int Parameters { get; init; }
+    public int Invariants { get; init; }
+    public long Rows { get; init; }
+    public double Seconds { get; init; }
+}
+
+public sealed record FitResult(LearnedModel Model, FitReport Report);

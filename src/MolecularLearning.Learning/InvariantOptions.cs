@@ -1,0 +1,126 @@
+using System.Globalization;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// Which invariants describe an agent's neighbourhood (independent of the species present):
+/// (a) sorted distances to the k nearest neighbours of each species, (b) radial sums Σ_j g_n(r_ij) f_c(r_ij)
+/// per neighbour species, (c) angular sums over neighbour pairs of h_n(r_ij) h_m(r_ik) P_l(cos θ_jik).
+/// </summary>
+public sealed record InvariantOptions
+{
+    /// <summary>Cutoff (Å) of the sorted-distance family; missing neighbours count as this distance.</summary>
+    public double Cutoff { get; init; } = 6.0;
+
+    /// <summary>k nearest neighbours per neighbour species symbol (absent species: 0).</summary>
+    public IReadOnlyDictionary<string, int> SortedCounts { get; init; } = new Dictionary<string, int>();
+
+    public double RadialCutoff { get; init; } = 6.0;
+    public IReadOnlyList<RadialBasisFunction> Radial { get; init; } = [];
+
+    /// <summary>Highest Legendre degree of the angular family (0: no angular invariants); degrees 1..L are used.</summary>
+    public int AngularDegree { get; init; }
+    public double AngularCutoff { get; init; } = 3.5;
+    public IReadOnlyList<RadialBasisFunction> AngularRadial { get; init; } = [];
+
+    /// <summary>Largest cutoff of the families in use: the neighbour-list cutoff.</summary>
+    public double MaxCutoff
+    {
+        get
+        {
+            double c = SortedCounts.Values.Any(v => v > 0) ? Cutoff : 0;
+            if (Radial.Count > 0) c = Math.Max(c, RadialCutoff);
+            if (AngularDegree > 0 && AngularRadial.Count > 0) c = Math.Max(c, AngularCutoff);
+            return c;
+        }
+    }
+
+    /// <summary>Evenly spaced Gaussians from <paramref name="from"/> to <paramref name="to"/>, width = spacing.</summary>
+    public static IReadOnlyList<RadialBasisFunction> GaussianLadder(int count, double from, double to)
+    {
+        var list = new List<RadialBasisFunction>();
+        if (count == 1) { list.Add(RadialBasisFunction.Gaussian(from, Math.Max(0.1, to - from))); return list; }
+        double step = (to - from) / (count - 1);
+        for (int n = 0; n < count; n++) list.Add(RadialBasisFunction.Gaussian(from + n * step, step));
+        return list;
+    }
+
+    public void Validate()
+    {
+        static void Positive(double v, string name)
+        {
+            if (!(v > 0) || !double.IsFinite(v)) throw new DataException($"invariants: {name} must be a positive number of Å, got {v}");
+        }
+        Positive(Cutoff, "cutoff"); Positive(RadialCutoff, "radial cutoff"); Positive(AngularCutoff, "angular cutoff");
+        foreach (var (sym, k) in SortedCounts)
+            if (k < 0 || k > 64) throw new DataException($"invariants: sorted count for {sym} must be 0..64, got {k}");
+        for (int i = 0; i < Radial.Count; i++) Radial[i].Validate($"invariants: radial function {i}");
+        for (int i = 0; i < AngularRadial.Count; i++) AngularRadial[i].Validate($"invariants: angular function {i}");
+        if (AngularDegree < 0 || AngularDegree > 8) throw new DataException($"invariants: angular degree must be 0..8, got {AngularDegree}");
+        if (MaxCutoff <= 0) throw new DataException("invariants: no invariant family is enabled");
+    }
+
+    /// <summary>
+    /// Parses a basis spec: items joined by '+', e.g. "sorted:O4:H8+gauss:8:0.8:5.5+inv:1:6+angular:3".
+    /// Items: sorted:SYMk... (k nearest of each species); gauss:N[:from:to] (N Gaussians, width = spacing);
+    /// inv:p1:p2 (inverse powers p1..p2); angular:L[:rc] (Legendre degrees 1..L with the default angular
+    /// radial functions); angularGauss:N:from:to (the angular radial functions). The radial cutoff is <paramref name="cutoff"/>.
+    /// </summary>
+    public static InvariantOptions Parse(string spec, double cutoff)
+    {
+        var sorted = new Dictionary<string, int>(StringComparer.Ordinal);
+        var radial = new List<RadialBasisFunction>();
+        var angRadial = new List<RadialBasisFunction>();
+        int degree = 0;
+        double angCut = Math.Min(3.5, cutoff);
+        foreach (var raw in spec.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = raw.Split(':', StringSplitOptions.TrimEntries);
+            double D(int i) => double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+                ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not a number");
+            int I(int i) => int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+                ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not an integer");
+            switch (parts[0].ToLowerInvariant())
+            {
+                case "sorted":
+                    if (parts.Length == 1) { sorted["O"] = 4; sorted["H"] = 8; break; }
+                    for (int i = 1; i < parts.Length; i++)
+                    {
+                        int digit = parts[i].IndexOfAny("0123456789".ToCharArray());
+                        if (digit <= 0 || !int.TryParse(parts[i][digit..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k))
+                            throw new DataException($"--basis: '{raw}': expected SYMBOLcount like O4, got '{parts[i]}'");
+                        sorted[parts[i][..digit]] = k;
+                    }
+                    break;
+                case "gauss":
+                    radial.AddRange(GaussianLadder(I(1), parts.Length > 2 ? D(2) : 0.8, parts.Length > 3 ? D(3) : cutoff - 0.5));
+                    break;
+                case "inv":
+                    for (int p = I(1); p <= (parts.Length > 2 ? I(2) : I(1)); p++) radial.Add(RadialBasisFunction.InversePower(p));
+                    break;
+                case "angular":
+                    degree = I(1);
+                    if (parts.Length > 2) angCut = D(2);
+                    break;
+                case "angulargauss":
+                    angRadial.AddRange(GaussianLadder(I(1), D(2), D(3)));
+                    break;
+                default:
+                    throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss)");
+            }
+        }
+        if (degree > 0 && angRadial.Count == 0) angRadial.AddRange(DefaultAngularRadial);
+        var options = new InvariantOptions
+        {
+            Cutoff = cutoff, SortedCounts = sorted, RadialCutoff = cutoff, Radial = radial,
+            AngularDegree = degree, AngularCutoff = angCut, AngularRadial = degree > 0 ? angRadial : [],
+        };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Angular radial functions: the covalent O–H shell and the hydrogen-bond shell.</summary>
+    public static IReadOnlyList<RadialBasisFunction> DefaultAngularRadial { get; } =
+        [RadialBasisFunction.Gaussian(1.0, 0.15), RadialBasisFunction.Gaussian(1.9, 0.35), RadialBasisFunction.Gaussian(2.8, 0.35)];
+}

@@ -1,0 +1,317 @@
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// <see cref="InvariantOptions"/> bound to an ordered species list: the layout of the invariant vector
+/// I_i (the same length K for every agent species) and the code that computes it and its derivatives
+/// ∂I_ik/∂d_e with respect to each neighbour displacement d_e = x_e − x_i. Immutable, thread-safe;
+/// per-thread state lives in <see cref="AgentScratch"/>.
+/// </summary>
+/// <remarks>
+/// Layout: [sorted: for each neighbour species t, k_t distances, nearest first]
+/// [radial: for each t, one sum per radial function]
+/// [angular: for each species pair t ≤ u, each radial pair (n, m) (n ≤ m when t = u), each degree l = 1..L].
+/// </remarks>
+public sealed class InvariantSet
+{
+    private readonly int[] _sortedOffset;   // per species t
+    private readonly int[] _pairBase;       // [t * T + u] (t ≤ u): first angular index
+    private readonly Species[] _species;
+
+    public InvariantSet(InvariantOptions options, IReadOnlyList<Species> species)
+    {
+        options.Validate();
+        Options = options;
+        _species = [.. species];
+        int t = _species.Length;
+        SortedCounts = new int[t];
+        _sortedOffset = new int[t];
+        int k = 0;
+        for (int s = 0; s < t; s++)
+        {
+            SortedCounts[s] = options.SortedCounts.TryGetValue(_species[s].Symbol, out var c) ? c : 0;
+            _sortedOffset[s] = k;
+            k += SortedCounts[s];
+        }
+        SortedTotal = k;
+        Radial = [.. options.Radial];
+        RadialOffset = k;
+        k += t * Radial.Length;
+        AngularRadial = options.AngularDegree > 0 ? [.. options.AngularRadial] : [];
+        Degree = AngularRadial.Length > 0 ? options.AngularDegree : 0;
+        AngularOffset = k;
+        _pairBase = new int[t * t];
+        int na = AngularRadial.Length;
+        if (Degree > 0)
+            for (int a = 0; a < t; a++)
+                for (int b = a; b < t; b++)
+                {
+                    _pairBase[a * t + b] = k;
+                    k += (a == b ? na * (na + 1) / 2 : na * na) * Degree;
+                }
+        Count = k;
+        Cutoff = options.MaxCutoff;
+        Labels = BuildLabels();
+    }
+
+    public InvariantOptions Options { get; }
+    public IReadOnlyList<Species> Species => _species;
+    /// <summary>K: invariants per agent.</summary>
+    public int Count { get; }
+    /// <summary>Neighbour-list cutoff (Å): the largest of the families' cutoffs.</summary>
+    public double Cutoff { get; }
+    public IReadOnlyList<string> Labels { get; }
+    internal int[] SortedCounts { get; }
+    internal int SortedTotal { get; }
+    internal RadialBasisFunction[] Radial { get; }
+    internal int RadialOffset { get; }
+    internal RadialBasisFunction[] AngularRadial { get; }
+    internal int Degree { get; }
+    internal int AngularOffset { get; }
+
+    /// <summary>Index of a species in this set, or −1.</summary>
+    public int IndexOf(Species s)
+    {
+        for (int i = 0; i < _species.Length; i++)
+            if (ReferenceEquals(_species[i], s) || _species[i].Symbol == s.Symbol) return i;
+        return -1;
+    }
+
+    private string[] BuildLabels()
+    {
+        var labels = new string[Count];
+        int t = _species.Length;
+        for (int s = 0; s < t; s++)
+            for (int q = 0; q < SortedCounts[s]; q++) labels[_sortedOffset[s] + q] = $"r{q + 1}({_species[s].Symbol})";
+        for (int s = 0; s < t; s++)
+            for (int n = 0; n < Radial.Length; n++) labels[RadialOffset + s * Radial.Length + n] = $"{Radial[n].Label}({_species[s].Symbol})";
+        int na = AngularRadial.Length;
+        for (int a = 0; a < t; a++)
+            for (int b = a; b < t; b++)
+            {
+                if (Degree == 0) continue;
+                int q = 0;
+                for (int n = 0; n < na; n++)
+                    for (int m = a == b ? n : 0; m < na; m++, q++)
+                        for (int l = 1; l <= Degree; l++)
+                            labels[_pairBase[a * t + b] + q * Degree + l - 1] =
+                                $"P{l}({_species[a].Symbol}{n + 1},{_species[b].Symbol}{m + 1})";
+            }
+        return labels;
+    }
+
+    /// <summary>Copies the neighbours of agent <paramref name="i"/> within the cutoff into the scratch.</summary>
+    internal void Gather(AgentScratch s, int i, NeighbourList list, ReadOnlySpan<int> types)
+    {
+        var start = list.Start; var index = list.Index;
+        var dx = list.Dx; var dy = list.Dy; var dz = list.Dz; var rr = list.R;
+        int begin = start[i], end = start[i + 1];
+        s.EnsureEntries(end - begin);
+        double rc = Cutoff;
+        int e = 0;
+        for (int p = begin; p < end; p++)
+        {
+            double r = rr[p];
+            if (r >= rc) continue;
+            int j = index[p];
+            s.Atom[e] = j; s.Type[e] = types[j]; s.R[e] = r;
+            double inv = 1 / r;
+            s.Dx[e] = dx[p]; s.Dy[e] = dy[p]; s.Dz[e] = dz[p];
+            s.Ux[e] = dx[p] * inv; s.Uy[e] = dy[p] * inv; s.Uz[e] = dz[p] * inv;
+            e++;
+        }
+        s.Entries = e;
+    }
+
+    /// <summary>Invariant values of the gathered agent into <see cref="AgentScratch.Values"/> (and caches for the gradient).</summary>
+    internal void ComputeValues(AgentScratch s)
+    {
+        var values = s.Values.AsSpan(0, Count);
+        values.Clear();
+        int entries = s.Entries;
+        int t = _species.Length;
+
+        // (a) sorted distances: the k smallest per species by insertion into a short sorted list.
+        double rcSorted = Options.Cutoff;
+        for (int sp = 0; sp < t; sp++)
+        {
+            int kmax = SortedCounts[sp];
+            if (kmax == 0) continue;
+            int off = _sortedOffset[sp];
+            int found = 0;
+            for (int e = 0; e < entries; e++)
+            {
+                if (s.Type[e] != sp) continue;
+                double r = s.R[e];
+                if (r >= rcSorted) continue;
+                if (found == kmax && r >= values[off + kmax - 1]) continue;
+                int q = found < kmax ? found++ : kmax - 1;
+                while (q > 0 && values[off + q - 1] > r)
+                {
+                    values[off + q] = values[off + q - 1];
+                    s.SortedEntry[off + q] = s.SortedEntry[off + q - 1];
+                    q--;
+                }
+                values[off + q] = r;
+                s.SortedEntry[off + q] = e;
+            }
+            for (int q = found; q < kmax; q++) { values[off + q] = rcSorted; s.SortedEntry[off + q] = -1; }
+        }
+
+        // (b) radial sums, caching φ_n = g_n f_c and φ_n' per entry.
+        int nr = Radial.Length;
+        if (nr > 0)
+        {
+            double rc = Options.RadialCutoff;
+            s.EnsureRadial(entries * nr);
+            for (int e = 0; e < entries; e++)
+            {
+                double r = s.R[e];
+                int baseIdx = e * nr;
+                if (r >= rc)
+                {
+                    Array.Clear(s.Phi, baseIdx, nr); Array.Clear(s.DPhi, baseIdx, nr);
+                    continue;
+                }
+                double fc = SmoothCutoff.Value(r, rc, out var dfc);
+                int vo = RadialOffset + s.Type[e] * nr;
+                for (int n = 0; n < nr; n++)
+                {
+                    double g = Radial[n].Value(r, out var dg);
+                    double phi = g * fc;
+                    s.Phi[baseIdx + n] = phi;
+                    s.DPhi[baseIdx + n] = dg * fc + g * dfc;
+                    values[vo + n] += phi;
+                }
+            }
+        }
+
+        // (c) angular sums over neighbour pairs.
+        if (Degree > 0) AngularPass(s, values, gradient: false, ref NullSinkHolder.Sink);
+    }
+
+    /// <summary>∂I_k/∂d_e for every invariant and entry, streamed into <paramref name="sink"/>. Call after <see cref="ComputeValues"/>.</summary>
+    internal void ComputeGradient<TSink>(AgentScratch s, ref TSink sink) where TSink : struct, IGradientSink
+    {
+        int t = _species.Length;
+        for (int sp = 0; sp < t; sp++)
+        {
+            int off = _sortedOffset[sp];
+            for (int q = 0; q < SortedCounts[sp]; q++)
+            {
+                int e = s.SortedEntry[off + q];
+                if (e >= 0) sink.Radial(off + q, e, 1.0);
+            }
+        }
+        int nr = Radial.Length;
+        if (nr > 0)
+        {
+            double rc = Options.RadialCutoff;
+            for (int e = 0; e < s.Entries; e++)
+            {
+                if (s.R[e] >= rc) continue;
+                int vo = RadialOffset + s.Type[e] * nr, baseIdx = e * nr;
+                for (int n = 0; n < nr; n++) sink.Radial(vo + n, e, s.DPhi[baseIdx + n]);
+            }
+        }
+        if (Degree > 0) AngularPass(s, default, gradient: true, ref sink);
+        sink.EndAgent(s);
+    }
+
+    private void AngularPass<TSink>(AgentScratch s, Span<double> values, bool gradient, ref TSink sink) where TSink : struct, IGradientSink
+    {
+        int na = AngularRadial.Length, L = Degree, t = _species.Length;
+        double rc = Options.AngularCutoff;
+        if (!gradient)
+        {
+            // Collect entries inside the angular cutoff with h_n = g_n f_c and h_n'.
+            int m = 0;
+            s.EnsureAngular(s.Entries * na);
+            for (int e = 0; e < s.Entries; e++)
+            {
+                double r = s.R[e];
+                if (r >= rc) continue;
+                double fc = SmoothCutoff.Value(r, rc, out var dfc);
+                for (int n = 0; n < na; n++)
+                {
+                    double g = AngularRadial[n].Value(r, out var dg);
+                    s.H[m * na + n] = g * fc;
+                    s.DH[m * na + n] = dg * fc + g * dfc;
+                }
+                s.AngEntry[m++] = e;
+            }
+            s.AngCount = m;
+        }
+        Span<double> p = stackalloc double[L + 1];
+        Span<double> dp = stackalloc double[L + 1];
+        int count = s.AngCount;
+        var h = s.H; var dh = s.DH;
+        for (int a = 0; a < count; a++)
+        {
+            int ea = s.AngEntry[a];
+            int ta = s.Type[ea];
+            for (int b = a + 1; b < count; b++)
+            {
+                int eb = s.AngEntry[b];
+                int tb = s.Type[eb];
+                // Order the pair so species j ≤ species k (the layout's t ≤ u).
+                int j = a, k = b, ej = ea, ek = eb, tj = ta, tk = tb;
+                if (ta > tb) { j = b; k = a; ej = eb; ek = ea; tj = tb; tk = ta; }
+                double c = s.Ux[ej] * s.Ux[ek] + s.Uy[ej] * s.Uy[ek] + s.Uz[ej] * s.Uz[ek];
+                Legendre(c, L, p, dp);
+                int pairBase = _pairBase[tj * t + tk];
+                bool same = tj == tk;
+                if (gradient) sink.BeginPair(s, ej, ek, c);
+                int q = 0;
+                for (int n = 0; n < na; n++)
+                {
+                    for (int mm = same ? n : 0; mm < na; mm++, q++)
+                    {
+                        double w, wj, wk; // weight and its derivatives with respect to r_j, r_k
+                        double hjn = h[j * na + n], hkm = h[k * na + mm];
+                        if (same)
+                        {
+                            double hjm = h[j * na + mm], hkn = h[k * na + n];
+                            w = hjn * hkm + hjm * hkn;
+                            if (w == 0 && !gradient) continue;
+                            wj = dh[j * na + n] * hkm + dh[j * na + mm] * hkn;
+                            wk = hjn * dh[k * na + mm] + hjm * dh[k * na + n];
+                        }
+                        else
+                        {
+                            w = hjn * hkm;
+                            if (w == 0 && !gradient) continue;
+                            wj = dh[j * na + n] * hkm;
+                            wk = hjn * dh[k * na + mm];
+                        }
+                        int idx = pairBase + q * L - 1;
+                        if (!gradient)
+                            for (int l = 1; l <= L; l++) values[idx + l] += w * p[l];
+                        else
+                            for (int l = 1; l <= L; l++) sink.Pair(idx + l, wj * p[l], wk * p[l], w * dp[l]);
+                    }
+                }
+                if (gradient) sink.EndPair(s);
+            }
+        }
+    }
+
+    /// <summary>Legendre polynomials P_0..P_L at x and their derivatives (Bonnet's recursion).</summary>
+    internal static void Legendre(double x, int degree, Span<double> p, Span<double> dp)
+    {
+        p[0] = 1; dp[0] = 0;
+        if (degree == 0) return;
+        p[1] = x; dp[1] = 1;
+        for (int l = 1; l < degree; l++)
+        {
+            p[l + 1] = ((2 * l + 1) * x * p[l] - l * p[l - 1]) / (l + 1);
+            dp[l + 1] = dp[l - 1] + (2 * l + 1) * p[l];
+        }
+    }
+
+    private static class NullSinkHolder
+    {
+        public static NullGradientSink Sink;
+    }
+}

@@ -1,0 +1,184 @@
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// Evaluates a <see cref="LearnedModel"/>: energy Σ_i L_i, forces (agent or conservative) and virial.
+/// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-chunk scratch, so a
+/// steady-state step allocates nothing on the serial path. Large systems are split into a fixed number of
+/// atom chunks evaluated with Parallel.For; each chunk owns its partial sums, reduced in chunk order, so
+/// results do not depend on thread scheduling.
+/// </summary>
+/// <remarks>
+/// Virial: W_ab = −Σ_i Σ_e (∂L_i/∂d_e)_a d_e,b over the neighbour displacements d_e = x_e − x_i, i.e.
+/// −∂(Σ_i L_i)/∂ε. In conservative mode that is the exact strain derivative of the energy. In agent mode it
+/// is the virial of the pairwise decomposition of the agent forces (the pull p_ie = ∂L_i/∂d_e on agent i with
+/// its reaction on the neighbour), which again equals −∂(Σ L_i)/∂ε of the reported energy.
+/// </remarks>
+public sealed class LearnedForceField : IForceField
+{
+    /// <summary>Atoms per chunk below which evaluation stays on the calling thread.</summary>
+    public const int ParallelThreshold = 2048;
+
+    private readonly LearnedModel _model;
+    private readonly InvariantSet _set;
+    private readonly QuadraticLoss[] _losses;
+    private readonly double _skin;
+    private readonly int _maxThreads;
+    private readonly NeighbourList _list = new();
+    private readonly Action<int> _chunkBody;
+    private readonly ParallelOptions _parallelOptions;
+    private int[] _types = [];
+    private Chunk[] _chunks = [];
+    private int _chunkCount, _atoms;
+    private double[] _forces = [];
+
+    private sealed class Chunk(int invariants)
+    {
+        public readonly AgentScratch Scratch = new(invariants);
+        public readonly double[] Virial = new double[9];
+        public double Energy;
+        public double[] Forces = [];
+        public int From, To;
+    }
+
+    public LearnedForceField(LearnedModel model, double skin = 0.5, int maxThreads = 0)
+    {
+        _model = model;
+        _set = model.Invariants;
+        _losses = [.. model.Losses];
+        _skin = skin;
+        _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
+        _chunkBody = RunChunk;
+        _parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = _maxThreads };
+        Name = $"learned loss (order {model.Order}, {model.Mode.ToString().ToLowerInvariant()}, cutoff {model.Cutoff:0.##} Å)";
+    }
+
+    public string Name { get; }
+    public LearnedModel Model => _model;
+    /// <summary>The neighbour list used for the last evaluation (for diagnostics and tests).</summary>
+    public NeighbourList NeighbourList => _list;
+
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+    {
+        int n = species.Length;
+        if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
+        if (_types.Length != n) _types = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            int t = _set.IndexOf(species[i]);
+            if (t < 0) _model.CheckSpecies(species);
+            _types[i] = t;
+        }
+        _list.Update(positions, cell, _set.Cutoff, _skin);
+        result.Resize(n);
+        Prepare(n);
+        _forces = result.Forces;
+        bool conservative = _model.Mode == ForceMode.Conservative;
+        if (_chunkCount == 1)
+        {
+            var c = _chunks[0];
+            if (conservative) Array.Clear(_forces);
+            c.Forces = _forces;
+            RunChunk(0);
+        }
+        else
+        {
+            Parallel.For(0, _chunkCount, _parallelOptions, _chunkBody);
+            if (conservative)
+            {
+                Array.Copy(_chunks[0].Forces, _forces, 3 * n);
+                for (int k = 1; k < _chunkCount; k++)
+                {
+                    var f = _chunks[k].Forces;
+                    for (int x = 0; x < 3 * n; x++) _forces[x] += f[x];
+                }
+            }
+        }
+        double energy = 0;
+        Span<double> virial = result.Virial;
+        virial.Clear();
+        for (int k = 0; k < _chunkCount; k++)
+        {
+            energy += _chunks[k].Energy;
+            for (int a = 0; a < 9; a++) virial[a] += _chunks[k].Virial[a];
+        }
+        result.Energy = energy;
+    }
+
+    private void Prepare(int n)
+    {
+        if (n == _atoms && _chunks.Length > 0) return;
+        _atoms = n;
+        int count = n < ParallelThreshold ? 1 : Math.Min(_maxThreads, Math.Max(1, n / (ParallelThreshold / 2)));
+        count = Math.Max(1, count);
+        if (_chunks.Length != count)
+        {
+            _chunks = new Chunk[count];
+            for (int k = 0; k < count; k++) _chunks[k] = new Chunk(_set.Count);
+        }
+        _chunkCount = count;
+        for (int k = 0; k < count; k++)
+        {
+            _chunks[k].From = (int)((long)n * k / count);
+            _chunks[k].To = (int)((long)n * (k + 1) / count);
+            if (count > 1 && _model.Mode == ForceMode.Conservative && _chunks[k].Forces.Length != 3 * n)
+                _chunks[k].Forces = new double[3 * n];
+        }
+    }
+
+    private void RunChunk(int index)
+    {
+        var c = _chunks[index];
+        bool conservative = _model.Mode == ForceMode.Conservative;
+        var forces = conservative ? (_chunkCount == 1 ? _forces : c.Forces) : _forces;
+        if (conservative && _chunkCount > 1) Array.Clear(forces);
+        var s = c.Scratch;
+        Span<double> w = c.Virial;
+        w.Clear();
+        double energy = 0;
+        int t = _set.Species.Count;
+        var wallR = _model.WallRMin;
+        var wallK = _model.WallStrength;
+        for (int i = c.From; i < c.To; i++)
+        {
+            int ti = _types[i];
+            _set.Gather(s, i, _list, _types);
+            _set.ComputeValues(s);
+            double loss = _losses[ti].Evaluate(s.Values.AsSpan(0, _set.Count), s.Lambda);
+            var sink = new LossGradientSink(s);
+            _set.ComputeGradient(s, ref sink);
+            int entries = s.Entries;
+            // The fixed wall under the learned loss.
+            for (int e = 0; e < entries; e++)
+            {
+                int pair = ti * t + s.Type[e];
+                double gap = wallR[pair] - s.R[e];
+                if (gap <= 0) continue;
+                double k = wallK[pair];
+                loss += k * gap * gap * gap;
+                double dl = -3 * k * gap * gap;
+                s.Gx[e] += dl * s.Ux[e]; s.Gy[e] += dl * s.Uy[e]; s.Gz[e] += dl * s.Uz[e];
+            }
+            energy += loss;
+            double fx = 0, fy = 0, fz = 0;
+            for (int e = 0; e < entries; e++)
+            {
+                double gx = s.Gx[e], gy = s.Gy[e], gz = s.Gz[e];
+                fx += gx; fy += gy; fz += gz;
+                double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
+                w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
+                w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
+                w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
+                if (conservative)
+                {
+                    int j = 3 * s.Atom[e];
+                    forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
+                }
+            }
+            if (conservative) { forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz; }
+            else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
+        }
+        c.Energy = energy;
+    }
+}

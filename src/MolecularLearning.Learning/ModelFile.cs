@@ -1,0 +1,397 @@
+using System.Text;
+using System.Text.Json;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// The JSON model file. Doubles are written in shortest round-trip form, so a loaded model reproduces
+/// the saved one's forces bit for bit. Every problem on load names the file and the field.
+/// </summary>
+internal static class ModelFile
+{
+    public static void Save(LearnedModel model, string path)
+    {
+        var json = ToJson(model);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var temp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
+        try
+        {
+            File.WriteAllText(temp, json, new UTF8Encoding(false));
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    public static LearnedModel Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (FileNotFoundException) { throw new DataException($"{path}: model file not found"); }
+        catch (DirectoryNotFoundException) { throw new DataException($"{path}: model file not found"); }
+        return FromJson(text, path);
+    }
+
+    public static string ToJson(LearnedModel model)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("schemaVersion", LearnedModel.SchemaVersion);
+            w.WriteString("kind", "molecular-learning agent loss");
+            w.WriteStartArray("species");
+            foreach (var s in model.Species)
+            {
+                w.WriteStartObject();
+                w.WriteString("symbol", s.Symbol);
+                w.WriteNumber("mass", s.Mass);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("order", model.Order);
+            w.WriteString("mode", model.Mode == ForceMode.Agent ? "agent" : "conservative");
+            WriteInvariants(w, model.Invariants.Options);
+            w.WriteStartArray("repulsion");
+            foreach (var wall in model.Walls)
+            {
+                w.WriteStartObject();
+                w.WriteString("a", wall.A); w.WriteString("b", wall.B);
+                w.WriteNumber("rMin", wall.RMin); w.WriteNumber("strength", wall.Strength);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WritePropertyName("parameters");
+            w.WriteStartObject();
+            for (int s = 0; s < model.Species.Count; s++)
+            {
+                var loss = model.Losses[s];
+                w.WritePropertyName(model.Species[s].Symbol);
+                w.WriteStartObject();
+                w.WriteStartArray("b");
+                foreach (var v in loss.Linear) w.WriteNumberValue(v);
+                w.WriteEndArray();
+                if (loss.Order == 2)
+                {
+                    // Upper triangle, row by row: C[k][l] for l >= k.
+                    w.WriteStartArray("cUpper");
+                    int k = loss.Count;
+                    var c = loss.Quadratic;
+                    for (int a = 0; a < k; a++)
+                        for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            WriteTraining(w, model.Training);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteRadial(Utf8JsonWriter w, string name, IReadOnlyList<RadialBasisFunction> functions)
+    {
+        w.WriteStartArray(name);
+        foreach (var f in functions)
+        {
+            w.WriteStartObject();
+            if (f.Kind == RadialKind.Gaussian)
+            {
+                w.WriteString("kind", "gaussian"); w.WriteNumber("centre", f.A); w.WriteNumber("width", f.B);
+            }
+            else
+            {
+                w.WriteString("kind", "inversePower"); w.WriteNumber("power", f.A);
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteInvariants(Utf8JsonWriter w, InvariantOptions o)
+    {
+        w.WritePropertyName("invariants");
+        w.WriteStartObject();
+        w.WritePropertyName("sortedDistances");
+        w.WriteStartObject();
+        w.WriteNumber("cutoff", o.Cutoff);
+        w.WritePropertyName("counts");
+        w.WriteStartObject();
+        foreach (var (sym, k) in o.SortedCounts) w.WriteNumber(sym, k);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WritePropertyName("radial");
+        w.WriteStartObject();
+        w.WriteNumber("cutoff", o.RadialCutoff);
+        WriteRadial(w, "functions", o.Radial);
+        w.WriteEndObject();
+        w.WritePropertyName("angular");
+        w.WriteStartObject();
+        w.WriteNumber("cutoff", o.AngularCutoff);
+        w.WriteNumber("maxDegree", o.AngularDegree);
+        WriteRadial(w, "functions", o.AngularRadial);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    public static void WriteErrors(Utf8JsonWriter w, ForceErrorReport report)
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("species");
+        w.WriteStartObject();
+        foreach (var (sym, e) in report.Species)
+        {
+            w.WritePropertyName(sym);
+            w.WriteStartObject();
+            WriteNumber(w, "relRmse", e.RelRmse);
+            WriteNumber(w, "rmse", e.Rmse);
+            w.WriteNumber("atoms", e.Atoms);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteNumber("frames", report.Frames);
+        w.WriteEndObject();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter w, string name, double v)
+    {
+        if (double.IsFinite(v)) w.WriteNumber(name, v); else w.WriteNull(name);
+    }
+
+    private static void WriteTraining(Utf8JsonWriter w, TrainingInfo t)
+    {
+        w.WritePropertyName("training");
+        w.WriteStartObject();
+        w.WriteString("source", t.Source);
+        w.WriteNumber("frames", t.Frames);
+        w.WriteNumber("trainFrames", t.TrainFrames);
+        w.WriteNumber("holdoutFrames", t.HoldoutFrames);
+        w.WriteNumber("stride", t.Stride);
+        w.WriteString("target", t.Target);
+        w.WritePropertyName("ridge");
+        w.WriteStartObject();
+        foreach (var (sym, v) in t.Ridge) w.WriteNumber(sym, v);
+        w.WriteEndObject();
+        if (t.Train is not null) { w.WritePropertyName("train"); WriteErrors(w, t.Train); }
+        if (t.Holdout is not null) { w.WritePropertyName("holdout"); WriteErrors(w, t.Holdout); }
+        w.WriteEndObject();
+    }
+
+    // ---- reading ----
+
+    private sealed class Reader(string file)
+    {
+        public DataException Error(string field, string problem) => new($"{file}: field '{field}': {problem}");
+
+        public JsonElement Get(JsonElement obj, string name, string path, JsonValueKind kind)
+        {
+            if (obj.ValueKind != JsonValueKind.Object) throw Error(path, "expected an object");
+            if (!obj.TryGetProperty(name, out var v)) throw Error(Join(path, name), "missing");
+            if (v.ValueKind != kind && !(kind == JsonValueKind.True && v.ValueKind == JsonValueKind.False))
+                throw Error(Join(path, name), $"expected {Describe(kind)}, found {Describe(v.ValueKind)}");
+            return v;
+        }
+
+        public double Number(JsonElement obj, string name, string path)
+        {
+            var v = Get(obj, name, path, JsonValueKind.Number);
+            return v.TryGetDouble(out var d) && double.IsFinite(d) ? d : throw Error(Join(path, name), "not a finite number");
+        }
+
+        public int Integer(JsonElement obj, string name, string path)
+        {
+            var v = Get(obj, name, path, JsonValueKind.Number);
+            return v.TryGetInt32(out var i) ? i : throw Error(Join(path, name), "not an integer");
+        }
+
+        public string String(JsonElement obj, string name, string path) => Get(obj, name, path, JsonValueKind.String).GetString()!;
+
+        public double[] Numbers(JsonElement obj, string name, string path, int count)
+        {
+            var arr = Get(obj, name, path, JsonValueKind.Array);
+            if (arr.GetArrayLength() != count) throw Error(Join(path, name), $"expected {count} numbers, found {arr.GetArrayLength()}");
+            var result = new double[count];
+            int i = 0;
+            foreach (var v in arr.EnumerateArray())
+            {
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || !double.IsFinite(d))
+                    throw Error($"{Join(path, name)}[{i}]", "not a finite number");
+                result[i++] = d;
+            }
+            return result;
+        }
+
+        public static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+        private static string Describe(JsonValueKind k) => k switch
+        {
+            JsonValueKind.Object => "an object", JsonValueKind.Array => "an array", JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number", JsonValueKind.True or JsonValueKind.False => "a boolean",
+            JsonValueKind.Null => "null", _ => "nothing",
+        };
+    }
+
+    public static LearnedModel FromJson(string json, string file)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new DataException($"{file}: not valid JSON ({e.Message})", e); }
+        using (doc)
+        {
+            var r = new Reader(file);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new DataException($"{file}: not a model file (expected a JSON object)");
+            int version = r.Integer(root, "schemaVersion", "");
+            if (version != LearnedModel.SchemaVersion)
+                throw r.Error("schemaVersion", $"unknown version {version} (this program reads version {LearnedModel.SchemaVersion})");
+
+            var speciesArr = r.Get(root, "species", "", JsonValueKind.Array);
+            var species = new List<Species>();
+            int si = 0;
+            foreach (var s in speciesArr.EnumerateArray())
+            {
+                string path = $"species[{si++}]";
+                var sym = r.String(s, "symbol", path);
+                double mass = r.Number(s, "mass", path);
+                if (!Elements.TryGet(sym, out var element)) throw r.Error(path + ".symbol", $"unknown element '{sym}'");
+                if (!(mass > 0)) throw r.Error(path + ".mass", "must be positive");
+                species.Add(element.Mass == mass ? element : element with { Mass = mass });
+            }
+            if (species.Count == 0) throw r.Error("species", "empty");
+            if (species.Select(s => s.Symbol).Distinct().Count() != species.Count) throw r.Error("species", "a species appears twice");
+
+            int order = r.Integer(root, "order", "");
+            if (order is not (1 or 2)) throw r.Error("order", $"must be 1 or 2, found {order}");
+            var modeText = r.String(root, "mode", "");
+            var mode = modeText switch
+            {
+                "agent" => ForceMode.Agent,
+                "conservative" => ForceMode.Conservative,
+                _ => throw r.Error("mode", $"must be \"agent\" or \"conservative\", found \"{modeText}\""),
+            };
+
+            var options = ReadInvariants(r, r.Get(root, "invariants", "", JsonValueKind.Object));
+            InvariantSet set;
+            try { set = new InvariantSet(options, species); }
+            catch (DataException e) { throw new DataException($"{file}: {e.Message}", e); }
+
+            var walls = new List<RepulsionWall>();
+            if (root.TryGetProperty("repulsion", out var rep))
+            {
+                if (rep.ValueKind != JsonValueKind.Array) throw r.Error("repulsion", "expected an array");
+                int wi = 0;
+                foreach (var w in rep.EnumerateArray())
+                {
+                    string path = $"repulsion[{wi++}]";
+                    var a = r.String(w, "a", path); var b = r.String(w, "b", path);
+                    if (!species.Any(s => s.Symbol == a) || !species.Any(s => s.Symbol == b))
+                        throw r.Error(path, $"species pair {a}-{b} is not in the model's species");
+                    walls.Add(new RepulsionWall(a, b, r.Number(w, "rMin", path), r.Number(w, "strength", path)));
+                }
+            }
+
+            var parameters = r.Get(root, "parameters", "", JsonValueKind.Object);
+            var losses = new List<QuadraticLoss>();
+            int k = set.Count;
+            foreach (var s in species)
+            {
+                string path = "parameters." + s.Symbol;
+                var p = r.Get(parameters, s.Symbol, "parameters", JsonValueKind.Object);
+                var b = r.Numbers(p, "b", path, k);
+                double[]? c = null;
+                if (order == 2)
+                {
+                    var upper = r.Numbers(p, "cUpper", path, k * (k + 1) / 2);
+                    c = new double[k * k];
+                    int u = 0;
+                    for (int x = 0; x < k; x++)
+                        for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
+                }
+                losses.Add(new QuadraticLoss(b, c));
+            }
+
+            var training = new TrainingInfo();
+            if (root.TryGetProperty("training", out var t) && t.ValueKind == JsonValueKind.Object)
+            {
+                training = new TrainingInfo
+                {
+                    Source = t.TryGetProperty("source", out var src) && src.ValueKind == JsonValueKind.String ? src.GetString()! : "",
+                    Frames = t.TryGetProperty("frames", out var fr) && fr.TryGetInt32(out var fi) ? fi : 0,
+                    TrainFrames = t.TryGetProperty("trainFrames", out var tf) && tf.TryGetInt32(out var tfi) ? tfi : 0,
+                    HoldoutFrames = t.TryGetProperty("holdoutFrames", out var hf) && hf.TryGetInt32(out var hfi) ? hfi : 0,
+                    Stride = t.TryGetProperty("stride", out var st) && st.TryGetInt32(out var sti) ? sti : 1,
+                    Target = t.TryGetProperty("target", out var tg) && tg.ValueKind == JsonValueKind.String ? tg.GetString()! : "forces",
+                    Ridge = t.TryGetProperty("ridge", out var rg) && rg.ValueKind == JsonValueKind.Object
+                        ? rg.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).ToDictionary(p => p.Name, p => p.Value.GetDouble())
+                        : new Dictionary<string, double>(),
+                    Train = t.TryGetProperty("train", out var tr) ? ReadErrors(tr) : null,
+                    Holdout = t.TryGetProperty("holdout", out var ho) ? ReadErrors(ho) : null,
+                };
+            }
+            try { return new LearnedModel(set, mode, losses, walls, training); }
+            catch (ArgumentException e) { throw new DataException($"{file}: {e.Message}", e); }
+        }
+    }
+
+    private static ForceErrorReport? ReadErrors(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("species", out var sp) || sp.ValueKind != JsonValueKind.Object) return null;
+        var dict = new Dictionary<string, SpeciesError>();
+        foreach (var p in sp.EnumerateObject())
+        {
+            double Get(string n) => p.Value.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+            dict[p.Name] = new SpeciesError(Get("relRmse"), Get("rmse"), (long)Get("atoms"));
+        }
+        int frames = e.TryGetProperty("frames", out var f) && f.TryGetInt32(out var fi) ? fi : 0;
+        return new ForceErrorReport(dict, frames);
+    }
+
+    private static InvariantOptions ReadInvariants(Reader r, JsonElement inv)
+    {
+        const string P = "invariants";
+        var sortedEl = r.Get(inv, "sortedDistances", P, JsonValueKind.Object);
+        var countsEl = r.Get(sortedEl, "counts", P + ".sortedDistances", JsonValueKind.Object);
+        var counts = new Dictionary<string, int>();
+        foreach (var c in countsEl.EnumerateObject())
+            counts[c.Name] = r.Integer(countsEl, c.Name, P + ".sortedDistances.counts");
+        var radialEl = r.Get(inv, "radial", P, JsonValueKind.Object);
+        var angularEl = r.Get(inv, "angular", P, JsonValueKind.Object);
+        var options = new InvariantOptions
+        {
+            Cutoff = r.Number(sortedEl, "cutoff", P + ".sortedDistances"),
+            SortedCounts = counts,
+            RadialCutoff = r.Number(radialEl, "cutoff", P + ".radial"),
+            Radial = ReadRadial(r, radialEl, P + ".radial"),
+            AngularCutoff = r.Number(angularEl, "cutoff", P + ".angular"),
+            AngularDegree = r.Integer(angularEl, "maxDegree", P + ".angular"),
+            AngularRadial = ReadRadial(r, angularEl, P + ".angular"),
+        };
+        try { options.Validate(); }
+        catch (DataException e) { throw r.Error(P, e.Message); }
+        return options;
+    }
+
+    private static List<RadialBasisFunction> ReadRadial(Reader r, JsonElement parent, string path)
+    {
+        var arr = r.Get(parent, "functions", path, JsonValueKind.Array);
+        var list = new List<RadialBasisFunction>();
+        int i = 0;
+        foreach (var f in arr.EnumerateArray())
+        {
+            string p = $"{path}.functions[{i++}]";
+            var kind = r.String(f, "kind", p);
+            list.Add(kind switch
+            {
+                "gaussian" => RadialBasisFunction.Gaussian(r.Number(f, "centre", p), r.Number(f, "width", p)),
+                "inversePower" => new RadialBasisFunction(RadialKind.InversePower, r.Number(f, "power", p)),
+                _ => throw r.Error(p + ".kind", $"unknown radial function '{kind}' (gaussian, inversePower)"),
+            });
+            try { list[^1].Validate(p); }
+            catch (DataException e) { throw r.Error(p, e.Message); }
+        }
+        return list;
+    }
+}

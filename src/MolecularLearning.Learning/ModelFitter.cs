@@ -1,0 +1,389 @@
+using System.Diagnostics;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// Fits the agent losses by ridge-regularised linear least squares on forces (method.md, "Fitting"):
+/// the force is linear in θ = (b, upper triangle of C), so each training atom contributes three rows
+/// of a design matrix. Agent mode fits each species on its own atoms; conservative mode fits all species
+/// together on every atom, since an agent's loss also pushes its neighbours.
+/// </summary>
+public static class ModelFitter
+{
+    public static FitResult Fit(IReadOnlyList<Frame> frames, FitOptions options, IProgress<double>? progress = null)
+    {
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        if (frames.Count == 0) throw new DataException("no frames to fit");
+        var species = new List<Species>();
+        foreach (var f in frames)
+            foreach (var s in f.Species)
+                if (!species.Any(x => x.Symbol == s.Symbol)) species.Add(s);
+        var set = new InvariantSet(options.Invariants, species);
+
+        var (usable, targets) = Targets(frames, options.Target);
+        int nHold = (int)Math.Round(usable.Count * options.HoldoutFraction);
+        int nTrain = usable.Count - nHold;
+        if (nTrain < 1) throw new DataException($"{usable.Count} usable frames leave none to train on after holding out {nHold}");
+        var train = usable.GetRange(0, nTrain);
+        var hold = usable.GetRange(nTrain, nHold);
+        int stride = options.Stride > 0 ? options.Stride : Math.Max(1, (int)Math.Ceiling(nTrain / (double)options.AutoStrideFrames));
+        var used = new List<int>();
+        for (int i = 0; i < train.Count; i += stride) used.Add(train[i]);
+        int nVal = used.Count >= 5 && options.Ridge is null ? (int)Math.Round(used.Count * options.ValidationFraction) : 0;
+        var fitFrames = used.GetRange(0, used.Count - nVal);
+        var valFrames = used.GetRange(used.Count - nVal, nVal);
+
+        var walls = options.RepulsionStrength > 0 ? Walls(frames, used, set, options) : [];
+        var wallModel = new LearnedModel(set, options.Mode, species.Select(_ => new QuadraticLoss(new double[set.Count], null)).ToList(), walls);
+
+        int k = set.Count;
+        int perSpecies = k + (options.Order == 2 ? k * (k + 1) / 2 : 0);
+        bool conservative = options.Mode == ForceMode.Conservative;
+        int groups = conservative ? 1 : species.Count;
+        int columns = conservative ? perSpecies * species.Count : perSpecies;
+
+        // Fixed chunks: the fit frames in (Chunks − 1) pieces, the validation frames in one.
+        var chunks = new List<(List<int> Frames, bool Validation)>();
+        int fitChunks = Math.Max(1, Math.Min(options.Chunks - (nVal > 0 ? 1 : 0), fitFrames.Count));
+        for (int c = 0; c < fitChunks; c++)
+            chunks.Add((fitFrames.GetRange(fitFrames.Count * c / fitChunks, fitFrames.Count * (c + 1) / fitChunks - fitFrames.Count * c / fitChunks), false));
+        if (nVal > 0) chunks.Add((valFrames, true));
+        var accumulators = new GramAccumulator[chunks.Count][];
+        int done = 0, total = used.Count;
+        Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c =>
+        {
+            var acc = new GramAccumulator[groups];
+            for (int g = 0; g < groups; g++) acc[g] = new GramAccumulator(columns);
+            var builder = new DesignBuilder(set, wallModel, options.Order, conservative, perSpecies);
+            foreach (var f in chunks[c].Frames)
+            {
+                builder.AddFrame(frames[f], targets[f]!, acc);
+                progress?.Report(0.9 * Interlocked.Increment(ref done) / total);
+            }
+            foreach (var a in acc) a.Flush();
+            accumulators[c] = acc;
+        });
+
+        var losses = new QuadraticLoss[species.Count];
+        var ridge = new Dictionary<string, double>();
+        var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
+        long rows = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            var fit = new GramAccumulator(columns);
+            var val = new GramAccumulator(columns);
+            for (int c = 0; c < chunks.Count; c++) (chunks[c].Validation ? val : fit).Add(accumulators[c][g]);
+            rows += fit.Rows + val.Rows;
+            var solution = RidgeSolver.Solve(fit, val, options.Ridge);
+            if (conservative)
+            {
+                for (int s = 0; s < species.Count; s++)
+                {
+                    losses[s] = Unpack(solution.Theta.AsSpan(s * perSpecies, perSpecies), k, options.Order);
+                    ridge[species[s].Symbol] = solution.Ridge;
+                    scans[species[s].Symbol] = solution.Scan;
+                }
+            }
+            else
+            {
+                losses[g] = Unpack(solution.Theta, k, options.Order);
+                ridge[species[g].Symbol] = solution.Ridge;
+                scans[species[g].Symbol] = solution.Scan;
+            }
+        }
+        progress?.Report(0.92);
+
+        var model = new LearnedModel(set, options.Mode, losses, walls);
+        var ff = model.CreateForceField(skin: 0);
+        var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
+        var holdReport = ForceErrors.Evaluate(ff, hold.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
+        var sensitivities = Sensitivities(model, frames, used);
+        progress?.Report(1.0);
+
+        model = model.WithTraining(new TrainingInfo
+        {
+            Source = options.Source,
+            Frames = frames.Count,
+            TrainFrames = used.Count,
+            HoldoutFrames = hold.Count,
+            Stride = stride,
+            Target = options.Target == FitTarget.Forces ? "forces" : "accelerations",
+            Ridge = ridge,
+            Train = trainReport,
+            Holdout = holdReport,
+        });
+        var report = new FitReport
+        {
+            Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
+            Ridge = ridge, RidgeScan = scans, Parameters = columns * (conservative ? 1 : species.Count),
+            Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
+        };
+        return new FitResult(model, report);
+    }
+
+    private static Frame WithTarget(Frame f, double[] target) =>
+        ReferenceEquals(f.Forces, target) ? f : new Frame(f.Species, f.Positions, f.Cell) { Forces = target };
+
+    /// <summary>θ = (b, C upper triangle row by row) → loss.</summary>
+    private static QuadraticLoss Unpack(ReadOnlySpan<double> theta, int k, int order)
+    {
+        var b = theta[..k].ToArray();
+        if (order == 1) return new QuadraticLoss(b, null);
+        var c = new double[k * k];
+        int p = k;
+        for (int x = 0; x < k; x++)
+            for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = theta[p++];
+        return new QuadraticLoss(b, c);
+    }
+
+    /// <summary>The frames that can be targets and their target forces.</summary>
+    internal static (List<int> Usable, double[]?[] Targets) Targets(IReadOnlyList<Frame> frames, FitTarget target)
+    {
+        var usable = new List<int>();
+        var targets = new double[]?[frames.Count];
+        if (target == FitTarget.Forces)
+        {
+            for (int f = 0; f < frames.Count; f++)
+            {
+                targets[f] = frames[f].Forces ?? throw DataException.At(null, f,
+                    "has no forces to fit (use --target accelerations to fit positions alone)");
+                usable.Add(f);
+            }
+            return (usable, targets);
+        }
+        if (frames.Count < 3) throw new DataException("accelerations need at least 3 consecutive frames");
+        double? dt = null;
+        for (int f = 0; f + 1 < frames.Count; f++)
+        {
+            if (frames[f].Time is not { } t0 || frames[f + 1].Time is not { } t1)
+                throw DataException.At(null, f, "has no time: accelerations need the frames' times");
+            double step = t1 - t0;
+            dt ??= step;
+            if (!(step > 0) || Math.Abs(step - dt.Value) > 1e-6 * dt.Value)
+                throw DataException.At(null, f + 1, $"time step {step} fs differs from {dt} fs: accelerations need evenly spaced frames");
+            if (frames[f].AtomCount != frames[f + 1].AtomCount)
+                throw DataException.At(null, f + 1, "atom count changes between frames");
+        }
+        double inv = Units.AmuAngstrom2PerFs2InEv / (dt!.Value * dt.Value);
+        for (int f = 1; f + 1 < frames.Count; f++)
+        {
+            var prev = frames[f - 1]; var cur = frames[f]; var next = frames[f + 1];
+            var a = new double[3 * cur.AtomCount];
+            for (int i = 0; i < cur.AtomCount; i++)
+            {
+                var x = Vec3.At(cur.Positions, i);
+                var dn = Vec3.At(next.Positions, i) - x;
+                var dp = Vec3.At(prev.Positions, i) - x;
+                if (cur.Cell is { } cell) { dn = cell.MinimumImage(dn); dp = cell.MinimumImage(dp); }
+                (cur.Species[i].Mass * inv * (dn + dp)).To(a, i);
+            }
+            targets[f] = a;
+            usable.Add(f);
+        }
+        return (usable, targets);
+    }
+
+    /// <summary>Walls r_min = (shortest distance per species pair in the training frames) − margin.</summary>
+    private static List<RepulsionWall> Walls(IReadOnlyList<Frame> frames, List<int> used, InvariantSet set, FitOptions options)
+    {
+        int t = set.Species.Count;
+        var min = new double[t * t];
+        Array.Fill(min, double.PositiveInfinity);
+        var list = new NeighbourList();
+        double reach = Math.Min(set.Cutoff, 4.0);
+        foreach (var f in used)
+        {
+            var frame = frames[f];
+            list.Build(frame.Positions, frame.Cell, reach);
+            for (int i = 0; i < frame.AtomCount; i++)
+            {
+                int ti = set.IndexOf(frame.Species[i]);
+                for (int p = list.Start[i]; p < list.Start[i + 1]; p++)
+                {
+                    int tj = set.IndexOf(frame.Species[list.Index[p]]);
+                    ref double m = ref min[ti * t + tj];
+                    m = Math.Min(m, list.R[p]);
+                }
+            }
+        }
+        var walls = new List<RepulsionWall>();
+        for (int a = 0; a < t; a++)
+            for (int b = a; b < t; b++)
+            {
+                double m = min[a * t + b];
+                if (double.IsFinite(m) && m - options.RepulsionMargin > 0)
+                    walls.Add(new RepulsionWall(set.Species[a].Symbol, set.Species[b].Symbol, m - options.RepulsionMargin, options.RepulsionStrength));
+            }
+        return walls;
+    }
+
+    private static IReadOnlyDictionary<string, IReadOnlyList<Sensitivity>> Sensitivities(LearnedModel model, IReadOnlyList<Frame> frames, List<int> used)
+    {
+        var set = model.Invariants;
+        int k = set.Count, t = set.Species.Count;
+        var n = new long[t];
+        var sumI = new double[t * k]; var sumI2 = new double[t * k]; var sumL2 = new double[t * k];
+        var scratch = new AgentScratch(k);
+        var list = new NeighbourList();
+        var types = Array.Empty<int>();
+        foreach (var f in used)
+        {
+            var frame = frames[f];
+            if (types.Length != frame.AtomCount) types = new int[frame.AtomCount];
+            for (int i = 0; i < frame.AtomCount; i++) types[i] = set.IndexOf(frame.Species[i]);
+            list.Build(frame.Positions, frame.Cell, set.Cutoff);
+            for (int i = 0; i < frame.AtomCount; i++)
+            {
+                int s = types[i];
+                set.Gather(scratch, i, list, types);
+                set.ComputeValues(scratch);
+                model.Losses[s].Evaluate(scratch.Values.AsSpan(0, k), scratch.Lambda);
+                n[s]++;
+                for (int q = 0; q < k; q++)
+                {
+                    double v = scratch.Values[q], l = scratch.Lambda[q];
+                    sumI[s * k + q] += v; sumI2[s * k + q] += v * v; sumL2[s * k + q] += l * l;
+                }
+            }
+        }
+        var result = new Dictionary<string, IReadOnlyList<Sensitivity>>();
+        for (int s = 0; s < t; s++)
+        {
+            if (n[s] == 0) continue;
+            var list2 = new List<Sensitivity>();
+            for (int q = 0; q < k; q++)
+            {
+                double mean = sumI[s * k + q] / n[s];
+                double sd = Math.Sqrt(Math.Max(0, sumI2[s * k + q] / n[s] - mean * mean));
+                list2.Add(new Sensitivity(set.Labels[q], Math.Sqrt(sumL2[s * k + q] / n[s]) * sd));
+            }
+            result[set.Species[s].Symbol] = list2;
+        }
+        return result;
+    }
+
+    /// <summary>Per-thread design-matrix rows for one frame at a time.</summary>
+    private sealed class DesignBuilder
+    {
+        private readonly InvariantSet _set;
+        private readonly LearnedModel _walls;
+        private readonly int _order, _perSpecies, _k;
+        private readonly bool _conservative;
+        private readonly NeighbourList _list = new();
+        private readonly AgentScratch _scratch;
+        private readonly double[] _d, _row;
+        private double[] _jac = [], _block = [], _wallForces = [];
+        private int[] _types = [], _slotOf = [];
+        private double[] _slotGrad = [];
+        private int[] _slotAtom = [];
+        private readonly ForceResult _wallResult = new();
+        private IForceField? _wallField;
+
+        public DesignBuilder(InvariantSet set, LearnedModel walls, int order, bool conservative, int perSpecies)
+        {
+            _set = set; _walls = walls; _order = order; _conservative = conservative; _perSpecies = perSpecies;
+            _k = set.Count;
+            _scratch = new AgentScratch(_k);
+            _d = new double[3 * _k];
+            _row = new double[conservative ? perSpecies * set.Species.Count : perSpecies];
+        }
+
+        public void AddFrame(Frame frame, double[] target, GramAccumulator[] acc)
+        {
+            int n = frame.AtomCount, k = _k;
+            if (_types.Length != n) { _types = new int[n]; _slotOf = new int[n]; Array.Fill(_slotOf, -1); }
+            for (int i = 0; i < n; i++) _types[i] = _set.IndexOf(frame.Species[i]);
+            _list.Build(frame.Positions, frame.Cell, _set.Cutoff);
+            // Targets minus the fixed walls' forces (zero wherever the walls are not touched).
+            var y = target;
+            if (_walls.Walls.Count > 0)
+            {
+                (_wallField ??= _walls.CreateForceField(skin: 0, maxThreads: 1)).Compute(frame.Species, frame.Positions, frame.Cell, _wallResult);
+                if (_wallForces.Length != 3 * n) _wallForces = new double[3 * n];
+                for (int x = 0; x < 3 * n; x++) _wallForces[x] = target[x] - _wallResult.Forces[x];
+                y = _wallForces;
+            }
+            var s = _scratch;
+            if (!_conservative)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    _set.Gather(s, i, _list, _types);
+                    _set.ComputeValues(s);
+                    var sink = new AgentJacobianSink(s, _d, k);
+                    _set.ComputeGradient(s, ref sink);
+                    for (int c = 0; c < 3; c++)
+                    {
+                        FillColumns(_row, 0, s.Values, _d, c, 3);
+                        acc[_types[i]].AddRow(_row, y[3 * i + c]);
+                    }
+                }
+                return;
+            }
+            int cols = _row.Length;
+            if (_block.Length != 3 * n * cols) _block = new double[3 * n * cols];
+            Array.Clear(_block);
+            for (int i = 0; i < n; i++)
+            {
+                _set.Gather(s, i, _list, _types);
+                _set.ComputeValues(s);
+                int entries = s.Entries;
+                if (_jac.Length < 3 * k * entries) _jac = new double[3 * k * entries];
+                var sink = new EntryJacobianSink(s, _jac, k);
+                _set.ComputeGradient(s, ref sink);
+                // ∂I_k/∂x_a for every atom a the agent touches: itself (slot 0) and its neighbours.
+                if (_slotAtom.Length < entries + 1) { _slotAtom = new int[entries + 1]; }
+                if (_slotGrad.Length < 3 * k * (entries + 1)) _slotGrad = new double[3 * k * (entries + 1)];
+                int slots = 1;
+                _slotAtom[0] = i; _slotOf[i] = 0;
+                Array.Clear(_slotGrad, 0, 3 * k * (entries + 1));
+                for (int e = 0; e < entries; e++)
+                {
+                    int j = s.Atom[e];
+                    if (_slotOf[j] < 0) { _slotOf[j] = slots; _slotAtom[slots++] = j; }
+                    int sj = _slotOf[j];
+                    for (int q = 0; q < k; q++)
+                    {
+                        int o = 3 * (q * entries + e);
+                        for (int c = 0; c < 3; c++)
+                        {
+                            double g = _jac[o + c];
+                            _slotGrad[3 * (sj * k + q) + c] += g;
+                            _slotGrad[3 * q + c] -= g;
+                        }
+                    }
+                }
+                int offset = _types[i] * _perSpecies;
+                for (int a = 0; a < slots; a++)
+                {
+                    int atom = _slotAtom[a];
+                    for (int c = 0; c < 3; c++)
+                        FillColumns(_block.AsSpan((3 * atom + c) * cols, cols), offset, s.Values, _slotGrad.AsSpan(3 * a * k, 3 * k), c, 3, accumulate: true);
+                    _slotOf[atom] = -1;
+                }
+            }
+            for (int x = 0; x < 3 * n; x++) acc[0].AddRow(_block.AsSpan(x * cols, cols), y[x]);
+        }
+
+        /// <summary>
+        /// Force columns for one component c: −∂φ_p/∂x with φ = (I_k; ½I_k² for C_kk, I_k I_l for C_kl, k &lt; l)
+        /// and grad[3q + c] = ∂I_q/∂x_c.
+        /// </summary>
+        private void FillColumns(Span<double> row, int offset, ReadOnlySpan<double> values, ReadOnlySpan<double> grad, int c, int stride, bool accumulate = false)
+        {
+            int k = _k;
+            if (!accumulate) row.Slice(offset, _perSpecies).Clear();
+            for (int q = 0; q < k; q++) row[offset + q] -= grad[stride * q + c];
+            if (_order == 1) return;
+            int p = offset + k;
+            for (int a = 0; a < k; a++)
+            {
+                double ia = values[a], ga = grad[stride * a + c];
+                row[p++] -= ia * ga;
+                for (int b = a + 1; b < k; b++) row[p++] -= values[b] * ga + ia * grad[stride * b + c];
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using MathNet.Numerics.LinearAlgebra;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// Ridge-regularised least squares on standardised columns. Columns are scaled to unit RMS (columns that
+/// never vary are dropped, their parameter is 0). The ridge strength is picked on a validation block from
+/// the SVD of the standardised fit design (the eigendecomposition of its Gram matrix gives V and σ²), then
+/// the final parameters are solved on fit + validation rows with a Cholesky factorisation of the
+/// ridge-regularised (hence well-conditioned) standardised system.
+/// </summary>
+internal static class RidgeSolver
+{
+    /// <summary>Ridge strengths tried, relative to the mean squared column norm (= rows after standardising).</summary>
+    public static readonly double[] Candidates = [1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
+
+    public sealed record Solution(double[] Theta, double Ridge, IReadOnlyList<(double Ridge, double ValidationRelRmse)> Scan);
+
+    /// <param name="fit">Rows to fit on when choosing the ridge.</param>
+    /// <param name="validation">Later rows to judge each ridge on (may be empty: then <paramref name="fixedRidge"/> or 1e-6).</param>
+    public static Solution Solve(GramAccumulator fit, GramAccumulator validation, double? fixedRidge)
+    {
+        fit.Complete(); validation.Complete();
+        int p = fit.Columns;
+        var scan = new List<(double, double)>();
+        double ridge = fixedRidge ?? 1e-6;
+        if (fixedRidge is null && validation.Rows > 0 && fit.Rows > 0)
+        {
+            var (active, scale) = Standardise(fit);
+            int a = active.Length;
+            var g = Matrix<double>.Build.Dense(a, a, (x, y) => fit.Gram[(long)active[x] * p + active[y]] / (scale[x] * scale[y]));
+            var c = Vector<double>.Build.Dense(a, x => fit.Aty[active[x]] / scale[x]);
+            var evd = g.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+            var v = evd.EigenVectors;
+            var ev = evd.EigenValues;
+            var vtc = v.TransposeThisAndMultiply(c);
+            double best = double.PositiveInfinity;
+            var theta = new double[p];
+            var coef = Vector<double>.Build.Dense(a);
+            foreach (var rel in Candidates)
+            {
+                double lambda = rel * fit.Rows;
+                for (int i = 0; i < a; i++) coef[i] = vtc[i] / (Math.Max(ev[i].Real, 0) + lambda);
+                var ts = v * coef;
+                Array.Clear(theta);
+                for (int i = 0; i < a; i++) theta[active[i]] = ts[i] / scale[i];
+                double rmse = Math.Sqrt(validation.Residual(theta) / Math.Max(validation.Yty, 1e-300));
+                scan.Add((rel, rmse));
+                if (rmse < best) { best = rmse; ridge = rel; }
+            }
+        }
+        var all = new GramAccumulator(p);
+        all.Add(fit); all.Add(validation); all.Complete();
+        return new Solution(SolveCholesky(all, ridge), ridge, scan);
+    }
+
+    private static double[] SolveCholesky(GramAccumulator acc, double ridge)
+    {
+        int p = acc.Columns;
+        var theta = new double[p];
+        if (acc.Rows == 0) return theta;
+        var (active, scale) = Standardise(acc);
+        int a = active.Length;
+        if (a == 0) return theta;
+        double lambda = ridge * acc.Rows;
+        var g = Matrix<double>.Build.Dense(a, a, (x, y) =>
+            acc.Gram[(long)active[x] * p + active[y]] / (scale[x] * scale[y]) + (x == y ? lambda : 0));
+        var c = Vector<double>.Build.Dense(a, x => acc.Aty[active[x]] / scale[x]);
+        var ts = g.Cholesky().Solve(c);
+        for (int i = 0; i < a; i++) theta[active[i]] = ts[i] / scale[i];
+        return theta;
+    }
+
+    /// <summary>Columns with a non-negligible RMS and their RMS.</summary>
+    private static (int[] Active, double[] Scale) Standardise(GramAccumulator acc)
+    {
+        int p = acc.Columns;
+        double max = 0;
+        for (int k = 0; k < p; k++) max = Math.Max(max, acc.Gram[(long)k * p + k]);
+        var active = new List<int>();
+        var scale = new List<double>();
+        for (int k = 0; k < p; k++)
+        {
+            double d = acc.Gram[(long)k * p + k];
+            if (d > 1e-20 * max && d > 0) { active.Add(k); scale.Add(Math.Sqrt(d / acc.Rows)); }
+        }
+        return ([.. active], [.. scale]);
+    }
+}

@@ -1,0 +1,255 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Protocols.Ipi;
+
+public sealed class IpiClientOptions
+{
+    /// <summary>How long to keep retrying while the server is not up yet; null retries until cancelled.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+    /// <summary>Pause between connection attempts.</summary>
+    public TimeSpan RetryInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>Once the server has started a message, the rest must arrive within this (a server that dies mid-message does not hang us).</summary>
+    public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>The "extra" string returned with every FORCEREADY; i-PI parses it as JSON.</summary>
+    public string Extra { get; init; } = "{}";
+    /// <summary>POSDATA atom counts above this are refused before anything is allocated.</summary>
+    public int MaxAtoms { get; init; } = 10_000_000;
+    /// <summary>INIT strings longer than this are refused.</summary>
+    public int MaxInitBytes { get; init; } = 1 << 20;
+    /// <summary>Progress and diagnostics (connected, EXIT...); null writes to standard error.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>
+/// Serves forces to an i-PI server (i-PI itself, ASE's SocketIOCalculator, LAMMPS fix ipi...):
+/// connects, answers STATUS with NEEDINIT / READY / HAVEDATA, evaluates every POSDATA with an
+/// <see cref="IForceField"/> and returns it on GETFORCE, in atomic units. i-PI does not send
+/// species, so they come from a template whose atom order must match the server's.
+/// Allocation-free per step (buffers are sized from the template; an unchanged cell is reused).
+/// </summary>
+public sealed class IpiClient
+{
+    /// <summary>Configurations evaluated so far (POSDATA messages).</summary>
+    public long StepsServed { get; private set; }
+    /// <summary>Bead (replica) index from the last INIT, -1 before any.</summary>
+    public int BeadIndex { get; private set; } = -1;
+    /// <summary>The server's last INIT string, null before any.</summary>
+    public string? InitString { get; private set; }
+
+    /// <summary>
+    /// Connects (retrying while the server is not up, within <see cref="IpiClientOptions.ConnectTimeout"/>)
+    /// and serves until the server sends EXIT or closes the connection between messages.
+    /// Protocol violations end the run with <see cref="IpiProtocolException"/>.
+    /// </summary>
+    public Task RunAsync(IForceField forceField, Species[] template, IpiAddress address, IpiClientOptions? options, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(forceField);
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(address);
+        if (template.Length == 0) throw new DataException("i-PI client: the template structure has no atoms");
+        options ??= new IpiClientOptions();
+        // A dedicated thread with blocking socket calls: the lowest latency and no per-step allocation.
+        return Task.Factory.StartNew(() => Run(forceField, template, address, options, ct),
+            ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void Run(IForceField forceField, Species[] template, IpiAddress address, IpiClientOptions options, CancellationToken ct)
+    {
+        var log = options.Log ?? (m => Console.Error.WriteLine(m));
+        var socket = Connect(address, options, log, ct);
+        int n = template.Length;
+        var conn = new IpiConnection(socket, $"i-PI server at {address}",
+            Math.Max(1 << 16, IpiWire.HeaderLength + IpiWire.PosDataFixedBytes + 24 * n + 64));
+        using var cancel = ct.Register(conn.Dispose);
+        try
+        {
+            Serve(conn, forceField, template, options, log, ct);
+        }
+        catch (Exception e) when (ct.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            throw new OperationCanceledException("i-PI client cancelled", e, ct);
+        }
+        finally
+        {
+            conn.Dispose();
+        }
+    }
+
+    private static Socket Connect(IpiAddress address, IpiClientOptions options, Action<string> log, CancellationToken ct)
+    {
+        var started = DateTime.UtcNow;
+        bool announced = false;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            string? why = null;
+            foreach (var endPoint in address.ResolveEndPoints())
+            {
+                var socket = address.Transport == IpiTransport.Unix
+                    ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+                    : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Connect(endPoint);
+                    socket.SendTimeout = ToMs(options.MessageTimeout);
+                    log($"i-PI client: connected to {address}");
+                    return socket;
+                }
+                catch (SocketException e)
+                {
+                    socket.Dispose();
+                    why = e.SocketErrorCode.ToString();
+                }
+            }
+            var waited = DateTime.UtcNow - started;
+            if (options.ConnectTimeout is { } limit && waited >= limit)
+                throw new IpiTimeoutException(IpiTimeoutKind.Connect,
+                    $"no i-PI server answered at {address} within {limit.TotalSeconds:0.#} s (last error: {why}); start the server first or raise the connect timeout");
+            if (!announced)
+            {
+                log($"i-PI client: waiting for a server at {address} ({why}), retrying every {options.RetryInterval.TotalMilliseconds:0} ms");
+                announced = true;
+            }
+            var pause = options.RetryInterval;
+            if (options.ConnectTimeout is { } l2 && l2 - waited < pause) pause = l2 - waited;
+            if (pause > TimeSpan.Zero && ct.WaitHandle.WaitOne(pause)) ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    private void Serve(IpiConnection conn, IForceField forceField, Species[] template, IpiClientOptions options, Action<string> log, CancellationToken ct)
+    {
+        int n = template.Length;
+        var positions = new double[3 * n];
+        var rows = new double[9];
+        var lastRows = new double[9];
+        Cell? cell = null;
+        bool haveCell = false;
+        var result = new ForceResult(n);
+        var extra = Encoding.UTF8.GetBytes(options.Extra);
+        bool initialised = false, haveData = false;
+        string unfinished = $"{conn.Peer} started a message but did not finish it within {options.MessageTimeout.TotalSeconds:0.#} s";
+
+        while (true)
+        {
+            IpiMessage message;
+            ReadOnlySpan<byte> raw;
+            try { message = conn.ReadHeader(out raw); }
+            catch (IpiClosedException)
+            {
+                ct.ThrowIfCancellationRequested(); // our own shutdown on cancellation also reads as a close
+                // ASE's SocketIOCalculator closes without EXIT when it is done: a normal end.
+                log($"i-PI client: {conn.Peer} closed the connection after {StepsServed} steps");
+                return;
+            }
+            conn.SetDeadline(options.MessageTimeout, IpiTimeoutKind.Request, unfinished);
+            switch (message)
+            {
+                case IpiMessage.Status:
+                    // Replies are flushed when the next read would block (see IpiConnection).
+                    conn.WriteHeader(!initialised ? IpiMessage.NeedInit : haveData ? IpiMessage.HaveData : IpiMessage.Ready);
+                    break;
+
+                case IpiMessage.Init:
+                {
+                    int bead = conn.ReadInt32();
+                    int length = conn.ReadInt32();
+                    if (length < 0 || length > options.MaxInitBytes)
+                        throw new IpiProtocolException($"{conn.Peer}: INIT announces a string of {length} bytes (allowed 0..{options.MaxInitBytes})");
+                    var text = conn.ReadString(length);
+                    RefuseBatching(text, conn.Peer);
+                    BeadIndex = bead;
+                    InitString = text;
+                    initialised = true;
+                    break;
+                }
+
+                case IpiMessage.PosData:
+                {
+                    if (haveData)
+                        throw new IpiProtocolException($"{conn.Peer} sent POSDATA before collecting the previous forces with GETFORCE");
+                    conn.Require(IpiWire.PosDataFixedBytes);
+                    bool finiteCell = conn.ReadMatrixTransposed(rows, Units.BohrInAngstrom);
+                    conn.Skip(72); // h⁻¹: legacy, recomputed from h
+                    int atoms = conn.ReadInt32();
+                    if (atoms < 0 || atoms > options.MaxAtoms)
+                        throw new IpiProtocolException($"{conn.Peer}: POSDATA announces {atoms} atoms, refused (allowed 1..{options.MaxAtoms})");
+                    if (atoms != n)
+                        throw new IpiProtocolException($"{conn.Peer}: POSDATA has {atoms} atoms but the template has {n}"
+                            + (atoms > n && atoms % n == 0 ? $" ({atoms / n}× the template: is the server batching structures? set its batch size to 1)" : "")
+                            + "; use a template with the server's atoms in the server's order");
+                    if (!finiteCell) throw new IpiProtocolException($"{conn.Peer}: POSDATA cell has a NaN or infinite component");
+                    if (!conn.ReadDoubles(positions, Units.BohrInAngstrom))
+                        throw new IpiProtocolException($"{conn.Peer}: POSDATA positions contain NaN or infinity (step {StepsServed})");
+                    initialised = true; // servers that ignore NEEDINIT (CP2K-style) are fine
+                    if (!haveCell || !rows.AsSpan().SequenceEqual(lastRows))
+                    {
+                        cell = MakeCell(rows, conn.Peer);
+                        rows.CopyTo(lastRows, 0);
+                        haveCell = true;
+                    }
+                    forceField.Compute(template, positions, cell, result);
+                    CheckFinite(result, forceField, StepsServed);
+                    StepsServed++;
+                    haveData = true;
+                    break;
+                }
+
+                case IpiMessage.GetForce:
+                    if (!haveData) throw new IpiProtocolException($"{conn.Peer} sent GETFORCE before any POSDATA");
+                    conn.WriteHeader(IpiMessage.ForceReady);
+                    conn.WriteDouble(result.Energy / Units.HartreeInEv);
+                    conn.WriteInt32(n);
+                    conn.WriteDoubles(result.Forces, 1.0 / Units.HartreePerBohrInEvPerAngstrom);
+                    conn.WriteMatrixTransposed(result.Virial, 1.0 / Units.HartreeInEv);
+                    conn.WriteInt32(extra.Length);
+                    conn.WriteBytes(extra);
+                    haveData = false;
+                    break;
+
+                case IpiMessage.Exit:
+                    log($"i-PI client: EXIT from {conn.Peer} after {StepsServed} steps");
+                    return;
+
+                case IpiMessage.Malformed:
+                    throw new IpiProtocolException($"{conn.Peer} sent a malformed header {IpiWire.Describe(raw)}");
+
+                default:
+                    throw new IpiProtocolException($"{conn.Peer} sent an unexpected message {IpiWire.Describe(raw)} (a client expects STATUS, INIT, POSDATA, GETFORCE or EXIT)");
+            }
+            conn.ClearDeadline();
+        }
+    }
+
+    /// <summary>An all-zero h means no periodicity (what ASE sends for an atoms object without a cell).</summary>
+    private static Cell? MakeCell(double[] rows, string peer)
+    {
+        if (rows.All(v => v == 0)) return null;
+        try { return new Cell(rows); }
+        catch (DataException e) { throw new IpiProtocolException($"{peer}: POSDATA cell is unusable: {e.Message}", e); }
+    }
+
+    private static void CheckFinite(ForceResult result, IForceField forceField, long step)
+    {
+        bool ok = double.IsFinite(result.Energy);
+        foreach (var f in result.Forces) ok &= double.IsFinite(f);
+        foreach (var w in result.Virial) ok &= double.IsFinite(w);
+        if (!ok) throw new DataException($"i-PI client: {forceField.Name} returned a non-finite energy, force or virial at step {step}; not sending it");
+    }
+
+    // i-PI announces request batching in the INIT string (its ffsocket "batch_size"). We evaluate one
+    // structure per POSDATA, so a batch size above 1 is refused here, before any batched POSDATA could be misread.
+    private static readonly Regex BatchSize = new(@"batch[_\s-]*size[""']?\s*[:=]\s*[""']?\s*(\d+)",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    internal static void RefuseBatching(string initString, string peer)
+    {
+        var m = BatchSize.Match(initString);
+        if (m.Success && (!int.TryParse(m.Groups[1].Value, out int size) || size > 1))
+            throw new IpiProtocolException($"{peer} asks for batched requests ({m.Value.Trim()} in its INIT string); this client evaluates one structure per request: set batch_size to 1 in the i-PI <ffsocket>");
+    }
+
+    private static int ToMs(TimeSpan t) => t <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue - 1, Math.Ceiling(t.TotalMilliseconds));
+}

@@ -1,0 +1,86 @@
+using MolecularLearning.Core;
+using MolecularLearning.Learning;
+
+namespace MolecularLearning.Learning.Tests;
+
+/// <summary>Small synthetic water boxes and random models for derivative checks.</summary>
+internal static class Synthetic
+{
+    /// <summary><paramref name="molecules"/> bent water molecules at random positions and orientations.</summary>
+    public static Frame Water(int molecules, Cell? cell, int seed, double jitter = 0.05)
+    {
+        var rng = new Random(seed);
+        var species = new List<Species>();
+        var pos = new List<double>();
+        var centres = new List<Vec3>();
+        double minSep = 2.3;
+        for (int m = 0; m < molecules; m++)
+        {
+            Vec3 o;
+            int tries = 0;
+            do
+            {
+                var f = new Vec3(rng.NextDouble(), rng.NextDouble(), rng.NextDouble());
+                o = cell is null ? 6 * f : cell.ToCartesian(f);
+                tries++;
+            } while (tries < 500 && centres.Any(c => (cell is null ? o - c : cell.MinimumImage(o - c)).Norm() < minSep));
+            centres.Add(o);
+            var u = RandomUnit(rng);
+            var v = RandomUnit(rng);
+            v = (v - v.Dot(u) * u); v = (1 / v.Norm()) * v;
+            double half = 104.5 / 2 * Math.PI / 180, r = 0.97;
+            var h1 = o + r * (Math.Cos(half) * u + Math.Sin(half) * v);
+            var h2 = o + r * (Math.Cos(half) * u - Math.Sin(half) * v);
+            foreach (var (s, p) in new[] { (Elements.O, o), (Elements.H, h1), (Elements.H, h2) })
+            {
+                species.Add(s);
+                pos.Add(p.X + jitter * Gauss(rng)); pos.Add(p.Y + jitter * Gauss(rng)); pos.Add(p.Z + jitter * Gauss(rng));
+            }
+        }
+        return new Frame([.. species], [.. pos], cell);
+    }
+
+    public static Cell Triclinic => new([5.6, 0, 0, 0.9, 5.2, 0, -0.7, 0.6, 5.9]);
+
+    public static Vec3 RandomUnit(Random rng)
+    {
+        var v = new Vec3(Gauss(rng), Gauss(rng), Gauss(rng));
+        return (1 / v.Norm()) * v;
+    }
+
+    public static double Gauss(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    /// <summary>A model with random parameters of sensible size for the given invariants.</summary>
+    public static LearnedModel RandomModel(InvariantOptions options, int order, ForceMode mode, int seed,
+        IReadOnlyList<RepulsionWall>? walls = null)
+    {
+        var rng = new Random(seed);
+        var set = new InvariantSet(options, [Elements.O, Elements.H]);
+        int k = set.Count;
+        var losses = new List<QuadraticLoss>();
+        for (int s = 0; s < 2; s++)
+        {
+            var b = Enumerable.Range(0, k).Select(_ => Gauss(rng) * 0.3).ToArray();
+            double[]? c = null;
+            if (order == 2)
+            {
+                c = new double[k * k];
+                for (int x = 0; x < k; x++)
+                    for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = Gauss(rng) * 0.05;
+            }
+            losses.Add(new QuadraticLoss(b, c));
+        }
+        return new LearnedModel(set, mode, losses, walls);
+    }
+
+    /// <summary>Each family on its own and all together, cutoffs chosen for a ~5.5 Å box.</summary>
+    public static IEnumerable<(string Name, InvariantOptions Options)> Families()
+    {
+        yield return ("sorted", new InvariantOptions { Cutoff = 3.6, SortedCounts = new Dictionary<string, int> { ["O"] = 3, ["H"] = 4 } });
+        yield return ("gaussian", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = InvariantOptions.GaussianLadder(4, 0.9, 3.2) });
+        yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialBasisFunction.InversePower(1), RadialBasisFunction.InversePower(3)] });
+        yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialBasisFunction.Gaussian(1.0, 0.3), RadialBasisFunction.Gaussian(2.2, 0.6)] });
+        yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2", 3.4));
+    }
+}
