@@ -66,6 +66,7 @@ public static class ModelFitter
             accumulators[c] = acc;
         });
 
+        if (Environment.GetEnvironmentVariable("MLD_FIT_TIMING") is not null) Console.Error.WriteLine($"design {clock.Elapsed.TotalSeconds:0.0}s");
         var losses = new QuadraticLoss[species.Count];
         var ridge = new Dictionary<string, double>();
         var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
@@ -94,6 +95,7 @@ public static class ModelFitter
             }
         }
         progress?.Report(0.92);
+        if (Environment.GetEnvironmentVariable("MLD_FIT_TIMING") is not null) Console.Error.WriteLine($"solve {clock.Elapsed.TotalSeconds:0.0}s");
 
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0);
