@@ -66,7 +66,7 @@ public static class ModelFitter
             accumulators[c] = acc;
         });
 
-        if (Environment.GetEnvironmentVariable("MLD_FIT_TIMING") is not null) Console.Error.WriteLine($"design {clock.Elapsed.TotalSeconds:0.0}s");
+        double designSeconds = clock.Elapsed.TotalSeconds;
         var losses = new QuadraticLoss[species.Count];
         var ridge = new Dictionary<string, double>();
         var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
@@ -95,7 +95,7 @@ public static class ModelFitter
             }
         }
         progress?.Report(0.92);
-        if (Environment.GetEnvironmentVariable("MLD_FIT_TIMING") is not null) Console.Error.WriteLine($"solve {clock.Elapsed.TotalSeconds:0.0}s");
+        double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
 
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0);
@@ -121,6 +121,7 @@ public static class ModelFitter
             Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
             Ridge = ridge, RidgeScan = scans, Parameters = columns * (conservative ? 1 : species.Count),
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
+            DesignSeconds = designSeconds, SolveSeconds = solveSeconds,
         };
         return new FitResult(model, report);
     }
