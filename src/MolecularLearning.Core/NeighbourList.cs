@@ -1,4 +1,22 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace MolecularLearning.Core;
+
+/// <summary>What a <see cref="NeighbourList"/> keeps per (i, j, image) entry.</summary>
+public enum NeighbourStorage
+{
+    /// <summary>Index, image and the displacement and distance (Dx, Dy, Dz, R spans): 38 bytes an entry.</summary>
+    Displacements,
+    /// <summary>
+    /// Index and image only (6 bytes an entry); displacements come row by row from <see cref="NeighbourList.GetRow"/>.
+    /// What a million atoms need: at 6 Å plus skin a water box has ~120 entries per atom, which as
+    /// stored doubles would take ~4.5 GB.
+    /// </summary>
+    Compact,
+}
 
 /// <summary>
 /// A full neighbour list (every pair appears from both sides) built with cell lists in O(N).
@@ -7,21 +25,47 @@ namespace MolecularLearning.Core;
 /// self-images). Storage is compressed rows of structure-of-arrays, reused across builds so a
 /// steady-state rebuild allocates nothing.
 /// <para>
-/// Verlet reuse: build with a skin; <see cref="Refresh"/> recomputes the stored displacements for
-/// new positions (same cell) and <see cref="NeedsRebuild"/> says when an atom moved more than half
-/// the skin. Consumers must skip entries with <c>R ≥ Cutoff</c>.
+/// Verlet reuse: build with a skin; <see cref="Refresh"/> recomputes the displacements for new
+/// positions (same cell) and <see cref="NeedsRebuild"/> says when an atom moved more than half
+/// the skin. Consumers must skip entries with <c>R ≥ Cutoff</c> (<see cref="GetRow"/> does it for them).
+/// </para>
+/// <para>
+/// Each entry stores j and a code for the lattice translation S of its image; with per-atom integer
+/// wrap shifts t (fixed at the build), the displacement is x_j + t_j + S − (x_i + t_i). Builds and
+/// refreshes run on <see cref="Runner"/> (two passes, count then fill, straight into the final arrays,
+/// so the build needs no per-thread buffers and no copy).
 /// </para>
 /// </summary>
-public sealed class NeighbourList
+public sealed class NeighbourList : IParallelWork
 {
+    private const int ChunkAtoms = 1024;
+
     private int[] _start = [0];
     private int[] _index = [];
+    private ushort[] _image = [];
     private double[] _dx = [], _dy = [], _dz = [], _r = [];
-    private double[] _offX = [], _offY = [], _offZ = []; // image offset relative to raw positions
-    private double[] _reference = [];                   // positions at the last build
-    private int[] _binOf = [], _binStart = [], _binAtoms = [];
-    private double[] _wrapped = [], _frac = [];
-    private int _pairs;
+    private double[] _reference = [];                 // positions at the last build
+    private double[] _shift = [];                     // t_i: integer lattice translation wrapping atom i (3N)
+    private double[] _unwrapped = [];                 // x_i + t_i for the last positions seen (3N)
+    private double[] _images = [];                    // S for each image code (3 per code)
+    private int[] _binOf = [], _binStart = [], _binFill = [], _binAtoms = [], _binPos = [];
+    // Per axis, for a bin offset t in [−reach, nb − 1 + reach]: the wrapped bin and its lattice translation (no divisions in the scan).
+    private int[] _wrapA = [], _wrapB = [], _wrapC = [], _liftA = [], _liftB = [], _liftC = [];
+    private double[] _binX = [], _binY = [], _binZ = [];  // x + t of the atoms in bin order
+    private int _nbA, _nbB, _nbC, _reachA, _reachB, _reachC, _qA, _qB, _qC;
+    private bool _periodic;
+    private int _pairs, _maxRow;
+    private Phase _phase;
+
+    private enum Phase { Count, Fill, Refresh }
+
+    public NeighbourList() : this(NeighbourStorage.Displacements) { }
+
+    public NeighbourList(NeighbourStorage storage) => Storage = storage;
+
+    public NeighbourStorage Storage { get; }
+    /// <summary>The thread team for builds and refreshes (default: the shared one).</summary>
+    public ParallelRunner Runner { get; set; } = ParallelRunner.Shared;
 
     /// <summary>The interaction cutoff (Å) the consumer asked for.</summary>
     public double Cutoff { get; private set; }
@@ -31,16 +75,28 @@ public sealed class NeighbourList
     public Cell? Cell { get; private set; }
     /// <summary>Number of stored (i, j, image) entries, skin included.</summary>
     public int PairCount => _pairs;
+    /// <summary>The longest row (entries of one atom, skin included): scratch of this size fits any <see cref="GetRow"/>.</summary>
+    public int MaxRowLength => _maxRow;
+    /// <summary>Bytes held by this list's arrays (entries, per-atom and bin arrays).</summary>
+    public long MemoryBytes =>
+        4L * (_start.Length + _index.Length + _binOf.Length + _binStart.Length + _binFill.Length + _binAtoms.Length)
+        + 2L * _image.Length
+        + 8L * (_dx.Length + _dy.Length + _dz.Length + _r.Length + _reference.Length + _shift.Length + _unwrapped.Length
+                + _images.Length + _binX.Length + _binY.Length + _binZ.Length);
 
     /// <summary>Row offsets: the entries of atom i are [Start[i], Start[i+1]).</summary>
     public ReadOnlySpan<int> Start => _start.AsSpan(0, AtomCount + 1);
     public ReadOnlySpan<int> Index => _index.AsSpan(0, _pairs);
-    /// <summary>Displacement x_j(image) − x_i, in Å.</summary>
-    public ReadOnlySpan<double> Dx => _dx.AsSpan(0, _pairs);
-    public ReadOnlySpan<double> Dy => _dy.AsSpan(0, _pairs);
-    public ReadOnlySpan<double> Dz => _dz.AsSpan(0, _pairs);
-    /// <summary>Distance |x_j(image) − x_i|, in Å.</summary>
-    public ReadOnlySpan<double> R => _r.AsSpan(0, _pairs);
+    /// <summary>Displacement x_j(image) − x_i, in Å (Displacements storage only).</summary>
+    public ReadOnlySpan<double> Dx => Stored(_dx);
+    public ReadOnlySpan<double> Dy => Stored(_dy);
+    public ReadOnlySpan<double> Dz => Stored(_dz);
+    /// <summary>Distance |x_j(image) − x_i|, in Å (Displacements storage only).</summary>
+    public ReadOnlySpan<double> R => Stored(_r);
+
+    private ReadOnlySpan<double> Stored(double[] a) => Storage == NeighbourStorage.Displacements
+        ? a.AsSpan(0, _pairs)
+        : throw new InvalidOperationException("a compact neighbour list stores no displacements: use GetRow");
 
     /// <summary>Builds the list for positions (3N, Å) in a cell (null: isolated system).</summary>
     public void Build(ReadOnlySpan<double> positions, Cell? cell, double cutoff, double skin = 0)
@@ -49,162 +105,192 @@ public sealed class NeighbourList
         if (!(cutoff > 0) || !(skin >= 0)) throw new ArgumentOutOfRangeException(nameof(cutoff), "cutoff must be positive and skin non-negative");
         int n = positions.Length / 3;
         AtomCount = n; Cell = cell; Cutoff = cutoff; Skin = skin;
-        double rc = cutoff + skin, rc2 = rc * rc;
+        _periodic = cell is not null;
+        double rc = cutoff + skin;
 
-        Grow(ref _wrapped, 3 * n); Grow(ref _frac, 3 * n); Grow(ref _binOf, n);
-        Grow(ref _reference, 3 * n);
-        positions.CopyTo(_reference);
+        Grow(ref _reference, 3 * n); Grow(ref _shift, 3 * n); Grow(ref _unwrapped, 3 * n);
+        Grow(ref _binOf, n); Grow(ref _binAtoms, n); Grow(ref _binPos, n); Grow(ref _binX, n); Grow(ref _binY, n); Grow(ref _binZ, n);
         Grow(ref _start, n + 1);
+        positions.CopyTo(_reference);
 
-        // Fractional coordinates in a periodic cell, or in the bounding box of an isolated system.
         Span<double> h = stackalloc double[9];
         Span<double> heights = stackalloc double[3];
-        bool periodic = cell is not null;
+        Span<double> lo = stackalloc double[3];
         if (cell is not null)
         {
             cell.Matrix.CopyTo(h);
             heights[0] = cell.Heights.A; heights[1] = cell.Heights.B; heights[2] = cell.Heights.C;
-            for (int i = 0; i < n; i++)
-            {
-                var f = cell.ToFractional(Vec3.At(positions, i));
-                f = new(f.X - Math.Floor(f.X), f.Y - Math.Floor(f.Y), f.Z - Math.Floor(f.Z));
-                // Floor can give exactly 1.0 for tiny negative inputs; keep f in [0, 1).
-                f = new(f.X >= 1 ? 0 : f.X, f.Y >= 1 ? 0 : f.Y, f.Z >= 1 ? 0 : f.Z);
-                f.To(_frac, i);
-                cell.ToCartesian(f).To(_wrapped, i);
-            }
         }
         else
         {
-            var lo = new Vec3(double.MaxValue, double.MaxValue, double.MaxValue);
-            var hi = new Vec3(double.MinValue, double.MinValue, double.MinValue);
-            for (int i = 0; i < n; i++)
+            // An isolated system is binned in its bounding box; nothing is wrapped.
+            lo.Fill(double.MaxValue);
+            Span<double> hi = stackalloc double[3];
+            hi.Fill(double.MinValue);
+            for (int i = 0; i < 3 * n; i++)
             {
-                var p = Vec3.At(positions, i);
-                lo = new(Math.Min(lo.X, p.X), Math.Min(lo.Y, p.Y), Math.Min(lo.Z, p.Z));
-                hi = new(Math.Max(hi.X, p.X), Math.Max(hi.Y, p.Y), Math.Max(hi.Z, p.Z));
+                lo[i % 3] = Math.Min(lo[i % 3], positions[i]);
+                hi[i % 3] = Math.Max(hi[i % 3], positions[i]);
             }
-            if (n == 0) lo = hi = default;
-            var size = hi - lo;
-            heights[0] = Math.Max(size.X, 1e-9) * (1 + 1e-12) + 1e-9;
-            heights[1] = Math.Max(size.Y, 1e-9) * (1 + 1e-12) + 1e-9;
-            heights[2] = Math.Max(size.Z, 1e-9) * (1 + 1e-12) + 1e-9;
-            h.Clear(); h[0] = heights[0]; h[4] = heights[1]; h[8] = heights[2];
-            for (int i = 0; i < n; i++)
+            h.Clear();
+            for (int a = 0; a < 3; a++)
             {
-                var p = Vec3.At(positions, i);
-                p.To(_wrapped, i);
-                new Vec3((p.X - lo.X) / heights[0], (p.Y - lo.Y) / heights[1], (p.Z - lo.Z) / heights[2]).To(_frac, i);
+                if (n == 0) lo[a] = hi[a] = 0;
+                heights[a] = Math.Max(hi[a] - lo[a], 1e-9) * (1 + 1e-12) + 1e-9;
+                h[4 * a] = heights[a];
             }
         }
 
-        // Bins: as many as fit with width >= rc, but no more than about one atom per bin.
+        // Bins at least rc/2 wide (a 5×5×5 stencil scans ~15.6 rc³ instead of 27 rc³), at most about one per atom.
         Span<int> nb = stackalloc int[3];
-        Span<int> reach = stackalloc int[3];
         long maxBins = Math.Max(1, n);
-        for (int a = 0; a < 3; a++) nb[a] = Math.Max(1, (int)Math.Min(1024, Math.Floor(heights[a] / rc)));
+        for (int a = 0; a < 3; a++) nb[a] = Math.Max(1, (int)Math.Min(1024, Math.Floor(2 * heights[a] / rc)));
         while ((long)nb[0] * nb[1] * nb[2] > maxBins)
         {
             int a = nb[0] >= nb[1] && nb[0] >= nb[2] ? 0 : nb[1] >= nb[2] ? 1 : 2;
             nb[a] = Math.Max(1, nb[a] / 2);
         }
+        Span<int> reach = stackalloc int[3], q = stackalloc int[3];
         for (int a = 0; a < 3; a++)
-            reach[a] = periodic
-                ? (int)Math.Ceiling(rc * nb[a] / heights[a] * (1 + 1e-12))
-                : Math.Min(nb[a] - 1, (int)Math.Ceiling(rc * nb[a] / heights[a] * (1 + 1e-12)));
-        int binCount = nb[0] * nb[1] * nb[2];
+        {
+            int r = (int)Math.Ceiling(rc * nb[a] / heights[a] * (1 + 1e-12));
+            reach[a] = _periodic ? r : Math.Min(nb[a] - 1, r);
+            // Largest |lattice translation| a stencil step can need along this axis.
+            q[a] = _periodic ? Math.Max(-FloorDiv(-reach[a], nb[a]), FloorDiv(nb[a] - 1 + reach[a], nb[a])) : 0;
+        }
+        (_nbA, _nbB, _nbC) = (nb[0], nb[1], nb[2]);
+        (_reachA, _reachB, _reachC) = (reach[0], reach[1], reach[2]);
+        (_qA, _qB, _qC) = (q[0], q[1], q[2]);
+        AxisTable(ref _wrapA, ref _liftA, nb[0], reach[0]);
+        AxisTable(ref _wrapB, ref _liftB, nb[1], reach[1]);
+        AxisTable(ref _wrapC, ref _liftC, nb[2], reach[2]);
+        long codes = (2L * q[0] + 1) * (2L * q[1] + 1) * (2L * q[2] + 1);
+        if (codes > ushort.MaxValue + 1L)
+            throw new ArgumentOutOfRangeException(nameof(cutoff), $"cutoff {cutoff} Å reaches more than 19 cell heights");
+        Grow(ref _images, 3 * (int)codes);
+        for (int qa = -q[0]; qa <= q[0]; qa++)
+            for (int qb = -q[1]; qb <= q[1]; qb++)
+                for (int qc = -q[2]; qc <= q[2]; qc++)
+                {
+                    int code = ImageCode(qa, qb, qc);
+                    for (int k = 0; k < 3; k++) _images[3 * code + k] = qa * h[k] + qb * h[3 + k] + qc * h[6 + k];
+                }
 
-        // Counting sort of atoms into bins.
-        Grow(ref _binStart, binCount + 1);
-        Grow(ref _binAtoms, n);
+        // Wrap shifts (integer lattice translations, so x + t is a lattice translate of x exactly in
+        // the algebra) and bins.
+        int binCount = nb[0] * nb[1] * nb[2];
+        Grow(ref _binStart, binCount + 1); Grow(ref _binFill, binCount);
         _binStart.AsSpan(0, binCount + 1).Clear();
         for (int i = 0; i < n; i++)
         {
-            int ba = Math.Min(nb[0] - 1, (int)(_frac[3 * i] * nb[0]));
-            int bb = Math.Min(nb[1] - 1, (int)(_frac[3 * i + 1] * nb[1]));
-            int bc = Math.Min(nb[2] - 1, (int)(_frac[3 * i + 2] * nb[2]));
+            double px = positions[3 * i], py = positions[3 * i + 1], pz = positions[3 * i + 2];
+            double fa, fb, fc;
+            if (cell is not null)
+            {
+                var inv = cell.Inverse;
+                fa = px * inv[0] + py * inv[3] + pz * inv[6];
+                fb = px * inv[1] + py * inv[4] + pz * inv[7];
+                fc = px * inv[2] + py * inv[5] + pz * inv[8];
+                double na = -Math.Floor(fa), nbb = -Math.Floor(fb), nc = -Math.Floor(fc);
+                fa += na; fb += nbb; fc += nc;
+                for (int k = 0; k < 3; k++) _shift[3 * i + k] = na * h[k] + nbb * h[3 + k] + nc * h[6 + k];
+            }
+            else
+            {
+                fa = (px - lo[0]) / heights[0]; fb = (py - lo[1]) / heights[1]; fc = (pz - lo[2]) / heights[2];
+                _shift[3 * i] = _shift[3 * i + 1] = _shift[3 * i + 2] = 0;
+            }
+            int ba = Math.Clamp((int)(fa * nb[0]), 0, nb[0] - 1);
+            int bb = Math.Clamp((int)(fb * nb[1]), 0, nb[1] - 1);
+            int bc = Math.Clamp((int)(fc * nb[2]), 0, nb[2] - 1);
             int bin = (ba * nb[1] + bb) * nb[2] + bc;
             _binOf[i] = bin;
             _binStart[bin + 1]++;
+            _unwrapped[3 * i] = px + _shift[3 * i];
+            _unwrapped[3 * i + 1] = py + _shift[3 * i + 1];
+            _unwrapped[3 * i + 2] = pz + _shift[3 * i + 2];
         }
         for (int b = 0; b < binCount; b++) _binStart[b + 1] += _binStart[b];
-        {
-            Span<int> fill = binCount <= 4096 ? stackalloc int[binCount] : new int[binCount];
-            for (int i = 0; i < n; i++) _binAtoms[_binStart[_binOf[i]] + fill[_binOf[i]]++] = i;
-        }
-
-        int count = 0;
+        _binFill.AsSpan(0, binCount).Clear();
         for (int i = 0; i < n; i++)
         {
+            int bin = _binOf[i], k = _binStart[bin] + _binFill[bin]++;
+            _binAtoms[k] = i;
+            _binPos[i] = k;
+            // Bin-ordered coordinates: the inner loop reads them contiguously.
+            _binX[k] = _unwrapped[3 * i]; _binY[k] = _unwrapped[3 * i + 1]; _binZ[k] = _unwrapped[3 * i + 2];
+        }
+
+        // Pass 1 counts each row, pass 2 fills the rows in place.
+        int chunks = (n + ChunkAtoms - 1) / ChunkAtoms;
+        _phase = Phase.Count;
+        Runner.Run(this, chunks);
+        int count = 0, maxRow = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int c = _start[i + 1];
             _start[i] = count;
-            int bin = _binOf[i];
-            int ia = bin / (nb[1] * nb[2]), ib = bin / nb[2] % nb[1], ic = bin % nb[2];
-            double wx = _wrapped[3 * i], wy = _wrapped[3 * i + 1], wz = _wrapped[3 * i + 2];
-            double px = positions[3 * i], py = positions[3 * i + 1], pz = positions[3 * i + 2];
-            for (int da = -reach[0]; da <= reach[0]; da++)
-            {
-                int ta = ia + da, qa = FloorDiv(ta, nb[0]);
-                if (!periodic && qa != 0) continue;
-                ta -= qa * nb[0];
-                for (int db = -reach[1]; db <= reach[1]; db++)
-                {
-                    int tb = ib + db, qb = FloorDiv(tb, nb[1]);
-                    if (!periodic && qb != 0) continue;
-                    tb -= qb * nb[1];
-                    for (int dc = -reach[2]; dc <= reach[2]; dc++)
-                    {
-                        int tc = ic + dc, qc = FloorDiv(tc, nb[2]);
-                        if (!periodic && qc != 0) continue;
-                        tc -= qc * nb[2];
-                        double sx = 0, sy = 0, sz = 0;
-                        if (periodic)
-                        {
-                            sx = qa * h[0] + qb * h[3] + qc * h[6];
-                            sy = qa * h[1] + qb * h[4] + qc * h[7];
-                            sz = qa * h[2] + qb * h[5] + qc * h[8];
-                        }
-                        bool zeroShift = qa == 0 && qb == 0 && qc == 0;
-                        int target = (ta * nb[1] + tb) * nb[2] + tc;
-                        for (int k = _binStart[target]; k < _binStart[target + 1]; k++)
-                        {
-                            int j = _binAtoms[k];
-                            if (j == i && zeroShift) continue;
-                            double dx = _wrapped[3 * j] + sx - wx, dy = _wrapped[3 * j + 1] + sy - wy, dz = _wrapped[3 * j + 2] + sz - wz;
-                            double r2 = dx * dx + dy * dy + dz * dz;
-                            if (r2 > rc2) continue;
-                            if (count == _index.Length) GrowPairs(count);
-                            _index[count] = j;
-                            _dx[count] = dx; _dy[count] = dy; _dz[count] = dz; _r[count] = Math.Sqrt(r2);
-                            _offX[count] = dx - (positions[3 * j] - px);
-                            _offY[count] = dy - (positions[3 * j + 1] - py);
-                            _offZ[count] = dz - (positions[3 * j + 2] - pz);
-                            count++;
-                        }
-                    }
-                }
-            }
+            count += c;
+            maxRow = Math.Max(maxRow, c);
         }
         _start[n] = count;
         _pairs = count;
+        _maxRow = maxRow;
+        if (_index.Length < count)
+        {
+            int size = Math.Max(1024, count + count / 8); // headroom: the count drifts a little between builds
+            _index = new int[size];
+            _image = new ushort[size];
+            if (Storage == NeighbourStorage.Displacements) { _dx = new double[size]; _dy = new double[size]; _dz = new double[size]; _r = new double[size]; }
+        }
+        _phase = Phase.Fill;
+        Runner.Run(this, chunks);
     }
 
     /// <summary>Recomputes displacements and distances for new positions with the images of the last build.</summary>
     public void Refresh(ReadOnlySpan<double> positions)
     {
         if (positions.Length != 3 * AtomCount) throw new ArgumentException("atom count changed since the neighbour list was built");
-        for (int i = 0; i < AtomCount; i++)
+        for (int i = 0; i < positions.Length; i++) _unwrapped[i] = positions[i] + _shift[i];
+        if (Storage == NeighbourStorage.Compact) return; // rows are computed on demand
+        _phase = Phase.Refresh;
+        Runner.Run(this, (AtomCount + ChunkAtoms - 1) / ChunkAtoms);
+    }
+
+    /// <summary>
+    /// The entries of atom i within <see cref="Cutoff"/> for the positions of the last Build/Refresh/Update:
+    /// neighbour indices, displacements x_j(image) − x_i and distances, written to the caller's scratch
+    /// (each at least <see cref="MaxRowLength"/> long). Returns how many were written. Works for both storages.
+    /// </summary>
+    public int GetRow(int i, Span<int> index, Span<double> dx, Span<double> dy, Span<double> dz, Span<double> r)
+    {
+        int start = _start[i], end = _start[i + 1];
+        double rc2 = Cutoff * Cutoff;
+        int m = 0;
+        if (Storage == NeighbourStorage.Displacements)
         {
-            double px = positions[3 * i], py = positions[3 * i + 1], pz = positions[3 * i + 2];
-            for (int k = _start[i]; k < _start[i + 1]; k++)
+            for (int k = start; k < end; k++)
             {
-                int j = _index[k];
-                double dx = positions[3 * j] - px + _offX[k];
-                double dy = positions[3 * j + 1] - py + _offY[k];
-                double dz = positions[3 * j + 2] - pz + _offZ[k];
-                _dx[k] = dx; _dy[k] = dy; _dz[k] = dz;
-                _r[k] = Math.Sqrt(dx * dx + dy * dy + dz * dz);
+                double rk = _r[k];
+                if (rk >= Cutoff) continue;
+                index[m] = _index[k]; dx[m] = _dx[k]; dy[m] = _dy[k]; dz[m] = _dz[k]; r[m] = rk;
+                m++;
             }
+            return m;
         }
+        var u = _unwrapped;
+        var img = _images;
+        double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2];
+        for (int k = start; k < end; k++)
+        {
+            int j = _index[k], c = 3 * _image[k];
+            double x = u[3 * j] + img[c] - ux, y = u[3 * j + 1] + img[c + 1] - uy, z = u[3 * j + 2] + img[c + 2] - uz;
+            double r2 = x * x + y * y + z * z;
+            if (r2 >= rc2) continue;
+            index[m] = j; dx[m] = x; dy[m] = y; dz[m] = z; r[m] = Math.Sqrt(r2);
+            m++;
+        }
+        return m;
     }
 
     /// <summary>True when the list cannot be trusted for these positions: another cell or atom count, or an atom moved more than half the skin.</summary>
@@ -227,18 +313,176 @@ public sealed class NeighbourList
         else Refresh(positions);
     }
 
+    void IParallelWork.Execute(int chunk, int worker)
+    {
+        int from = chunk * ChunkAtoms, to = Math.Min(AtomCount, from + ChunkAtoms);
+        switch (_phase)
+        {
+            case Phase.Count:
+                for (int i = from; i < to; i++) _start[i + 1] = Scan(i, write: false, 0);
+                break;
+            case Phase.Fill:
+                for (int i = from; i < to; i++) Scan(i, write: true, _start[i]);
+                break;
+            case Phase.Refresh:
+                RefreshRows(from, to);
+                break;
+        }
+    }
+
+    private int ImageCode(int qa, int qb, int qc) => ((qa + _qA) * (2 * _qB + 1) + qb + _qB) * (2 * _qC + 1) + qc + _qC;
+
+    /// <summary>Visits the stencil of atom i's bin; counts its entries, or writes them from position <paramref name="at"/>.</summary>
+    private int Scan(int i, bool write, int at)
+    {
+        double rc = Cutoff + Skin, rc2 = rc * rc;
+        int nbB = _nbB, nbC = _nbC;
+        int bin = _binOf[i], self = _binPos[i];
+        int ia = bin / (nbB * nbC), ib = bin / nbC % nbB, ic = bin % nbC;
+        double ux = _unwrapped[3 * i], uy = _unwrapped[3 * i + 1], uz = _unwrapped[3 * i + 2];
+        var binStart = _binStart;
+        var img = _images;
+        int count = 0;
+        for (int da = -_reachA; da <= _reachA; da++)
+        {
+            int qa = _liftA[ia + da + _reachA];
+            if (!_periodic && qa != 0) continue;
+            int ta = _wrapA[ia + da + _reachA];
+            for (int db = -_reachB; db <= _reachB; db++)
+            {
+                int qb = _liftB[ib + db + _reachB];
+                if (!_periodic && qb != 0) continue;
+                int tab = (ta * nbB + _wrapB[ib + db + _reachB]) * nbC;
+                // Bins along c with the same lattice translation are consecutive in bin order: one range each.
+                for (int dc = -_reachC; dc <= _reachC;)
+                {
+                    int qc = _liftC[ic + dc + _reachC];
+                    int run = 1;
+                    while (dc + run <= _reachC && _liftC[ic + dc + run + _reachC] == qc) run++;
+                    int first = _wrapC[ic + dc + _reachC];
+                    dc += run;
+                    if (!_periodic && qc != 0) continue;
+                    int code = ImageCode(qa, qb, qc);
+                    // i itself is skipped only in the unshifted image (self-images are neighbours).
+                    int skip = qa == 0 && qb == 0 && qc == 0 ? self : -1;
+                    // Position of atom i seen from the image: x_j + t_j + S − (x_i + t_i) = x_j + t_j − (u_i − S).
+                    double cx = ux - img[3 * code], cy = uy - img[3 * code + 1], cz = uz - img[3 * code + 2];
+                    int k = binStart[tab + first], end = binStart[tab + first + run];
+                    count += write ? FillRange(k, end, skip, cx, cy, cz, rc2, code, at + count) : CountRange(k, end, skip, cx, cy, cz, rc2);
+                }
+            }
+        }
+        return count;
+    }
+
+    /// <summary>How many bin-ordered atoms in [k, end) lie within √rc2 of (cx, cy, cz), the one at <paramref name="skip"/> excluded.</summary>
+    private int CountRange(int k, int end, int skip, double cx, double cy, double cz, double rc2)
+    {
+        if (k < 0 || (uint)end > (uint)_binX.Length || (uint)end > (uint)_binY.Length || (uint)end > (uint)_binZ.Length)
+            throw new IndexOutOfRangeException();
+        // The skipped atom is i itself, at distance 0: it is counted below and taken off here.
+        int count = skip >= k && skip < end ? -1 : 0;
+        ref double bx = ref MemoryMarshal.GetArrayDataReference(_binX);
+        ref double by = ref MemoryMarshal.GetArrayDataReference(_binY);
+        ref double bz = ref MemoryMarshal.GetArrayDataReference(_binZ);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
+            for (; k + 4 <= end; k += 4)
+            {
+                var x = Vector256.LoadUnsafe(ref bx, (nuint)k) - vx;
+                var y = Vector256.LoadUnsafe(ref by, (nuint)k) - vy;
+                var z = Vector256.LoadUnsafe(ref bz, (nuint)k) - vz;
+                count += BitOperations.PopCount(Vector256.LessThanOrEqual(x * x + y * y + z * z, vr).ExtractMostSignificantBits());
+            }
+        }
+        for (; k < end; k++)
+        {
+            double x = Unsafe.Add(ref bx, k) - cx, y = Unsafe.Add(ref by, k) - cy, z = Unsafe.Add(ref bz, k) - cz;
+            count += x * x + y * y + z * z <= rc2 ? 1 : 0;
+        }
+        return count;
+    }
+
+    /// <summary>Writes the entries that <see cref="CountRange"/> counts, from entry <paramref name="at"/>; returns how many.</summary>
+    private int FillRange(int k, int end, int skip, double cx, double cy, double cz, double rc2, int code, int at)
+    {
+        int e = at;
+        var bx = _binX; var by = _binY; var bz = _binZ;
+        if (Vector256.IsHardwareAccelerated && k >= 0 && end <= bx.Length && end <= by.Length && end <= bz.Length)
+        {
+            ref double rx = ref MemoryMarshal.GetArrayDataReference(bx);
+            ref double ry = ref MemoryMarshal.GetArrayDataReference(by);
+            ref double rz = ref MemoryMarshal.GetArrayDataReference(bz);
+            var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
+            for (; k + 4 <= end; k += 4)
+            {
+                var x = Vector256.LoadUnsafe(ref rx, (nuint)k) - vx;
+                var y = Vector256.LoadUnsafe(ref ry, (nuint)k) - vy;
+                var z = Vector256.LoadUnsafe(ref rz, (nuint)k) - vz;
+                var r2 = x * x + y * y + z * z;
+                uint mask = Vector256.LessThanOrEqual(r2, vr).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    int lane = BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    if (k + lane == skip) continue;
+                    Write(e++, k + lane, x.GetElement(lane), y.GetElement(lane), z.GetElement(lane), r2.GetElement(lane), code);
+                }
+            }
+        }
+        for (; k < end; k++)
+        {
+            double x = bx[k] - cx, y = by[k] - cy, z = bz[k] - cz;
+            double r2 = x * x + y * y + z * z;
+            if (r2 > rc2 || k == skip) continue;
+            Write(e++, k, x, y, z, r2, code);
+        }
+        return e - at;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Write(int e, int k, double x, double y, double z, double r2, int code)
+    {
+        _index[e] = _binAtoms[k];
+        _image[e] = (ushort)code;
+        if (Storage == NeighbourStorage.Displacements) { _dx[e] = x; _dy[e] = y; _dz[e] = z; _r[e] = Math.Sqrt(r2); }
+    }
+
+    /// <summary>Wrapped bin and lattice translation for every stencil offset along one axis.</summary>
+    private static void AxisTable(ref int[] wrap, ref int[] lift, int nb, int reach)
+    {
+        int size = nb + 2 * reach;
+        Grow(ref wrap, size); Grow(ref lift, size);
+        for (int t = -reach; t < nb + reach; t++)
+        {
+            int q = FloorDiv(t, nb);
+            lift[t + reach] = q;
+            wrap[t + reach] = t - q * nb;
+        }
+    }
+
+    private void RefreshRows(int from, int to)
+    {
+        var u = _unwrapped;
+        var img = _images;
+        for (int i = from; i < to; i++)
+        {
+            double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2];
+            for (int k = _start[i], end = _start[i + 1]; k < end; k++)
+            {
+                int j = _index[k], c = 3 * _image[k];
+                double x = u[3 * j] + img[c] - ux, y = u[3 * j + 1] + img[c + 1] - uy, z = u[3 * j + 2] + img[c + 2] - uz;
+                _dx[k] = x; _dy[k] = y; _dz[k] = z;
+                _r[k] = Math.Sqrt(x * x + y * y + z * z);
+            }
+        }
+    }
+
     private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
     private static void Grow<T>(ref T[] array, int size)
     {
         if (array.Length < size) array = new T[size];
-    }
-
-    private void GrowPairs(int count)
-    {
-        int size = Math.Max(1024, count * 2);
-        Array.Resize(ref _index, size);
-        Array.Resize(ref _dx, size); Array.Resize(ref _dy, size); Array.Resize(ref _dz, size); Array.Resize(ref _r, size);
-        Array.Resize(ref _offX, size); Array.Resize(ref _offY, size); Array.Resize(ref _offZ, size);
     }
 }

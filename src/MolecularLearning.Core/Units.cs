@@ -31,6 +31,13 @@ public static class Units
     /// <summary>1 amu·Å²/fs² expressed in eV (≈ 103.6427): kinetic energy = ½ m v² · this.</summary>
     public const double AmuAngstrom2PerFs2InEv = AmuInKg * 1e-20 / 1e-30 / EvInJoule;
 
+    /// <summary>Avogadro constant in 1/mol (exact).</summary>
+    public const double Avogadro = 6.02214076e23;
+    /// <summary>kcal/mol in eV (≈ 0.0433641; LAMMPS "real" units, classical water models).</summary>
+    public const double KcalPerMolInEv = 4184.0 / Avogadro / EvInJoule;
+    /// <summary>Coulomb's constant e²/(4πε₀) in eV·Å (CODATA 2018): E = this · q_i q_j / r.</summary>
+    public const double CoulombEvAngstrom = HartreeInEv * BohrInAngstrom;
+
     /// <summary>Acceleration in Å/fs² from a force in eV/Å and a mass in amu.</summary>
     public static double Acceleration(double forceEvPerAngstrom, double massAmu)
         => forceEvPerAngstrom / (massAmu * AmuAngstrom2PerFs2InEv);

@@ -13,6 +13,7 @@ public sealed class SimulationDivergedException(string message) : DataException(
 public sealed class VerletIntegrator
 {
     private readonly ForceResult _result;
+    private readonly double[] _savedX, _savedV, _savedXi, _savedVxi; // the state before a step, restored if forces fail
     private readonly double[] _invMass; // 1 / (m · amu·Å²/fs² in eV): acceleration = F · invMass
 
     public VerletIntegrator(IForceField forceField, MdState state, MdSettings settings)
@@ -28,6 +29,10 @@ public sealed class VerletIntegrator
         if (settings.Thermostat == ThermostatKind.NoseHoover)
             Thermostat = new NoseHooverChains(state.AtomCount, DegreesOfFreedom, settings.TemperatureK, settings.TauFs,
                 settings.ChainLength, settings.Massive, settings.MultipleTimeSteps, settings.YoshidaOrder);
+        _savedX = new double[state.Positions.Length];
+        _savedV = new double[state.Positions.Length];
+        _savedXi = new double[Thermostat?.Positions.Length ?? 0];
+        _savedVxi = new double[_savedXi.Length];
     }
 
     /// <summary>The force field; may be replaced between steps (a fresh evaluator at a checkpoint).</summary>
@@ -50,12 +55,18 @@ public sealed class VerletIntegrator
         KineticEnergy = State.KineticEnergy();
     }
 
+    /// <summary>
+    /// One time step. If the force field throws (a remote client timed out, a model refused a configuration),
+    /// the state is put back as it was before the step, so it can still be checkpointed, and the exception rethrown.
+    /// </summary>
     public void Step()
     {
         if (!State.ForcesValid) Initialise();
         var s = State;
         double dt = Settings.TimestepFs, half = 0.5 * dt;
         var x = s.Positions; var v = s.Velocities; var f = s.Forces;
+        x.CopyTo(_savedX, 0); v.CopyTo(_savedV, 0);
+        if (Thermostat is { } nhc) { nhc.Positions.CopyTo(_savedXi); nhc.Velocities.CopyTo(_savedVxi); }
         Thermostat?.HalfStep(dt, s.Masses, v);
         for (int i = 0; i < _invMass.Length; i++)
         {
@@ -64,7 +75,14 @@ public sealed class VerletIntegrator
             v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
             x[k] += dt * v[k]; x[k + 1] += dt * v[k + 1]; x[k + 2] += dt * v[k + 2];
         }
-        ComputeForces();
+        try { ComputeForces(); }
+        catch (Exception e) when (e is not SimulationDivergedException)
+        {
+            _savedX.CopyTo(x, 0); _savedV.CopyTo(v, 0);
+            if (Thermostat is { } c) { _savedXi.CopyTo(c.Positions); _savedVxi.CopyTo(c.Velocities); }
+            // Forces and potential are only overwritten after a successful Compute, so they still match the restored positions.
+            throw;
+        }
         for (int i = 0; i < _invMass.Length; i++)
         {
             double c = half * _invMass[i];

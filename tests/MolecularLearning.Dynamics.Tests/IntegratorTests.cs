@@ -179,3 +179,69 @@ public class IntegratorTests
         Assert.Contains("x.chk", e.Message);
     }
 }
+
+/// <summary>A force field that fails on one call, like a remote client that times out.</summary>
+internal sealed class FailingForceField(IForceField inner, int failOnCall) : IForceField
+{
+    private int _calls;
+    public string Name => "failing";
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+    {
+        if (++_calls == failOnCall) throw new DataException("remote client timed out");
+        inner.Compute(species, positions, cell, result);
+    }
+}
+
+public class SimulationLoopTests
+{
+    private static VerletIntegrator Water(IForceField? ff = null)
+    {
+        var frame = FlexibleWater.Lattice(2, 8);
+        var settings = new MdSettings { TimestepFs = 0.5, TauFs = 50 };
+        var state = MdState.FromFrame(frame, settings.TimestepFs);
+        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(2));
+        return new VerletIntegrator(ff ?? new FlexibleWater(frame, 2.9), state, settings);
+    }
+
+    [Fact]
+    public void FailedForceCallLeavesTheStateOfTheLastCompletedStep()
+    {
+        var frame = FlexibleWater.Lattice(2, 8);
+        var md = Water(new FailingForceField(new FlexibleWater(frame, 2.9), failOnCall: 6));
+        md.Initialise();
+        for (int s = 0; s < 4; s++) md.Step();
+        var x = (double[])md.State.Positions.Clone(); var v = (double[])md.State.Velocities.Clone();
+        var xi = md.Thermostat!.Velocities.ToArray(); double h = md.ConservedEnergy;
+        Assert.Throws<DataException>(md.Step);
+        Assert.Equal(4, md.State.Step);
+        Assert.True(x.AsSpan().SequenceEqual(md.State.Positions));
+        Assert.True(v.AsSpan().SequenceEqual(md.State.Velocities));
+        Assert.True(xi.AsSpan().SequenceEqual(md.Thermostat.Velocities));
+        Assert.Equal(h, md.ConservedEnergy);
+        md.Step(); // and it carries on
+        Assert.Equal(5, md.State.Step);
+    }
+
+    [Fact]
+    public void LoopWritesOnMultiplesOfTheCadenceAndStopsWhenAsked()
+    {
+        var frames = new List<long>(); var logs = new List<long>(); var checkpoints = new List<long>();
+        SimulationLoop? loop = null;
+        loop = new SimulationLoop(Water())
+        {
+            FrameEvery = 4, Frame = m => frames.Add(m.State.Step),
+            LogEvery = 3, Log = m => logs.Add(m.State.Step),
+            CheckpointEvery = 5, Checkpoint = m => checkpoints.Add(m.State.Step),
+            Progress = s => { if (s == 13) loop!.Stop(); },
+        };
+        Assert.False(loop.Run(20, emitStart: true));
+        Assert.Equal(13, loop.Integrator.State.Step);
+        Assert.Equal([0L, 4, 8, 12], frames);
+        Assert.Equal([0L, 3, 6, 9, 12], logs);
+        Assert.Equal([5L, 10], checkpoints);
+        var line = SimulationLoop.ThermoLine(loop.Integrator).Split(',');
+        Assert.Equal(SimulationLoop.ThermoHeader.Split(',').Length, line.Length);
+        Assert.Equal("13", line[0]);
+        Assert.Equal(6.5, double.Parse(line[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+}

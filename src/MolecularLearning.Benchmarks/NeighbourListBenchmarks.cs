@@ -1,0 +1,65 @@
+using BenchmarkDotNet.Attributes;
+using MolecularLearning.Cli.Verbs;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Benchmarks;
+
+/// <summary>Neighbour-list build and Verlet refresh on replicated water boxes (6 Å cutoff, 1 Å skin), per storage.</summary>
+[MemoryDiagnoser]
+public class NeighbourListBenchmarks
+{
+    private Frame _frame = null!;
+    private NeighbourList _list = null!;
+
+    /// <summary>Replicas per axis of the 32-water cell: 96, 2592 and 12000 atoms.</summary>
+    [Params(1, 3, 5)]
+    public int Replicas { get; set; }
+
+    [Params(NeighbourStorage.Displacements, NeighbourStorage.Compact)]
+    public NeighbourStorage Storage { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
+        _frame = BenchHarness.Replicate(species, positions, 9.8528, Replicas);
+        _list = new NeighbourList(Storage);
+        _list.Build(_frame.Positions, _frame.Cell, 6.0, 1.0);
+    }
+
+    [Benchmark]
+    public void Build() => _list.Build(_frame.Positions, _frame.Cell, 6.0, 1.0);
+
+    [Benchmark]
+    public void Refresh() => _list.Refresh(_frame.Positions);
+}
+
+/// <summary>The SPC/Fw nonbonded pair reference (the C# floor for a pair loop) on replicated water boxes.</summary>
+[MemoryDiagnoser]
+public class PairForceFieldBenchmarks
+{
+    private Frame _frame = null!;
+    private CoulombLennardJonesForceField _ff = null!;
+    private ForceResult _result = null!;
+
+    [Params(1, 3, 5)]
+    public int Replicas { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
+        _frame = BenchHarness.Replicate(species, positions, 9.8528, Replicas);
+        _ff = new CoulombLennardJonesForceField(6.0, 1.0);
+        _result = new ForceResult(_frame.AtomCount);
+        _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);
+    }
+
+    /// <summary>One evaluation at fixed positions: the list is only refreshed.</summary>
+    [Benchmark]
+    public double Compute()
+    {
+        _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);
+        return _result.Energy;
+    }
+}

@@ -1,0 +1,580 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Cli.Verbs;
+
+/// <summary>
+/// `mld bench`: cost of force evaluation, neighbour lists and MD steps on water boxes replicated from
+/// the shared 32-water cell, next to LAMMPS SPC/Fw and CP2K references measured on the same machine
+/// (integration/bench/references.py). A plain harness: whole steps are timed with a stopwatch, as an MD
+/// run would see them; BenchmarkDotNet micro-benchmarks live in src/MolecularLearning.Benchmarks.
+/// </summary>
+public sealed class BenchVerb : IVerb
+{
+    public Command Build()
+    {
+        var json = new Option<bool>("--json") { Description = "print the results as JSON on stdout" };
+        var quick = new Option<bool>("--quick") { Description = "only the sizes that finish within a minute (96 to 2592 atoms)" };
+        var replicas = new Option<string?>("--replicas") { Description = "replicas per axis of the 32-water cell, e.g. 1,2,3,5,10,22 (96 ... 1,022,208 atoms)" };
+        var threads = new Option<string>("--threads") { Description = "thread counts to measure, e.g. 1,2", DefaultValueFactory = _ => "1,2" };
+        var box = new Option<string?>("--box") { Description = "XYZ file of the cell to replicate (default: samples/water32-xtb/init.xyz found from the working or program directory)" };
+        var boxLength = new Option<double>("--box-length") { Description = "cubic cell edge of --box in Å", DefaultValueFactory = _ => 9.8528 };
+        var cutoff = new Option<double>("--cutoff") { Description = "cutoff (Å) of the pair reference potential", DefaultValueFactory = _ => 6.0 };
+        var skin = new Option<double>("--skin") { Description = "Verlet skin (Å) of the pair reference potential", DefaultValueFactory = _ => 1.0 };
+        var seconds = new Option<double>("--seconds") { Description = "timed seconds per measurement", DefaultValueFactory = _ => 1.0 };
+        var references = new Option<string?>("--references") { Description = "JSON from integration/bench/references.py (LAMMPS and CP2K costs), or 'live' to run it now" };
+        var command = new Command("bench", "Benchmark force evaluation, neighbour lists and MD steps; compare with LAMMPS SPC/Fw and CP2K")
+        {
+            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references,
+        };
+        command.SetAction(parse => CliErrors.Guard(() =>
+        {
+            bool isQuick = parse.GetValue(quick);
+            var options = new BenchOptions
+            {
+                Replicas = ParseInts(parse.GetValue(replicas) ?? (isQuick ? "1,2,3" : "1,2,3,5,10,22"), "--replicas"),
+                Threads = ParseInts(parse.GetValue(threads)!, "--threads"),
+                BoxPath = parse.GetValue(box) ?? FindSample(),
+                BoxLength = parse.GetValue(boxLength),
+                Cutoff = parse.GetValue(cutoff),
+                Skin = parse.GetValue(skin),
+                Seconds = isQuick ? Math.Min(0.3, parse.GetValue(seconds)) : parse.GetValue(seconds),
+                Log = parse.GetValue(json) ? Console.Error : Console.Out,
+            };
+            var refs = LoadReferences(parse.GetValue(references), isQuick, options.Cutoff, options.Skin);
+            var report = BenchHarness.Run(options, refs);
+            if (parse.GetValue(json)) Console.Out.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            else BenchHarness.PrintSummary(report, Console.Out);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static int[] ParseInts(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int k = 0; k < parts.Length; k++)
+            if (!int.TryParse(parts[k], NumberStyles.Integer, CultureInfo.InvariantCulture, out values[k]) || values[k] < 1)
+                throw new DataException($"{option}: '{parts[k]}' is not a positive integer");
+        return values.Length > 0 ? values : throw new DataException($"{option}: no values");
+    }
+
+    private static string FindSample()
+    {
+        foreach (var root in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(root); dir is not null; dir = dir.Parent)
+            {
+                var path = Path.Combine(dir.FullName, "samples", "water32-xtb", "init.xyz");
+                if (File.Exists(path)) return path;
+            }
+        throw new DataException("samples/water32-xtb/init.xyz not found from here: pass --box FILE.xyz --box-length L");
+    }
+
+    private static JsonObject? LoadReferences(string? spec, bool quick, double cutoff, double skin)
+    {
+        if (spec is null) return null;
+        string text;
+        if (spec == "live")
+        {
+            var script = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(FindSample())!)!)!, "integration", "bench", "references.py");
+            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true };
+            psi.ArgumentList.Add(script);
+            if (quick) psi.ArgumentList.Add("--quick");
+            psi.ArgumentList.Add("--cutoff"); psi.ArgumentList.Add(cutoff.ToString("R", CultureInfo.InvariantCulture));
+            psi.ArgumentList.Add("--skin"); psi.ArgumentList.Add(skin.ToString("R", CultureInfo.InvariantCulture));
+            using var p = Process.Start(psi) ?? throw new DataException("cannot start /usr/bin/python3");
+            text = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new DataException($"{script} failed with exit code {p.ExitCode}");
+        }
+        else text = File.ReadAllText(spec);
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject ?? throw new DataException($"{spec}: not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new DataException($"{spec}: not valid JSON ({e.Message})");
+        }
+    }
+}
+
+/// <summary>What <see cref="BenchHarness"/> measures.</summary>
+public sealed class BenchOptions
+{
+    public int[] Replicas { get; init; } = [1, 2, 3];
+    public int[] Threads { get; init; } = [1, 2];
+    public required string BoxPath { get; init; }
+    public double BoxLength { get; init; } = 9.8528;
+    public double Cutoff { get; init; } = 6.0;
+    public double Skin { get; init; } = 1.0;
+    public double Seconds { get; init; } = 1.0;
+    public TextWriter Log { get; init; } = TextWriter.Null;
+}
+
+/// <summary>A force field under test: a label for the report and a factory of fresh evaluators.</summary>
+public sealed record BenchCandidate(string ForceField, string? Mode, int? Order, Func<IForceField> Create, bool RunMd);
+
+/// <summary>The measurements behind `mld bench`, usable from BenchmarkDotNet and tests.</summary>
+public static class BenchHarness
+{
+    /// <summary>Reads a small XYZ file (species and positions) of the cell to replicate.</summary>
+    public static (Species[] Species, double[] Positions) ReadXyz(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        if (lines.Length < 2 || !int.TryParse(lines[0].Trim(), out int n) || n < 1 || lines.Length < n + 2)
+            throw new DataException($"{path}: not an XYZ file (atom count on line 1, then a comment and one line per atom)");
+        var species = new Species[n];
+        var pos = new double[3 * n];
+        for (int i = 0; i < n; i++)
+        {
+            var f = lines[i + 2].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 4 || !Elements.TryGet(f[0], out species[i]))
+                throw new DataException($"{path}: line {i + 3}: expected 'symbol x y z'");
+            for (int k = 0; k < 3; k++)
+                if (!double.TryParse(f[k + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out pos[3 * i + k]))
+                    throw new DataException($"{path}: line {i + 3}: '{f[k + 1]}' is not a number");
+        }
+        return (species, pos);
+    }
+
+    /// <summary>The cell replicated k×k×k; atoms stay grouped by replica so neighbours stay close in memory.</summary>
+    public static Frame Replicate(Species[] species, double[] positions, double length, int k)
+    {
+        int n = species.Length;
+        var s = new Species[n * k * k * k];
+        var p = new double[3 * s.Length];
+        int at = 0;
+        for (int a = 0; a < k; a++)
+            for (int b = 0; b < k; b++)
+                for (int c = 0; c < k; c++)
+                    for (int i = 0; i < n; i++, at++)
+                    {
+                        s[at] = species[i];
+                        p[3 * at] = positions[3 * i] + a * length;
+                        p[3 * at + 1] = positions[3 * i + 1] + b * length;
+                        p[3 * at + 2] = positions[3 * i + 2] + c * length;
+                    }
+        return new Frame(s, p, Cell.Orthorhombic(k * length, k * length, k * length));
+    }
+
+    /// <summary>The force fields measured: the learned models when available, and the pair reference.</summary>
+    public static List<BenchCandidate> Candidates(BenchOptions options) =>
+    [
+        new("pair", null, null, () => new CoulombLennardJonesForceField(options.Cutoff, options.Skin), RunMd: false),
+    ];
+
+    public static JsonObject Run(BenchOptions options, JsonObject? references)
+    {
+        var (species, positions) = ReadXyz(options.BoxPath);
+        var forceEval = new JsonArray();
+        var md = new JsonArray();
+        var lists = new JsonArray();
+        var candidates = Candidates(options);
+        var runner = ParallelRunner.Shared;
+        int originalWorkers = runner.MaxWorkers;
+        try
+        {
+            foreach (int k in options.Replicas.Order())
+            {
+                var frame = Replicate(species, positions, options.BoxLength, k);
+                int n = frame.AtomCount;
+                foreach (int t in options.Threads)
+                {
+                    runner.MaxWorkers = t;
+                    lists.Add(MeasureNeighbourList(frame, options, t, NeighbourStorage.Displacements));
+                    lists.Add(MeasureNeighbourList(frame, options, t, NeighbourStorage.Compact));
+                    foreach (var candidate in candidates)
+                    {
+                        var row = MeasureForceEval(frame, candidate, options, t);
+                        forceEval.Add(row);
+                        options.Log.WriteLine($"{candidate.ForceField,-8} {candidate.Mode ?? "-",-12} order {candidate.Order?.ToString(CultureInfo.InvariantCulture) ?? "-"} {n,8} atoms {t} threads: {D(row["nsPerAtomStep"]),8:F1} ns/atom-step, {D(row["allocatedBytesPerStep"]),6:F0} B/step");
+                        if (candidate.RunMd)
+                        {
+                            var mdRow = MeasureMd(frame, candidate, options, t);
+                            md.Add(mdRow);
+                            options.Log.WriteLine($"{"  md",-8} {candidate.Mode ?? "-",-12} order {candidate.Order?.ToString(CultureInfo.InvariantCulture) ?? "-"} {n,8} atoms {t} threads: {D(mdRow["stepsPerSecond"]),8:F1} steps/s");
+                        }
+                    }
+                }
+                GC.Collect();
+            }
+        }
+        finally
+        {
+            runner.MaxWorkers = originalWorkers;
+        }
+        var report = new JsonObject
+        {
+            ["machine"] = new JsonObject
+            {
+                ["processors"] = Environment.ProcessorCount,
+                ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+                ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+                ["vectorBits"] = System.Numerics.Vector<double>.Count * 64,
+                ["peakWorkingSetBytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
+            },
+            ["forceEval"] = forceEval,
+            ["md"] = md,
+            ["neighbourList"] = lists,
+            ["references"] = references?.DeepClone() ?? new JsonObject(),
+        };
+        report["ratios"] = Ratios(report);
+        return report;
+    }
+
+    /// <summary>Seconds per call: the best and the median batch (robust to other processes on a shared machine) and process CPU time.</summary>
+    public readonly record struct Timing(int Steps, double Best, double Median, double Cpu);
+
+    /// <summary>
+    /// Times <paramref name="step"/> in about eight batches filling <paramref name="seconds"/> (at least
+    /// <paramref name="minSteps"/> calls). The best batch is the cost on a quiet machine; CPU time per
+    /// call counts every thread of the process, so with one thread it is the work done whatever the load.
+    /// </summary>
+    public static Timing Time(Action step, double seconds, int minSteps = 3)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        step();
+        double first = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        int batch = Math.Max(1, (int)Math.Min(100_000, seconds / 8 / Math.Max(first, 1e-9)));
+        var times = new List<double>();
+        int steps = 0;
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var cpu0 = process.TotalProcessorTime;
+        long start = Stopwatch.GetTimestamp();
+        while (steps < minSteps || (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds && times.Count < 64))
+        {
+            long b0 = Stopwatch.GetTimestamp();
+            for (int s = 0; s < batch; s++) step();
+            times.Add(Stopwatch.GetElapsedTime(b0).TotalSeconds / batch);
+            steps += batch;
+        }
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds / steps;
+        times.Sort();
+        return new Timing(steps, times[0], times[times.Count / 2], cpu);
+    }
+
+    /// <summary>Bytes allocated (all threads) per call over <paramref name="calls"/> calls.</summary>
+    public static long AllocatedPerCall(Action step, int calls)
+    {
+        long before = GC.GetTotalAllocatedBytes(true);
+        for (int s = 0; s < calls; s++) step();
+        return (GC.GetTotalAllocatedBytes(true) - before) / calls;
+    }
+
+    private static double Ns(double seconds, int atoms) => Math.Round(seconds / atoms * 1e9, 2);
+
+    /// <summary>Build and refresh cost and memory of the neighbour list alone, at the pair reference's cutoff and skin.</summary>
+    private static JsonObject MeasureNeighbourList(Frame frame, BenchOptions options, int threads, NeighbourStorage storage)
+    {
+        int n = frame.AtomCount;
+        var list = new NeighbourList(storage);
+        var pos = (double[])frame.Positions.Clone();
+        void Build() => list.Build(pos, frame.Cell, options.Cutoff, options.Skin);
+        void Refresh() => list.Refresh(pos);
+        Build(); // sizes the arrays
+        long buildBytes = AllocatedPerCall(Build, 2);
+        var build = Time(Build, options.Seconds / 3, 1);
+        var refresh = Time(Refresh, options.Seconds / 4);
+        return new JsonObject
+        {
+            ["atoms"] = n, ["threads"] = threads, ["storage"] = storage.ToString().ToLowerInvariant(),
+            ["cutoff"] = options.Cutoff, ["skin"] = options.Skin,
+            ["entriesPerAtom"] = Math.Round((double)list.PairCount / n, 2),
+            ["buildNsPerAtom"] = Ns(build.Best, n),
+            ["buildCpuNsPerAtom"] = Ns(build.Cpu, n),
+            ["refreshNsPerAtom"] = Ns(refresh.Best, n),
+            ["bytesPerAtom"] = Math.Round((double)list.MemoryBytes / n, 1),
+            ["allocatedBytesPerBuild"] = buildBytes,
+        };
+    }
+
+    /// <summary>
+    /// Force evaluation along a deterministic trajectory: every coordinate oscillates (0.15 Å, a period
+    /// of ~40 calls) so the Verlet list refreshes every call and rebuilds now and then, as in MD.
+    /// </summary>
+    private static JsonObject MeasureForceEval(Frame frame, BenchCandidate candidate, BenchOptions options, int threads)
+    {
+        int n = frame.AtomCount;
+        var ff = candidate.Create();
+        var result = new ForceResult(n);
+        var basePos = frame.Positions;
+        var pos = (double[])basePos.Clone();
+        var sin = new double[3 * n];
+        var cos = new double[3 * n];
+        var rng = new Random(2026);
+        for (int i = 0; i < sin.Length; i++) { double p = rng.NextDouble() * 2 * Math.PI; sin[i] = Math.Sin(p); cos[i] = Math.Cos(p); }
+        double cw = Math.Cos(0.16), sw = Math.Sin(0.16);
+        void Step()
+        {
+            for (int i = 0; i < pos.Length; i++)
+            {
+                double s = sin[i] * cw + cos[i] * sw, c = cos[i] * cw - sin[i] * sw;
+                sin[i] = s; cos[i] = c;
+                pos[i] = basePos[i] + 0.15 * s;
+            }
+            ff.Compute(frame.Species, pos, frame.Cell, result);
+        }
+        int warm = n > 200_000 ? 1 : 3;
+        for (int s = 0; s < warm; s++) Step();
+        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : 20);
+        var t = Time(Step, options.Seconds);
+        if (!double.IsFinite(result.Energy)) throw new DataException($"{candidate.ForceField}: non-finite energy at {n} atoms");
+        var process = Process.GetCurrentProcess();
+        var row = new JsonObject
+        {
+            ["forceField"] = candidate.ForceField,
+            ["atoms"] = n,
+            ["mode"] = candidate.Mode,
+            ["order"] = candidate.Order,
+            ["threads"] = threads,
+            ["steps"] = t.Steps,
+            ["nsPerAtomStep"] = Ns(t.Best, n),
+            ["medianNsPerAtomStep"] = Ns(t.Median, n),
+            ["cpuNsPerAtomStep"] = Ns(t.Cpu, n),
+            ["microsecondsPerStep"] = Math.Round(t.Best * 1e6, 2),
+            ["allocatedBytesPerStep"] = bytes,
+            ["peakWorkingSetBytes"] = process.PeakWorkingSet64,
+            ["managedHeapBytes"] = GC.GetTotalMemory(false),
+        };
+        GC.KeepAlive(ff);
+        return row;
+    }
+
+    /// <summary>Whole velocity-Verlet MD steps (NVE from a 300 K Maxwell–Boltzmann start): steps per second, ns per atom-step, bytes per step.</summary>
+    private static JsonObject MeasureMd(Frame frame, BenchCandidate candidate, BenchOptions options, int threads)
+    {
+        int n = frame.AtomCount;
+        var ff = candidate.Create();
+        var result = new ForceResult(n);
+        var pos = (double[])frame.Positions.Clone();
+        var vel = new double[3 * n];
+        var invMass = new double[n];
+        var rng = new Random(300);
+        for (int i = 0; i < n; i++)
+        {
+            invMass[i] = 1 / (frame.Species[i].Mass * Units.AmuAngstrom2PerFs2InEv);
+            double sigma = Math.Sqrt(Units.BoltzmannEvPerK * 300 * invMass[i]);
+            for (int k = 0; k < 3; k++)
+            {
+                double u1 = 1 - rng.NextDouble(), u2 = rng.NextDouble();
+                vel[3 * i + k] = sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+            }
+        }
+        const double dt = 0.5;
+        ff.Compute(frame.Species, pos, frame.Cell, result);
+        void Step()
+        {
+            var f = result.Forces;
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < 3; k++)
+                {
+                    vel[3 * i + k] += 0.5 * dt * f[3 * i + k] * invMass[i];
+                    pos[3 * i + k] += dt * vel[3 * i + k];
+                }
+            ff.Compute(frame.Species, pos, frame.Cell, result);
+            f = result.Forces;
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < 3; k++) vel[3 * i + k] += 0.5 * dt * f[3 * i + k] * invMass[i];
+        }
+        int warm = n > 200_000 ? 1 : 5;
+        for (int s = 0; s < warm; s++) Step();
+        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : 20);
+        var t = Time(Step, options.Seconds);
+        return new JsonObject
+        {
+            ["forceField"] = candidate.ForceField,
+            ["atoms"] = n,
+            ["mode"] = candidate.Mode,
+            ["order"] = candidate.Order,
+            ["threads"] = threads,
+            ["steps"] = t.Steps,
+            ["stepsPerSecond"] = Math.Round(1 / t.Best, 2),
+            ["nsPerAtomStep"] = Ns(t.Best, n),
+            ["cpuNsPerAtomStep"] = Ns(t.Cpu, n),
+            ["allocatedBytesPerStep"] = bytes,
+            ["finite"] = double.IsFinite(result.Energy),
+        };
+    }
+
+    /// <summary>learned (or pair) / LAMMPS per atom-step at equal atoms and threads = ranks; CP2K / learned per 96-atom step.</summary>
+    private static JsonObject Ratios(JsonObject report)
+    {
+        var refs = report["references"] as JsonObject;
+        var lammps = refs?["lammps"] as JsonArray;
+        var perAtom = new JsonArray();
+        var cp2k = new JsonArray();
+        foreach (var kind in new[] { "forceEval", "md" })
+            foreach (var row in (JsonArray)report[kind]!)
+            {
+                int atoms = (int)D(row!["atoms"]), threads = (int)D(row["threads"]);
+                double ns = D(row["nsPerAtomStep"]);
+                var match = lammps?.FirstOrDefault(l => (int)D(l!["atoms"]) == atoms && (int)D(l["ranks"]) == threads);
+                if (match is not null)
+                    perAtom.Add(new JsonObject
+                    {
+                        ["what"] = kind, ["forceField"] = row["forceField"]!.DeepClone(), ["mode"] = row["mode"]?.DeepClone(), ["order"] = row["order"]?.DeepClone(),
+                        ["atoms"] = atoms, ["threads"] = threads,
+                        ["oursOverLammps"] = Math.Round(ns / D(match["nsPerAtomStep"]), 3),
+                    });
+                if (atoms == 96 && refs?["cp2k"] is JsonObject c)
+                    foreach (var (method, value) in c)
+                        if (value?["secondsPerStep"] is { } sps)
+                            cp2k.Add(new JsonObject
+                            {
+                                ["what"] = kind, ["forceField"] = row["forceField"]!.DeepClone(), ["mode"] = row["mode"]?.DeepClone(), ["order"] = row["order"]?.DeepClone(),
+                                ["threads"] = threads, ["cp2k"] = method,
+                                ["cp2kOverOurs"] = Math.Round(D(sps) / (ns * 96 * 1e-9), 0),
+                            });
+            }
+        return new JsonObject { ["perAtomStepVsLammps"] = perAtom, ["perStepCp2kOverOurs"] = cp2k };
+    }
+
+    /// <summary>Any JSON number as a double (JsonValue refuses to convert between numeric types).</summary>
+    private static double D(JsonNode? node) =>
+        node is null ? double.NaN : double.Parse(node.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    /// <summary>The human-readable table.</summary>
+    public static void PrintSummary(JsonObject report, TextWriter o)
+    {
+        o.WriteLine();
+        o.WriteLine("force evaluation (ns per atom-step, bytes allocated per step)");
+        foreach (var r in (JsonArray)report["forceEval"]!)
+            o.WriteLine($"  {r!["forceField"],-8} {r["mode"]?.ToString() ?? "-",-12} {r["order"]?.ToString() ?? "-",2} {r["atoms"],9} atoms {r["threads"]} thr  {D(r["nsPerAtomStep"]),9:F1} ns (cpu {D(r["cpuNsPerAtomStep"]),9:F1})  {r["allocatedBytesPerStep"],8} B  peak {D(r["peakWorkingSetBytes"]) / 1048576.0,7:F0} MiB");
+        o.WriteLine("MD steps");
+        foreach (var r in (JsonArray)report["md"]!)
+            o.WriteLine($"  {r!["forceField"],-8} {r["mode"]?.ToString() ?? "-",-12} {r["order"]?.ToString() ?? "-",2} {r["atoms"],9} atoms {r["threads"]} thr  {D(r["stepsPerSecond"]),9:F1} steps/s  {D(r["nsPerAtomStep"]),9:F1} ns/atom-step  {r["allocatedBytesPerStep"],8} B");
+        o.WriteLine("neighbour list");
+        foreach (var r in (JsonArray)report["neighbourList"]!)
+            o.WriteLine($"  {r!["storage"],-13} {r["atoms"],9} atoms {r["threads"]} thr  build {D(r["buildNsPerAtom"]),7:F1} ns/atom  refresh {D(r["refreshNsPerAtom"]),6:F1} ns/atom  {D(r["bytesPerAtom"]),7:F0} B/atom  {D(r["entriesPerAtom"]),5:F1} entries/atom");
+        var ratios = (JsonObject)report["ratios"]!;
+        if (report["references"] is JsonObject refs && refs["lammps"] is JsonArray lammps)
+        {
+            o.WriteLine("LAMMPS SPC/Fw (lj/cut/coul/cut) reference");
+            foreach (var l in lammps)
+                o.WriteLine($"  {l!["atoms"],9} atoms {l["ranks"]} ranks  {D(l["nsPerAtomStep"]),9:F1} ns/atom-step");
+        }
+        o.WriteLine("ours / LAMMPS per atom-step");
+        foreach (var r in (JsonArray)ratios["perAtomStepVsLammps"]!)
+            o.WriteLine($"  {r!["what"],-9} {r["forceField"],-8} {r["mode"]?.ToString() ?? "-",-12} {r["order"]?.ToString() ?? "-",2} {r["atoms"],9} atoms {r["threads"]} thr  {D(r["oursOverLammps"]),7:F3}");
+        o.WriteLine("CP2K / ours per 96-atom step");
+        foreach (var r in (JsonArray)ratios["perStepCp2kOverOurs"]!)
+            o.WriteLine($"  {r!["what"],-9} {r["forceField"],-8} {r["mode"]?.ToString() ?? "-",-12} {r["order"]?.ToString() ?? "-",2} {r["threads"]} thr  {r["cp2k"],-12} {D(r["cp2kOverOurs"]),14:E2}");
+    }
+}
+
+/// <summary>
+/// The pair reference: SPC/Fw's nonbonded terms (LJ between oxygens, point charges O −0.82 e, H +0.41 e)
+/// with a plain cutoff over every pair, molecules included (no bonds, no exclusions). The same pair work
+/// as LAMMPS's lj/cut/coul/cut, on our neighbour list and thread team; a floor for the learned loss's
+/// cost, not a water model (it is not stable MD on its own).
+/// </summary>
+public sealed class CoulombLennardJonesForceField : IForceField, IParallelWork
+{
+    private const int ChunkAtoms = 512;
+    private static readonly double Epsilon = 0.1554 * Units.KcalPerMolInEv, Sigma = 3.1655;
+
+    private readonly NeighbourList _list = new(NeighbourStorage.Compact);
+    private readonly double _cutoff, _skin;
+    private double[] _charge = [];
+    private bool[] _oxygen = [];
+    private double[] _forces = [];
+    private double[][] _rows = [];       // per worker: dx, dy, dz, r scratch (4 × max row)
+    private int[][] _rowIndex = [];
+    private double[] _energy = [], _virial = [];
+    private int _atoms;
+
+    public CoulombLennardJonesForceField(double cutoff, double skin)
+    {
+        _cutoff = cutoff;
+        _skin = skin;
+    }
+
+    public string Name => $"SPC/Fw nonbonded pair reference (cutoff {_cutoff} Å)";
+    public NeighbourList NeighbourList => _list;
+
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+    {
+        int n = species.Length;
+        if (_charge.Length != n) { _charge = new double[n]; _oxygen = new bool[n]; }
+        for (int i = 0; i < n; i++)
+        {
+            _oxygen[i] = species[i].Symbol == "O";
+            _charge[i] = _oxygen[i] ? -0.82 : species[i].Symbol == "H" ? 0.41 : throw new DataException($"pair reference: atom {i} is {species[i].Symbol}, only O and H");
+        }
+        _list.Update(positions, cell, _cutoff, _skin);
+        result.Resize(n);
+        _forces = result.Forces;
+        _atoms = n;
+        int workers = _list.Runner.MaxWorkers, row = _list.MaxRowLength;
+        if (_rows.Length < workers || _rows[0].Length < 4 * row)
+        {
+            _rows = new double[workers][];
+            _rowIndex = new int[workers][];
+            for (int w = 0; w < workers; w++) { _rows[w] = new double[4 * row + 64]; _rowIndex[w] = new int[row + 16]; }
+            _energy = new double[workers];
+            _virial = new double[9 * workers];
+        }
+        Array.Clear(_energy);
+        Array.Clear(_virial);
+        _list.Runner.Run(this, (n + ChunkAtoms - 1) / ChunkAtoms);
+        double energy = 0;
+        Span<double> w9 = result.Virial;
+        w9.Clear();
+        for (int w = 0; w < _energy.Length; w++)
+        {
+            energy += _energy[w];
+            for (int a = 0; a < 9; a++) w9[a] += _virial[9 * w + a];
+        }
+        result.Energy = energy;
+    }
+
+    void IParallelWork.Execute(int chunk, int worker)
+    {
+        int from = chunk * ChunkAtoms, to = Math.Min(_atoms, from + ChunkAtoms);
+        var scratch = _rows[worker];
+        int stride = scratch.Length / 4;
+        var dx = scratch.AsSpan(0, stride); var dy = scratch.AsSpan(stride, stride);
+        var dz = scratch.AsSpan(2 * stride, stride); var r = scratch.AsSpan(3 * stride, stride);
+        var index = _rowIndex[worker].AsSpan();
+        double s6 = Math.Pow(Sigma, 6), ke = Units.CoulombEvAngstrom;
+        double energy = 0, wxx = 0, wxy = 0, wxz = 0, wyy = 0, wyz = 0, wzz = 0;
+        for (int i = from; i < to; i++)
+        {
+            int m = _list.GetRow(i, index, dx, dy, dz, r);
+            double qi = ke * _charge[i];
+            bool oi = _oxygen[i];
+            double fx = 0, fy = 0, fz = 0;
+            for (int e = 0; e < m; e++)
+            {
+                int j = index[e];
+                double inv = 1 / r[e], inv2 = inv * inv;
+                double phi = qi * _charge[j] * inv, dphi = -phi * inv; // dφ/dr
+                if (oi && _oxygen[j])
+                {
+                    double sr6 = s6 * inv2 * inv2 * inv2;
+                    phi += 4 * Epsilon * (sr6 * sr6 - sr6);
+                    dphi += 4 * Epsilon * (-12 * sr6 * sr6 + 6 * sr6) * inv;
+                }
+                // Each pair is listed from both sides: half the energy here, the whole force on i.
+                energy += 0.5 * phi;
+                double g = dphi * inv; // (dφ/dr)/r: force on i is +g d
+                fx += g * dx[e]; fy += g * dy[e]; fz += g * dz[e];
+                double h = -0.5 * g;
+                wxx += h * dx[e] * dx[e]; wxy += h * dx[e] * dy[e]; wxz += h * dx[e] * dz[e];
+                wyy += h * dy[e] * dy[e]; wyz += h * dy[e] * dz[e]; wzz += h * dz[e] * dz[e];
+            }
+            _forces[3 * i] = fx; _forces[3 * i + 1] = fy; _forces[3 * i + 2] = fz;
+        }
+        _energy[worker] += energy;
+        var v = _virial.AsSpan(9 * worker, 9);
+        v[0] += wxx; v[1] += wxy; v[2] += wxz; v[3] += wxy; v[4] += wyy; v[5] += wyz; v[6] += wxz; v[7] += wyz; v[8] += wzz;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Cp2k;
+
+/// <summary>
+/// The little of CP2K's input language ingestion needs, read from an input file or a restart file
+/// (which is an input): the project name and the simulation cell of &amp;FORCE_EVAL/&amp;SUBSYS/&amp;CELL.
+/// </summary>
+public static class Cp2kInput
+{
+    /// <summary>&amp;GLOBAL PROJECT (or PROJECT_NAME), null when absent.</summary>
+    public static string? ReadProject(string path)
+    {
+        foreach (var (_, stack, words) in Keywords(TextInput.ReadAllText(path)))
+            if (stack.Count == 1 && stack[0] == "GLOBAL" && words.Length >= 2
+                && (words[0].Equals("PROJECT", StringComparison.OrdinalIgnoreCase) || words[0].Equals("PROJECT_NAME", StringComparison.OrdinalIgnoreCase)))
+                return words[1];
+        return null;
+    }
+
+    /// <summary>
+    /// The cell of the first &amp;SUBSYS/&amp;CELL section: vectors A, B, C, or ABC with optional
+    /// ALPHA_BETA_GAMMA, times MULTIPLE_UNIT_CELL; unit tags such as [bohr] are honoured.
+    /// Null when the file has no &amp;CELL section.
+    /// </summary>
+    public static Cell? ReadCell(string path)
+    {
+        double[]?[] vectors = new double[]?[3];
+        double[]? abc = null, angles = null;
+        int[] multiple = [1, 1, 1];
+        bool found = false;
+        foreach (var (line, stack, words) in Keywords(TextInput.ReadAllText(path)))
+        {
+            int depth = stack.IndexOf("CELL");
+            bool within = depth >= 1 && stack[depth - 1] == "SUBSYS";
+            if (!within)
+            {
+                if (found) break; // only the first &SUBSYS/&CELL counts
+                continue;
+            }
+            found = true;
+            if (stack.Count != depth + 1) continue; // &CELL_REF and other subsections
+            var key = words[0].ToUpperInvariant();
+            switch (key)
+            {
+                case "A": vectors[0] = Numbers(words, 3, path, line, key, length: true); break;
+                case "B": vectors[1] = Numbers(words, 3, path, line, key, length: true); break;
+                case "C": vectors[2] = Numbers(words, 3, path, line, key, length: true); break;
+                case "ABC": abc = Numbers(words, 3, path, line, key, length: true); break;
+                case "ALPHA_BETA_GAMMA": angles = Numbers(words, 3, path, line, key, length: false); break;
+                case "MULTIPLE_UNIT_CELL":
+                    var m = Numbers(words, 3, path, line, key, length: false);
+                    for (int k = 0; k < 3; k++) multiple[k] = (int)m[k];
+                    break;
+                case "CELL_FILE_NAME":
+                    throw DataException.At(path, null, $"line {line}: the cell is in another file (CELL_FILE_NAME), which is not supported");
+            }
+        }
+        if (!found) return null;
+
+        Cell cell;
+        if (vectors[0] is { } a && vectors[1] is { } b && vectors[2] is { } c)
+            cell = new Cell([.. a, .. b, .. c]);
+        else if (abc is not null)
+        {
+            var ang = angles ?? [90, 90, 90];
+            cell = Cell.FromLengthsAndAngles(abc[0], abc[1], abc[2], ang[0], ang[1], ang[2]);
+        }
+        else throw DataException.At(path, null, "&CELL has neither the vectors A, B, C nor ABC");
+
+        if (multiple is [1, 1, 1]) return cell;
+        var h = cell.Matrix.ToArray();
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++) h[3 * i + k] *= multiple[i];
+        return new Cell(h);
+    }
+
+    private static double[] Numbers(string[] words, int count, string path, int line, string key, bool length)
+    {
+        double scale = 1;
+        var values = new List<double>(count);
+        for (int w = 1; w < words.Length && values.Count < count; w++)
+        {
+            var word = words[w];
+            if (word.StartsWith('['))
+            {
+                scale = UnitScale(word, length) ?? throw DataException.At(path, null, $"line {line}: {key}: unit {word} is not supported");
+                continue;
+            }
+            var s = word.Replace('D', 'E').Replace('d', 'e');
+            if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                throw DataException.At(path, null, $"line {line}: {key} is not a number: '{word}'");
+            if (!double.IsFinite(v)) throw DataException.At(path, null, $"line {line}: {key} is not finite: '{word}'");
+            values.Add(v * scale);
+        }
+        if (values.Count < count) throw DataException.At(path, null, $"line {line}: {key} needs {count} numbers, found {values.Count}");
+        return [.. values];
+    }
+
+    private static double? UnitScale(string tag, bool length) => (tag.Trim('[', ']').ToLowerInvariant(), length) switch
+    {
+        ("angstrom", true) => 1,
+        ("bohr", true) => Units.BohrInAngstrom,
+        ("nm", true) => 10,
+        ("pm", true) => 0.01,
+        ("deg", false) => 1,
+        ("rad", false) => 180 / Math.PI,
+        _ => null,
+    };
+
+    /// <summary>Keyword lines with their 1-based line number and the enclosing section names (upper case).</summary>
+    private static IEnumerable<(int Line, List<string> Stack, string[] Words)> Keywords(string text)
+    {
+        var stack = new List<string>();
+        int number = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            number++;
+            var line = raw;
+            int comment = line.IndexOfAny(['#', '!']);
+            if (comment >= 0) line = line[..comment];
+            var words = line.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length == 0) continue;
+            if (words[0].StartsWith('&'))
+            {
+                var name = words[0][1..].ToUpperInvariant();
+                if (name == "END") { if (stack.Count > 0) stack.RemoveAt(stack.Count - 1); }
+                else stack.Add(name);
+                continue;
+            }
+            yield return (number, stack, words);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using System.Text.RegularExpressions;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Cp2k;
+
+/// <summary>A CP2K MD run read into frames in internal units (Å, Å/fs, eV/Å, eV, fs).</summary>
+public sealed class Cp2kTrajectory
+{
+    public required IReadOnlyList<Frame> Frames { get; init; }
+    public required string Project { get; init; }
+    public required string Directory { get; init; }
+    public required Cell Cell { get; init; }
+    /// <summary>P-1.ener converted to eV/K/s, null when the run has no .ener file.</summary>
+    public Cp2kEnergies? Energies { get; init; }
+    /// <summary>CP2K's own median seconds per MD step (the .ener file's last column).</summary>
+    public double? MedianSecondsPerStep { get; init; }
+    public double? TimestepFs { get; init; }
+    /// <summary>The files that were read (positions, forces, velocities, energies, cell source).</summary>
+    public required IReadOnlyList<string> Files { get; init; }
+}
+
+/// <summary>
+/// Reads a CP2K MD run: P-pos-1.xyz, P-frc-1.xyz, P-vel-1.xyz, P-1.ener (each optionally gzip) and
+/// the cell from P-1.restart or the input file. Frames are aligned by MD step: every positions frame
+/// becomes a <see cref="Frame"/>, with forces, velocities and energy where that step has them.
+/// </summary>
+public static partial class Cp2kRun
+{
+    [GeneratedRegex(@"^(?<project>.+)-pos-1\.xyz(\.gz)?$")]
+    private static partial Regex PositionsFileName();
+
+    /// <summary>The directory and project of a run given as a directory, a project prefix (dir/P) or its positions file.</summary>
+    public static (string Directory, string Project) Locate(string runDirectoryOrPrefix)
+    {
+        var full = Path.GetFullPath(runDirectoryOrPrefix);
+        if (System.IO.Directory.Exists(full))
+        {
+            var projects = System.IO.Directory.EnumerateFiles(full)
+                .Select(f => PositionsFileName().Match(Path.GetFileName(f)))
+                .Where(m => m.Success).Select(m => m.Groups["project"].Value)
+                .Distinct().Order(StringComparer.Ordinal).ToList();
+            return projects.Count switch
+            {
+                1 => (full, projects[0]),
+                0 => throw DataException.At(runDirectoryOrPrefix, null, "no CP2K trajectory here (no *-pos-1.xyz or *-pos-1.xyz.gz)"),
+                _ => throw DataException.At(runDirectoryOrPrefix, null,
+                    $"several CP2K projects here ({string.Join(", ", projects)}): give the project prefix, e.g. {Path.Combine(runDirectoryOrPrefix, projects[0])}"),
+            };
+        }
+        var dir = Path.GetDirectoryName(full) ?? ".";
+        var name = Path.GetFileName(full);
+        var m = PositionsFileName().Match(name);
+        if (m.Success && File.Exists(full)) return (dir, m.Groups["project"].Value);
+        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{runDirectoryOrPrefix}: directory {dir} not found");
+        return (dir, name);
+    }
+
+    /// <summary>Reads the run. Warnings (a dropped truncated last frame, a missing optional file) go to <paramref name="warn"/>.</summary>
+    public static Cp2kTrajectory Read(string runDirectoryOrPrefix, Action<string>? warn = null)
+    {
+        var (dir, project) = Locate(runDirectoryOrPrefix);
+        var prefix = Path.Combine(dir, project);
+        var posPath = Existing(prefix + "-pos-1.xyz")
+            ?? throw new FileNotFoundException($"{prefix}-pos-1.xyz: not found (nor .gz)", prefix + "-pos-1.xyz");
+        var frcPath = Existing(prefix + "-frc-1.xyz");
+        var velPath = Existing(prefix + "-vel-1.xyz");
+        var enerPath = Existing(prefix + "-1.ener");
+        if (frcPath is null) warn?.Invoke($"{prefix}-frc-1.xyz: not found, frames have no forces");
+        if (velPath is null) warn?.Invoke($"{prefix}-vel-1.xyz: not found, frames have no velocities");
+
+        // Warnings from worker threads are collected and replayed in a fixed order.
+        var posWarnings = new List<string>(); var frcWarnings = new List<string>();
+        var velWarnings = new List<string>(); var enerWarnings = new List<string>();
+        var pos = Task.Run(() => Cp2kXyzFile.Read(posPath, 1.0, posWarnings.Add));
+        var frc = frcPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(frcPath, Units.HartreePerBohrInEvPerAngstrom, frcWarnings.Add));
+        var vel = velPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(velPath, Units.AtomicVelocityInAngstromPerFs, velWarnings.Add));
+        var ener = enerPath is null ? null : Task.Run(() => Cp2kEnergies.Read(enerPath, enerWarnings.Add));
+        (Cell Cell, string Source)? cellFound = null;
+        Exception? cellError = null;
+        try { cellFound = FindCell(dir, project); }
+        catch (Exception e) { cellError = e; } // reported after the readers finish, so no thread is left running
+
+        Task.WhenAll(new Task?[] { pos, frc, vel, ener }.OfType<Task>()).ContinueWith(_ => { }).Wait();
+        var positions = Result(pos);
+        var forces = frc is null ? null : Result(frc);
+        var velocities = vel is null ? null : Result(vel);
+        var energies = ener is null ? null : Result(ener);
+        foreach (var w in posWarnings.Concat(frcWarnings).Concat(velWarnings).Concat(enerWarnings)) warn?.Invoke(w);
+        if (cellError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cellError).Throw();
+        var (cell, cellPath) = cellFound!.Value;
+
+        if (forces is not null) CheckSameAtoms(positions, forces);
+        if (velocities is not null) CheckSameAtoms(positions, velocities);
+
+        var frcRow = RowsByStep(forces, warn);
+        var velRow = RowsByStep(velocities, warn);
+        var posRow = RowsByStep(positions, warn);
+        var steps = posRow.Keys.Order().ToArray();
+        var frames = new Frame[steps.Length];
+        var species = positions.Species;
+        for (int k = 0; k < steps.Length; k++)
+        {
+            long step = steps[k];
+            int p = posRow[step];
+            int enerRow = energies?.RowOf(step) ?? -1;
+            var frame = new Frame(species, positions.Values[p], cell) { Step = step };
+            frame.Time = positions.Times[p] ?? (enerRow >= 0 ? energies!.Time[enerRow] : null);
+            frame.Energy = positions.HeaderEnergiesHartree[p] * Units.HartreeInEv ?? (enerRow >= 0 ? energies!.Potential[enerRow] : null);
+            if (frcRow.TryGetValue(step, out var f)) frame.Forces = forces!.Values[f];
+            if (velRow.TryGetValue(step, out var v)) frame.Velocities = velocities!.Values[v];
+            frames[k] = frame;
+        }
+
+        var files = new List<string> { posPath };
+        if (frcPath is not null) files.Add(frcPath);
+        if (velPath is not null) files.Add(velPath);
+        if (enerPath is not null) files.Add(enerPath);
+        files.Add(cellPath);
+        double? dt = energies?.TimestepFs();
+        if (dt is null && frames.Length >= 2 && frames[0].Time is { } t0 && frames[1].Time is { } t1)
+            dt = (t1 - t0) / (frames[1].Step!.Value - frames[0].Step!.Value);
+        return new Cp2kTrajectory
+        {
+            Frames = frames,
+            Project = project,
+            Directory = dir,
+            Cell = cell,
+            Energies = energies,
+            MedianSecondsPerStep = energies?.MedianSecondsPerStep(),
+            TimestepFs = dt,
+            Files = files,
+        };
+    }
+
+    /// <summary>The cell from P-1.restart, else from an input file naming the project (or md.inp).</summary>
+    public static (Cell Cell, string Source) FindCell(string dir, string project)
+    {
+        var restart = Existing(Path.Combine(dir, project + "-1.restart"));
+        if (restart is not null && Cp2kInput.ReadCell(restart) is { } fromRestart) return (fromRestart, restart);
+        var inputs = System.IO.Directory.EnumerateFiles(dir, "*.inp").Order(StringComparer.Ordinal).ToList();
+        var naming = inputs.Where(i => string.Equals(Cp2kInput.ReadProject(i), project, StringComparison.Ordinal)).ToList();
+        var md = Path.Combine(dir, "md.inp");
+        if (naming.Count == 0 && File.Exists(md)) naming.Add(md);
+        foreach (var input in naming)
+            if (Cp2kInput.ReadCell(input) is { } fromInput) return (fromInput, input);
+        var looked = restart is null ? $"no {project}-1.restart" : $"{Path.GetFileName(restart)} has no &CELL";
+        looked += naming.Count == 0 ? $", no input (*.inp) names project {project}" : $", {string.Join(", ", naming.Select(Path.GetFileName))} has no &CELL";
+        throw DataException.At(Path.Combine(dir, project), null, $"cell not found: {looked}");
+    }
+
+    /// <summary>The path itself or its .gz sibling, whichever exists (content decides compression, not the name).</summary>
+    private static string? Existing(string path) => File.Exists(path) ? path : File.Exists(path + ".gz") ? path + ".gz" : null;
+
+    private static T Result<T>(Task<T> task)
+    {
+        if (task.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(task.Exception!.InnerException!).Throw();
+        return task.Result;
+    }
+
+    private static void CheckSameAtoms(Cp2kXyzFile positions, Cp2kXyzFile other)
+    {
+        if (other.Species.Length != positions.Species.Length)
+            throw DataException.At(other.Path, 1, $"{other.Species.Length} atoms, the positions file {Path.GetFileName(positions.Path)} has {positions.Species.Length}");
+        for (int i = 0; i < positions.Species.Length; i++)
+            if (other.Species[i] != positions.Species[i])
+                throw DataException.At(other.Path, 1,
+                    $"atom {i + 1} is {other.Species[i]}, in the positions file {Path.GetFileName(positions.Path)} it is {positions.Species[i]}");
+    }
+
+    /// <summary>Row of each step; a restarted run appends and repeats steps, and the later row wins.</summary>
+    private static Dictionary<long, int> RowsByStep(Cp2kXyzFile? file, Action<string>? warn)
+    {
+        var rows = new Dictionary<long, int>();
+        if (file is null) return rows;
+        int repeated = 0;
+        for (int k = 0; k < file.Count; k++)
+            if (!rows.TryAdd(file.Steps[k], k)) { rows[file.Steps[k]] = k; repeated++; }
+        if (repeated > 0) warn?.Invoke($"{file.Path}: {repeated} steps appear more than once (a restarted run?), the later frames are used");
+        return rows;
+    }
+}

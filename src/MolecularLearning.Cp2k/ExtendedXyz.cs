@@ -1,0 +1,356 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Cp2k;
+
+/// <summary>
+/// Extended XYZ, the dataset format of ASE and the ML-potential tools. One frame:
+/// <code>
+/// N
+/// Lattice="ax ay az bx by bz cx cy cz" Properties=species:S:1:pos:R:3:forces:R:3:velocities:R:3 energy=E step=S time=T pbc="T T T"
+/// O x y z fx fy fz vx vy vz
+/// </code>
+/// Units: Å, eV/Å, eV, fs; velocities in Å/fs. ASE 3.22 reads the <c>velocities</c> column as a
+/// plain array, unconverted (<c>atoms.arrays["velocities"]</c>, in Å/fs); ASE's own velocity unit is
+/// Å per ASE time unit, so <c>atoms.set_velocities(atoms.arrays["velocities"] / ase.units.fs)</c>
+/// gives ASE the same motion. Numbers are written in round-trip precision.
+/// </summary>
+public static class ExtendedXyz
+{
+    /// <summary>Writes all frames atomically (temp file + rename); a path ending in .gz is compressed.</summary>
+    public static void Write(string path, IEnumerable<Frame> frames) => AtomicFile.Write(path, stream =>
+    {
+        using var writer = new ExtendedXyzWriter(stream, leaveOpen: true, compress: path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase));
+        foreach (var frame in frames) writer.Write(frame);
+    });
+
+    /// <summary>
+    /// Reads every frame of an extended or plain XYZ file (gzip accepted). Without a Lattice the frame
+    /// has no cell; without Properties the columns are species and positions. A last frame cut short
+    /// is dropped through <paramref name="warn"/>; a frame cut short elsewhere is an error.
+    /// </summary>
+    public static List<Frame> Read(string path, Action<string>? warn = null)
+    {
+        var frames = new List<Frame>();
+        using var reader = new LineReader(path);
+        int frameNo = 0;
+        Species[]? previousSpecies = null;
+        int[] starts = new int[16], lengths = new int[16];
+        while (reader.TryReadLine(out var countLine))
+        {
+            frameNo++;
+            if (countLine.Trim(" \t"u8).IsEmpty && reader.AtEndIgnoringBlankLines()) break;
+            if (!int.TryParse(countLine.Trim(" \t"u8), out int atoms) || atoms < 0)
+            {
+                if (reader.LastLineUnterminated) { Dropped(warn, path, frameNo, "the atom count line is cut"); break; }
+                throw DataException.At(path, frameNo, $"line {reader.LineNumber}: expected the atom count, found '{Fields.Text(countLine)}'");
+            }
+            if (!reader.TryReadLine(out var headerBytes) || reader.LastLineUnterminated)
+            {
+                Dropped(warn, path, frameNo, "the file ends in the comment line");
+                break;
+            }
+            long headerLine = reader.LineNumber;
+            var header = Header.Parse(Encoding.UTF8.GetString(headerBytes));
+            // A plain xyz comment (CP2K's "i = 5, time = 2.5, E = ..." in Hartree, or free text) carries no data for us.
+            bool extended = header.ContainsKey("Properties") || header.ContainsKey("Lattice");
+            if (!extended) header.Clear();
+            var layout = Layout.From(header, path, frameNo, headerLine);
+            var cell = ParseCell(header, path, frameNo, headerLine);
+
+            var species = new Species[atoms];
+            var positions = new double[3 * atoms];
+            var forces = layout.Forces >= 0 ? new double[3 * atoms] : null;
+            var velocities = layout.Velocities >= 0 ? new double[3 * atoms] : null;
+            int atom = 0;
+            bool truncated = false;
+            for (; atom < atoms; atom++)
+            {
+                if (!reader.TryReadLine(out var line)) { truncated = true; break; }
+                // Split first, so a short line is reported as such rather than as a bad field.
+                if (starts.Length < layout.Columns) { starts = new int[layout.Columns]; lengths = new int[layout.Columns]; }
+                int column = 0, at = 0;
+                while (column < layout.Columns)
+                {
+                    while (at < line.Length && (line[at] == ' ' || line[at] == '\t')) at++;
+                    if (at == line.Length) break;
+                    int end = at;
+                    while (end < line.Length && line[end] != ' ' && line[end] != '\t') end++;
+                    starts[column] = at; lengths[column] = end - at;
+                    column++;
+                    at = end;
+                }
+                if (column < layout.Columns)
+                {
+                    if (reader.AtEndIgnoringBlankLines()) { truncated = true; break; }
+                    throw DataException.At(path, frameNo,
+                        $"line {reader.LineNumber}: frame cut short: atom {atom + 1} of {atoms} has {column} fields ('{Fields.Text(line)}'), Properties need {layout.Columns}");
+                }
+                long ln = reader.LineNumber;
+                species[atom] = Cp2kXyzFile.SpeciesOf(line.Slice(starts[layout.Species], lengths[layout.Species]), path, frameNo, ln);
+                for (int k = 0; k < 3; k++)
+                {
+                    int c = layout.Positions + k;
+                    positions[3 * atom + k] = Fields.Number(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "pos");
+                    if (forces is not null)
+                    {
+                        c = layout.Forces + k;
+                        forces[3 * atom + k] = Fields.Number(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "forces");
+                    }
+                    if (velocities is not null)
+                    {
+                        c = layout.Velocities + k;
+                        velocities[3 * atom + k] = Fields.Number(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "velocities");
+                    }
+                }
+            }
+            if (truncated) { Dropped(warn, path, frameNo, $"{atom} of {atoms} atoms present"); break; }
+            if (previousSpecies is not null && previousSpecies.AsSpan().SequenceEqual(species)) species = previousSpecies;
+            previousSpecies = species;
+            frames.Add(new Frame(species, positions, cell)
+            {
+                Forces = forces,
+                Velocities = velocities,
+                Energy = Number(header, "energy", path, frameNo, headerLine),
+                Step = Number(header, "step", path, frameNo, headerLine) is { } s ? (long)s : null,
+                Time = Number(header, "time", path, frameNo, headerLine),
+            });
+        }
+        if (frames.Count == 0 && frameNo == 0) throw DataException.At(path, null, "empty file: no frame");
+        return frames;
+    }
+
+    private static void Dropped(Action<string>? warn, string path, int frame, string what)
+        => warn?.Invoke($"{path}: frame {frame}: last frame is cut short ({what}), dropped");
+
+    private static double? Number(Dictionary<string, string> header, string key, string path, int frame, long line)
+    {
+        if (!header.TryGetValue(key, out var text)) return null;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+            throw DataException.At(path, frame, $"line {line}: {key} is not a number: '{text}'");
+        if (!double.IsFinite(v)) throw DataException.At(path, frame, $"line {line}: {key} is not finite: '{text}'");
+        return v;
+    }
+
+    private static Cell? ParseCell(Dictionary<string, string> header, string path, int frame, long line)
+    {
+        if (!header.TryGetValue("Lattice", out var lattice)) return null;
+        if (header.TryGetValue("pbc", out var pbc) && pbc.Split(' ', StringSplitOptions.RemoveEmptyEntries).All(p => p is "F" or "False" or "f" or "false"))
+            return null; // a lattice on a non-periodic system is only a bounding box
+        var words = lattice.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length != 9) throw DataException.At(path, frame, $"line {line}: Lattice needs 9 numbers, found {words.Length}");
+        var h = new double[9];
+        for (int k = 0; k < 9; k++)
+            h[k] = Fields.Number(Encoding.ASCII.GetBytes(words[k]), path, frame, line, "Lattice");
+        try { return new Cell(h); }
+        catch (DataException e) { throw DataException.At(path, frame, $"line {line}: Lattice: {e.Message}", e); }
+    }
+
+    /// <summary>Column positions of the properties this project uses; -1 when absent.</summary>
+    private sealed record Layout(int Columns, int Species, int Positions, int Forces, int Velocities)
+    {
+        public static Layout From(Dictionary<string, string> header, string path, int frame, long line)
+        {
+            var properties = header.GetValueOrDefault("Properties", "species:S:1:pos:R:3");
+            var parts = properties.Split(':');
+            if (parts.Length % 3 != 0) throw DataException.At(path, frame, $"line {line}: Properties is not name:type:count triples: '{properties}'");
+            int column = 0, species = -1, pos = -1, forces = -1, velocities = -1;
+            for (int p = 0; p < parts.Length; p += 3)
+            {
+                var (name, type) = (parts[p], parts[p + 1]);
+                if (!int.TryParse(parts[p + 2], out int count) || count < 1)
+                    throw DataException.At(path, frame, $"line {line}: Properties: bad column count '{parts[p + 2]}' for {name}");
+                if (name == "species" && type == "S" && count == 1) species = column;
+                else if (name == "pos" && type == "R" && count == 3) pos = column;
+                else if (name is "forces" or "force" && type == "R" && count == 3) forces = column;
+                else if (name is "velocities" or "vel" && type == "R" && count == 3) velocities = column;
+                column += count;
+            }
+            if (species < 0) throw DataException.At(path, frame, $"line {line}: Properties has no species:S:1 column");
+            if (pos < 0) throw DataException.At(path, frame, $"line {line}: Properties has no pos:R:3 column");
+            return new Layout(column, species, pos, forces, velocities);
+        }
+    }
+
+    /// <summary>The key=value pairs of an extended XYZ comment line (values quoted with "" or {}; bare keys are flags).</summary>
+    internal static class Header
+    {
+        public static Dictionary<string, string> Parse(string line)
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            int i = 0, n = line.Length;
+            while (i < n)
+            {
+                while (i < n && char.IsWhiteSpace(line[i])) i++;
+                int k = i;
+                while (i < n && line[i] != '=' && !char.IsWhiteSpace(line[i])) i++;
+                var key = line[k..i];
+                int j = i;
+                while (j < n && char.IsWhiteSpace(line[j])) j++;
+                if (j < n && line[j] == '=')
+                {
+                    j++;
+                    while (j < n && char.IsWhiteSpace(line[j])) j++;
+                    string value;
+                    if (j < n && (line[j] == '"' || line[j] == '{'))
+                    {
+                        char close = line[j] == '"' ? '"' : '}';
+                        int end = line.IndexOf(close, j + 1);
+                        if (end < 0) end = n;
+                        value = line[(j + 1)..end];
+                        i = Math.Min(n, end + 1);
+                    }
+                    else
+                    {
+                        int s = j;
+                        while (j < n && !char.IsWhiteSpace(line[j])) j++;
+                        value = line[s..j];
+                        i = j;
+                    }
+                    if (key.Length > 0) d[key] = value;
+                }
+                else if (key.Length > 0)
+                {
+                    d.TryAdd(key, "T");
+                    i = Math.Max(i, k + 1);
+                }
+                else i++;
+            }
+            return d;
+        }
+    }
+}
+
+/// <summary>
+/// Streams frames to an extended XYZ file (for trajectories); see <see cref="ExtendedXyz"/> for the format.
+/// Formats numbers straight into a byte buffer: writing a dataset is as fast as reading one.
+/// </summary>
+public sealed class ExtendedXyzWriter : IDisposable
+{
+    private readonly Stream _stream;
+    private readonly Stream? _underlying;
+    private readonly bool _leaveOpen;
+    private byte[] _buffer = new byte[1 << 20];
+    private int _used;
+
+    /// <summary>Creates (or truncates) the file; a path ending in .gz is compressed.</summary>
+    public ExtendedXyzWriter(string path)
+        : this(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), leaveOpen: false,
+               compress: path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+    {
+    }
+
+    public ExtendedXyzWriter(Stream stream, bool leaveOpen = false, bool compress = false)
+    {
+        _leaveOpen = leaveOpen;
+        if (compress) { _underlying = stream; _stream = new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true); }
+        else _stream = stream;
+    }
+
+    public void Write(Frame frame)
+    {
+        int n = frame.AtomCount;
+        Ensure(1024);
+        Int(n);
+        Byte((byte)'\n');
+        if (frame.Cell is { } cell)
+        {
+            Text("Lattice=\""u8);
+            var h = cell.Matrix;
+            for (int k = 0; k < 9; k++) { if (k > 0) Byte((byte)' '); Double(h[k]); }
+            Text("\" "u8);
+        }
+        Text("Properties=species:S:1:pos:R:3"u8);
+        if (frame.Forces is not null) Text(":forces:R:3"u8);
+        if (frame.Velocities is not null) Text(":velocities:R:3"u8);
+        if (frame.Energy is { } e) { Text(" energy="u8); Double(e); }
+        if (frame.Step is { } s) { Text(" step="u8); Long(s); }
+        if (frame.Time is { } t) { Text(" time="u8); Double(t); }
+        if (frame.Cell is not null) Text(" pbc=\"T T T\""u8);
+        Byte((byte)'\n');
+
+        var x = frame.Positions;
+        var f = frame.Forces;
+        var v = frame.Velocities;
+        if (f is not null && f.Length != x.Length) throw new ArgumentException($"frame has {x.Length / 3} atoms but {f.Length / 3} forces");
+        if (v is not null && v.Length != x.Length) throw new ArgumentException($"frame has {x.Length / 3} atoms but {v.Length / 3} velocities");
+        for (int i = 0; i < n; i++)
+        {
+            Ensure(512);
+            Symbol(frame.Species[i].Symbol);
+            for (int k = 3 * i; k < 3 * i + 3; k++) { Byte((byte)' '); Double(x[k]); }
+            if (f is not null) for (int k = 3 * i; k < 3 * i + 3; k++) { Byte((byte)' '); Double(f[k]); }
+            if (v is not null) for (int k = 3 * i; k < 3 * i + 3; k++) { Byte((byte)' '); Double(v[k]); }
+            Byte((byte)'\n');
+        }
+        if (_used > _buffer.Length / 2) Drain();
+    }
+
+    /// <summary>Pushes everything written so far to the file.</summary>
+    public void Flush()
+    {
+        Drain();
+        _stream.Flush();
+    }
+
+    public void Dispose()
+    {
+        Drain();
+        _stream.Flush();
+        if (_underlying is not null)
+        {
+            _stream.Dispose(); // finishes the gzip member
+            if (!_leaveOpen) _underlying.Dispose();
+        }
+        else if (!_leaveOpen) _stream.Dispose();
+    }
+
+    private void Drain()
+    {
+        _stream.Write(_buffer, 0, _used);
+        _used = 0;
+    }
+
+    private void Ensure(int bytes)
+    {
+        if (_buffer.Length - _used >= bytes) return;
+        Drain();
+        if (_buffer.Length < bytes) _buffer = new byte[bytes];
+    }
+
+    private void Byte(byte b) => _buffer[_used++] = b;
+
+    private void Text(ReadOnlySpan<byte> s)
+    {
+        Ensure(s.Length);
+        s.CopyTo(_buffer.AsSpan(_used));
+        _used += s.Length;
+    }
+
+    private void Symbol(string s)
+    {
+        foreach (var c in s) _buffer[_used++] = (byte)c;
+    }
+
+    private void Double(double d)
+    {
+        // "R": the shortest text that parses back to the same double, so readers get the exact value.
+        if (!d.TryFormat(_buffer.AsSpan(_used), out int written, "R", CultureInfo.InvariantCulture))
+            throw new InvalidOperationException("number buffer too small");
+        _used += written;
+    }
+
+    private void Int(int i)
+    {
+        i.TryFormat(_buffer.AsSpan(_used), out int written, default, CultureInfo.InvariantCulture);
+        _used += written;
+    }
+
+    private void Long(long l)
+    {
+        l.TryFormat(_buffer.AsSpan(_used), out int written, default, CultureInfo.InvariantCulture);
+        _used += written;
+    }
+}

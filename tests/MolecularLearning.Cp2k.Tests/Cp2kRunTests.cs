@@ -1,0 +1,183 @@
+using MolecularLearning.Core;
+using static MolecularLearning.Cp2k.Tests.SyntheticRun;
+
+namespace MolecularLearning.Cp2k.Tests;
+
+public class Cp2kRunTests
+{
+    private const double Fc = Units.HartreePerBohrInEvPerAngstrom;
+    private const double Vc = Units.AtomicVelocityInAngstromPerFs;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Reads_a_complete_run_in_internal_units(bool gzip)
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 4, gzip: gzip);
+        var t = Cp2kRun.Read(run.Directory);
+        Assert.Equal("P", t.Project);
+        Assert.Equal(4, t.Frames.Count);
+        Assert.Equal(Cell.Orthorhombic(12, 12, 12), t.Cell);
+        for (int k = 0; k < 4; k++)
+        {
+            var f = t.Frames[k];
+            Assert.Equal(k, f.Step);
+            Assert.Equal(0.5 * k, f.Time!.Value, 12);
+            Assert.Equal(EnergyHartree(k) * Units.HartreeInEv, f.Energy!.Value, 9);
+            Assert.Equal(["O", "H", "H", "O", "H", "H"], f.Species.Select(s => s.Symbol));
+            for (int a = 0; a < 6; a++)
+                for (int x = 0; x < 3; x++)
+                {
+                    Assert.Equal(Position(k, a, x), f.Positions[3 * a + x], 10);
+                    Assert.Equal(ForceAu(k, a, x) * Fc, f.Forces![3 * a + x], 8);
+                    Assert.Equal(VelocityAu(k, a, x) * Vc, f.Velocities![3 * a + x], 8);
+                }
+        }
+        Assert.Equal(0.5, t.TimestepFs!.Value, 12);
+        Assert.Equal(1.2, t.MedianSecondsPerStep!.Value, 9); // steps 1..3 used 1.1, 1.2, 1.3 s
+    }
+
+    [Fact]
+    public void Accepts_a_project_prefix_and_the_positions_file_itself()
+    {
+        using var run = new SyntheticRun("water-box").WriteComplete(steps: 2);
+        Assert.Equal(2, Cp2kRun.Read(run.Prefix).Frames.Count);
+        Assert.Equal(2, Cp2kRun.Read(run.Prefix + "-pos-1.xyz").Frames.Count);
+        Assert.Equal("water-box", Cp2kRun.Read(run.Prefix).Project);
+    }
+
+    [Fact]
+    public void Detects_gzip_by_content_not_by_name()
+    {
+        using var run = new SyntheticRun();
+        long[] steps = [0, 1, 2];
+        // Plain text named .gz, and gzip named plain: both must read.
+        run.Write("-pos-1.xyz.gz", run.Xyz(Kind.Positions, steps));
+        var gz = run.Write("-frc-1.xyz", run.Xyz(Kind.Forces, steps), gzip: true);
+        File.Move(gz, run.Prefix + "-frc-1.xyz");
+        run.Write("-1.restart", RestartCell);
+        var t = Cp2kRun.Read(run.Directory, _ => { });
+        Assert.Equal(3, t.Frames.Count);
+        Assert.Equal(ForceAu(2, 5, 2) * Fc, t.Frames[2].Forces![17], 8);
+    }
+
+    [Fact]
+    public void Aligns_files_printed_at_different_frequencies_by_step()
+    {
+        using var run = new SyntheticRun();
+        var all = Enumerable.Range(0, 7).Select(s => (long)s).ToArray();
+        run.Write("-pos-1.xyz", run.Xyz(Kind.Positions, all));
+        run.Write("-frc-1.xyz", run.Xyz(Kind.Forces, all.Where(s => s % 2 == 0)));
+        run.Write("-vel-1.xyz", run.Xyz(Kind.Velocities, all.Where(s => s % 3 == 0)));
+        run.Write("-1.restart", RestartCell);
+        var t = Cp2kRun.Read(run.Directory);
+        Assert.Equal(7, t.Frames.Count);
+        foreach (var f in t.Frames)
+        {
+            long s = f.Step!.Value;
+            Assert.Equal(s % 2 == 0, f.Forces is not null);
+            Assert.Equal(s % 3 == 0, f.Velocities is not null);
+            if (f.Forces is not null) Assert.Equal(ForceAu(s, 1, 0) * Fc, f.Forces[3], 8);
+            if (f.Velocities is not null) Assert.Equal(VelocityAu(s, 4, 1) * Vc, f.Velocities[13], 8);
+        }
+    }
+
+    [Fact]
+    public void Drops_a_truncated_last_frame_with_a_warning()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 4);
+        var text = run.Xyz(Kind.Forces, [0, 1, 2, 3]);
+        run.Write("-frc-1.xyz", text[..(text.Length - 30)]); // killed while writing the last atom of step 3
+        var warnings = new List<string>();
+        var t = Cp2kRun.Read(run.Directory, warnings.Add);
+        Assert.Equal(4, t.Frames.Count);
+        Assert.Null(t.Frames[3].Forces);
+        Assert.NotNull(t.Frames[2].Forces);
+        var w = Assert.Single(warnings);
+        Assert.Contains("-frc-1.xyz: frame 4: last frame is cut short", w);
+    }
+
+    [Fact]
+    public void Drops_a_last_frame_whose_header_is_all_there_is()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 3);
+        run.Write("-pos-1.xyz", run.Xyz(Kind.Positions, [0, 1, 2]) + "       6\n i =        3, time =        1.500, E =");
+        var warnings = new List<string>();
+        Assert.Equal(3, Cp2kRun.Read(run.Directory, warnings.Add).Frames.Count);
+        Assert.Contains(warnings, w => w.Contains("frame 4"));
+    }
+
+    [Fact]
+    public void Uses_the_ener_potential_when_the_header_has_no_energy()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 3);
+        run.Write("-pos-1.xyz", run.Xyz(Kind.Positions, [0, 1, 2], withEnergy: false));
+        var t = Cp2kRun.Read(run.Directory);
+        Assert.Equal(EnergyHartree(2) * Units.HartreeInEv, t.Frames[2].Energy!.Value, 6);
+        Assert.Equal(302, t.Energies!.Temperature[2], 9);
+        Assert.Equal((0.01 + 2e-5) * Units.HartreeInEv, t.Energies.Kinetic[2], 9);
+    }
+
+    [Fact]
+    public void Cell_from_the_input_with_abc_and_angles_when_there_is_no_restart()
+    {
+        using var run = new SyntheticRun("water").WriteComplete(steps: 2);
+        run.Delete("-1.restart");
+        run.WriteFile("other.inp", "&GLOBAL\n  PROJECT something-else\n&END GLOBAL\n&FORCE_EVAL\n &SUBSYS\n  &CELL\n   ABC 1 1 1\n  &END CELL\n &END SUBSYS\n&END FORCE_EVAL\n");
+        run.WriteFile("run.inp", """
+            &GLOBAL
+              PROJECT_NAME water   # the project of this run
+            &END GLOBAL
+            &FORCE_EVAL
+              &SUBSYS
+                &CELL
+                  ABC [bohr] 10.0 11.0 12.0
+                  ALPHA_BETA_GAMMA 80 90 100
+                  &CELL_REF
+                    ABC 1 1 1
+                  &END CELL_REF
+                &END CELL
+              &END SUBSYS
+            &END FORCE_EVAL
+            """);
+        var cell = Cp2kRun.Read(run.Directory).Cell;
+        var (a, b, c) = cell.Lengths;
+        Assert.Equal(10 * Units.BohrInAngstrom, a, 10);
+        Assert.Equal(11 * Units.BohrInAngstrom, b, 10);
+        Assert.Equal(12 * Units.BohrInAngstrom, c, 10);
+        var (alpha, beta, gamma) = cell.Angles;
+        Assert.Equal(80, alpha, 8);
+        Assert.Equal(90, beta, 8);
+        Assert.Equal(100, gamma, 8);
+    }
+
+    [Fact]
+    public void Restart_vectors_times_multiple_unit_cell()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 1);
+        run.Write("-1.restart", RestartCell.Replace("A     1.2", "A     1.0").Replace("MULTIPLE_UNIT_CELL  1 1 1", "MULTIPLE_UNIT_CELL  2 1 1"));
+        Assert.Equal(Cell.Orthorhombic(20, 12, 12), Cp2kRun.Read(run.Directory).Cell);
+    }
+
+    [Fact]
+    public void Several_projects_in_a_directory_are_listed()
+    {
+        using var run = new SyntheticRun("A").WriteComplete(steps: 1);
+        File.Copy(run.Prefix + "-pos-1.xyz", Path.Combine(run.Directory, "B-pos-1.xyz"));
+        var e = Assert.Throws<DataException>(() => Cp2kRun.Read(run.Directory));
+        Assert.Contains("several CP2K projects here (A, B)", e.Message);
+    }
+
+    [Fact]
+    public void Repeated_steps_of_a_restarted_run_keep_the_later_frame()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 3);
+        var text = run.Xyz(Kind.Positions, [0, 1, 2]) + run.Xyz(Kind.Positions, [2]).Replace("1.0020000000", "9.0000000000");
+        run.Write("-pos-1.xyz", text);
+        var warnings = new List<string>();
+        var t = Cp2kRun.Read(run.Directory, warnings.Add);
+        Assert.Equal(3, t.Frames.Count);
+        Assert.Equal(9.0, t.Frames[2].Positions[0]);
+        Assert.Contains(warnings, w => w.Contains("1 steps appear more than once"));
+    }
+}

@@ -1,0 +1,164 @@
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Cp2k.Tests;
+
+public sealed class ExtendedXyzTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "mld-extxyz-" + Guid.NewGuid().ToString("N"));
+
+    public ExtendedXyzTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_dir, name);
+
+    private static Frame RandomFrame(Random rng, long step, bool forces = true, bool velocities = true, Cell? cell = null)
+    {
+        Species[] species = [Elements.O, Elements.H, Elements.H, Elements.O, Elements.H, Elements.H];
+        double Any() => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-12, 4)); // tiny to large magnitudes
+        var frame = new Frame(species, Enumerable.Range(0, 18).Select(_ => Any()).ToArray(),
+            cell ?? new Cell([10.1 + rng.NextDouble(), 0.3, 0, -1.1, 9.7, 0, 0.2, 0.4, 11.3]))
+        {
+            Energy = -1234.5 * rng.NextDouble() - 1e-9,
+            Step = step,
+            Time = 0.5 * step + 1e-13,
+        };
+        if (forces) frame.Forces = Enumerable.Range(0, 18).Select(_ => Any()).ToArray();
+        if (velocities) frame.Velocities = Enumerable.Range(0, 18).Select(_ => Any()).ToArray();
+        return frame;
+    }
+
+    [Fact]
+    public void Round_trip_is_exact()
+    {
+        var rng = new Random(7);
+        var frames = Enumerable.Range(0, 5).Select(s => RandomFrame(rng, s, forces: s != 2, velocities: s != 3)).ToList();
+        ExtendedXyz.Write(PathOf("a.extxyz"), frames);
+        var back = ExtendedXyz.Read(PathOf("a.extxyz"));
+        Assert.Equal(frames.Count, back.Count);
+        for (int k = 0; k < frames.Count; k++)
+        {
+            Assert.Equal(frames[k].Species, back[k].Species);
+            Assert.Equal(frames[k].Positions, back[k].Positions);
+            Assert.Equal(frames[k].Forces, back[k].Forces);
+            Assert.Equal(frames[k].Velocities, back[k].Velocities);
+            Assert.Equal(frames[k].Energy, back[k].Energy);
+            Assert.Equal(frames[k].Step, back[k].Step);
+            Assert.Equal(frames[k].Time, back[k].Time);
+            Assert.Equal(frames[k].Cell, back[k].Cell);
+        }
+    }
+
+    [Fact]
+    public void Gzip_output_reads_back()
+    {
+        var frames = new[] { RandomFrame(new Random(3), 0) };
+        ExtendedXyz.Write(PathOf("a.extxyz.gz"), frames);
+        Assert.True(TextInput.IsGzip(PathOf("a.extxyz.gz")));
+        Assert.Equal(frames[0].Forces, ExtendedXyz.Read(PathOf("a.extxyz.gz"))[0].Forces);
+    }
+
+    [Fact]
+    public void Streaming_writer_appends_frames()
+    {
+        var rng = new Random(11);
+        using (var w = new ExtendedXyzWriter(PathOf("t.extxyz")))
+        {
+            w.Write(RandomFrame(rng, 0));
+            w.Flush();
+            Assert.Single(ExtendedXyz.Read(PathOf("t.extxyz")));
+            w.Write(RandomFrame(rng, 1));
+        }
+        Assert.Equal([0L, 1L], ExtendedXyz.Read(PathOf("t.extxyz")).Select(f => f.Step!.Value));
+    }
+
+    [Fact]
+    public void Reader_tolerates_key_order_quotes_and_extra_columns()
+    {
+        File.WriteAllText(PathOf("b.xyz"), """
+            2
+            pbc="T T T" energy=-1.5 Properties=species:S:1:pos:R:3:tags:I:1:forces:R:3 config_type=water Lattice={3 0 0 0 4 0 0 0 5} is_ok
+            O 0.1 0.2 0.3 7 1 2 3
+            H 1.1 1.2 1.3 8 -1 -2 -3
+            """);
+        var f = Assert.Single(ExtendedXyz.Read(PathOf("b.xyz")));
+        Assert.Equal(Cell.Orthorhombic(3, 4, 5), f.Cell);
+        Assert.Equal(-1.5, f.Energy);
+        Assert.Equal([0.1, 0.2, 0.3, 1.1, 1.2, 1.3], f.Positions);
+        Assert.Equal([1.0, 2, 3, -1, -2, -3], f.Forces!);
+        Assert.Null(f.Velocities);
+        Assert.Null(f.Step);
+    }
+
+    [Fact]
+    public void Plain_xyz_without_lattice_is_not_periodic()
+    {
+        File.WriteAllText(PathOf("c.xyz"), "3\nwater molecule\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n3\n i = 5, time = 2.5, E = -17.1\nO 0 0 0.1\nH 0.96 0 0.1\nH -0.24 0.93 0.1\n");
+        var frames = ExtendedXyz.Read(PathOf("c.xyz"));
+        Assert.Equal(2, frames.Count);
+        Assert.All(frames, f => Assert.Null(f.Cell));
+        Assert.Equal(0.1, frames[1].Positions[8]);
+        Assert.Equal("H", frames[1].Species[2].Symbol);
+    }
+
+    [Fact]
+    public void Reads_a_cp2k_positions_file_as_plain_xyz()
+    {
+        var path = Path.Combine(SampleData.PbeSample, "water32-pos-1.xyz.gz");
+        var frames = ExtendedXyz.Read(path);
+        Assert.Equal(5, frames.Count);
+        Assert.Equal(96, frames[0].AtomCount);
+        Assert.Equal(2.2803980000, frames[0].Positions[0]);
+    }
+
+    [Fact]
+    public void Bad_number_names_file_frame_and_line()
+    {
+        File.WriteAllText(PathOf("d.extxyz"), "1\nProperties=species:S:1:pos:R:3\nO 0 0 0\n1\nProperties=species:S:1:pos:R:3\nO 0 abc 0\n");
+        var e = Assert.Throws<DataException>(() => ExtendedXyz.Read(PathOf("d.extxyz")));
+        Assert.EndsWith("d.extxyz: frame 2: line 6: pos is not a number: 'abc'", e.Message);
+    }
+
+    [Fact]
+    public void Truncated_last_frame_is_dropped_with_a_warning_and_one_in_the_middle_is_an_error()
+    {
+        File.WriteAllText(PathOf("e.xyz"), "2\n\nO 0 0 0\nH 1 0 0\n2\n\nO 0 0 0\n");
+        var warnings = new List<string>();
+        Assert.Single(ExtendedXyz.Read(PathOf("e.xyz"), warnings.Add));
+        Assert.Contains("frame 2: last frame is cut short", Assert.Single(warnings));
+
+        File.WriteAllText(PathOf("f.xyz"), "2\n\nO 0 0 0\n2\n\nO 0 0 0\nH 1 0 0\n");
+        var e = Assert.Throws<DataException>(() => ExtendedXyz.Read(PathOf("f.xyz")));
+        Assert.Contains("f.xyz: frame 1: line 4: frame cut short", e.Message);
+    }
+
+    [Fact]
+    public void Failed_write_leaves_nothing_behind_and_keeps_the_old_file()
+    {
+        var path = PathOf("g.extxyz");
+        File.WriteAllText(path, "old");
+        IEnumerable<Frame> Failing()
+        {
+            yield return RandomFrame(new Random(1), 0);
+            throw new DataException("source broke");
+        }
+        Assert.Throws<DataException>(() => ExtendedXyz.Write(path, Failing()));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["g.extxyz"], Directory.GetFiles(_dir).Select(Path.GetFileName));
+
+        Assert.Throws<DataException>(() => ExtendedXyz.Write(PathOf("h.extxyz"), Failing()));
+        Assert.False(File.Exists(PathOf("h.extxyz")));
+        Assert.Single(Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void Frame_source_dispatches_on_what_the_path_is()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 3);
+        Assert.Equal(3, FrameSource.Load(run.Directory).Count);
+        Assert.Equal(3, FrameSource.Load(run.Prefix).Count);
+        ExtendedXyz.Write(PathOf("i.extxyz"), FrameSource.Load(run.Prefix + "-pos-1.xyz"));
+        var fromXyz = FrameSource.Load(PathOf("i.extxyz"));
+        Assert.Equal(3, fromXyz.Count);
+        Assert.NotNull(fromXyz[0].Forces); // it came from the whole run, not the positions file alone
+    }
+}
