@@ -199,4 +199,22 @@ public sealed class ExtendedXyzTests : IDisposable
         Assert.Equal(3, fromXyz.Count);
         Assert.NotNull(fromXyz[0].Forces); // it came from the whole run, not the positions file alone
     }
+
+    [Fact]
+    public void Frame_source_names_a_path_that_is_nothing()
+    {
+        var missing = PathOf("nothing-here");
+        var e = Assert.Throws<FileNotFoundException>(() => FrameSource.Load(missing));
+        Assert.Equal($"{missing}: not found (no such file, directory or CP2K project prefix)", e.Message);
+    }
+
+    [Fact]
+    public void A_prefix_whose_positions_file_is_missing_is_reported_as_a_cp2k_run()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 2);
+        run.Delete("-pos-1.xyz");
+        Assert.True(FrameSource.IsCp2kRun(run.Prefix));
+        var e = Assert.Throws<FileNotFoundException>(() => FrameSource.Load(run.Prefix));
+        Assert.Contains("P-pos-1.xyz: not found", e.Message);
+    }
 }
