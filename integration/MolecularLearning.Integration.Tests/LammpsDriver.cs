@@ -94,28 +94,6 @@ public static class LammpsDriver
         return (rows.Select(r => r[0]).ToArray(), rows.Select(r => r[1]).ToArray());
     }
 
-    /// <summary>The frame repeated na × nb × nc times (atoms of each copy together, in the frame's order).</summary>
-    public static Frame Replicate(Frame f, int na, int nb, int nc)
-    {
-        var cell = f.Cell!;
-        var a = cell.Row(0); var b = cell.Row(1); var c = cell.Row(2);
-        var species = new List<Species>();
-        var pos = new List<double>();
-        for (int i = 0; i < na; i++)
-            for (int j = 0; j < nb; j++)
-                for (int k = 0; k < nc; k++)
-                {
-                    var shift = i * a + j * b + k * c;
-                    species.AddRange(f.Species);
-                    for (int n = 0; n < f.AtomCount; n++)
-                    {
-                        var p = Vec3.At(f.Positions, n) + shift;
-                        pos.AddRange([p.X, p.Y, p.Z]);
-                    }
-                }
-        return new Frame(species.ToArray(), pos.ToArray(), new Cell([na * a.X, na * a.Y, na * a.Z, nb * b.X, nb * b.Y, nb * b.Z, nc * c.X, nc * c.Y, nc * c.Z]));
-    }
-
     /// <summary>max_i |F_i − F_ref,i| / rms |F_ref|.</summary>
     public static double RelativeForceError(double[] got, double[] want)
     {

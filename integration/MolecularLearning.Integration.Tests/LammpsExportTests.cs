@@ -67,7 +67,7 @@ public sealed class LammpsExportTests : IDisposable
         Assert.Equal(exact.Energy, serial.Energy, Math.Abs(exact.Energy) * 1e-5);
 
         // 4×4×4 replica (6144 atoms) over two MPI ranks: domain decomposition must not change anything.
-        var big = LammpsDriver.Replicate(box, 4, 4, 4);
+        var big = FrameReplica.Replicate(box, 4, 4, 4);
         var bigData = LammpsDataFile.Write(Path.Combine(_dir, "big.data"), big, model.Species);
         var mpi = LammpsDriver.Evaluate(_dir, "big.data", bigData, snippet, ranks: 2, "big");
         var bigExact = new RadialLossForceField(model).Compute(big);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
+using MolecularLearning.Learning;
 
 namespace MolecularLearning.Benchmarks;
 
@@ -9,6 +10,32 @@ public static class Probe
 {
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "learned") return Learned(args[1..]);
+        if (args.Length > 0 && args[0] == "exp")
+        {
+            double acc = 0, x = 0.1;
+            var t = BenchHarness.Time(() => { for (int q = 0; q < 1_000_000; q++) { acc += Math.Exp(-x); x += 1e-6; } }, 2);
+            Console.WriteLine($"Math.Exp: {t.Best / 1e6 * 1e9:F2} ns best, cpu {t.Cpu / 1e6 * 1e9:F2} ns ({acc:G3})");
+            foreach (double a in new[] { -1.0, -10, -30, -100, -700, -720 })
+            {
+                double arg = a;
+                var ta = BenchHarness.Time(() => { for (int q = 0; q < 1_000_000; q++) { acc += Math.Exp(arg); arg += 1e-9; } }, 0.5);
+                Console.WriteLine($"  exp({a}): cpu {ta.Cpu / 1e6 * 1e9:F2} ns");
+            }
+            var buffer = new double[16];
+            double arg2 = -1;
+            var tc = BenchHarness.Time(() => { for (int q = 0; q < 1_000_000; q++) { buffer.AsSpan().Clear(); acc += Math.Exp(arg2); arg2 += 1e-9; } }, 0.5);
+            Console.WriteLine($"  clear 128 B then exp: cpu {tc.Cpu / 1e6 * 1e9:F2} ns");
+            var td = BenchHarness.Time(() => { for (int q = 0; q < 1_000_000; q++) { buffer.AsSpan(0, 2).Clear(); acc += Math.Exp(arg2); arg2 += 1e-9; } }, 0.5);
+            Console.WriteLine($"  clear 16 B then exp: cpu {td.Cpu / 1e6 * 1e9:F2} ns");
+            var list = new NeighbourList();
+            var (sp, pos) = BenchHarness.ReadXyz(Water.SamplePath());
+            list.Build(pos, Cell.Orthorhombic(9.8528, 9.8528, 9.8528), 6.0, 0.5);
+            int within = 0;
+            foreach (var r in list.R) if (r < 6.0) within++;
+            Console.WriteLine($"entries within 6 Å: {within / 96.0:F1} per atom, listed {list.PairCount / 96.0:F1}");
+            return 0;
+        }
         int k = args.Length > 0 ? int.Parse(args[0]) : 5;
         var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
         var frame = BenchHarness.Replicate(species, positions, 9.8528, k);
@@ -20,6 +47,50 @@ public static class Probe
             Console.WriteLine($"{storage} {frame.AtomCount} atoms: build best {t.Best / frame.AtomCount * 1e9:F0} ns/atom, cpu {t.Cpu / frame.AtomCount * 1e9:F0} ns/atom, {list.PairCount / (double)frame.AtomCount:F1} entries/atom");
         }
         return 0;
+    }
+
+    private static int Learned(string[] args)
+    {
+        int k = args.Length > 0 ? int.Parse(args[0]) : 3;
+        double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        string basis = args.Length > 2 ? args[2] : FitOptions.DefaultBasis;
+        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
+        var frame = BenchHarness.Replicate(species, positions, 9.8528, k);
+        foreach (var mode in new[] { ForceMode.Agent, ForceMode.Conservative })
+        {
+            var ff = ProbeModels.Synthetic(2, mode, basis).CreateForceField();
+            var result = new ForceResult(frame.AtomCount);
+            ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
+            Console.WriteLine($"learned {mode} {frame.AtomCount} atoms: best {t.Best / frame.AtomCount * 1e9:F0} ns/atom-step, cpu {t.Cpu / frame.AtomCount * 1e9:F0}, E = {result.Energy:G6}");
+        }
+        return 0;
+    }
+}
+
+public static partial class ProbeModels
+{
+    /// <summary>A model with the default invariants and made-up (small, symmetric) loss parameters: same cost as a fitted one.</summary>
+    public static LearnedModel Synthetic(int order, ForceMode mode, string basis = FitOptions.DefaultBasis)
+    {
+        var set = new InvariantSet(InvariantOptions.Parse(basis, FitOptions.DefaultCutoff), [Elements.O, Elements.H]);
+        var rng = new Random(1);
+        int k = set.Count;
+        var losses = new List<QuadraticLoss>();
+        for (int s = 0; s < 2; s++)
+        {
+            var b = new double[k];
+            for (int a = 0; a < k; a++) b[a] = 1e-3 * (rng.NextDouble() - 0.5);
+            double[]? c = null;
+            if (order == 2)
+            {
+                c = new double[k * k];
+                for (int a = 0; a < k; a++)
+                    for (int d = a; d < k; d++) c[a * k + d] = c[d * k + a] = 1e-4 * (rng.NextDouble() - 0.5);
+            }
+            losses.Add(new QuadraticLoss(b, c));
+        }
+        return new LearnedModel(set, mode, losses, [new RepulsionWall("O", "H", 0.85, 20), new RepulsionWall("O", "O", 2.3, 20), new RepulsionWall("H", "H", 1.3, 20)]);
     }
 }
 

@@ -19,6 +19,8 @@ internal sealed class Cp2kXyzFile
     public int Count => Steps.Count;
 
     /// <summary>Reads the whole file. A last frame cut short (a killed run) is dropped through <paramref name="warn"/>; a frame cut short anywhere else is an error.</summary>
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static Cp2kXyzFile Read(string path, double unit, Action<string>? warn)
     {
         var file = new Cp2kXyzFile { Path = path };

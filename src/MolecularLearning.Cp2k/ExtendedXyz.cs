@@ -22,15 +22,50 @@ public static class ExtendedXyz
     /// <summary>Writes all frames atomically (temp file + rename); a path ending in .gz is compressed.</summary>
     public static void Write(string path, IEnumerable<Frame> frames) => AtomicFile.Write(path, stream =>
     {
-        using var writer = new ExtendedXyzWriter(stream, leaveOpen: true, compress: path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase));
+        bool compress = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        if (frames is IReadOnlyList<Frame> list && list.Count >= 2 * FramesPerChunk && Environment.ProcessorCount > 1)
+        {
+            using var output = compress ? new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true) : null;
+            WriteInParallel(list, output ?? stream);
+            return;
+        }
+        using var writer = new ExtendedXyzWriter(stream, leaveOpen: true, compress);
         foreach (var frame in frames) writer.Write(frame);
     });
+
+    private const int FramesPerChunk = 64;
+
+    /// <summary>
+    /// Formatting numbers in round-trip precision is most of the cost of writing: chunks of frames are
+    /// formatted on all cores, then written in order.
+    /// </summary>
+    private static void WriteInParallel(IReadOnlyList<Frame> frames, Stream output)
+    {
+        int chunks = (frames.Count + FramesPerChunk - 1) / FramesPerChunk;
+        int batch = 2 * Environment.ProcessorCount;
+        var buffers = new MemoryStream[batch];
+        for (int first = 0; first < chunks; first += batch)
+        {
+            int count = Math.Min(batch, chunks - first);
+            Parallel.For(0, count, b =>
+            {
+                var buffer = buffers[b] ??= new MemoryStream(1 << 20);
+                buffer.SetLength(0);
+                using var writer = new ExtendedXyzWriter(buffer, leaveOpen: true, bufferSize: 1 << 16);
+                int start = (first + b) * FramesPerChunk, end = Math.Min(frames.Count, start + FramesPerChunk);
+                for (int k = start; k < end; k++) writer.Write(frames[k]);
+            });
+            for (int b = 0; b < count; b++) output.Write(buffers[b].GetBuffer(), 0, (int)buffers[b].Length);
+        }
+    }
 
     /// <summary>
     /// Reads every frame of an extended or plain XYZ file (gzip accepted). Without a Lattice the frame
     /// has no cell; without Properties the columns are species and positions. A last frame cut short
     /// is dropped through <paramref name="warn"/>; a frame cut short elsewhere is an error.
     /// </summary>
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static List<Frame> Read(string path, Action<string>? warn = null)
     {
         var frames = new List<Frame>();
@@ -232,7 +267,7 @@ public sealed class ExtendedXyzWriter : IDisposable
     private readonly Stream _stream;
     private readonly Stream? _underlying;
     private readonly bool _leaveOpen;
-    private byte[] _buffer = new byte[1 << 20];
+    private byte[] _buffer;
     private int _used;
 
     /// <summary>Creates (or truncates) the file; a path ending in .gz is compressed.</summary>
@@ -243,12 +278,20 @@ public sealed class ExtendedXyzWriter : IDisposable
     }
 
     public ExtendedXyzWriter(Stream stream, bool leaveOpen = false, bool compress = false)
+        : this(stream, leaveOpen, compress, 1 << 20)
     {
+    }
+
+    internal ExtendedXyzWriter(Stream stream, bool leaveOpen, bool compress = false, int bufferSize = 1 << 20)
+    {
+        _buffer = new byte[Math.Max(bufferSize, 4096)];
         _leaveOpen = leaveOpen;
         if (compress) { _underlying = stream; _stream = new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true); }
         else _stream = stream;
     }
 
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Write(Frame frame)
     {
         int n = frame.AtomCount;
@@ -334,12 +377,45 @@ public sealed class ExtendedXyzWriter : IDisposable
         foreach (var c in s) _buffer[_used++] = (byte)c;
     }
 
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Double(double d)
     {
-        // "R": the shortest text that parses back to the same double, so readers get the exact value.
+        // Values with at most 10 decimals (CP2K's positions, cells, times) are written as fixed point:
+        // m / 1e10 == d means the text m·1e-10 parses back (correctly rounded, as every reader does)
+        // to exactly d. Everything else gets "R", the shortest text that parses back to the same double.
+        double scaled = d * 1e10;
+        if (d != 0 && Math.Abs(scaled) < 9e15)
+        {
+            double m = Math.Round(scaled);
+            if (m / 1e10 == d)
+            {
+                Fixed((long)m);
+                return;
+            }
+        }
         if (!d.TryFormat(_buffer.AsSpan(_used), out int written, "R", CultureInfo.InvariantCulture))
             throw new InvalidOperationException("number buffer too small");
         _used += written;
+    }
+
+    /// <summary>Writes m·1e-10 as decimal text without trailing zeros.</summary>
+    private void Fixed(long m)
+    {
+        if (m < 0) { Byte((byte)'-'); m = -m; }
+        long whole = m / 10_000_000_000L, fraction = m % 10_000_000_000L;
+        whole.TryFormat(_buffer.AsSpan(_used), out int written, default, CultureInfo.InvariantCulture);
+        _used += written;
+        if (fraction == 0) return;
+        Byte((byte)'.');
+        int digits = 10;
+        while (fraction % 10 == 0) { fraction /= 10; digits--; }
+        for (int k = digits - 1; k >= 0; k--)
+        {
+            _buffer[_used + k] = (byte)('0' + fraction % 10);
+            fraction /= 10;
+        }
+        _used += digits;
     }
 
     private void Int(int i)

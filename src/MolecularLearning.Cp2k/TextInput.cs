@@ -63,6 +63,8 @@ internal sealed class LineReader : IDisposable
     /// <summary>True when the line last returned had no newline: the file ends inside it (a killed writer).</summary>
     public bool LastLineUnterminated { get; private set; }
 
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {
         while (true)
@@ -132,6 +134,8 @@ internal sealed class LineReader : IDisposable
 internal static class Fields
 {
     /// <summary>Takes the next whitespace-separated field off <paramref name="rest"/>; false at the end of the line.</summary>
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool Next(scoped ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> field)
     {
         int i = 0;
@@ -151,9 +155,46 @@ internal static class Fields
         return n;
     }
 
-    /// <summary>Parses a number (Fortran D exponents accepted); false when the text is not a number at all.</summary>
+    private static readonly double[] PowersOfTen =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+    /// <summary>
+    /// Parses a number (Fortran D exponents accepted); false when the text is not a number at all.
+    /// CP2K's fixed-point fields ("-0.0138279183") take a fast path: with at most 2^53 as the digit
+    /// string's integer and at most 22 decimals, both are exact doubles and one IEEE division gives the
+    /// correctly rounded value, the same double.Parse returns (Clinger's fast path). Anything else goes
+    /// to double.Parse.
+    /// </summary>
+    // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
     {
+        int i = 0;
+        bool negative = false;
+        if (s.Length > 0 && (s[0] == '-' || s[0] == '+')) { negative = s[0] == '-'; i = 1; }
+        ulong mantissa = 0;
+        int decimals = 0, digits = 0;
+        bool dot = false;
+        for (; i < s.Length; i++)
+        {
+            uint digit = (uint)(s[i] - '0');
+            if (digit <= 9)
+            {
+                mantissa = mantissa * 10 + digit;
+                if (mantissa > 1UL << 53) goto General; // no longer exact in a double
+                digits++;
+                if (dot) decimals++;
+            }
+            else if (s[i] == '.' && !dot) dot = true;
+            else goto General;
+        }
+        if (digits > 0 && decimals <= 22)
+        {
+            value = mantissa / PowersOfTen[decimals];
+            if (negative) value = -value;
+            return true;
+        }
+    General:
         if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return true;
         // Fortran's short spellings of the non-finite values, so they are reported as such.
         var unsigned = s.Length > 0 && (s[0] == '-' || s[0] == '+') ? s[1..] : s;

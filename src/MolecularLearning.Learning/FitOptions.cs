@@ -76,7 +76,10 @@ public sealed record FitReport
     public int Parameters { get; init; }
     public int Invariants { get; init; }
     public long Rows { get; init; }
+    /// <summary>Wall time of the whole fit, of building the design Gram matrices, and of the ridge solves.</summary>
     public double Seconds { get; init; }
+    public double DesignSeconds { get; init; }
+    public double SolveSeconds { get; init; }
 }
 
 public sealed record FitResult(LearnedModel Model, FitReport Report);

@@ -37,12 +37,12 @@ public sealed record InvariantOptions
     }
 
     /// <summary>Evenly spaced Gaussians from <paramref name="from"/> to <paramref name="to"/>, width = spacing.</summary>
-    public static IReadOnlyList<RadialBasisFunction> GaussianLadder(int count, double from, double to)
+    public static IReadOnlyList<RadialBasisFunction> GaussianLadder(int count, double from, double to, double? width = null)
     {
         var list = new List<RadialBasisFunction>();
-        if (count == 1) { list.Add(RadialBasisFunction.Gaussian(from, Math.Max(0.1, to - from))); return list; }
+        if (count == 1) { list.Add(RadialBasisFunction.Gaussian(from, width ?? Math.Max(0.1, to - from))); return list; }
         double step = (to - from) / (count - 1);
-        for (int n = 0; n < count; n++) list.Add(RadialBasisFunction.Gaussian(from + n * step, step));
+        for (int n = 0; n < count; n++) list.Add(RadialBasisFunction.Gaussian(from + n * step, width ?? step));
         return list;
     }
 
@@ -63,9 +63,9 @@ public sealed record InvariantOptions
 
     /// <summary>
     /// Parses a basis spec: items joined by '+', e.g. "sorted:O4:H8+gauss:8:0.8:5.5+inv:1:6+angular:3".
-    /// Items: sorted:SYMk... (k nearest of each species); gauss:N[:from:to] (N Gaussians, width = spacing);
+    /// Items: sorted:SYMk... (k nearest of each species); gauss:N[:from:to[:width]] (N Gaussians, width = spacing unless given);
     /// inv:p1:p2 (inverse powers p1..p2); angular:L[:rc] (Legendre degrees 1..L with the default angular
-    /// radial functions); angularGauss:N:from:to (the angular radial functions). The radial cutoff is <paramref name="cutoff"/>.
+    /// radial functions); angularGauss:N:from:to[:width] (the angular radial functions). The radial cutoff is <paramref name="cutoff"/>.
     /// </summary>
     public static InvariantOptions Parse(string spec, double cutoff)
     {
@@ -94,7 +94,7 @@ public sealed record InvariantOptions
                     }
                     break;
                 case "gauss":
-                    radial.AddRange(GaussianLadder(I(1), parts.Length > 2 ? D(2) : 0.8, parts.Length > 3 ? D(3) : cutoff - 0.5));
+                    radial.AddRange(GaussianLadder(I(1), parts.Length > 2 ? D(2) : 0.8, parts.Length > 3 ? D(3) : cutoff - 0.5, parts.Length > 4 ? D(4) : null));
                     break;
                 case "inv":
                     for (int p = I(1); p <= (parts.Length > 2 ? I(2) : I(1)); p++) radial.Add(RadialBasisFunction.InversePower(p));
@@ -104,7 +104,7 @@ public sealed record InvariantOptions
                     if (parts.Length > 2) angCut = D(2);
                     break;
                 case "angulargauss":
-                    angRadial.AddRange(GaussianLadder(I(1), D(2), D(3)));
+                    angRadial.AddRange(GaussianLadder(I(1), D(2), D(3), parts.Length > 4 ? D(4) : null));
                     break;
                 default:
                     throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss)");

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Learning;
@@ -18,6 +19,7 @@ public sealed class InvariantSet
     private readonly int[] _sortedOffset;   // per species t
     private readonly int[] _pairBase;       // [t * T + u] (t ≤ u): first angular index
     private readonly Species[] _species;
+    private readonly double[]? _gaussCentre, _gaussInvWidth; // set when every radial function is a Gaussian
 
     public InvariantSet(InvariantOptions options, IReadOnlyList<Species> species)
     {
@@ -36,6 +38,14 @@ public sealed class InvariantSet
         }
         SortedTotal = k;
         Radial = [.. options.Radial];
+        // All-Gaussian radial families (the default) take a SIMD path: centres and inverse widths padded to whole vectors.
+        if (Radial.Length > 0 && Radial.All(f => f.Kind == RadialKind.Gaussian))
+        {
+            int padded = (Radial.Length + Vector256<double>.Count - 1) / Vector256<double>.Count * Vector256<double>.Count;
+            _gaussCentre = new double[padded];
+            _gaussInvWidth = new double[padded];
+            for (int n = 0; n < Radial.Length; n++) { _gaussCentre[n] = Radial[n].A; _gaussInvWidth[n] = 1 / Radial[n].B; }
+        }
         RadialOffset = k;
         k += t * Radial.Length;
         AngularRadial = options.AngularDegree > 0 ? [.. options.AngularRadial] : [];
@@ -101,24 +111,23 @@ public sealed class InvariantSet
         return labels;
     }
 
-    /// <summary>Copies the neighbours of agent <paramref name="i"/> within the cutoff into the scratch.</summary>
+    /// <summary>Copies the neighbours of agent <paramref name="i"/> within the cutoff into the scratch (either neighbour-list storage).</summary>
     internal void Gather(AgentScratch s, int i, NeighbourList list, ReadOnlySpan<int> types)
     {
-        var start = list.Start; var index = list.Index;
-        var dx = list.Dx; var dy = list.Dy; var dz = list.Dz; var rr = list.R;
-        int begin = start[i], end = start[i + 1];
-        s.EnsureEntries(end - begin);
+        s.EnsureEntries(list.MaxRowLength);
+        int entries = list.GetRow(i, s.Atom, s.Dx, s.Dy, s.Dz, s.R);
+        // The list is built at this set's cutoff; a longer one is trimmed here.
         double rc = Cutoff;
         int e = 0;
-        for (int p = begin; p < end; p++)
+        for (int p = 0; p < entries; p++)
         {
-            double r = rr[p];
+            double r = s.R[p];
             if (r >= rc) continue;
-            int j = index[p];
+            int j = s.Atom[p];
+            double x = s.Dx[p], y = s.Dy[p], z = s.Dz[p], inv = 1 / r;
             s.Atom[e] = j; s.Type[e] = types[j]; s.R[e] = r;
-            double inv = 1 / r;
-            s.Dx[e] = dx[p]; s.Dy[e] = dy[p]; s.Dz[e] = dz[p];
-            s.Ux[e] = dx[p] * inv; s.Uy[e] = dy[p] * inv; s.Uz[e] = dz[p] * inv;
+            s.Dx[e] = x; s.Dy[e] = y; s.Dz[e] = z;
+            s.Ux[e] = x * inv; s.Uy[e] = y * inv; s.Uz[e] = z * inv;
             e++;
         }
         s.Entries = e;
@@ -176,6 +185,11 @@ public sealed class InvariantSet
                 }
                 double fc = SmoothCutoff.Value(r, rc, out var dfc);
                 int vo = RadialOffset + s.Type[e] * nr;
+                if (_gaussCentre is not null && Vector256.IsHardwareAccelerated)
+                {
+                    GaussianRow(r, fc, dfc, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
+                    continue;
+                }
                 for (int n = 0; n < nr; n++)
                 {
                     double g = Radial[n].Value(r, out var dg);
@@ -189,6 +203,36 @@ public sealed class InvariantSet
 
         // (c) angular sums over neighbour pairs.
         if (Degree > 0) AngularPass(s, values, gradient: false, ref NullSinkHolder.Sink);
+    }
+
+    /// <summary>
+    /// φ_n = g_n f_c and φ_n' for every Gaussian of one entry, four at a time, and the sums. Vector256.Exp
+    /// rather than Math.Exp: besides the SIMD, it avoids calling libm's legacy-SSE exp with dirty upper
+    /// AVX registers, which costs ~25 ns a call on AVX-512 machines (measured: 5 ns → 28 ns).
+    /// </summary>
+    private void GaussianRow(double r, double fc, double dfc, Span<double> phi, Span<double> dphi, Span<double> sums)
+    {
+        int nr = phi.Length, w = Vector256<double>.Count;
+        var centre = _gaussCentre!; var invWidth = _gaussInvWidth!;
+        var vr = Vector256.Create(r); var vfc = Vector256.Create(fc); var vdfc = Vector256.Create(dfc);
+        Span<double> tail = stackalloc double[2 * w];
+        for (int n = 0; n < nr; n += w)
+        {
+            var iw = Vector256.Create(new ReadOnlySpan<double>(invWidth, n, w));
+            var x = (vr - Vector256.Create(new ReadOnlySpan<double>(centre, n, w))) * iw;
+            var g = Vector256.Exp(x * x * -0.5);
+            var p = g * vfc;
+            var dp = g * (vdfc - vfc * x * iw); // d(g f_c)/dr with dg/dr = −g x / w
+            if (n + w <= nr)
+            {
+                p.CopyTo(phi[n..]);
+                dp.CopyTo(dphi[n..]);
+                (Vector256.Create((ReadOnlySpan<double>)sums[n..]) + p).CopyTo(sums[n..]);
+                continue;
+            }
+            p.CopyTo(tail); dp.CopyTo(tail[w..]);
+            for (int q = n; q < nr; q++) { phi[q] = tail[q - n]; dphi[q] = tail[w + q - n]; sums[q] += tail[q - n]; }
+        }
     }
 
     /// <summary>∂I_k/∂d_e for every invariant and entry, streamed into <paramref name="sink"/>. Call after <see cref="ComputeValues"/>.</summary>

@@ -66,6 +66,7 @@ public static class ModelFitter
             accumulators[c] = acc;
         });
 
+        double designSeconds = clock.Elapsed.TotalSeconds;
         var losses = new QuadraticLoss[species.Count];
         var ridge = new Dictionary<string, double>();
         var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
@@ -94,6 +95,7 @@ public static class ModelFitter
             }
         }
         progress?.Report(0.92);
+        double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
 
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0);
@@ -119,6 +121,7 @@ public static class ModelFitter
             Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
             Ridge = ridge, RidgeScan = scans, Parameters = columns * (conservative ? 1 : species.Count),
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
+            DesignSeconds = designSeconds, SolveSeconds = solveSeconds,
         };
         return new FitResult(model, report);
     }

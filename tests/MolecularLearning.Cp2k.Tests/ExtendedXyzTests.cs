@@ -48,6 +48,44 @@ public sealed class ExtendedXyzTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("many.extxyz")]
+    [InlineData("many.extxyz.gz")]
+    public void Many_frames_formatted_in_parallel_stay_in_order(string name)
+    {
+        var rng = new Random(5);
+        var frames = Enumerable.Range(0, 300).Select(s => RandomFrame(rng, s, forces: s % 7 != 0)).ToList();
+        ExtendedXyz.Write(PathOf(name), frames);
+        var back = ExtendedXyz.Read(PathOf(name));
+        Assert.Equal(frames.Select(f => f.Step), back.Select(f => f.Step));
+        for (int k = 0; k < frames.Count; k++)
+        {
+            Assert.Equal(frames[k].Positions, back[k].Positions);
+            Assert.Equal(frames[k].Forces, back[k].Forces);
+        }
+    }
+
+    [Fact]
+    public void Fixed_point_and_round_trip_numbers_read_back_exactly()
+    {
+        // Values with few decimals take the writer's fixed-point path, the rest "R"; both must be exact.
+        var rng = new Random(9);
+        var values = new List<double> { 9.8528, -0.0, 0.0, 1e-10, -1e-10, 123456.0000000001, 2.280398, 1e-11, 5e15, -7.5, 0.1 + 0.2 };
+        for (int n = 0; n < 3000; n++)
+        {
+            double x = Math.Round((rng.NextDouble() - 0.5) * 20, rng.Next(0, 12));
+            values.Add(x);
+            values.Add(x * 51.422067476325886);
+        }
+        while (values.Count % 3 != 0) values.Add(1);
+        var species = Enumerable.Repeat(Elements.H, values.Count / 3).ToArray();
+        ExtendedXyz.Write(PathOf("n.extxyz"), [new Frame(species, [.. values], null)]);
+        var back = ExtendedXyz.Read(PathOf("n.extxyz"))[0].Positions;
+        for (int i = 0; i < values.Count; i++)
+            Assert.Equal(BitConverter.DoubleToInt64Bits(values[i]), BitConverter.DoubleToInt64Bits(back[i]));
+        Assert.StartsWith("H 9.8528 -0 0\n", File.ReadAllLines(PathOf("n.extxyz"))[2] + "\n");
+    }
+
     [Fact]
     public void Gzip_output_reads_back()
     {

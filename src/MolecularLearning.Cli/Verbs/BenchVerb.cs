@@ -4,6 +4,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MolecularLearning.Core;
+using MolecularLearning.Cp2k;
+using MolecularLearning.Dynamics;
+using MolecularLearning.Learning;
 
 namespace MolecularLearning.Cli.Verbs;
 
@@ -26,10 +29,13 @@ public sealed class BenchVerb : IVerb
         var cutoff = new Option<double>("--cutoff") { Description = "cutoff (Å) of the pair reference potential", DefaultValueFactory = _ => 6.0 };
         var skin = new Option<double>("--skin") { Description = "Verlet skin (Å) of the pair reference potential", DefaultValueFactory = _ => 1.0 };
         var seconds = new Option<double>("--seconds") { Description = "timed seconds per measurement", DefaultValueFactory = _ => 1.0 };
+        var model = new Option<string?>("--model") { Description = "a model file to benchmark instead of fitting the default models" };
+        var fitData = new Option<string?>("--fit-data") { Description = "CP2K run or extxyz the default models are fitted on (default: samples/water32-xtb)" };
+        var models = new Option<string>("--models") { Description = "mode:order pairs to fit and measure", DefaultValueFactory = _ => "agent:2,agent:1,conservative:2,conservative:1" };
         var references = new Option<string?>("--references") { Description = "JSON from integration/bench/references.py (LAMMPS and CP2K costs), or 'live' to run it now" };
         var command = new Command("bench", "Benchmark force evaluation, neighbour lists and MD steps; compare with LAMMPS SPC/Fw and CP2K")
         {
-            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references,
+            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -44,6 +50,9 @@ public sealed class BenchVerb : IVerb
                 Skin = parse.GetValue(skin),
                 Seconds = isQuick ? Math.Min(0.3, parse.GetValue(seconds)) : parse.GetValue(seconds),
                 Log = parse.GetValue(json) ? Console.Error : Console.Out,
+                ModelPath = parse.GetValue(model),
+                FitData = parse.GetValue(fitData) ?? Path.GetDirectoryName(FindSample())!,
+                Models = ParseModels(parse.GetValue(models)!),
             };
             var refs = LoadReferences(parse.GetValue(references), isQuick, options.Cutoff, options.Skin);
             var report = BenchHarness.Run(options, refs);
@@ -63,6 +72,15 @@ public sealed class BenchVerb : IVerb
                 throw new DataException($"{option}: '{parts[k]}' is not a positive integer");
         return values.Length > 0 ? values : throw new DataException($"{option}: no values");
     }
+
+    private static (ForceMode Mode, int Order)[] ParseModels(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(item =>
+        {
+            var parts = item.Split(':');
+            if (parts.Length != 2 || !Enum.TryParse<ForceMode>(parts[0], ignoreCase: true, out var mode) || parts[1] is not ("1" or "2"))
+                throw new DataException($"--models: '{item}' is not mode:order (agent|conservative):(1|2)");
+            return (mode, parts[1] == "1" ? 1 : 2);
+        }).ToArray();
 
     private static string FindSample()
     {
@@ -115,6 +133,10 @@ public sealed class BenchOptions
     public double Skin { get; init; } = 1.0;
     public double Seconds { get; init; } = 1.0;
     public TextWriter Log { get; init; } = TextWriter.Null;
+    /// <summary>A model file to measure; null: fit <see cref="Models"/> on <see cref="FitData"/>.</summary>
+    public string? ModelPath { get; init; }
+    public string? FitData { get; init; }
+    public (ForceMode Mode, int Order)[] Models { get; init; } = [];
 }
 
 /// <summary>A force field under test: a label for the report and a factory of fresh evaluators.</summary>
@@ -163,11 +185,42 @@ public static class BenchHarness
         return new Frame(s, p, Cell.Orthorhombic(k * length, k * length, k * length));
     }
 
-    /// <summary>The force fields measured: the learned models when available, and the pair reference.</summary>
-    public static List<BenchCandidate> Candidates(BenchOptions options) =>
-    [
-        new("pair", null, null, () => new CoulombLennardJonesForceField(options.Cutoff, options.Skin), RunMd: false),
-    ];
+    /// <summary>
+    /// The force fields measured: the learned models (a model file, or FitOptions.Default fitted in each
+    /// requested mode and order) and the pair reference. Fit times go to <paramref name="fits"/>.
+    /// </summary>
+    public static List<BenchCandidate> Candidates(BenchOptions options, JsonArray fits)
+    {
+        var list = new List<BenchCandidate>();
+        if (options.ModelPath is { } path)
+        {
+            var m = LearnedModel.Load(path);
+            list.Add(Learned(m));
+        }
+        else if (options.Models.Length > 0)
+        {
+            var frames = FrameSource.Load(options.FitData ?? throw new DataException("no --fit-data for the default models"));
+            foreach (var (mode, order) in options.Models)
+            {
+                var clock = Stopwatch.StartNew();
+                var fit = ModelFitter.Fit(frames, FitOptions.Default with { Mode = mode, Order = order, Source = options.FitData! });
+                double seconds = clock.Elapsed.TotalSeconds;
+                fits.Add(new JsonObject
+                {
+                    ["mode"] = Label(mode), ["order"] = order, ["frames"] = frames.Count, ["trainFrames"] = fit.Model.Training.TrainFrames,
+                    ["seconds"] = Math.Round(seconds, 2), ["rows"] = fit.Report.Rows, ["parameters"] = fit.Report.Parameters,
+                });
+                options.Log.WriteLine($"fitted {Label(mode)} order {order} on {frames.Count} frames in {seconds:F1} s");
+                list.Add(Learned(fit.Model));
+            }
+        }
+        list.Add(new("pair", null, null, () => new CoulombLennardJonesForceField(options.Cutoff, options.Skin), RunMd: false));
+        return list;
+    }
+
+    private static BenchCandidate Learned(LearnedModel m) => new("learned", Label(m.Mode), m.Order, m.CreateForceField, RunMd: true);
+
+    private static string Label(ForceMode mode) => mode.ToString().ToLowerInvariant();
 
     public static JsonObject Run(BenchOptions options, JsonObject? references)
     {
@@ -175,7 +228,8 @@ public static class BenchHarness
         var forceEval = new JsonArray();
         var md = new JsonArray();
         var lists = new JsonArray();
-        var candidates = Candidates(options);
+        var fits = new JsonArray();
+        var candidates = Candidates(options, fits);
         var runner = ParallelRunner.Shared;
         int originalWorkers = runner.MaxWorkers;
         try
@@ -219,6 +273,7 @@ public static class BenchHarness
                 ["vectorBits"] = System.Numerics.Vector<double>.Count * 64,
                 ["peakWorkingSetBytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
             },
+            ["fits"] = fits,
             ["forceEval"] = forceEval,
             ["md"] = md,
             ["neighbourList"] = lists,
@@ -348,46 +403,31 @@ public static class BenchHarness
         return row;
     }
 
-    /// <summary>Whole velocity-Verlet MD steps (NVE from a 300 K Maxwell–Boltzmann start): steps per second, ns per atom-step, bytes per step.</summary>
+    /// <summary>
+    /// Whole MD steps with the dynamics layer's integrator (velocity Verlet + Nosé–Hoover chain at 300 K,
+    /// 0.5 fs, as the CP2K and LAMMPS references): steps per second, ns per atom-step, bytes per step.
+    /// </summary>
     private static JsonObject MeasureMd(Frame frame, BenchCandidate candidate, BenchOptions options, int threads)
     {
         int n = frame.AtomCount;
-        var ff = candidate.Create();
-        var result = new ForceResult(n);
-        var pos = (double[])frame.Positions.Clone();
-        var vel = new double[3 * n];
-        var invMass = new double[n];
+        var velocities = new double[3 * n];
         var rng = new Random(300);
         for (int i = 0; i < n; i++)
         {
-            invMass[i] = 1 / (frame.Species[i].Mass * Units.AmuAngstrom2PerFs2InEv);
-            double sigma = Math.Sqrt(Units.BoltzmannEvPerK * 300 * invMass[i]);
+            double sigma = Math.Sqrt(Units.BoltzmannEvPerK * 300 / (frame.Species[i].Mass * Units.AmuAngstrom2PerFs2InEv));
             for (int k = 0; k < 3; k++)
             {
                 double u1 = 1 - rng.NextDouble(), u2 = rng.NextDouble();
-                vel[3 * i + k] = sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+                velocities[3 * i + k] = sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
             }
         }
-        const double dt = 0.5;
-        ff.Compute(frame.Species, pos, frame.Cell, result);
-        void Step()
-        {
-            var f = result.Forces;
-            for (int i = 0; i < n; i++)
-                for (int k = 0; k < 3; k++)
-                {
-                    vel[3 * i + k] += 0.5 * dt * f[3 * i + k] * invMass[i];
-                    pos[3 * i + k] += dt * vel[3 * i + k];
-                }
-            ff.Compute(frame.Species, pos, frame.Cell, result);
-            f = result.Forces;
-            for (int i = 0; i < n; i++)
-                for (int k = 0; k < 3; k++) vel[3 * i + k] += 0.5 * dt * f[3 * i + k] * invMass[i];
-        }
+        var md = new VerletIntegrator(candidate.Create(), new MdState(frame.Species, frame.Positions, velocities, frame.Cell),
+            new MdSettings { TimestepFs = 0.5, TemperatureK = 300, TauFs = 100 });
+        md.Initialise();
         int warm = n > 200_000 ? 1 : 5;
-        for (int s = 0; s < warm; s++) Step();
-        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : 20);
-        var t = Time(Step, options.Seconds);
+        for (int s = 0; s < warm; s++) md.Step();
+        long bytes = AllocatedPerCall(md.Step, n > 200_000 ? 2 : 20);
+        var t = Time(md.Step, options.Seconds);
         return new JsonObject
         {
             ["forceField"] = candidate.ForceField,
@@ -400,7 +440,7 @@ public static class BenchHarness
             ["nsPerAtomStep"] = Ns(t.Best, n),
             ["cpuNsPerAtomStep"] = Ns(t.Cpu, n),
             ["allocatedBytesPerStep"] = bytes,
-            ["finite"] = double.IsFinite(result.Energy),
+            ["temperatureK"] = Math.Round(md.Temperature, 1),
         };
     }
 

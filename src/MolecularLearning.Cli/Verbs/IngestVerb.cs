@@ -35,7 +35,7 @@ public sealed class IngestVerb : IVerb
             run = Cp2kRun.Read(input, Warn);
             frames = run.Frames;
         }
-        else frames = ExtendedXyz.Read(input, Warn);
+        else frames = FrameSource.Load(input, Warn);
         if (frames.Count == 0) throw DataException.At(input, null, "no complete frame");
         if (output is not null) ExtendedXyz.Write(output, frames);
         var summary = DatasetSummary.From(frames, run?.Energies);

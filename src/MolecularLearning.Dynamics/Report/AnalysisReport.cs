@@ -87,9 +87,18 @@ public static class AnalysisReport
         return sb.ToString();
     }
 
+    /// <summary>Bond vibrations (period ≈ 9 fs) are a blur over picoseconds: show the first stretch of the run.</summary>
+    public const double TrackedWindowFs = 250;
+
     private static SvgChart TrackedBonds(WaterAnalysis a)
     {
-        var chart = new SvgChart { Title = $"O–H bond length of 4 hydrogens: {a.Label}", XLabel = "time (fs)", YLabel = "O–H distance (Å)" };
+        double t0 = a.OhBond.Times.Length > 0 ? a.OhBond.Times[0] : 0;
+        double t1 = a.OhBond.Times.Length > 0 ? Math.Min(a.OhBond.Times[^1], t0 + TrackedWindowFs) : 1;
+        var chart = new SvgChart
+        {
+            Title = $"O–H bonds of 4 hydrogens, first {t1 - t0:0} fs: {a.Label}", XLabel = "time (fs)", YLabel = "O–H distance (Å)",
+            XMin = t0, XMax = t1 > t0 ? t1 : t0 + 1,
+        };
         for (int k = 0; k < a.OhBond.TrackedSeries.Length; k++)
             chart.Series.Add(new ChartSeries($"H atom {a.OhBond.TrackedHydrogens[k] + 1}", a.OhBond.Times, a.OhBond.TrackedSeries[k], Palette[k % Palette.Length], Width: 1.1));
         return chart;

@@ -15,6 +15,7 @@ public sealed class SvgChart
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private const double Left = 64, Right = 18, Top = 38, Bottom = 50;
+    private static int _clipIds;
 
     public required string Title { get; init; }
     public required string XLabel { get; init; }
@@ -70,7 +71,7 @@ public sealed class SvgChart
         sb.Append(Inv, $"<text x=\"{Left + pw / 2:0.#}\" y=\"{Height - 10}\" text-anchor=\"middle\" font-size=\"12.5\" fill=\"#222\">{Esc(XLabel)}</text>");
         sb.Append(Inv, $"<text transform=\"translate(16 {Top + ph / 2:0.#}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12.5\" fill=\"#222\">{Esc(YLabel)}</text>");
         // Data, clipped to the plot area.
-        string clip = "c" + Guid.NewGuid().ToString("N")[..8];
+        string clip = "plot" + Interlocked.Increment(ref _clipIds).ToString(Inv); // unique within a page
         sb.Append(Inv, $"<clipPath id=\"{clip}\"><rect x=\"{Left}\" y=\"{Top}\" width=\"{pw}\" height=\"{ph}\"/></clipPath><g clip-path=\"url(#{clip})\">");
         foreach (var (y, label) in ReferenceLines)
         {
@@ -81,10 +82,14 @@ public sealed class SvgChart
         foreach (var s in Series)
         {
             int n = Math.Min(s.X.Length, s.Y.Length);
+            // Only the points inside the x range (plus one either side) count towards thinning.
+            int lo = 0, hi = n - 1;
+            while (lo < n - 1 && s.X[lo + 1] < x0) lo++;
+            while (hi > lo && s.X[hi - 1] > x1) hi--;
             if (n == 0) continue;
-            int stride = Math.Max(1, (n + MaxPoints - 1) / MaxPoints);
+            int stride = Math.Max(1, (hi - lo + MaxPoints) / MaxPoints);
             sb.Append("<polyline fill=\"none\" stroke-linejoin=\"round\" points=\"");
-            for (int i = 0; i < n; i += stride)
+            for (int i = lo; i <= hi; i += stride)
             {
                 if (!double.IsFinite(s.X[i]) || !double.IsFinite(s.Y[i])) continue;
                 sb.Append(Inv, $"{Px(s.X[i]):0.#},{Py(s.Y[i]):0.#} ");

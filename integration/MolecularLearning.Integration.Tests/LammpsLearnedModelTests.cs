@@ -1,0 +1,101 @@
+using System.Text.Json;
+using MolecularLearning.Core;
+using MolecularLearning.Cp2k;
+using MolecularLearning.Learning;
+using MolecularLearning.Learning.Export;
+
+namespace MolecularLearning.Integration.Tests;
+
+/// <summary>Conservative radial models fitted on the shipped water run (order 1 and 2), saved as model files.</summary>
+public sealed class FittedWaterModels : IDisposable
+{
+    public FittedWaterModels()
+    {
+        Directory.CreateDirectory(Dir);
+        Frames = FrameSource.Load(DataPath);
+        foreach (int order in new[] { 1, 2 })
+        {
+            var options = FitOptions.Default with
+            {
+                Order = order, Mode = ForceMode.Conservative, Stride = 50,
+                Invariants = InvariantOptions.Parse("gauss:5:0.8:5.5+inv:1", 6.0), Source = DataPath,
+            };
+            ModelFitter.Fit(Frames, options).Model.Save(ModelPath(order));
+        }
+    }
+
+    public static string DataPath => Path.Combine(Peers.RepoRoot, "samples", "water32-xtb");
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), $"mld-lammps-fit-{Guid.NewGuid():N}");
+    public IReadOnlyList<Frame> Frames { get; }
+    public string ModelPath(int order) => Path.Combine(Dir, $"water-order{order}.json");
+    public void Dispose() { if (Directory.Exists(Dir)) Directory.Delete(Dir, true); }
+}
+
+/// <summary>
+/// The acceptance test: `mld export-lammps` on models fitted to the shared water run, LAMMPS single points on
+/// the 96-atom box (serial) and on a 4×4×4 replica (mpirun -np 2) equal mld's in-process evaluation within 1e-5, and
+/// an NVE run in LAMMPS conserves energy.
+/// </summary>
+public sealed class LammpsLearnedModelTests(FittedWaterModels models) : IClassFixture<FittedWaterModels>
+{
+    private string Export(int order, string name)
+    {
+        string dir = Path.Combine(models.Dir, name);
+        var r = Peers.Mld(["export-lammps", models.ModelPath(order), "-o", dir, "--data", FittedWaterModels.DataPath, "--json"], TimeSpan.FromSeconds(120));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var summary = JsonDocument.Parse(r.StdOut);
+        Assert.True(summary.RootElement.GetProperty("budget").GetProperty("total").GetDouble() <= 1e-6);
+        return dir;
+    }
+
+    private void SinglePoints(int order, string dir)
+    {
+        var model = LearnedModel.Load(models.ModelPath(order));
+        var box = models.Frames[^1]; // export-lammps writes the last frame by default
+        var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
+        var serial = LammpsDriver.Evaluate(dir, "box.data", data, "model.lammps", ranks: 1, "box");
+        var want = model.CreateForceField().Compute(box);
+        Assert.True(LammpsDriver.RelativeForceError(serial.Forces, want.Forces) < 1e-5, $"serial: {LammpsDriver.RelativeForceError(serial.Forces, want.Forces)}");
+        Assert.Equal(want.Energy, serial.Energy, Math.Abs(want.Energy) * 1e-5);
+
+        var big = FrameReplica.Replicate(box, 4, 4, 4);
+        var bigData = LammpsDataFile.Write(Path.Combine(dir, "big.data"), big, model.Species);
+        var mpi = LammpsDriver.Evaluate(dir, "big.data", bigData, "model.lammps", ranks: 2, "big");
+        var bigWant = model.CreateForceField().Compute(big);
+        Assert.True(LammpsDriver.RelativeForceError(mpi.Forces, bigWant.Forces) < 1e-5, $"mpi: {LammpsDriver.RelativeForceError(mpi.Forces, bigWant.Forces)}");
+        Assert.Equal(bigWant.Energy, mpi.Energy, Math.Abs(bigWant.Energy) * 1e-5);
+    }
+
+    [Fact]
+    public void OrderTwoModelRunsInLammpsSerialMpiAndNve()
+    {
+        string dir = Export(2, "order2");
+        Assert.Contains("eam/fs", File.ReadAllText(Path.Combine(dir, "model.lammps")));
+        SinglePoints(2, dir);
+        var (total, kinetic) = LammpsDriver.Nve(dir, "water.data", "model.lammps", steps: 200, dtFs: 0.5, every: 10, ranks: 1);
+        double drift = total.Max(e => Math.Abs(e - total[0]));
+        Assert.True(drift < 0.01 * kinetic.Average(), $"NVE total energy wanders by {drift} eV, mean kinetic energy {kinetic.Average()} eV");
+    }
+
+    [Fact]
+    public void OrderOneModelIsAPlainPairTable()
+    {
+        string dir = Export(1, "order1");
+        var snippet = File.ReadAllText(Path.Combine(dir, "model.lammps"));
+        Assert.DoesNotContain("eam/fs", snippet);
+        Assert.Contains("pair_style table linear", snippet);
+        SinglePoints(1, dir);
+    }
+
+    [Fact]
+    public void AgentModeModelIsRefusedWithTheReason()
+    {
+        var conservative = LearnedModel.Load(models.ModelPath(2));
+        string path = Path.Combine(models.Dir, "agent.json");
+        new LearnedModel(conservative.Invariants, ForceMode.Agent, conservative.Losses, conservative.Walls, conservative.Training).Save(path);
+        var r = Peers.Mld(["export-lammps", path, "-o", Path.Combine(models.Dir, "agent")], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("error: agent: cannot export to LAMMPS: agent-mode forces", r.StdErr.Trim());
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+    }
+}

@@ -1,0 +1,216 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MolecularLearning.Core;
+using MolecularLearning.Cp2k;
+using MolecularLearning.Learning;
+using Spectre.Console;
+
+namespace MolecularLearning.Cli.Verbs;
+
+/// <summary>`mld fit DATA... -o model.json`: fits the agent losses to CP2K forces (or accelerations) and saves the model.</summary>
+public sealed class FitVerb : IVerb
+{
+    public Command Build()
+    {
+        var inputs = new Argument<string[]>("data") { Description = "CP2K runs (directory or prefix) or extended XYZ files", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--output", "-o") { Description = "model file to write (JSON)", Required = true };
+        var order = new Option<int?>("--order") { Description = "1: linear in the invariants; 2: quadratic (the paper's, default)" };
+        var mode = new Option<string?>("--mode") { Description = "agent (F_i = -dL_i/dx_i, default) or conservative (F = -grad sum L_i)" };
+        var cutoff = new Option<double?>("--cutoff") { Description = "cutoff in Å of the sorted-distance and radial families (default 6)" };
+        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': sorted[:O4:H8], gauss:N[:from:to], inv:p1:p2, angular:L[:rc], angularGauss:N:from:to (default \"{FitOptions.DefaultBasis}\")" };
+        var holdout = new Option<double?>("--holdout") { Description = "fraction of frames held out at the end (default 0.2)" };
+        var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
+        var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
+        var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
+        var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
+        var json = new Option<bool>("--json") { Description = "print the report as JSON" };
+        var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
+        {
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, json,
+        };
+        command.SetAction(p => CliErrors.Guard(() =>
+        {
+            var options = FitOptions.Default;
+            if (p.GetValue(order) is { } o) options = options with { Order = o };
+            if (p.GetValue(mode) is { } m)
+                options = options with
+                {
+                    Mode = m.ToLowerInvariant() switch
+                    {
+                        "agent" => ForceMode.Agent,
+                        "conservative" => ForceMode.Conservative,
+                        _ => throw new DataException($"--mode: expected agent or conservative, got '{m}'"),
+                    },
+                };
+            if (p.GetValue(basis) is not null || p.GetValue(cutoff) is not null)
+                options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? FitOptions.DefaultBasis, p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
+            if (p.GetValue(holdout) is { } h) options = options with { HoldoutFraction = h };
+            if (p.GetValue(target) is { } t)
+                options = options with
+                {
+                    Target = t.ToLowerInvariant() switch
+                    {
+                        "forces" => FitTarget.Forces,
+                        "accelerations" => FitTarget.Accelerations,
+                        _ => throw new DataException($"--target: expected forces or accelerations, got '{t}'"),
+                    },
+                };
+            if (p.GetValue(stride) is { } s) options = options with { Stride = s };
+            if (p.GetValue(ridge) is { } r) options = options with { Ridge = r };
+            if (p.GetValue(repulsion) is { } rep) options = options with { RepulsionStrength = rep };
+            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json));
+        }));
+        return command;
+    }
+
+    private static int Run(string[] inputs, string output, FitOptions options, bool asJson)
+    {
+        if (options.Target == FitTarget.Accelerations && inputs.Length > 1)
+            throw new DataException("--target accelerations needs one continuous trajectory, got several inputs");
+        var frames = LoadFrames(inputs);
+        options = options with { Source = string.Join(" ", inputs) };
+        var progress = new ProgressLine(asJson ? null : "building design matrix");
+        var result = ModelFitter.Fit(frames, options, progress);
+        progress.Done();
+        result.Model.Save(output);
+        if (asJson) WriteJson(result, output);
+        else WriteTables(result, output);
+        return 0;
+    }
+
+    /// <summary>All frames of the inputs, in order; errors name the input.</summary>
+    internal static List<Frame> LoadFrames(string[] inputs)
+    {
+        var frames = new List<Frame>();
+        foreach (var input in inputs)
+        {
+            var loaded = FrameSource.Load(input, w => Console.Error.WriteLine("warning: " + w));
+            if (loaded.Count == 0) throw DataException.At(input, null, "no frames");
+            frames.AddRange(loaded);
+        }
+        return frames;
+    }
+
+    private static void WriteJson(FitResult result, string output)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("model", output);
+            w.WritePropertyName("train"); ErrorJson.Write(w, result.Report.Train);
+            w.WritePropertyName("holdout"); ErrorJson.Write(w, result.Report.Holdout);
+            w.WriteNumber("order", result.Model.Order);
+            w.WriteString("mode", result.Model.Mode == ForceMode.Agent ? "agent" : "conservative");
+            w.WriteNumber("invariants", result.Report.Invariants);
+            w.WriteNumber("parameters", result.Report.Parameters);
+            w.WriteNumber("rows", result.Report.Rows);
+            w.WriteNumber("stride", result.Model.Training.Stride);
+            w.WriteStartObject("ridge");
+            foreach (var (s, v) in result.Report.Ridge) w.WriteNumber(s, v);
+            w.WriteEndObject();
+            w.WriteStartObject("sensitivities");
+            foreach (var (s, list) in result.Report.Sensitivities)
+            {
+                w.WriteStartArray(s);
+                foreach (var x in list)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("invariant", x.Invariant);
+                    w.WriteNumber("value", x.Value);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+            w.WriteNumber("seconds", Math.Round(result.Report.Seconds, 3));
+            w.WriteEndObject();
+        }
+        stdout.Write("\n"u8);
+    }
+
+    private static void WriteTables(FitResult result, string output)
+    {
+        var r = result.Report;
+        var m = result.Model;
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"model {output}: order {m.Order}, {m.Mode.ToString().ToLowerInvariant()} mode, {r.Invariants} invariants, {r.Parameters} parameters, " +
+            $"{m.Training.TrainFrames} training frames (stride {m.Training.Stride}), {m.Training.HoldoutFrames} held out, {r.Seconds:0.0} s"));
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
+        foreach (var (s, e) in r.Holdout.Species)
+        {
+            var t = r.Train.Species.TryGetValue(s, out var te) ? te.RelRmse : double.NaN;
+            table.AddRow(s, F(t, "0.0000"), F(e.RelRmse, "0.0000"), F(e.Rmse, "0.0000"),
+                r.Ridge.TryGetValue(s, out var rd) ? rd.ToString("0e0", CultureInfo.InvariantCulture) : "-");
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("sensitivities (RMS of ∂L/∂I_k × spread of I_k), largest first:");
+        foreach (var (s, list) in r.Sensitivities)
+        {
+            var top = list.OrderByDescending(x => x.Value).Take(12).ToList();
+            double max = top.Count > 0 ? Math.Max(top[0].Value, 1e-300) : 1;
+            var chart = new Table().Border(TableBorder.None).AddColumn(new TableColumn($"agent {s}")).AddColumn("eV").AddColumn("");
+            foreach (var x in top)
+                chart.AddRow(Markup.Escape(x.Invariant), F(x.Value, "0.0000"), new string('█', (int)Math.Round(30 * x.Value / max)));
+            AnsiConsole.Write(chart);
+        }
+    }
+
+    private static string F(double v, string format) => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+}
+
+/// <summary>The shared JSON shape of force errors: {"species": {"O": {"relRmse", "rmse", "atoms"}}, "frames": n}.</summary>
+internal static class ErrorJson
+{
+    public static void Write(Utf8JsonWriter w, ForceErrorReport report)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("species");
+        foreach (var (s, e) in report.Species)
+        {
+            w.WriteStartObject(s);
+            if (double.IsFinite(e.RelRmse)) w.WriteNumber("relRmse", e.RelRmse); else w.WriteNull("relRmse");
+            if (double.IsFinite(e.Rmse)) w.WriteNumber("rmse", e.Rmse); else w.WriteNull("rmse");
+            w.WriteNumber("atoms", e.Atoms);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteNumber("frames", report.Frames);
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>Progress on stderr: an updating percentage on a terminal, a line per 10% otherwise; silent when label is null.</summary>
+internal sealed class ProgressLine(string? label) : IProgress<double>
+{
+    private int _last = -1;
+    private readonly object _gate = new();
+
+    public void Report(double value)
+    {
+        if (label is null) return;
+        int percent = (int)Math.Floor(100 * Math.Clamp(value, 0, 1));
+        lock (_gate)
+        {
+            if (Console.IsErrorRedirected)
+            {
+                if (percent / 10 == _last / 10 && _last >= 0) return;
+                Console.Error.WriteLine($"{label}: {percent}%");
+            }
+            else
+            {
+                if (percent == _last) return;
+                int width = 30, filled = width * percent / 100;
+                Console.Error.Write($"\r{label} [{new string('#', filled)}{new string('.', width - filled)}] {percent,3}%");
+            }
+            _last = percent;
+        }
+    }
+
+    public void Done()
+    {
+        if (label is not null && !Console.IsErrorRedirected && _last >= 0) Console.Error.WriteLine();
+    }
+}
