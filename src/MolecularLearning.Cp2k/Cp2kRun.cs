@@ -76,8 +76,19 @@ public static partial class Cp2kRun
         var vel = velPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(velPath, Units.AtomicVelocityInAngstromPerFs, velWarnings.Add));
         var ener = enerPath is null ? null : Task.Run(() => Cp2kEnergies.Read(enerPath, enerWarnings.Add));
         (Cell Cell, string Source)? cellFound = null;
+        Dictionary<long, Cell>? cellOfStep = null;
+        var cellFile = Existing(prefix + "-1.cell");
         Exception? cellError = null;
-        try { cellFound = FindCell(dir, project); }
+        try
+        {
+            // A run whose cell moves (NPT) prints it per step in P-1.cell; otherwise the cell is fixed.
+            if (cellFile is not null)
+            {
+                cellOfStep = ReadCellFile(cellFile);
+                cellFound = (cellOfStep.Values.First(), cellFile);
+            }
+            else cellFound = FindCell(dir, project);
+        }
         catch (Exception e) { cellError = e; } // reported after the readers finish, so no thread is left running
 
         Task.WhenAll(new Task?[] { pos, frc, vel, ener }.OfType<Task>()).ContinueWith(_ => { }).Wait();
@@ -103,7 +114,10 @@ public static partial class Cp2kRun
             long step = steps[k];
             int p = posRow[step];
             int enerRow = energies?.RowOf(step) ?? -1;
-            var frame = new Frame(species, positions.Values[p], cell) { Step = step };
+            var frameCell = cell;
+            if (cellOfStep is not null && !cellOfStep.TryGetValue(step, out frameCell))
+                throw DataException.At(cellFile, null, $"no cell for step {step} (printed in {Path.GetFileName(positions.Path)})");
+            var frame = new Frame(species, positions.Values[p], frameCell) { Step = step };
             frame.Time = positions.Times[p] ?? (enerRow >= 0 ? energies!.Time[enerRow] : null);
             frame.Energy = positions.HeaderEnergiesHartree[p] * Units.HartreeInEv ?? (enerRow >= 0 ? energies!.Potential[enerRow] : null);
             if (frcRow.TryGetValue(step, out var f)) frame.Forces = forces!.Values[f];
@@ -146,6 +160,34 @@ public static partial class Cp2kRun
         var looked = restart is null ? $"no {project}-1.restart" : $"{Path.GetFileName(restart)} has no &CELL";
         looked += naming.Count == 0 ? $", no input (*.inp) names project {project}" : $", {string.Join(", ", naming.Select(Path.GetFileName))} has no &CELL";
         throw DataException.At(Path.Combine(dir, project), null, $"cell not found: {looked}");
+    }
+
+    /// <summary>P-1.cell: "step time Ax Ay Az Bx By Bz Cx Cy Cz volume" per printed step (Å).</summary>
+    public static Dictionary<long, Cell> ReadCellFile(string path)
+    {
+        var cells = new Dictionary<long, Cell>();
+        using var reader = new LineReader(path);
+        int row = 0;
+        Span<double> h = stackalloc double[9];
+        while (reader.TryReadLine(out var line))
+        {
+            var rest = line.Trim(" \t"u8);
+            if (rest.IsEmpty || rest[0] == '#') continue;
+            row++;
+            if (!Fields.Next(ref rest, out var stepField) || !long.TryParse(stepField, out long step))
+                throw DataException.At(path, row, $"line {reader.LineNumber}: expected a step number, found '{Fields.Text(line)}'");
+            int n = -1; // the time column is skipped
+            while (n < 9 && Fields.Next(ref rest, out var f))
+            {
+                if (n >= 0) h[n] = Fields.Number(f, path, row, reader.LineNumber, "cell vector component");
+                n++;
+            }
+            if (n < 9) throw DataException.At(path, row, $"line {reader.LineNumber}: expected step, time and 9 cell vector components");
+            try { cells[step] = new Cell(h); }
+            catch (DataException e) { throw DataException.At(path, row, $"line {reader.LineNumber}: {e.Message}", e); }
+        }
+        if (cells.Count == 0) throw DataException.At(path, null, "empty file: no cell rows");
+        return cells;
     }
 
     /// <summary>The path itself or its .gz sibling, whichever exists (content decides compression, not the name).</summary>

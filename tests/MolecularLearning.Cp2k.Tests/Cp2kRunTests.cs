@@ -181,3 +181,32 @@ public class Cp2kRunTests
         Assert.Contains(warnings, w => w.Contains("1 steps appear more than once"));
     }
 }
+
+public class Cp2kCellFileTests
+{
+    [Fact]
+    public void A_per_step_cell_file_gives_each_frame_its_cell()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 3);
+        run.Write("-1.cell", """
+            #   Step   Time [fs]       Ax [Angstrom]       Ay [Angstrom]       Az [Angstrom]       Bx [Angstrom]       By [Angstrom]       Bz [Angstrom]       Cx [Angstrom]       Cy [Angstrom]       Cz [Angstrom]      Volume [Angstrom^3]
+                   0       0.000       12.0000000000        0.0000000000        0.0000000000        0.0000000000       12.0000000000        0.0000000000        0.0000000000        0.0000000000       12.0000000000         1728.0000000000
+                   1       0.500       12.1000000000        0.0000000000        0.0000000000        0.0000000000       12.1000000000        0.0000000000        0.0000000000        0.0000000000       12.1000000000         1771.5610000000
+                   2       1.000       12.2000000000        0.0000000000        0.0000000000        0.5000000000       12.2000000000        0.0000000000        0.0000000000        0.0000000000       12.2000000000         1815.8480000000
+
+            """);
+        var t = Cp2kRun.Read(run.Directory);
+        Assert.Equal(Cell.Orthorhombic(12, 12, 12), t.Frames[0].Cell);
+        Assert.Equal(Cell.Orthorhombic(12.1, 12.1, 12.1), t.Frames[1].Cell);
+        Assert.Equal(new Cell([12.2, 0, 0, 0.5, 12.2, 0, 0, 0, 12.2]), t.Frames[2].Cell);
+    }
+
+    [Fact]
+    public void A_step_missing_from_the_cell_file_is_an_error()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 3);
+        run.Write("-1.cell", "0 0.0 12 0 0 0 12 0 0 0 12 1728\n2 1.0 12 0 0 0 12 0 0 0 12 1728\n");
+        var e = Assert.Throws<DataException>(() => Cp2kRun.Read(run.Directory));
+        Assert.EndsWith("P-1.cell: no cell for step 1 (printed in P-pos-1.xyz)", e.Message);
+    }
+}

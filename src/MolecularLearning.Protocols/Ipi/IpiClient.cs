@@ -13,8 +13,11 @@ public sealed class IpiClientOptions
     public TimeSpan RetryInterval { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>Once the server has started a message, the rest must arrive within this (a server that dies mid-message does not hang us).</summary>
     public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromSeconds(60);
-    /// <summary>The "extra" string returned with every FORCEREADY; i-PI parses it as JSON.</summary>
-    public string Extra { get; init; } = "{}";
+    /// <summary>
+    /// The "extra" string returned with every FORCEREADY (i-PI parses it as JSON). Empty by default:
+    /// ASE 3.22's SocketIOCalculator fails on an extra string longer than one byte.
+    /// </summary>
+    public string Extra { get; init; } = "";
     /// <summary>POSDATA atom counts above this are refused before anything is allocated.</summary>
     public int MaxAtoms { get; init; } = 10_000_000;
     /// <summary>INIT strings longer than this are refused.</summary>

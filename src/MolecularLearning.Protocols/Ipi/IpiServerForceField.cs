@@ -145,6 +145,7 @@ public sealed class IpiServerForceField : IForceField, IDisposable
                 client.SetDeadline(_options.RequestTimeout, IpiTimeoutKind.Request, _requestTimeoutMessage);
                 Exchange(client, positions, cell, n, result);
                 client.ClearDeadline();
+                client.StepsCompleted++;
                 Requests++;
                 return;
             }
@@ -168,9 +169,10 @@ public sealed class IpiServerForceField : IForceField, IDisposable
 
     private void Exchange(IpiConnection c, ReadOnlySpan<double> positions, Cell? cell, int n, ForceResult result)
     {
-        // A client that was READY without INIT at the previous step (our client, CP2K, i-PI's drivers) gets the
-        // whole step in one write, STATUS POSDATA STATUS GETFORCE, and answers READY HAVEDATA FORCEREADY: one
-        // round trip. A client that asks for INIT every step (ASE's SocketClient) is driven message by message.
+        // A client that was READY again after a completed step, without asking for INIT (our client, CP2K,
+        // i-PI's drivers), gets the whole step in one write, STATUS POSDATA STATUS GETFORCE, and answers
+        // READY HAVEDATA FORCEREADY: one round trip. A client that wants INIT after every GETFORCE (ASE's
+        // SocketClient: READY at first, NEEDINIT afterwards) is driven message by message, as i-PI does.
         bool pipeline = c.ReadyWithoutInit;
         c.WriteHeader(IpiMessage.Status);
         if (!pipeline)
@@ -188,7 +190,7 @@ public sealed class IpiServerForceField : IForceField, IDisposable
             }
             if (status != IpiMessage.Ready)
                 throw new IpiProtocolException($"{c.Peer} answered STATUS with {Word(status)} where READY was expected");
-            c.ReadyWithoutInit = first == IpiMessage.Ready;
+            c.ReadyWithoutInit = first == IpiMessage.Ready && c.StepsCompleted > 0;
         }
 
         c.WriteHeader(IpiMessage.PosData);

@@ -108,8 +108,10 @@ internal sealed class IpiConnection : IDisposable
 
     public Socket Socket => _socket;
 
-    /// <summary>Server's bookkeeping: the client answered READY without asking for INIT at the last step.</summary>
+    /// <summary>Server's bookkeeping: the client was READY, without asking for INIT, after a completed step.</summary>
     public bool ReadyWithoutInit { get; set; }
+    /// <summary>Server's bookkeeping: force requests completed on this connection.</summary>
+    public long StepsCompleted { get; set; }
 
     /// <summary>From now on a blocking read past <paramref name="timeout"/> throws <see cref="IpiTimeoutException"/>.</summary>
     public void SetDeadline(TimeSpan timeout, IpiTimeoutKind kind, string message)

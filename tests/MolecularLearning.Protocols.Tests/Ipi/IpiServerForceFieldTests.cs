@@ -65,24 +65,31 @@ public class IpiServerForceFieldTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    /// <summary>An ASE-style client: answers NEEDINIT after every GETFORCE, so INIT comes every step.</summary>
+    /// <summary>
+    /// An ASE-style client (SocketClient in ASE 3.22): READY at first, NEEDINIT after every GETFORCE. It must be
+    /// driven message by message with INIT each step; a pipelined POSDATA would reach it in the wrong state.
+    /// </summary>
     [Fact]
     public async Task SendsInitWheneverTheClientNeedsIt()
     {
         var (species, positions, cell) = Water.Triclinic();
         using var server = IpiServerForceField.Listen(TestAddresses.Unix(), Options());
+        const int steps = 4;
         var fake = Task.Run(() =>
         {
             using var c = FakePeer.Connect(server.Address);
             var inits = new List<string>();
-            for (int step = 0; step < 2; step++)
+            for (int step = 0; step < steps; step++)
             {
                 Assert.Equal("STATUS", c.ReadHeader());
-                c.Header("NEEDINIT");
-                Assert.Equal("INIT", c.ReadHeader());
-                Assert.Equal(0, c.ReadInt());
-                inits.Add(Encoding.UTF8.GetString(c.ReadBytes(c.ReadInt())));
-                Assert.Equal("STATUS", c.ReadHeader());
+                if (step > 0)
+                {
+                    c.Header("NEEDINIT");
+                    Assert.Equal("INIT", c.ReadHeader());
+                    Assert.Equal(0, c.ReadInt());
+                    inits.Add(Encoding.UTF8.GetString(c.ReadBytes(c.ReadInt())));
+                    Assert.Equal("STATUS", c.ReadHeader());
+                }
                 c.Header("READY");
                 Assert.Equal("POSDATA", c.ReadHeader());
                 var h = c.ReadDoubles(9);
@@ -112,14 +119,15 @@ public class IpiServerForceFieldTests
             return inits;
         });
         var result = new ForceResult();
-        for (int step = 0; step < 2; step++)
+        for (int step = 0; step < steps; step++)
         {
             server.Compute(species, positions, cell, result);
             Assert.Equal(-1.5 * Units.HartreeInEv, result.Energy, 1e-12);
             Assert.Equal(0.001 * 5 * Units.HartreePerBohrInEvPerAngstrom, result.Forces[5], 1e-12);
             Assert.Equal(2 * Units.HartreeInEv, result.Virial[3], 1e-12); // wire is transposed: W[1,0] = wire[0,1]
         }
-        Assert.Equal(["{\"from\": \"mld\"}", "{\"from\": \"mld\"}"], await fake.WaitAsync(Wait));
+        Assert.Equal(Enumerable.Repeat("{\"from\": \"mld\"}", steps - 1), await fake.WaitAsync(Wait));
+        Assert.Equal(0, server.ClientsDropped);
     }
 
     /// <summary>Plays a well-behaved client up to the point where it misbehaves.</summary>

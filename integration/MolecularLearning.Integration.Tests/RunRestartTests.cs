@@ -1,0 +1,97 @@
+using MolecularLearning.Cp2k;
+using MolecularLearning.Learning;
+
+namespace MolecularLearning.Integration.Tests;
+
+/// <summary>
+/// `mld run` as a user runs it: a run stopped (by its step target or by SIGINT) and restarted from its
+/// checkpoint writes the same trajectory and thermo log, byte for byte, as one that ran straight through.
+/// </summary>
+public sealed class RunRestartTests(RunRestartTests.SmallModel model) : IClassFixture<RunRestartTests.SmallModel>, IDisposable
+{
+    private static readonly string Sample = Path.Combine(Peers.RepoRoot, "samples", "water32-xtb");
+    private readonly string _dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "mld-run-" + Guid.NewGuid().ToString("N"))).FullName;
+    private readonly string _model = model.Path;
+
+    /// <summary>A small, quick model (order 1 on 60 frames), fitted once: what is tested here is the driver, not the fit.</summary>
+    public sealed class SmallModel : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mld-run-model-" + Guid.NewGuid().ToString("N") + ".json");
+
+        public SmallModel()
+        {
+            var frames = Cp2kRun.Read(Sample).Frames.Take(60).ToList();
+            ModelFitter.Fit(frames, FitOptions.Default with { Order = 1 }).Model.Save(Path);
+        }
+
+        public void Dispose() => File.Delete(Path);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string[] Args(string name, int steps, params string[] extra) =>
+    [
+        "run", _model, "--from", Sample, "--steps", steps.ToString(), "--trajectory", Path.Combine(_dir, name + ".extxyz"),
+        "--every", "5", "--log", Path.Combine(_dir, name + ".csv"), "--checkpoint", Path.Combine(_dir, name + ".chk"),
+        "--checkpoint-every", "10", "--tau", "50", .. extra,
+    ];
+
+    [Fact]
+    public void Stop_and_restart_is_bit_identical_to_an_uninterrupted_run()
+    {
+        var straight = Peers.Mld(Args("straight", 40), TimeSpan.FromMinutes(3));
+        Assert.True(straight.ExitCode == 0, straight.StdErr);
+        var first = Peers.Mld(Args("split", 20), TimeSpan.FromMinutes(3));
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        var second = Peers.Mld(["run", _model, "--restart", Path.Combine(_dir, "split.chk"), "--steps", "40",
+            "--trajectory", Path.Combine(_dir, "split.extxyz"), "--every", "5", "--log", Path.Combine(_dir, "split.csv"),
+            "--checkpoint", Path.Combine(_dir, "split.chk"), "--checkpoint-every", "10"], TimeSpan.FromMinutes(3));
+        Assert.True(second.ExitCode == 0, second.StdErr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "straight.extxyz")), File.ReadAllBytes(Path.Combine(_dir, "split.extxyz")));
+        Assert.Equal(File.ReadAllText(Path.Combine(_dir, "straight.csv")), File.ReadAllText(Path.Combine(_dir, "split.csv")));
+        Assert.Equal(9, ExtendedXyz.Read(Path.Combine(_dir, "split.extxyz")).Count); // steps 0, 5, ..., 40
+    }
+
+    [Fact]
+    public async Task Sigint_flushes_the_trajectory_and_leaves_a_checkpoint_to_continue_from()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Peers.MldDll }.Concat(Args("sig", 100_000))) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var log = Path.Combine(_dir, "sig.csv");
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (DateTime.UtcNow < until && !p.HasExited && (!File.Exists(log) || new FileInfo(log).Length < 2000)) await Task.Delay(200);
+        Assert.False(p.HasExited, p.HasExited ? await stderr : "");
+        Peers.Run("kill", ["-INT", p.Id.ToString()], TimeSpan.FromSeconds(10));
+        Assert.True(p.WaitForExit(60_000), "mld run did not stop after SIGINT");
+        string output = await stdout;
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("interrupted by SIGINT", output);
+        var frames = ExtendedXyz.Read(Path.Combine(_dir, "sig.extxyz"));
+        long stoppedAt = long.Parse(System.Text.RegularExpressions.Regex.Match(output, @"interrupted by SIGINT at step (\d+)").Groups[1].Value);
+        Assert.True(frames.Count >= 2);
+        Assert.Equal(stoppedAt / 5 * 5, frames[^1].Step); // flushed up to the last step that was due
+        // The checkpoint holds the last completed step; a restart continues from it.
+        var more = Peers.Mld(["run", _model, "--restart", Path.Combine(_dir, "sig.chk"), "--steps", (stoppedAt + 10).ToString(),
+            "--trajectory", Path.Combine(_dir, "sig.extxyz"), "--every", "5", "--log", log], TimeSpan.FromMinutes(3));
+        Assert.True(more.ExitCode == 0, more.StdErr);
+        Assert.Contains($"at step {stoppedAt} ", more.StdOut, StringComparison.Ordinal);
+        var after = ExtendedXyz.Read(Path.Combine(_dir, "sig.extxyz"));
+        Assert.Equal((stoppedAt + 10) / 5 * 5, after[^1].Step);
+        Assert.Equal(after.Select(f => f.Step).Distinct().Count(), after.Count); // no duplicated frames
+    }
+
+    [Fact]
+    public void Bad_input_is_one_clear_line()
+    {
+        var r = Peers.Mld(["run", _model, "--from", Sample, "--frame", "5000", "--steps", "10"], TimeSpan.FromMinutes(2));
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("error: ", r.StdErr);
+        Assert.Contains("frame 5000", r.StdErr);
+        var noStart = Peers.Mld(["run", _model, "--steps", "10"], TimeSpan.FromMinutes(2));
+        Assert.Equal(2, noStart.ExitCode);
+        Assert.Contains("--from", noStart.StdErr);
+    }
+}
