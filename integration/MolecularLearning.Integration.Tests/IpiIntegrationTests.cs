@@ -150,8 +150,9 @@ public class IpiIntegrationTests
                 var frame = frames[k];
                 server.Compute(frame.Species, frame.Positions, frame.Cell, result);
                 AssertClose(frame.Energy!.Value, result.Energy, 1e-8, $"step {frame.Step} energy");
-                // SCF converged to 1e-6 in both runs (the MD run extrapolates wavefunctions, the driver restarts)
-                AssertCloseArrays(frame.Forces!, result.Forces, 1e-4, $"step {frame.Step} forces");
+                // Step 0 starts both SCFs from the same guess: agreement to the printed digits. At step 4 the MD
+                // run extrapolated its wavefunction over 4 steps, the driver over one: EPS_SCF 1e-6 shows (~1e-5).
+                AssertCloseArrays(frame.Forces!, result.Forces, k == 0 ? 1e-6 : 5e-5, $"step {frame.Step} forces");
             }
             server.Dispose(); // EXIT ends CP2K's driver loop
             var run = await cp2k;

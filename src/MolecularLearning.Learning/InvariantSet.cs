@@ -12,13 +12,15 @@ namespace MolecularLearning.Learning;
 /// <remarks>
 /// Layout: [sorted: for each neighbour species t, k_t distances, nearest first]
 /// [radial: for each t, one sum per radial function]
-/// [angular: for each species pair t ≤ u, each radial pair (n, m) (n ≤ m when t = u), each degree l = 1..L].
+/// [angular: for each species pair t ≤ u, each radial pair (n, m) (n ≤ m when t = u), each degree l = 1..L]
+/// [sorted angles: for each angle, each degree l = 1..L].
 /// </remarks>
 public sealed class InvariantSet
 {
     private readonly int[] _sortedOffset;   // per species t
     private readonly int[] _pairBase;       // [t * T + u] (t ≤ u): first angular index
     private readonly Species[] _species;
+    private readonly int[] _angleRefs;      // per sorted angle: the two sorted slots it joins
     private readonly double[]? _gaussCentre, _gaussInvWidth; // set when every radial function is a Gaussian
 
     public InvariantSet(InvariantOptions options, IReadOnlyList<Species> species)
@@ -60,6 +62,18 @@ public sealed class InvariantSet
                     _pairBase[a * t + b] = k;
                     k += (a == b ? na * (na + 1) / 2 : na * na) * Degree;
                 }
+        SortedAngleOffset = k;
+        AngleDegree = options.SortedAngleDegree;
+        _angleRefs = new int[2 * options.SortedAngles.Count];
+        for (int a = 0; a < options.SortedAngles.Count; a++)
+        {
+            var angle = options.SortedAngles[a];
+            int ta = Array.FindIndex(_species, x => x.Symbol == angle.A), tb = Array.FindIndex(_species, x => x.Symbol == angle.B);
+            // An angle to a species the data lacks never exists: −1 marks it constant (zero).
+            _angleRefs[2 * a] = ta < 0 ? -1 : _sortedOffset[ta] + angle.RankA - 1;
+            _angleRefs[2 * a + 1] = tb < 0 ? -1 : _sortedOffset[tb] + angle.RankB - 1;
+        }
+        if (AngleDegree > 0) k += options.SortedAngles.Count * AngleDegree;
         Count = k;
         Cutoff = options.MaxCutoff;
         Labels = BuildLabels();
@@ -79,6 +93,8 @@ public sealed class InvariantSet
     internal RadialBasisFunction[] AngularRadial { get; }
     internal int Degree { get; }
     internal int AngularOffset { get; }
+    internal int SortedAngleOffset { get; }
+    internal int AngleDegree { get; }
 
     /// <summary>Index of a species in this set, or −1.</summary>
     public int IndexOf(Species s)
@@ -108,6 +124,10 @@ public sealed class InvariantSet
                             labels[_pairBase[a * t + b] + q * Degree + l - 1] =
                                 $"P{l}({_species[a].Symbol}{n + 1},{_species[b].Symbol}{m + 1})";
             }
+        if (AngleDegree > 0)
+            for (int a = 0; a < Options.SortedAngles.Count; a++)
+                for (int l = 1; l <= AngleDegree; l++)
+                    labels[SortedAngleOffset + a * AngleDegree + l - 1] = $"P{l}(∠{Options.SortedAngles[a]})";
         return labels;
     }
 
@@ -203,6 +223,27 @@ public sealed class InvariantSet
 
         // (c) angular sums over neighbour pairs.
         if (Degree > 0) AngularPass(s, values, gradient: false, ref NullSinkHolder.Sink);
+
+        // (d) angles between sorted neighbours.
+        if (AngleDegree > 0)
+        {
+            Span<double> p = stackalloc double[AngleDegree + 1], dp = stackalloc double[AngleDegree + 1];
+            for (int a = 0; a < _angleRefs.Length / 2; a++)
+            {
+                if (!AngleEntries(s, a, out int ej, out int ek)) continue;
+                double c = s.Ux[ej] * s.Ux[ek] + s.Uy[ej] * s.Uy[ek] + s.Uz[ej] * s.Uz[ek];
+                Legendre(c, AngleDegree, p, dp);
+                for (int l = 1; l <= AngleDegree; l++) values[SortedAngleOffset + a * AngleDegree + l - 1] = p[l];
+            }
+        }
+    }
+
+    private bool AngleEntries(AgentScratch s, int a, out int ej, out int ek)
+    {
+        int ra = _angleRefs[2 * a], rb = _angleRefs[2 * a + 1];
+        ej = ra < 0 ? -1 : s.SortedEntry[ra];
+        ek = rb < 0 ? -1 : s.SortedEntry[rb];
+        return ej >= 0 && ek >= 0 && ej != ek;
     }
 
     /// <summary>
@@ -260,6 +301,19 @@ public sealed class InvariantSet
             }
         }
         if (Degree > 0) AngularPass(s, default, gradient: true, ref sink);
+        if (AngleDegree > 0)
+        {
+            Span<double> p = stackalloc double[AngleDegree + 1], dp = stackalloc double[AngleDegree + 1];
+            for (int a = 0; a < _angleRefs.Length / 2; a++)
+            {
+                if (!AngleEntries(s, a, out int ej, out int ek)) continue;
+                double c = s.Ux[ej] * s.Ux[ek] + s.Uy[ej] * s.Uy[ek] + s.Uz[ej] * s.Uz[ek];
+                Legendre(c, AngleDegree, p, dp);
+                sink.BeginPair(s, ej, ek, c);
+                for (int l = 1; l <= AngleDegree; l++) sink.Pair(SortedAngleOffset + a * AngleDegree + l - 1, 0, 0, dp[l]);
+                sink.EndPair(s);
+            }
+        }
         sink.EndAgent(s);
     }
 

@@ -5,9 +5,10 @@ namespace MolecularLearning.Learning;
 /// <summary>
 /// Evaluates a <see cref="LearnedModel"/>: energy Σ_i L_i, forces (agent or conservative) and virial.
 /// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-chunk scratch, so a
-/// steady-state step allocates nothing on the serial path. Large systems are split into a fixed number of
-/// atom chunks evaluated with Parallel.For; each chunk owns its partial sums, reduced in chunk order, so
-/// results do not depend on thread scheduling.
+/// steady-state step allocates nothing. Large systems are split into a fixed number of atom chunks run on
+/// the shared <see cref="ParallelRunner"/> (allocation-free, unlike Parallel.For); each chunk owns its
+/// partial sums, reduced in chunk order, so results do not depend on thread scheduling or thread count.
+/// The neighbour list is compact (6 bytes an entry, rows computed on demand), so 10^6 atoms fit in memory.
 /// </summary>
 /// <remarks>
 /// Virial: W_ab = −Σ_i Σ_e (∂L_i/∂d_e)_a d_e,b over the neighbour displacements d_e = x_e − x_i, i.e.
@@ -15,7 +16,7 @@ namespace MolecularLearning.Learning;
 /// is the virial of the pairwise decomposition of the agent forces (the pull p_ie = ∂L_i/∂d_e on agent i with
 /// its reaction on the neighbour), which again equals −∂(Σ L_i)/∂ε of the reported energy.
 /// </remarks>
-public sealed class LearnedForceField : IForceField
+public sealed class LearnedForceField : IForceField, IParallelWork
 {
     /// <summary>Atoms per chunk below which evaluation stays on the calling thread.</summary>
     public const int ParallelThreshold = 2048;
@@ -25,9 +26,7 @@ public sealed class LearnedForceField : IForceField
     private readonly QuadraticLoss[] _losses;
     private readonly double _skin;
     private readonly int _maxThreads;
-    private readonly NeighbourList _list = new();
-    private readonly Action<int> _chunkBody;
-    private readonly ParallelOptions _parallelOptions;
+    private readonly NeighbourList _list = new(NeighbourStorage.Compact);
     private int[] _types = [];
     private Chunk[] _chunks = [];
     private int _chunkCount, _atoms;
@@ -49,8 +48,6 @@ public sealed class LearnedForceField : IForceField
         _losses = [.. model.Losses];
         _skin = skin;
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
-        _chunkBody = RunChunk;
-        _parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = _maxThreads };
         Name = $"learned loss (order {model.Order}, {model.Mode.ToString().ToLowerInvariant()}, cutoff {model.Cutoff:0.##} Å)";
     }
 
@@ -84,7 +81,7 @@ public sealed class LearnedForceField : IForceField
         }
         else
         {
-            Parallel.For(0, _chunkCount, _parallelOptions, _chunkBody);
+            _list.Runner.Run(this, _chunkCount);
             if (conservative)
             {
                 Array.Copy(_chunks[0].Forces, _forces, 3 * n);
@@ -126,6 +123,8 @@ public sealed class LearnedForceField : IForceField
                 _chunks[k].Forces = new double[3 * n];
         }
     }
+
+    void IParallelWork.Execute(int chunk, int worker) => RunChunk(chunk);
 
     private void RunChunk(int index)
     {

@@ -126,7 +126,7 @@ public static class LammpsExport
         var sb = new StringBuilder();
         sb.AppendLine($"{d.Name}: eam/fs layer {layer + 1} of the quadratic part of the learned loss{(source is null ? "" : ", from " + source)}");
         sb.AppendLine("F_s(rho) = c_s rho^2: " + string.Join("; ", d.Species.Select((s, i) => $"{s.Symbol}: {notes[i]}")));
-        sb.AppendLine($"densities seen up to {F(tab.DensitySeen[layer])}; grid to {F(tab.DensityTop[layer])} (beyond it LAMMPS continues F linearly)");
+        sb.AppendLine($"reference densities in [{F(tab.DensityLowest[layer])}, {F(tab.DensitySeen[layer])}]; exact on [drho, {F(tab.DensityTop[layer] * (nrho - 3) / (nrho - 1))}], beyond LAMMPS continues F linearly, below 0 by the first interval's cubic");
         sb.AppendLine($"{ns} {string.Join(' ', d.Species.Select(s => s.Symbol))}");
         sb.AppendLine($"{nrho} {F(drho)} {nr} {F(tab.RadialSpacing)} {F(d.Cutoff)}");
         for (int t = 0; t < ns; t++)
@@ -170,7 +170,8 @@ public static class LammpsExport
             ["eam"] = new Dictionary<string, object?>
             {
                 ["files"] = eamFiles, ["radialPoints"] = tab.RadialPoints, ["radialSpacing"] = tab.RadialSpacing,
-                ["densityPoints"] = tab.DensityPoints, ["densitySeen"] = tab.DensitySeen, ["densityTop"] = tab.DensityTop,
+                ["densityPoints"] = tab.DensityPoints, ["densityLowest"] = tab.DensityLowest, ["densitySeen"] = tab.DensitySeen, ["densityTop"] = tab.DensityTop,
+                ["densityNote"] = "F(rho) is exact on [drho, (Nrho-2) drho]; above the grid LAMMPS continues F linearly, below 0 it extrapolates the first interval's cubic: layers kept whole rely on densities staying in range",
                 ["layers"] = tab.Analytic.Layers.Select(l => l.Notes).ToArray(),
             },
             ["budget"] = new Dictionary<string, object?>

@@ -17,6 +17,11 @@ public sealed record LammpsExportOptions
     public int MaxTablePoints { get; init; } = 1 << 20;
     public int FirstRadialPoints { get; init; } = 250;
     public int MaxRadialPoints { get; init; } = 1 << 16;
+    /// <summary>
+    /// Split every mixed-sign eigen-direction into three layers with non-negative densities (exact for any structure),
+    /// instead of keeping whole the directions whose reference densities stay clear of zero (a third of the layers).
+    /// </summary>
+    public bool SplitEveryDirection { get; init; }
     /// <summary>Reference frames used for the budget (evenly spread over the ones given).</summary>
     public int MaxReferenceFrames { get; init; } = 4;
 }
@@ -51,6 +56,8 @@ public sealed class LammpsTabulation
     /// <summary>Per layer: the top of its ρ grid, and the largest density seen on the reference frames.</summary>
     public double[] DensityTop { get; private set; } = [];
     public double[] DensitySeen { get; private set; } = [];
+    /// <summary>Per layer: the smallest density seen on the reference frames (LAMMPS's F grid starts at ρ = 0).</summary>
+    public double[] DensityLowest { get; private set; } = [];
     /// <summary>Per layer [s]: F_s tabulated; [s, t]: f_{s,t} tabulated (null: zero).</summary>
     public IReadOnlyList<(LammpsEamSpline?[] Embedding, LammpsEamSpline?[,] Density)> EamTables { get; private set; } = [];
     public LammpsErrorBudget Budget { get; private set; } = null!;
@@ -66,13 +73,21 @@ public sealed class LammpsTabulation
             if (fr.Cell is null) throw new DataException("reference frames must be periodic (LAMMPS boxes are)");
             foreach (var s in fr.Species) description.IndexOf(s);
         }
-        var tab = new LammpsTabulation(description, PairEmbeddingModel.FromRadialLoss(description));
-        var analytic = tab.Analytic;
         int ns = description.Species.Count;
         double rc = description.Cutoff;
 
-        // Exact references: the direct loss, and the two parts of the decomposition separately.
-        var exact = frames.Select(fr => new RadialLossForceField(description).Compute(fr)).ToArray();
+        // Exact references (the direct loss), and the invariants the reference atoms see.
+        var direct = new RadialLossForceField(description);
+        var samples = Enumerable.Range(0, ns).Select(_ => new List<double[]>()).ToArray();
+        var exact = new ForceResult[frames.Count];
+        for (int f = 0; f < frames.Count; f++)
+        {
+            exact[f] = direct.Compute(frames[f]);
+            for (int i = 0; i < frames[f].AtomCount; i++)
+                samples[description.IndexOf(frames[f].Species[i])].Add(direct.InvariantsOf(i, frames[f].Species[i]));
+        }
+        var tab = new LammpsTabulation(description, PairEmbeddingModel.FromRadialLoss(description, options.SplitEveryDirection ? null : samples));
+        var analytic = tab.Analytic;
         double scale = Math.Sqrt(exact.Sum(e => e.Forces.Sum(x => x * x)) / Math.Max(1, exact.Sum(e => e.Forces.Length / 3)));
         if (!(scale > 0)) scale = 1;
         var pairOnly = new PairEmbeddingModel(analytic.Species, rc, analytic.Pair, []);
@@ -86,14 +101,21 @@ public sealed class LammpsTabulation
         var minDist = ShortestDistances(description, frames);
         var emb = new PairEmbeddingForceField(embOnly);
         var seen = new double[analytic.Layers.Count];
+        var lowest = Enumerable.Repeat(double.PositiveInfinity, seen.Length).ToArray();
         foreach (var fr in frames)
         {
             emb.Compute(fr);
             var rho = emb.Densities;
             int n = fr.AtomCount;
             for (int l = 0; l < seen.Length; l++)
-                for (int i = 0; i < n; i++) seen[l] = Math.Max(seen[l], Math.Abs(rho[l * n + i]));
+                for (int i = 0; i < n; i++)
+                {
+                    if (analytic.Layers[l].Embedding[description.IndexOf(fr.Species[i])] is null) continue;
+                    seen[l] = Math.Max(seen[l], Math.Abs(rho[l * n + i]));
+                    lowest[l] = Math.Min(lowest[l], rho[l * n + i]);
+                }
         }
+        tab.DensityLowest = lowest;
         double globalMin = minDist.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(1.0).Min();
         var inner = new double[ns, ns];
         for (int s = 0; s < ns; s++)
@@ -204,7 +226,7 @@ public sealed class LammpsTabulation
                         var sample = Sample(phi);
                         for (int m = 0; m < nr; m++) values[m] += c * sample[m];
                     }
-                    for (int m = 0; m < cutNode; m++) values[m] = Math.Max(0, values[m]);
+                    if (layer.NonNegative[s]) for (int m = 0; m < cutNode; m++) values[m] = Math.Max(0, values[m]);
                     dens[s, t] = new LammpsEamSpline(values, dr, embedding: false);
                 }
             }
@@ -235,7 +257,7 @@ public sealed class LammpsTabulation
     {
         int ns = analytic.Species.Count;
         var layers = eam.Select((x, l) => new EmbeddingLayer(
-            x.Embedding.Select(e => (ICurve?)e).ToArray(), Copy(x.Density, ns), analytic.Layers[l].Notes)).ToList();
+            x.Embedding.Select(e => (ICurve?)e).ToArray(), Copy(x.Density, ns), analytic.Layers[l].Notes, analytic.Layers[l].NonNegative)).ToList();
         return new PairEmbeddingModel(analytic.Species, analytic.Cutoff, new ICurve?[ns, ns], layers);
     }
 
@@ -254,7 +276,7 @@ public sealed class LammpsTabulation
             for (int s = 0; s < ns; s++)
                 for (int t = 0; t < ns; t++)
                 {
-                    if (analytic.Layers[l].Density[s, t] is not { } d) continue;
+                    if (analytic.Layers[l].Density[s, t] is not { } d || !analytic.Layers[l].NonNegative[s]) continue;
                     double min = 0, max = 0;
                     for (int m = 0; m <= 4000; m++)
                     {

@@ -40,13 +40,18 @@ public sealed class QuadraticEmbedding(double coefficient) : ICurve
 /// One eam/fs instance: per species s an embedding F_s(ρ) and densities f_{s,t}(r) (density at an atom of species
 /// s from a neighbour of species t). Null entries are zero.
 /// </summary>
-public sealed class EmbeddingLayer(ICurve?[] embedding, ICurve?[,] density, string[] notes)
+public sealed class EmbeddingLayer(ICurve?[] embedding, ICurve?[,] density, string[] notes, bool[]? nonNegative = null)
 {
     public ICurve?[] Embedding { get; } = embedding;
     /// <summary>[receiver s, neighbour t].</summary>
     public ICurve?[,] Density { get; } = density;
     /// <summary>Per species, where the term comes from ("λ=…, u⁺"), for the export report.</summary>
     public string[] Notes { get; } = notes;
+    /// <summary>
+    /// Per species: true when its density is non-negative by construction (non-negative combination of φ_k ≥ 0),
+    /// false when it is one eigen-direction kept whole because the reference densities stay well above zero.
+    /// </summary>
+    public bool[] NonNegative { get; } = nonNegative ?? Enumerable.Repeat(true, embedding.Length).ToArray();
 }
 
 /// <summary>
@@ -72,10 +77,15 @@ public sealed class PairEmbeddingModel(IReadOnlyList<Species> species, double cu
     /// <para>Order 1: V_st(r) = Σ_{k∈s, t_k=t} b^(s)_k φ_k(r) + Σ_{k∈t, t_k=s} b^(t)_k φ_k(r) (both agents' views of the pair).</para>
     /// <para>Order 2: C^(s) = Σ_m λ_m u_m u_mᵀ, so ½ I_iᵀ C I_i = Σ_m ½ λ_m ρ_m² with ρ_m = u_m·I_i = Σ_j Σ_{k: t_k = s_j} u_mk φ_k(r_ij).
     /// LAMMPS tabulates F(ρ) only for ρ ≥ 0, and an eigenvector of mixed sign gives densities of either sign. Such a
-    /// direction is split with q = u⁺·I ≥ 0 and p = u⁻·I ≥ 0 (φ_k ≥ 0): ½λ(q − p)² = λq² + λp² − ½λ(q + p)²,
-    /// three layers whose densities are all non-negative. A direction whose components share one sign needs one layer.</para>
+    /// direction is shifted by a shared positive direction e (P = e·I ≥ 0 as φ_k ≥ 0): q = ρ + αP = (u + αe)·I ≥ 0 for
+    /// α = max_k(−u_k/e_k), and ½λρ² = ½λ(1+α)q² − ½λα(q+P)² + ½λα(1+α)P²: two layers per direction plus one shared
+    /// P² layer per species, all with non-negative densities. A direction whose components share one sign needs one layer.</para>
+    /// <para>With <paramref name="invariants"/> (per species, the invariant vectors of reference atoms) a mixed-sign
+    /// direction whose reference densities ρ = u·I all lie on one side of zero, at least one spread (max − min) away
+    /// from it, stays one layer: LAMMPS reproduces it exactly while ρ stays in its tabulated range, and that is
+    /// where the structures it is meant for put it. Otherwise it is split as above.</para>
     /// </summary>
-    public static PairEmbeddingModel FromRadialLoss(RadialLossDescription model)
+    public static PairEmbeddingModel FromRadialLoss(RadialLossDescription model, IReadOnlyList<IReadOnlyList<double[]>>? invariants = null)
     {
         int ns = model.Species.Count;
         double rc = model.Cutoff;
@@ -94,7 +104,7 @@ public sealed class PairEmbeddingModel(IReadOnlyList<Species> species, double cu
             }
 
         // Per species, the embedding terms c·(v·I)² of its quadratic part.
-        var terms2 = new List<(double C, double[] V, string Note)>[ns];
+        var terms2 = new List<(double C, double[] V, string Note, bool NonNegative)>[ns];
         for (int s = 0; s < ns; s++)
         {
             terms2[s] = [];
@@ -102,6 +112,15 @@ public sealed class PairEmbeddingModel(IReadOnlyList<Species> species, double cu
             int kk = c.GetLength(0);
             if (kk == 0) continue;
             var evd = Matrix<double>.Build.DenseOfArray(c).Evd(Symmetricity.Symmetric);
+            // The shared positive direction e: each invariant weighted by 1/its mean on the reference atoms, so no
+            // invariant dominates P = e·I (a dominant one would make q and P large against ρ and cost accuracy).
+            var e = new double[kk];
+            for (int k = 0; k < kk; k++)
+            {
+                double mean = invariants is not null && invariants[s].Count > 0 ? invariants[s].Average(iv => iv[k]) : 0;
+                e[k] = mean > 0 ? 1 / mean : 1;
+            }
+            double sharedP = 0;
             double maxLambda = evd.EigenValues.Enumerate().Max(z => Math.Abs(z.Real));
             for (int m = 0; m < kk; m++)
             {
@@ -115,16 +134,36 @@ public sealed class PairEmbeddingModel(IReadOnlyList<Species> species, double cu
                 string label = $"λ{m + 1}={lambda:G6}";
                 if (u.All(x => x >= 0))
                 {
-                    terms2[s].Add((0.5 * lambda, u, label));
+                    terms2[s].Add((0.5 * lambda, u, label, true));
                     continue;
                 }
-                var up = u.Select(x => Math.Max(x, 0)).ToArray();
-                var um = u.Select(x => Math.Max(-x, 0)).ToArray();
-                var ua = u.Select(Math.Abs).ToArray();
-                terms2[s].Add((lambda, up, label + " λ(u⁺·I)²"));
-                terms2[s].Add((lambda, um, label + " λ(u⁻·I)²"));
-                terms2[s].Add((-0.5 * lambda, ua, label + " −½λ(|u|·I)²"));
+                if (invariants is not null && invariants[s].Count > 0)
+                {
+                    var rho = invariants[s].Select(iv => Dot(u, iv)).ToArray();
+                    if (rho.Average() < 0) { for (int k = 0; k < kk; k++) u[k] = -u[k]; rho = rho.Select(x => -x).ToArray(); }
+                    double lo = rho.Min(), hi = rho.Max();
+                    if (lo > 0 && lo >= hi - lo)
+                    {
+                        terms2[s].Add((0.5 * lambda, u, FormattableString.Invariant($"{label} ½λ(u·I)², reference ρ in [{lo:G4}, {hi:G4}]"), false));
+                        continue;
+                    }
+                }
+                // ρ = q − αP with q = (u + α e)·I ≥ 0 and the shared P = e·I ≥ 0:
+                // ½λρ² = ½λ(1+α) q² − ½λα (q+P)² + ½λα(1+α) P², the P² parts of all directions summed into one layer.
+                double alpha = 0;
+                for (int k = 0; k < kk; k++) alpha = Math.Max(alpha, -u[k] / e[k]);
+                var q = new double[kk];
+                var qp = new double[kk];
+                for (int k = 0; k < kk; k++)
+                {
+                    q[k] = Math.Max(0, u[k] + alpha * e[k]); // ≥ 0 up to rounding at the component that set α
+                    qp[k] = q[k] + e[k];
+                }
+                terms2[s].Add((0.5 * lambda * (1 + alpha), q, FormattableString.Invariant($"{label} ½λ(1+α)(q·I)², α={alpha:G4}"), true));
+                terms2[s].Add((-0.5 * lambda * alpha, qp, FormattableString.Invariant($"{label} −½λα((q+e)·I)²"), true));
+                sharedP += 0.5 * lambda * alpha * (1 + alpha);
             }
+            if (sharedP != 0) terms2[s].Add((sharedP, e, "shared (e·I)² of the split directions", true));
         }
 
         int layers = terms2.Max(t => t.Count);
@@ -134,13 +173,16 @@ public sealed class PairEmbeddingModel(IReadOnlyList<Species> species, double cu
             var emb = new ICurve?[ns];
             var dens = new ICurve?[ns, ns];
             var notes = new string[ns];
+            var nonNegative = new bool[ns];
             for (int s = 0; s < ns; s++)
             {
                 notes[s] = "none";
+                nonNegative[s] = true;
                 if (n >= terms2[s].Count) continue;
-                var (cq, v, note) = terms2[s][n];
+                var (cq, v, note, guaranteed) = terms2[s][n];
                 emb[s] = new QuadraticEmbedding(cq);
                 notes[s] = note;
+                nonNegative[s] = guaranteed;
                 var loss = model.Agents[s];
                 for (int t = 0; t < ns; t++)
                 {
@@ -150,9 +192,16 @@ public sealed class PairEmbeddingModel(IReadOnlyList<Species> species, double cu
                     if (sum.Count > 0) dens[s, t] = new RadialSum(rc, sum);
                 }
             }
-            list.Add(new EmbeddingLayer(emb, dens, notes));
+            list.Add(new EmbeddingLayer(emb, dens, notes, nonNegative));
         }
         return new PairEmbeddingModel(model.Species, rc, pair, list);
+    }
+
+    private static double Dot(double[] a, double[] b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        return s;
     }
 }
 

@@ -24,6 +24,10 @@ public sealed class RadialLossForceField : IForceField
 
     public string Name => $"{_model.Name} (analytic radial loss)";
 
+    /// <summary>Invariant vector I_i of atom i from the last <see cref="Compute"/> (its agent species' length).</summary>
+    public double[] InvariantsOf(int i, Species species) =>
+        _inv.AsSpan(i * _maxK, _model.Agents[_model.IndexOf(species)].Invariants.Count).ToArray();
+
     public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
     {
         int n = species.Length;
