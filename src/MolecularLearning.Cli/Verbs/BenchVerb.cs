@@ -245,10 +245,13 @@ public static class BenchHarness
                     lists.Add(MeasureNeighbourList(frame, options, t, NeighbourStorage.Compact));
                     foreach (var candidate in candidates)
                     {
+                        // Above 20,000 atoms only the first learned model (agent, order 2 by default) and the pair reference.
+                        if (n > 20_000 && candidate.ForceField == "learned" && !ReferenceEquals(candidate, candidates.First(c => c.ForceField == "learned")))
+                            continue;
                         var row = MeasureForceEval(frame, candidate, options, t);
                         forceEval.Add(row);
                         options.Log.WriteLine($"{candidate.ForceField,-8} {candidate.Mode ?? "-",-12} order {candidate.Order?.ToString(CultureInfo.InvariantCulture) ?? "-"} {n,8} atoms {t} threads: {D(row["nsPerAtomStep"]),8:F1} ns/atom-step, {D(row["allocatedBytesPerStep"]),6:F0} B/step");
-                        if (candidate.RunMd)
+                        if (candidate.RunMd && (n <= 200_000 || t == options.Threads.Max()))
                         {
                             var mdRow = MeasureMd(frame, candidate, options, t);
                             md.Add(mdRow);
