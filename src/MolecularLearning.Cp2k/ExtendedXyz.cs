@@ -15,7 +15,9 @@ namespace MolecularLearning.Cp2k;
 /// Units: Å, eV/Å, eV, fs; velocities in Å/fs. ASE 3.22 reads the <c>velocities</c> column as a
 /// plain array, unconverted (<c>atoms.arrays["velocities"]</c>, in Å/fs); ASE's own velocity unit is
 /// Å per ASE time unit, so <c>atoms.set_velocities(atoms.arrays["velocities"] / ase.units.fs)</c>
-/// gives ASE the same motion. Numbers are written in round-trip precision.
+/// gives ASE the same motion. Numbers are written in round-trip precision. On reading, a
+/// <c>momenta</c> column (what ASE writes for atoms whose velocities were set) is ignored: turning it
+/// into velocities would need ASE's masses, which differ from CP2K's.
 /// </summary>
 public static class ExtendedXyz
 {

@@ -9,7 +9,7 @@ public class TabulatedRadialTests
     [Fact]
     public void TableMatchesExactGaussiansOnWater()
     {
-        var set = new InvariantSet(InvariantOptions.Parse(FitOptions.DefaultBasis, FitOptions.DefaultCutoff), [Elements.O, Elements.H]);
+        var set = new InvariantSet(InvariantOptions.Parse("sorted:O4:H8+gauss:8:0.8:5.5", 6.0), [Elements.O, Elements.H]);
         var rng = new Random(4);
         var cell = Cell.Orthorhombic(9.8528, 9.8528, 9.8528);
         var pos = new double[3 * 60];
