@@ -380,9 +380,10 @@ public static class BenchHarness
             }
             ff.Compute(frame.Species, pos, frame.Cell, result);
         }
-        int warm = n > 200_000 ? 1 : 3;
+        // As in MeasureMd: warm up past the rebuilds where per-thread row scratch may still grow.
+        int warm = n > 200_000 ? 1 : n > 20_000 ? 5 : 60;
         for (int s = 0; s < warm; s++) Step();
-        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : 20);
+        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : n > 20_000 ? 10 : 40);
         var t = Time(Step, options.Seconds);
         if (!double.IsFinite(result.Energy)) throw new DataException($"{candidate.ForceField}: non-finite energy at {n} atoms");
         var process = Process.GetCurrentProcess();
