@@ -144,6 +144,7 @@ internal static class ModelFile
             w.WriteStartObject();
             w.WriteString("a", a.A); w.WriteNumber("rankA", a.RankA);
             w.WriteString("b", a.B); w.WriteNumber("rankB", a.RankB);
+            if (a.Agent is not null) w.WriteString("agent", a.Agent);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -390,7 +391,8 @@ internal static class ModelFile
             foreach (var a in r.Get(anglesEl, "angles", A, JsonValueKind.Array).EnumerateArray())
             {
                 string path = $"{A}.angles[{i++}]";
-                list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path)));
+                string? agent = a.TryGetProperty("agent", out _) ? r.String(a, "agent", path) : null;
+                list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path), agent));
             }
             options = options with { SortedAngleDegree = r.Integer(anglesEl, "maxDegree", A), SortedAngles = list };
         }
