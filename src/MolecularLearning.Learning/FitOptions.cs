@@ -29,6 +29,12 @@ public sealed record FitOptions
     public double RepulsionStrength { get; init; }
     /// <summary>How far (Å) below the shortest training distance of each species pair the wall starts.</summary>
     public double RepulsionMargin { get; init; } = 0.05;
+    /// <summary>
+    /// Strength (eV) of the walls on each invariant's training range (<see cref="InvariantBounds"/>): at one
+    /// training standard deviation beyond the range the loss has risen by this much. 0: none.
+    /// </summary>
+    public double RangeWallStrength { get; init; }
+
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;
     /// <summary>A name for the data, stored in the model's training metadata.</summary>
