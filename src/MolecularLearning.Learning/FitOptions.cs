@@ -34,6 +34,8 @@ public sealed record FitOptions
     /// training standard deviation beyond the range the loss has risen by this much. 0: none.
     /// </summary>
     public double RangeWallStrength { get; init; }
+    /// <summary>How far beyond the training range (in training standard deviations) the range walls start.</summary>
+    public double RangeWallMargin { get; init; } = 0.5;
 
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;

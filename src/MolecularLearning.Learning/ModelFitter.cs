@@ -97,7 +97,7 @@ public static class ModelFitter
         progress?.Report(0.92);
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
 
-        if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength);
+        if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength, options.RangeWallMargin);
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0);
         var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
@@ -224,7 +224,7 @@ public static class ModelFitter
     }
 
     /// <summary>Each species' invariant ranges over the training frames, as walls of the given strength.</summary>
-    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength)
+    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin)
     {
         int k = set.Count, t = set.Species.Count;
         var min = new double[t * k]; var max = new double[t * k];
@@ -264,7 +264,9 @@ public static class ModelFitter
                 // Invariants that never vary (an absent neighbour species) get a unit scale: any change is new.
                 scale[q] = sd > 1e-12 ? sd : 1;
             }
-            result[s] = losses[s].WithBounds(new InvariantBounds(min.AsSpan(s * k, k).ToArray(), max.AsSpan(s * k, k).ToArray(), scale, strength));
+            var lo = new double[k]; var hi = new double[k];
+            for (int q = 0; q < k; q++) { lo[q] = min[s * k + q] - margin * scale[q]; hi[q] = max[s * k + q] + margin * scale[q]; }
+            result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
         }
         return result;
     }
