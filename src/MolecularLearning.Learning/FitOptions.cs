@@ -51,6 +51,7 @@ public sealed record FitOptions
         Mode = ForceMode.Agent,
         Invariants = InvariantOptions.Parse(DefaultBasis, DefaultCutoff),
         RepulsionStrength = 20,
+        RangeWallStrength = 0.02,
     };
 
     /// <summary>The default invariants as a --basis spec (see <see cref="InvariantOptions.Parse"/>).</summary>
