@@ -92,6 +92,28 @@ public sealed class ExtxyzAseTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every frame of every shared run against CP2K's own .ener: the temperature from our velocities
+    /// (CP2K masses, 3N − 3) and the header energy agree with CP2K's columns to their printed precision.
+    /// </summary>
+    [Theory]
+    [InlineData("water32-pbe-sample")]
+    [InlineData("water32-pbe")]
+    [InlineData("water32-xtb")]
+    public void Every_frame_agrees_with_cp2k_ener(string run)
+    {
+        var t = Cp2kRun.Read(Path.Combine(Peers.SharedData, run));
+        var e = t.Energies!;
+        Assert.Equal(e.Count, t.Frames.Count);
+        foreach (var f in t.Frames)
+        {
+            int row = e.RowOf(f.Step!.Value);
+            Assert.True(Math.Abs(f.Temperature() - e.Temperature[row]) < 0.05, $"step {f.Step}: {f.Temperature()} K vs CP2K {e.Temperature[row]} K");
+            Assert.True(Math.Abs(f.Energy!.Value - e.Potential[row]) < 1e-7, $"step {f.Step}: {f.Energy} eV vs CP2K {e.Potential[row]} eV");
+            Assert.Equal(e.Time[row], f.Time!.Value, 1e-9);
+        }
+    }
+
     private static void Close(double[] ours, JsonElement theirs, string what, double relative = 1e-10)
     {
         var values = theirs.EnumerateArray().Select(x => x.GetDouble()).ToArray();

@@ -12,11 +12,12 @@ public interface IParallelWork
 /// A fork–join team of persistent threads for the hot loops (neighbour list builds, force evaluation).
 /// Unlike Parallel.For it allocates nothing per call, so an MD step stays allocation-free. The caller
 /// takes part as worker 0; chunks are handed out dynamically. Calls from several threads at once do not
-/// contend: a call that finds the team busy runs its chunks inline on its own thread (worker 0).
+/// contend: a call that finds the team busy (another thread's run, or a nested run from inside a chunk)
+/// runs its chunks inline on its own thread as worker 0.
 /// </summary>
 public sealed class ParallelRunner
 {
-    private readonly object _gate = new();
+    private int _busy; // 1 while a run owns the team (not a Monitor: a nested Run on the same thread must not re-enter)
     private readonly SemaphoreSlim _wake = new(0);
     private readonly ManualResetEventSlim _done = new(false, spinCount: 50);
     private Thread[]? _threads;
@@ -47,7 +48,7 @@ public sealed class ParallelRunner
     public void Run(IParallelWork work, int chunks)
     {
         int workers = Math.Min(MaxWorkers, chunks);
-        if (workers <= 1 || !Monitor.TryEnter(_gate))
+        if (workers <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             for (int c = 0; c < chunks; c++) work.Execute(c, 0);
             return;
@@ -70,7 +71,7 @@ public sealed class ParallelRunner
         }
         finally
         {
-            Monitor.Exit(_gate);
+            Volatile.Write(ref _busy, 0);
         }
     }
 

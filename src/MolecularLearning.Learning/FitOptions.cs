@@ -46,7 +46,7 @@ public sealed record FitOptions
     };
 
     /// <summary>The default invariants as a --basis spec (see <see cref="InvariantOptions.Parse"/>).</summary>
-    public const string DefaultBasis = "sorted:O4:H8+gauss:8:0.8:5.5";
+    public const string DefaultBasis = "sorted:O4:H8+angles:3:H1H2:O1H1:O1O2";
     public const double DefaultCutoff = 6.0;
 
     public void Validate()

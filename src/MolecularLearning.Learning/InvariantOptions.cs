@@ -24,6 +24,14 @@ public sealed record InvariantOptions
     public double AngularCutoff { get; init; } = 3.5;
     public IReadOnlyList<RadialBasisFunction> AngularRadial { get; init; } = [];
 
+    /// <summary>
+    /// (d) Angles at the agent between two of its sorted neighbours (the RankA-th nearest of species A and the
+    /// RankB-th nearest of B), as P_1..P_L of the cosine: the H–O–H bend seen by an O, the O–H···O line
+    /// seen by an H. Bounded (|P_l| ≤ 1), so they cannot switch on far from the data as steep sums can.
+    /// </summary>
+    public IReadOnlyList<SortedAngle> SortedAngles { get; init; } = [];
+    public int SortedAngleDegree { get; init; }
+
     /// <summary>Largest cutoff of the families in use: the neighbour-list cutoff.</summary>
     public double MaxCutoff
     {
@@ -58,6 +66,13 @@ public sealed record InvariantOptions
         for (int i = 0; i < Radial.Count; i++) Radial[i].Validate($"invariants: radial function {i}");
         for (int i = 0; i < AngularRadial.Count; i++) AngularRadial[i].Validate($"invariants: angular function {i}");
         if (AngularDegree < 0 || AngularDegree > 8) throw new DataException($"invariants: angular degree must be 0..8, got {AngularDegree}");
+        if (SortedAngleDegree < 0 || SortedAngleDegree > 8) throw new DataException($"invariants: sorted-angle degree must be 0..8, got {SortedAngleDegree}");
+        foreach (var a in SortedAngles)
+        {
+            int ka = SortedCounts.TryGetValue(a.A, out var x) ? x : 0, kb = SortedCounts.TryGetValue(a.B, out var y) ? y : 0;
+            if (a.RankA < 1 || a.RankB < 1 || a.RankA > ka || a.RankB > kb || (a.A == a.B && a.RankA == a.RankB))
+                throw new DataException($"invariants: sorted angle {a} needs two different ranks within the sorted counts ({a.A}: {ka}, {a.B}: {kb})");
+        }
         if (MaxCutoff <= 0) throw new DataException("invariants: no invariant family is enabled");
     }
 
@@ -65,14 +80,16 @@ public sealed record InvariantOptions
     /// Parses a basis spec: items joined by '+', e.g. "sorted:O4:H8+gauss:8:0.8:5.5+inv:1:6+angular:3".
     /// Items: sorted:SYMk... (k nearest of each species); gauss:N[:from:to[:width]] (N Gaussians, width = spacing unless given);
     /// inv:p1:p2 (inverse powers p1..p2); angular:L[:rc] (Legendre degrees 1..L with the default angular
-    /// radial functions); angularGauss:N:from:to[:width] (the angular radial functions). The radial cutoff is <paramref name="cutoff"/>.
+    /// radial functions); angularGauss:N:from:to[:width] (the angular radial functions);
+    /// angles:L:H1H2:O1O2 (P_1..P_L of the angle between the 1st and 2nd nearest H, the 1st and 2nd nearest O...). The radial cutoff is <paramref name="cutoff"/>.
     /// </summary>
     public static InvariantOptions Parse(string spec, double cutoff)
     {
         var sorted = new Dictionary<string, int>(StringComparer.Ordinal);
         var radial = new List<RadialBasisFunction>();
         var angRadial = new List<RadialBasisFunction>();
-        int degree = 0;
+        int degree = 0, angleDegree = 0;
+        var angles = new List<SortedAngle>();
         double angCut = Math.Min(3.5, cutoff);
         foreach (var raw in spec.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -103,11 +120,15 @@ public sealed record InvariantOptions
                     degree = I(1);
                     if (parts.Length > 2) angCut = D(2);
                     break;
+                case "angles":
+                    angleDegree = I(1);
+                    for (int i = 2; i < parts.Length; i++) angles.Add(SortedAngle.Parse(parts[i], raw));
+                    break;
                 case "angulargauss":
                     angRadial.AddRange(GaussianLadder(I(1), D(2), D(3), parts.Length > 4 ? D(4) : null));
                     break;
                 default:
-                    throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss)");
+                    throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss, angles)");
             }
         }
         if (degree > 0 && angRadial.Count == 0) angRadial.AddRange(DefaultAngularRadial);
@@ -115,6 +136,7 @@ public sealed record InvariantOptions
         {
             Cutoff = cutoff, SortedCounts = sorted, RadialCutoff = cutoff, Radial = radial,
             AngularDegree = degree, AngularCutoff = angCut, AngularRadial = degree > 0 ? angRadial : [],
+            SortedAngleDegree = angleDegree, SortedAngles = angleDegree > 0 ? angles : [],
         };
         options.Validate();
         return options;
@@ -123,4 +145,19 @@ public sealed record InvariantOptions
     /// <summary>Angular radial functions: the covalent O–H shell and the hydrogen-bond shell.</summary>
     public static IReadOnlyList<RadialBasisFunction> DefaultAngularRadial { get; } =
         [RadialBasisFunction.Gaussian(1.0, 0.15), RadialBasisFunction.Gaussian(1.9, 0.35), RadialBasisFunction.Gaussian(2.8, 0.35)];
+}
+
+/// <summary>The angle at the agent between its RankA-th nearest neighbour of species A and RankB-th nearest of B (ranks from 1).</summary>
+public readonly record struct SortedAngle(string A, int RankA, string B, int RankB)
+{
+    public override string ToString() => $"{A}{RankA}{B}{RankB}";
+
+    /// <summary>Parses "H1H2" or "O1H1".</summary>
+    public static SortedAngle Parse(string text, string context)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text, "^([A-Z][a-z]?)([0-9]+)([A-Z][a-z]?)([0-9]+)$");
+        if (!m.Success) throw new DataException($"--basis: '{context}': expected an angle like H1H2 or O1H1, got '{text}'");
+        return new(m.Groups[1].Value, int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture),
+            m.Groups[3].Value, int.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture));
+    }
 }

@@ -5,9 +5,10 @@ namespace MolecularLearning.Learning;
 /// <summary>
 /// Evaluates a <see cref="LearnedModel"/>: energy Σ_i L_i, forces (agent or conservative) and virial.
 /// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-chunk scratch, so a
-/// steady-state step allocates nothing on the serial path. Large systems are split into a fixed number of
-/// atom chunks evaluated with Parallel.For; each chunk owns its partial sums, reduced in chunk order, so
-/// results do not depend on thread scheduling.
+/// steady-state step allocates nothing. Large systems are split into a fixed number of atom chunks run on
+/// the shared <see cref="ParallelRunner"/> (allocation-free, unlike Parallel.For); each chunk owns its
+/// partial sums, reduced in chunk order, so results do not depend on thread scheduling or thread count.
+/// The neighbour list is compact (6 bytes an entry, rows computed on demand), so 10^6 atoms fit in memory.
 /// </summary>
 /// <remarks>
 /// Virial: W_ab = −Σ_i Σ_e (∂L_i/∂d_e)_a d_e,b over the neighbour displacements d_e = x_e − x_i, i.e.
@@ -15,7 +16,7 @@ namespace MolecularLearning.Learning;
 /// is the virial of the pairwise decomposition of the agent forces (the pull p_ie = ∂L_i/∂d_e on agent i with
 /// its reaction on the neighbour), which again equals −∂(Σ L_i)/∂ε of the reported energy.
 /// </remarks>
-public sealed class LearnedForceField : IForceField
+public sealed class LearnedForceField : IForceField, IParallelWork
 {
     /// <summary>Atoms per chunk below which evaluation stays on the calling thread.</summary>
     public const int ParallelThreshold = 2048;
@@ -25,9 +26,7 @@ public sealed class LearnedForceField : IForceField
     private readonly QuadraticLoss[] _losses;
     private readonly double _skin;
     private readonly int _maxThreads;
-    private readonly NeighbourList _list = new();
-    private readonly Action<int> _chunkBody;
-    private readonly ParallelOptions _parallelOptions;
+    private readonly NeighbourList _list = new(NeighbourStorage.Compact);
     private int[] _types = [];
     private Chunk[] _chunks = [];
     private int _chunkCount, _atoms;
@@ -35,7 +34,7 @@ public sealed class LearnedForceField : IForceField
 
     private sealed class Chunk(int invariants)
     {
-        public readonly AgentScratch Scratch = new(invariants);
+        public readonly AgentScratch Scratch = new(invariants) { TabulatedRadial = true };
         public readonly double[] Virial = new double[9];
         public double Energy;
         public double[] Forces = [];
@@ -49,8 +48,6 @@ public sealed class LearnedForceField : IForceField
         _losses = [.. model.Losses];
         _skin = skin;
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
-        _chunkBody = RunChunk;
-        _parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = _maxThreads };
         Name = $"learned loss (order {model.Order}, {model.Mode.ToString().ToLowerInvariant()}, cutoff {model.Cutoff:0.##} Å)";
     }
 
@@ -84,7 +81,7 @@ public sealed class LearnedForceField : IForceField
         }
         else
         {
-            Parallel.For(0, _chunkCount, _parallelOptions, _chunkBody);
+            _list.Runner.Run(this, _chunkCount);
             if (conservative)
             {
                 Array.Copy(_chunks[0].Forces, _forces, 3 * n);
@@ -127,6 +124,8 @@ public sealed class LearnedForceField : IForceField
         }
     }
 
+    void IParallelWork.Execute(int chunk, int worker) => RunChunk(chunk);
+
     private void RunChunk(int index)
     {
         var c = _chunks[index];
@@ -135,7 +134,7 @@ public sealed class LearnedForceField : IForceField
         if (conservative && _chunkCount > 1) Array.Clear(forces);
         var s = c.Scratch;
         Span<double> w = c.Virial;
-        w.Clear();
+        double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
         double energy = 0;
         int t = _set.Species.Count;
         var wallR = _model.WallRMin;
@@ -167,9 +166,10 @@ public sealed class LearnedForceField : IForceField
                 double gx = s.Gx[e], gy = s.Gy[e], gz = s.Gz[e];
                 fx += gx; fy += gy; fz += gz;
                 double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
-                w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
-                w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
-                w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
+                // Virial in registers: nine read-modify-writes of the chunk's array per entry were a memory-bound chain.
+                wxx -= gx * dx; wxy -= gx * dy; wxz -= gx * dz;
+                wyx -= gy * dx; wyy -= gy * dy; wyz -= gy * dz;
+                wzx -= gz * dx; wzy -= gz * dy; wzz -= gz * dz;
                 if (conservative)
                 {
                     int j = 3 * s.Atom[e];
@@ -179,6 +179,7 @@ public sealed class LearnedForceField : IForceField
             if (conservative) { forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz; }
             else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
         }
+        w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
         c.Energy = energy;
     }
 }

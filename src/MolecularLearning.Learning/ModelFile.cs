@@ -135,6 +135,19 @@ internal static class ModelFile
         w.WriteNumber("maxDegree", o.AngularDegree);
         WriteRadial(w, "functions", o.AngularRadial);
         w.WriteEndObject();
+        w.WritePropertyName("sortedAngles");
+        w.WriteStartObject();
+        w.WriteNumber("maxDegree", o.SortedAngleDegree);
+        w.WriteStartArray("angles");
+        foreach (var a in o.SortedAngles)
+        {
+            w.WriteStartObject();
+            w.WriteString("a", a.A); w.WriteNumber("rankA", a.RankA);
+            w.WriteString("b", a.B); w.WriteNumber("rankB", a.RankB);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 
@@ -369,6 +382,18 @@ internal static class ModelFile
             AngularDegree = r.Integer(angularEl, "maxDegree", P + ".angular"),
             AngularRadial = ReadRadial(r, angularEl, P + ".angular"),
         };
+        if (inv.TryGetProperty("sortedAngles", out var anglesEl))
+        {
+            const string A = P + ".sortedAngles";
+            var list = new List<SortedAngle>();
+            int i = 0;
+            foreach (var a in r.Get(anglesEl, "angles", A, JsonValueKind.Array).EnumerateArray())
+            {
+                string path = $"{A}.angles[{i++}]";
+                list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path)));
+            }
+            options = options with { SortedAngleDegree = r.Integer(anglesEl, "maxDegree", A), SortedAngles = list };
+        }
         try { options.Validate(); }
         catch (DataException e) { throw r.Error(P, e.Message); }
         return options;

@@ -120,6 +120,21 @@ public class NeighbourListStorageTests
         Assert.Throws<InvalidOperationException>(() => runner.Run(failing, 10));
         runner.Run(work, 100); // still usable
         Assert.All(work.Hits, h => Assert.Equal(3, h));
+        // A run from inside a chunk (same team) runs inline instead of re-entering the busy team.
+        var inner = new CountingWork(8);
+        var outer = new NestingWork(runner, inner);
+        runner.Run(outer, 4);
+        Assert.All(inner.Hits, h => Assert.Equal(4, h));
+    }
+
+    private sealed class NestingWork(ParallelRunner runner, CountingWork inner) : IParallelWork
+    {
+        private readonly object _gate = new();
+
+        public void Execute(int chunk, int worker)
+        {
+            lock (_gate) runner.Run(inner, 8); // CountingWork is not re-entrant: one nested run at a time
+        }
     }
 
     private sealed class CountingWork(int chunks) : IParallelWork

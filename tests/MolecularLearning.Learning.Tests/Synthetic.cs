@@ -81,6 +81,7 @@ internal static class Synthetic
         yield return ("gaussian", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = InvariantOptions.GaussianLadder(4, 0.9, 3.2) });
         yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialBasisFunction.InversePower(1), RadialBasisFunction.InversePower(3)] });
         yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialBasisFunction.Gaussian(1.0, 0.3), RadialBasisFunction.Gaussian(2.2, 0.6)] });
-        yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2", 3.4));
+        yield return ("angles", InvariantOptions.Parse("sorted:O2:H3+angles:3:H1H2:O1H1:O1O2", 3.6));
+        yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2+angles:2:H1H2:O1H1", 3.4));
     }
 }
