@@ -94,4 +94,35 @@ public sealed class RunRestartTests(RunRestartTests.SmallModel model) : IClassFi
         Assert.Equal(2, noStart.ExitCode);
         Assert.Contains("--from", noStart.StdErr);
     }
+
+    [Fact]
+    public async Task Forces_from_an_ase_ipi_client_drive_the_run()
+    {
+        string name = "mld-run-" + Guid.NewGuid().ToString("N")[..8];
+        var log = Path.Combine(_dir, "ipi.csv");
+        var mld = Task.Run(() => Peers.Mld(["run", "--forces", "ipi:unix:" + name, "--from", Sample, "--steps", "10", "--every", "5",
+            "--log", log, "--thermostat", "none", "--connect-timeout", "60"], TimeSpan.FromMinutes(3)));
+        // The client retries until mld listens; it prints its own energy of the start structure first.
+        var script = Path.Combine(Peers.RepoRoot, "integration", "dynamics", "ase_lj_client.py");
+        var client = Peers.Run(Peers.Python, [script, Path.Combine(Sample, "init.xyz"), name, "9.8528"], TimeSpan.FromMinutes(3));
+        var run = await mld;
+        Assert.True(run.ExitCode == 0, run.StdOut + run.StdErr);
+        Assert.True(client.ExitCode == 0, client.StdErr);
+        double aseEnergy = double.Parse(client.StdOut.Split('\n')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var lines = File.ReadAllLines(log);
+        Assert.Equal(4, lines.Length); // header, steps 0, 5, 10
+        double potential = double.Parse(lines[1].Split(',')[4], System.Globalization.CultureInfo.InvariantCulture);
+        // eV → Hartree on the wire → eV; ASE 3.22 converts with CODATA 2014 units, we with 2018 (≈2e-8 apart).
+        Assert.Equal(aseEnergy, potential, Math.Abs(aseEnergy) * 1e-7);
+    }
+
+    [Fact]
+    public void No_ipi_client_ends_the_run_with_one_clear_line()
+    {
+        var r = Peers.Mld(["run", "--forces", "ipi:unix:mld-none-" + Guid.NewGuid().ToString("N")[..8], "--from", Sample, "--steps", "10",
+            "--connect-timeout", "1"], TimeSpan.FromMinutes(2));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("error: no i-PI client connected", r.StdErr);
+        Assert.DoesNotContain("   at ", r.StdErr); // no stack trace
+    }
 }

@@ -11,6 +11,20 @@ public static class Probe
     public static int Run(string[] args)
     {
         if (args.Length > 0 && args[0] == "learned") return Learned(args[1..]);
+        if (args.Length > 0 && args[0] == "calls")
+        {
+            // A fixed number of agent-mode evaluations after warm-up: `perf stat` the difference of two
+            // counts for instructions per atom-step, a measure the machine's load does not disturb.
+            int reps = int.Parse(args[1]), kk = args.Length > 2 ? int.Parse(args[2]) : 3;
+            var (spc, psn) = BenchHarness.ReadXyz(Water.SamplePath());
+            var fr = BenchHarness.Replicate(spc, psn, 9.8528, kk);
+            var ff = ProbeModels.Synthetic(2, ForceMode.Agent, Environment.GetEnvironmentVariable("PROBE_BASIS") ?? FitOptions.DefaultBasis).CreateForceField();
+            var res = new ForceResult(fr.AtomCount);
+            for (int q = 0; q < 200; q++) ff.Compute(fr.Species, fr.Positions, fr.Cell, res);
+            Thread.Sleep(500);
+            for (int q = 0; q < reps; q++) ff.Compute(fr.Species, fr.Positions, fr.Cell, res);
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "exp")
         {
             double acc = 0, x = 0.1;

@@ -15,7 +15,9 @@ namespace MolecularLearning.Cp2k;
 /// Units: Å, eV/Å, eV, fs; velocities in Å/fs. ASE 3.22 reads the <c>velocities</c> column as a
 /// plain array, unconverted (<c>atoms.arrays["velocities"]</c>, in Å/fs); ASE's own velocity unit is
 /// Å per ASE time unit, so <c>atoms.set_velocities(atoms.arrays["velocities"] / ase.units.fs)</c>
-/// gives ASE the same motion. Numbers are written in round-trip precision.
+/// gives ASE the same motion. Numbers are written in round-trip precision. On reading, a
+/// <c>momenta</c> column (what ASE writes for atoms whose velocities were set) is ignored: turning it
+/// into velocities would need ASE's masses, which differ from CP2K's.
 /// </summary>
 public static class ExtendedXyz
 {
@@ -93,7 +95,7 @@ public static class ExtendedXyz
             bool extended = header.ContainsKey("Properties") || header.ContainsKey("Lattice");
             if (!extended) header.Clear();
             var layout = Layout.From(header, path, frameNo, headerLine);
-            var cell = ParseCell(header, path, frameNo, headerLine);
+            var cell = ParseCell(header, path, frameNo, headerLine, warn);
 
             var species = new Species[atoms];
             var positions = new double[3 * atoms];
@@ -169,11 +171,17 @@ public static class ExtendedXyz
         return v;
     }
 
-    private static Cell? ParseCell(Dictionary<string, string> header, string path, int frame, long line)
+    private static Cell? ParseCell(Dictionary<string, string> header, string path, int frame, long line, Action<string>? warn)
     {
         if (!header.TryGetValue("Lattice", out var lattice)) return null;
-        if (header.TryGetValue("pbc", out var pbc) && pbc.Split(' ', StringSplitOptions.RemoveEmptyEntries).All(p => p is "F" or "False" or "f" or "false"))
-            return null; // a lattice on a non-periodic system is only a bounding box
+        if (header.TryGetValue("pbc", out var pbc))
+        {
+            var flags = pbc.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int periodic = flags.Count(p => p is "T" or "True" or "t" or "true" or "1");
+            if (periodic == 0) return null; // a lattice on a non-periodic system is only a bounding box
+            if (periodic < flags.Length)
+                warn?.Invoke($"{path}: frame {frame}: pbc=\"{pbc}\" is partly periodic; the cell is treated as periodic in all three directions");
+        }
         var words = lattice.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
         if (words.Length != 9) throw DataException.At(path, frame, $"line {line}: Lattice needs 9 numbers, found {words.Length}");
         var h = new double[9];

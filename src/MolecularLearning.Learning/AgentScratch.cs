@@ -23,6 +23,8 @@ internal sealed class AgentScratch
     public double[] H = [], DH = [];
     public readonly double[] Values, Lambda;
     public readonly int[] SortedEntry;
+    /// <summary>Take all-Gaussian radial functions from the set's cubic Hermite table (the evaluator's fast path) instead of exp.</summary>
+    public bool TabulatedRadial;
 
     public void EnsureEntries(int n)
     {
@@ -103,6 +105,8 @@ internal struct LossGradientSink : IGradientSink
     }
 
     public void Radial(int k, int e, double s) => _s[e] += _lambda[k] * s;
+    /// <summary>Radial for invariants k0.. with slopes <paramref name="s"/>: one SIMD dot product.</summary>
+    public void RadialRow(int k0, int e, ReadOnlySpan<double> s) => _s[e] += Dense.Dot(_lambda.AsSpan(k0, s.Length), s);
 
     public void BeginPair(AgentScratch a, int ej, int ek, double c) { _g.Set(a, ej, ek, c); _aj = _ak = _ac = 0; }
     public void Pair(int k, double sj, double sk, double sc)

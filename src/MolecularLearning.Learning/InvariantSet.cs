@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MolecularLearning.Core;
 
@@ -23,6 +25,10 @@ public sealed class InvariantSet
     private readonly int[] _angleRefs;      // per sorted angle: the two sorted slots it joins
     private readonly int[] _angleAgent;     // per sorted angle: the agent species that sees it, or −1 for all
     private readonly double[]? _gaussCentre, _gaussInvWidth; // set when every radial function is a Gaussian
+    private double[]? _table;                                 // cubic Hermite table of φ_n and h φ_n', built on first use
+    private int _tablePad, _tableNodes;
+    /// <summary>Node spacing (Å) of the radial table: interpolation error ~1e-11 in φ, ~1e-9 in φ' for the default Gaussians.</summary>
+    public const double TableSpacing = 0.002;
 
     public InvariantSet(InvariantOptions options, IReadOnlyList<Species> species)
     {
@@ -144,15 +150,16 @@ public sealed class InvariantSet
         int entries = list.GetRow(i, s.Atom, s.Dx, s.Dy, s.Dz, s.R);
         // The list is built at this set's cutoff; a longer one is trimmed here.
         double rc = Cutoff;
+        bool trim = list.Cutoff > rc;
         int e = 0;
         for (int p = 0; p < entries; p++)
         {
             double r = s.R[p];
-            if (r >= rc) continue;
+            if (trim && r >= rc) continue;
             int j = s.Atom[p];
             double x = s.Dx[p], y = s.Dy[p], z = s.Dz[p], inv = 1 / r;
-            s.Atom[e] = j; s.Type[e] = types[j]; s.R[e] = r;
-            s.Dx[e] = x; s.Dy[e] = y; s.Dz[e] = z;
+            if (trim) { s.Atom[e] = j; s.R[e] = r; s.Dx[e] = x; s.Dy[e] = y; s.Dz[e] = z; }
+            s.Type[e] = types[j];
             s.Ux[e] = x * inv; s.Uy[e] = y * inv; s.Uz[e] = z * inv;
             e++;
         }
@@ -167,31 +174,38 @@ public sealed class InvariantSet
         int entries = s.Entries;
         int t = _species.Length;
 
-        // (a) sorted distances: the k smallest per species by insertion into a short sorted list.
+        // (a) sorted distances: the k smallest per species by insertion into a short sorted list, all
+        // species in one pass over the entries (each species still sees its entries in order).
         double rcSorted = Options.Cutoff;
-        for (int sp = 0; sp < t; sp++)
+        if (SortedTotal > 0)
         {
-            int kmax = SortedCounts[sp];
-            if (kmax == 0) continue;
-            int off = _sortedOffset[sp];
-            int found = 0;
+            Span<int> found = stackalloc int[t];
+            found.Clear();
+            var sortedEntry = s.SortedEntry;
             for (int e = 0; e < entries; e++)
             {
-                if (s.Type[e] != sp) continue;
+                int sp = s.Type[e];
+                int kmax = SortedCounts[sp];
                 double r = s.R[e];
-                if (r >= rcSorted) continue;
-                if (found == kmax && r >= values[off + kmax - 1]) continue;
-                int q = found < kmax ? found++ : kmax - 1;
+                if (kmax == 0 || r >= rcSorted) continue;
+                int off = _sortedOffset[sp], f = found[sp];
+                if (f == kmax && r >= values[off + kmax - 1]) continue;
+                int q = f < kmax ? f : kmax - 1;
+                if (f < kmax) found[sp] = f + 1;
                 while (q > 0 && values[off + q - 1] > r)
                 {
                     values[off + q] = values[off + q - 1];
-                    s.SortedEntry[off + q] = s.SortedEntry[off + q - 1];
+                    sortedEntry[off + q] = sortedEntry[off + q - 1];
                     q--;
                 }
                 values[off + q] = r;
-                s.SortedEntry[off + q] = e;
+                sortedEntry[off + q] = e;
             }
-            for (int q = found; q < kmax; q++) { values[off + q] = rcSorted; s.SortedEntry[off + q] = -1; }
+            for (int sp = 0; sp < t; sp++)
+            {
+                int off = _sortedOffset[sp];
+                for (int q = found[sp]; q < SortedCounts[sp]; q++) { values[off + q] = rcSorted; sortedEntry[off + q] = -1; }
+            }
         }
 
         // (b) radial sums, caching φ_n = g_n f_c and φ_n' per entry.
@@ -211,6 +225,11 @@ public sealed class InvariantSet
                 }
                 double fc = SmoothCutoff.Value(r, rc, out var dfc);
                 int vo = RadialOffset + s.Type[e] * nr;
+                if (s.TabulatedRadial && _gaussCentre is not null && Vector256.IsHardwareAccelerated)
+                {
+                    TabulatedRow(r, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
+                    continue;
+                }
                 if (_gaussCentre is not null && Vector256.IsHardwareAccelerated)
                 {
                     GaussianRow(r, fc, dfc, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
@@ -283,6 +302,73 @@ public sealed class InvariantSet
         }
     }
 
+    /// <summary>
+    /// φ_n(r) = g_n f_c and φ_n' on nodes r_m = m h, for cubic Hermite interpolation: per node, P values then
+    /// P slopes times h (P = functions padded to whole vectors). Thread-safe lazy build (idempotent).
+    /// </summary>
+    private double[] Table()
+    {
+        if (Volatile.Read(ref _table) is { } built) return built;
+        int nr = Radial.Length, pad = _gaussCentre!.Length;
+        double rc = Options.RadialCutoff, h = TableSpacing;
+        int nodes = (int)Math.Ceiling(rc / h) + 2;
+        var table = new double[nodes * 2 * pad];
+        for (int m = 0; m < nodes; m++)
+        {
+            double r = m * h;
+            double fc = SmoothCutoff.Value(r, rc, out var dfc);
+            for (int n = 0; n < nr; n++)
+            {
+                double g = Radial[n].Value(r, out var dg);
+                table[m * 2 * pad + n] = g * fc;
+                table[m * 2 * pad + pad + n] = (dg * fc + g * dfc) * h;
+            }
+        }
+        _tablePad = pad;
+        _tableNodes = nodes;
+        Interlocked.CompareExchange(ref _table, table, null);
+        return _table!;
+    }
+
+    /// <summary>φ_n, φ_n' and the sums for one entry from the Hermite table, four functions at a time.</summary>
+    private void TabulatedRow(double r, Span<double> phi, Span<double> dphi, Span<double> sums)
+    {
+        var table = Table();
+        int pad = _tablePad, nr = phi.Length, w = Vector256<double>.Count;
+        double u = r / TableSpacing;
+        int m = Math.Min((int)u, _tableNodes - 2);
+        if (m < 0 || (m + 2) * 2 * pad > table.Length || sums.Length < nr || dphi.Length < nr) throw new IndexOutOfRangeException();
+        double t = u - m, t2 = t * t, t3 = t2 * t;
+        // Hermite basis and its derivative in t (slopes are stored times h, so d/dr = d/dt / h).
+        var h00 = Vector256.Create(2 * t3 - 3 * t2 + 1); var h10 = Vector256.Create(t3 - 2 * t2 + t);
+        var h01 = Vector256.Create(-2 * t3 + 3 * t2); var h11 = Vector256.Create(t3 - t2);
+        double ih = 1 / TableSpacing;
+        var d00 = Vector256.Create((6 * t2 - 6 * t) * ih); var d10 = Vector256.Create((3 * t2 - 4 * t + 1) * ih);
+        var d01 = Vector256.Create((-6 * t2 + 6 * t) * ih); var d11 = Vector256.Create((3 * t2 - 2 * t) * ih);
+        ref double node = ref table[m * 2 * pad];
+        ref double ph = ref MemoryMarshal.GetReference(phi);
+        ref double dph = ref MemoryMarshal.GetReference(dphi);
+        ref double sum = ref MemoryMarshal.GetReference(sums);
+        int n = 0;
+        for (; n + w <= nr; n += w)
+        {
+            var f0 = Vector256.LoadUnsafe(ref node, (nuint)n); var s0 = Vector256.LoadUnsafe(ref node, (nuint)(pad + n));
+            var f1 = Vector256.LoadUnsafe(ref node, (nuint)(2 * pad + n)); var s1 = Vector256.LoadUnsafe(ref node, (nuint)(3 * pad + n));
+            var p = h00 * f0 + h10 * s0 + h01 * f1 + h11 * s1;
+            (d00 * f0 + d10 * s0 + d01 * f1 + d11 * s1).StoreUnsafe(ref dph, (nuint)n);
+            p.StoreUnsafe(ref ph, (nuint)n);
+            (Vector256.LoadUnsafe(ref sum, (nuint)n) + p).StoreUnsafe(ref sum, (nuint)n);
+        }
+        for (; n < nr; n++) // functions beyond whole vectors
+        {
+            double f0 = Unsafe.Add(ref node, n), s0 = Unsafe.Add(ref node, pad + n), f1 = Unsafe.Add(ref node, 2 * pad + n), s1 = Unsafe.Add(ref node, 3 * pad + n);
+            double p = h00[0] * f0 + h10[0] * s0 + h01[0] * f1 + h11[0] * s1;
+            phi[n] = p;
+            dphi[n] = d00[0] * f0 + d10[0] * s0 + d01[0] * f1 + d11[0] * s1;
+            sums[n] += p;
+        }
+    }
+
     /// <summary>∂I_k/∂d_e for every invariant and entry, streamed into <paramref name="sink"/>. Call after <see cref="ComputeValues"/>.</summary>
     internal void ComputeGradient<TSink>(AgentScratch s, ref TSink sink) where TSink : struct, IGradientSink
     {
@@ -304,7 +390,11 @@ public sealed class InvariantSet
             {
                 if (s.R[e] >= rc) continue;
                 int vo = RadialOffset + s.Type[e] * nr, baseIdx = e * nr;
-                for (int n = 0; n < nr; n++) sink.Radial(vo + n, e, s.DPhi[baseIdx + n]);
+                // The evaluator's sink contracts the row with λ in one SIMD dot (the JIT drops the other branch).
+                if (typeof(TSink) == typeof(LossGradientSink))
+                    Unsafe.As<TSink, LossGradientSink>(ref sink).RadialRow(vo, e, s.DPhi.AsSpan(baseIdx, nr));
+                else
+                    for (int n = 0; n < nr; n++) sink.Radial(vo + n, e, s.DPhi[baseIdx + n]);
             }
         }
         if (Degree > 0) AngularPass(s, default, gradient: true, ref sink);

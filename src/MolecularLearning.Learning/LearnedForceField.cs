@@ -34,7 +34,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
 
     private sealed class Chunk(int invariants)
     {
-        public readonly AgentScratch Scratch = new(invariants);
+        public readonly AgentScratch Scratch = new(invariants) { TabulatedRadial = true };
         public readonly double[] Virial = new double[9];
         public double Energy;
         public double[] Forces = [];
@@ -134,7 +134,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         if (conservative && _chunkCount > 1) Array.Clear(forces);
         var s = c.Scratch;
         Span<double> w = c.Virial;
-        w.Clear();
+        double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
         double energy = 0;
         int t = _set.Species.Count;
         var wallR = _model.WallRMin;
@@ -166,9 +166,10 @@ public sealed class LearnedForceField : IForceField, IParallelWork
                 double gx = s.Gx[e], gy = s.Gy[e], gz = s.Gz[e];
                 fx += gx; fy += gy; fz += gz;
                 double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
-                w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
-                w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
-                w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
+                // Virial in registers: nine read-modify-writes of the chunk's array per entry were a memory-bound chain.
+                wxx -= gx * dx; wxy -= gx * dy; wxz -= gx * dz;
+                wyx -= gy * dx; wyy -= gy * dy; wyz -= gy * dz;
+                wzx -= gz * dx; wzy -= gz * dy; wzz -= gz * dz;
                 if (conservative)
                 {
                     int j = 3 * s.Atom[e];
@@ -178,6 +179,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             if (conservative) { forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz; }
             else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
         }
+        w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
         c.Energy = energy;
     }
 }

@@ -128,6 +128,19 @@ public sealed class ExtendedXyzTests : IDisposable
     }
 
     [Fact]
+    public void Pbc_flags_decide_periodicity()
+    {
+        File.WriteAllText(PathOf("p.extxyz"),
+            "1\nLattice=\"3 0 0 0 4 0 0 0 5\" Properties=species:S:1:pos:R:3 pbc=\"F F F\"\nO 0 0 0\n" +
+            "1\nLattice=\"3 0 0 0 4 0 0 0 5\" Properties=species:S:1:pos:R:3 pbc=\"T T F\"\nO 0 0 0\n");
+        var warnings = new List<string>();
+        var frames = ExtendedXyz.Read(PathOf("p.extxyz"), warnings.Add);
+        Assert.Null(frames[0].Cell);
+        Assert.Equal(Cell.Orthorhombic(3, 4, 5), frames[1].Cell);
+        Assert.Contains("frame 2: pbc=\"T T F\" is partly periodic", Assert.Single(warnings));
+    }
+
+    [Fact]
     public void Plain_xyz_without_lattice_is_not_periodic()
     {
         File.WriteAllText(PathOf("c.xyz"), "3\nwater molecule\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n3\n i = 5, time = 2.5, E = -17.1\nO 0 0 0.1\nH 0.96 0 0.1\nH -0.24 0.93 0.1\n");

@@ -6,6 +6,7 @@ using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Dynamics;
 using MolecularLearning.Learning;
+using MolecularLearning.Protocols.Ipi;
 
 namespace MolecularLearning.Cli.Verbs;
 
@@ -37,10 +38,13 @@ public sealed class RunVerb : IVerb
         var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file, written every --checkpoint-every steps, at the end and on SIGINT/SIGTERM" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 1000 };
         var restart = new Option<string?>("--restart") { Description = "continue from a checkpoint (its settings are used; trajectory and log are appended)" };
+        var forces = new Option<string?>("--forces") { Description = "take forces from an i-PI client instead of a model: ipi:unix:NAME (socket /tmp/ipi_NAME) or ipi:HOST:PORT; mld listens, the client connects" };
+        var connectTimeout = new Option<double>("--connect-timeout") { Description = "with --forces: seconds to wait for the client to connect", DefaultValueFactory = _ => 120 };
+        var requestTimeout = new Option<double>("--request-timeout") { Description = "with --forces: seconds one force request may take", DefaultValueFactory = _ => 600 };
         var command = new Command("run", "molecular dynamics with a learned model: NVE or Nosé–Hoover NVT, trajectory, thermo log, checkpoints")
         {
             model, from, frame, cell, steps, timestep, temperature, thermostat, chain, tau, massive, seed,
-            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart,
+            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -60,6 +64,7 @@ public sealed class RunVerb : IVerb
                 Seed = parse.GetValue(seed), Trajectory = parse.GetValue(trajectory), Every = parse.GetValue(every),
                 Log = parse.GetValue(log), LogEvery = parse.GetValue(logEvery) ?? parse.GetValue(every),
                 Checkpoint = parse.GetValue(checkpoint), CheckpointEvery = parse.GetValue(checkpointEvery), Restart = parse.GetValue(restart),
+                Forces = parse.GetValue(forces), ConnectTimeoutSeconds = parse.GetValue(connectTimeout), RequestTimeoutSeconds = parse.GetValue(requestTimeout),
             };
             return Execute(o);
         }));
@@ -82,6 +87,9 @@ public sealed class RunVerb : IVerb
         public string? Checkpoint { get; init; }
         public int CheckpointEvery { get; init; } = 1000;
         public string? Restart { get; init; }
+        public string? Forces { get; init; }
+        public double ConnectTimeoutSeconds { get; init; } = 120;
+        public double RequestTimeoutSeconds { get; init; } = 600;
     }
 
     private static int Execute(RunOptions o)
@@ -90,8 +98,26 @@ public sealed class RunVerb : IVerb
         if (o.LogEvery < 1) throw new DataException($"--log-every must be ≥ 1, got {o.LogEvery}");
         if (o.CheckpointEvery < 1) throw new DataException($"--checkpoint-every must be ≥ 1, got {o.CheckpointEvery}");
         if (o.Steps < 0) throw new DataException($"--steps must be ≥ 0, got {o.Steps}");
-        if (o.Model is null) throw new DataException("give a model file (mld run model.json ...)");
         if (o.Restart is null && o.From is null) throw new DataException("give --from (start structure) or --restart (checkpoint)");
+        if (o.Forces is not null)
+        {
+            if (o.Model is not null) throw new DataException($"give a model file or --forces, not both ({o.Model}, {o.Forces})");
+            if (!o.Forces.StartsWith("ipi:", StringComparison.OrdinalIgnoreCase))
+                throw new DataException($"--forces '{o.Forces}': expected ipi:unix:NAME or ipi:HOST:PORT");
+            if (!(o.ConnectTimeoutSeconds > 0) || !(o.RequestTimeoutSeconds > 0))
+                throw new DataException("--connect-timeout and --request-timeout must be > 0 seconds");
+            var address = IpiAddress.Parse(o.Forces);
+            // One server for the whole run (the client keeps its connection); it is stateless on our side,
+            // so the same instance serves after checkpoints too.
+            var server = IpiServerForceField.Listen(address, new IpiServerOptions
+            {
+                ConnectTimeout = TimeSpan.FromSeconds(o.ConnectTimeoutSeconds),
+                RequestTimeout = TimeSpan.FromSeconds(o.RequestTimeoutSeconds),
+            });
+            Console.WriteLine($"forces: listening for an i-PI client on {server.Address} (waiting up to {o.ConnectTimeoutSeconds:0.#} s)");
+            return Simulate(o, () => server);
+        }
+        if (o.Model is null) throw new DataException("give a model file (mld run model.json ...) or --forces ipi:ADDRESS");
         var learned = LearnedModel.Load(o.Model);
         // No Verlet skin: the neighbour list is rebuilt every step (measured no slower for 96 atoms), so the
         // evaluator keeps no state between steps and a restart from any step is bit-identical.
@@ -130,8 +156,7 @@ public sealed class RunVerb : IVerb
             var progress = new RunProgress(startStep, o.Steps);
             var clock = Stopwatch.StartNew();
             double sumT = 0; long countT = 0;
-            md.Initialise();
-            double h0 = md.ConservedEnergy;
+            double h0 = double.NaN;
             loop = new SimulationLoop(md)
             {
                 FrameEvery = o.Every,
@@ -151,14 +176,22 @@ public sealed class RunVerb : IVerb
             };
             if (received is not null) loop.Stop(); // a signal that came while setting up
             bool finished;
-            try { finished = loop.Run(o.Steps, emitStart: !restarting); }
+            try
+            {
+                md.Initialise(); // the first force call (with --forces: waits for the client)
+                h0 = md.ConservedEnergy;
+                finished = loop.Run(o.Steps, emitStart: !restarting);
+            }
             catch (Exception e) when (e is DataException and not SimulationDivergedException)
             {
                 // The force provider failed (e.g. a remote client timed out): the state was rolled back, keep it.
                 progress.Done();
                 traj?.Flush(); log?.Flush();
-                WriteCheckpoint(checkpointPath, md);
-                Console.Error.WriteLine($"stopped at step {md.State.Step}: checkpoint written to {checkpointPath}");
+                if (md.State.ForcesValid)
+                {
+                    WriteCheckpoint(checkpointPath, md);
+                    Console.Error.WriteLine($"stopped at step {md.State.Step}: trajectory flushed, checkpoint written to {checkpointPath}");
+                }
                 throw;
             }
             progress.Done();

@@ -110,13 +110,13 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
 
         if (!_methods.TryGetValue(path, out var handler))
         {
-            Finish(http, path, peer, GrpcStatusCode.Unimplemented, $"unknown method {path}");
+            await FinishAsync(http, path, peer, GrpcStatusCode.Unimplemented, $"unknown method {path}");
             return;
         }
         var encoding = request.Headers["grpc-encoding"].ToString();
         if (encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
         {
-            Finish(http, path, peer, GrpcStatusCode.Unimplemented,
+            await FinishAsync(http, path, peer, GrpcStatusCode.Unimplemented,
                 $"grpc-encoding '{encoding}' is not supported: this server accepts identity only");
             return;
         }
@@ -126,7 +126,7 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
         {
             if (!TryParseTimeout(timeoutHeader, out var t))
             {
-                Finish(http, path, peer, GrpcStatusCode.Internal,
+                await FinishAsync(http, path, peer, GrpcStatusCode.Internal,
                     $"malformed grpc-timeout '{timeoutHeader}' (expected up to 8 digits and a unit H, M, S, m, u or n)");
                 return;
             }
@@ -166,11 +166,29 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
         // A deadline that passed while the handler was busy still fails the call: the client has given up.
         if (status == GrpcStatusCode.OK && deadline.IsCancellationRequested)
             (status, message) = (GrpcStatusCode.DeadlineExceeded, $"deadline exceeded (grpc-timeout {timeoutHeader})");
-        Finish(http, path, peer, status, message);
+        await FinishAsync(http, path, peer, status, message);
     }
 
-    /// <summary>Sends grpc-status/grpc-message: as trailers after messages, or as the headers of a trailers-only response.</summary>
-    private void Finish(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
+    /// <summary>
+    /// Sends grpc-status/grpc-message (as trailers after messages, or as the headers of a trailers-only response)
+    /// and ends the response. If the client is still sending, the stream is then reset with NO_ERROR, as the spec
+    /// asks: otherwise a client that never half-closes would hold the stream open (and delay shutdown).
+    /// </summary>
+    private async Task FinishAsync(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
+    {
+        SetStatus(http, path, peer, status, message);
+        await http.Response.CompleteAsync();
+        var body = http.Request.BodyReader;
+        bool requestEnded = false;
+        if (body.TryRead(out var rest))
+        {
+            requestEnded = rest.IsCompleted;
+            body.AdvanceTo(rest.Buffer.End);
+        }
+        if (!requestEnded) http.Features.Get<IHttpResetFeature>()?.Reset(0);
+    }
+
+    private void SetStatus(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
     {
         if (status == GrpcStatusCode.OK)
             _log.LogDebug("gRPC {Method} from {Peer}: OK", path, peer);

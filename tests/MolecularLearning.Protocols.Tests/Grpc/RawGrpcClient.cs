@@ -121,6 +121,8 @@ public sealed class RawGrpcClient(Uri address) : IDisposable
         public async Task<Reply> FinishAsync()
         {
             while (await ReadAsync() is not null) { }
+            // Like real clients: once the server has ended the call, stop sending (lets the connection close).
+            CompleteRequest();
             var response = await _response;
             return Finish(response, _received);
         }

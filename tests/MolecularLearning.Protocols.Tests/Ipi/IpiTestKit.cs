@@ -100,13 +100,15 @@ public sealed class FakePeer : IDisposable
         return buffer;
     }
 
-    /// <summary>True once the other side has closed (reads EOF within the timeout).</summary>
+    /// <summary>True once the other side has closed (reads EOF within the timeout, skipping what was still in flight).</summary>
     public bool SeesClose(int milliseconds = 5000)
     {
         try
         {
             _socket.ReceiveTimeout = milliseconds;
-            return _socket.Receive(new byte[64]) == 0;
+            var sink = new byte[4096];
+            while (_socket.Receive(sink) > 0) { }
+            return true;
         }
         catch (SocketException e) { return e.SocketErrorCode != SocketError.TimedOut; }
         catch (ObjectDisposedException) { return true; } // we hung up ourselves: the server's close cannot be observed
@@ -133,7 +135,12 @@ public sealed class FakeServer : IDisposable
             s.Listen(4);
             return new FakeServer(s, IpiAddress.Tcp("127.0.0.1", ((IPEndPoint)s.LocalEndPoint!).Port));
         }
-        var address = TestAddresses.Unix();
+        return At(TestAddresses.Unix());
+    }
+
+    /// <summary>A fake server on a given UNIX socket path (e.g. one a client is already trying to reach).</summary>
+    public static FakeServer At(IpiAddress address)
+    {
         var u = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         u.Bind(new UnixDomainSocketEndPoint(address.SocketPath!));
         u.Listen(4);

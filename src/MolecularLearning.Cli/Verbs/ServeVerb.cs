@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using MolecularLearning.Core;
+using MolecularLearning.Learning;
+using MolecularLearning.Server;
+
+namespace MolecularLearning.Cli.Verbs;
+
+/// <summary>
+/// `mld serve model.json [--grpc 127.0.0.1:50051] [--ipi ADDR --template FILE] [--sockets-prefix P]`:
+/// the learned model over gRPC (h2c, or TLS with --certificate) and/or to an i-PI server, in the Generic Host.
+/// Further settings as configuration: appsettings.json, MLD_* environment variables, or --Section:Key=value.
+/// </summary>
+public sealed class ServeVerb : IVerb
+{
+    public Command Build()
+    {
+        var model = new Argument<string?>("model") { Description = "learned model file (JSON from `mld fit`); or Model:Path", Arity = ArgumentArity.ZeroOrOne };
+        var grpc = new Option<string?>("--grpc") { Description = $"gRPC listen address IP:PORT or localhost:PORT (default {ServeSettings.DefaultGrpcAddress}, loopback); none turns gRPC off" };
+        var ipi = new Option<string?>("--ipi") { Description = "also serve forces to this i-PI server: unix:NAME, HOST:PORT or a socket path" };
+        var template = new Option<string?>("--template") { Description = "structure (xyz/extxyz/CP2K run) with the species in i-PI's atom order" };
+        var prefix = new Option<string?>("--sockets-prefix") { Description = "prefix of unix:NAME socket paths (i-PI's sockets_prefix, default /tmp/ipi_)" };
+        var certificate = new Option<string?>("--certificate") { Description = "PKCS#12 (.pfx) certificate: gRPC over TLS instead of cleartext h2c" };
+        var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
+        {
+            model, grpc, ipi, template, prefix, certificate,
+        };
+        // Unknown --Section:Key=value tokens are configuration (e.g. --Grpc:MaxAtoms=5000).
+        command.TreatUnmatchedTokensAsErrors = false;
+        // A synchronous action on purpose: the host's own console lifetime handles Ctrl-C/SIGTERM and waits for
+        // in-flight calls, instead of the command line's short termination timeout for asynchronous actions.
+        command.SetAction(parse => CliErrors.Guard(() => Run([.. parse.UnmatchedTokens], new Dictionary<string, string?>
+        {
+            ["Model:Path"] = parse.GetValue(model),
+            ["Grpc:Address"] = parse.GetValue(grpc),
+            ["Grpc:CertificatePath"] = parse.GetValue(certificate),
+            ["Ipi:Address"] = parse.GetValue(ipi),
+            ["Ipi:Template"] = parse.GetValue(template),
+            ["Ipi:SocketsPrefix"] = parse.GetValue(prefix),
+        }).GetAwaiter().GetResult()));
+        return command;
+    }
+
+    private static async Task<int> Run(string[] configurationArgs, Dictionary<string, string?> overrides)
+    {
+        foreach (var token in configurationArgs)
+            if (!token.StartsWith("--", StringComparison.Ordinal) || !token.Contains('='))
+                throw new DataException($"unexpected argument '{token}' (configuration goes as --Section:Key=value)");
+        var configuration = ForceFieldHost.ReadConfiguration(configurationArgs, overrides);
+        var settings = ServeSettings.From(configuration);
+        var path = settings.ModelPath ?? throw new DataException("no model: give the model file (mld serve model.json) or Model:Path");
+        var served = LearnedModelServing.ToServedModel(LearnedModel.Load(path), Path.GetFileName(path));
+        using var host = ForceFieldHost.Build(configuration, settings, served);
+        await host.StartAsync();
+        // One line per address on standard output, for scripts waiting for the server (logs go to standard error).
+        foreach (var address in ForceFieldHost.GrpcAddresses(host)) Console.WriteLine($"gRPC listening on {address}");
+        await host.WaitForShutdownAsync();
+        return ForceFieldHost.ExitCode(host);
+    }
+}

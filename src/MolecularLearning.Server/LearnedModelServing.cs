@@ -1,0 +1,31 @@
+using MolecularLearning.Learning;
+using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Protocols.Grpc.V1;
+using SpeciesErrorMessage = MolecularLearning.Protocols.Grpc.V1.SpeciesError;
+
+namespace MolecularLearning.Server;
+
+/// <summary>A fitted <see cref="LearnedModel"/> as the gRPC service serves it (evaluators + DescribeModel).</summary>
+public static class LearnedModelServing
+{
+    public static ServedModel ToServedModel(LearnedModel model, string name)
+    {
+        var description = new ModelDescription
+        {
+            Name = name,
+            CutoffAngstrom = model.Cutoff,
+            Order = model.Order,
+            Mode = model.Mode.ToString(),
+            Training = new TrainingSummary { Source = model.Training.Source, Frames = (uint)Math.Max(0, model.Training.Frames) },
+        };
+        foreach (var s in model.Species)
+            description.Species.Add(new SpeciesInfo { Symbol = s.Symbol, AtomicNumber = (uint)s.AtomicNumber, MassAmu = s.Mass });
+        if (model.Training.Holdout is { } holdout)
+            foreach (var (symbol, e) in holdout.Species)
+                description.Training.Holdout.Add(new SpeciesErrorMessage
+                {
+                    Symbol = symbol, RelRmse = e.RelRmse, RmseEvPerAngstrom = e.Rmse, Atoms = (ulong)Math.Max(0, e.Atoms),
+                });
+        return new ServedModel(model.Species, model.CreateForceField, description);
+    }
+}

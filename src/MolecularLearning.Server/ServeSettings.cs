@@ -1,0 +1,64 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using MolecularLearning.Core;
+using MolecularLearning.Protocols.Grpc;
+
+namespace MolecularLearning.Server;
+
+/// <summary>
+/// What `mld serve` does, read from configuration (appsettings.json, MLD_ environment variables, the command
+/// line; later sources win). Keys: Model:Path; Grpc:Address ("none" turns gRPC off), Grpc:MaxMessageBytes,
+/// Grpc:MaxAtoms, Grpc:CertificatePath, Grpc:CertificatePassword; Ipi:Address, Ipi:Template,
+/// Ipi:SocketsPrefix; Host:ShutdownTimeoutSeconds.
+/// </summary>
+public sealed record ServeSettings
+{
+    public const string DefaultGrpcAddress = "127.0.0.1:50051";
+
+    public string? ModelPath { get; init; }
+    /// <summary>IP:PORT or localhost:PORT; null when gRPC is off. Loopback unless configured otherwise.</summary>
+    public string? GrpcAddress { get; init; } = DefaultGrpcAddress;
+    public int MaxMessageBytes { get; init; } = GrpcEndpoint.DefaultMaxReceiveMessageBytes;
+    public int MaxAtoms { get; init; } = ForceFieldService.DefaultMaxAtoms;
+    /// <summary>A PKCS#12 (.pfx) file: gRPC over TLS instead of cleartext h2c.</summary>
+    public string? CertificatePath { get; init; }
+    public string? CertificatePassword { get; init; }
+    /// <summary>i-PI server to serve forces to (unix:NAME, HOST:PORT, socket path); null for none.</summary>
+    public string? IpiAddress { get; init; }
+    /// <summary>Structure file giving the species, in i-PI's atom order (i-PI sends positions only).</summary>
+    public string? IpiTemplate { get; init; }
+    public string? IpiSocketsPrefix { get; init; }
+    /// <summary>How long shutdown waits for in-flight calls before cutting connections.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public static ServeSettings From(IConfiguration configuration)
+    {
+        string? Text(string key) => configuration[key] is { } v && v.Trim().Length > 0 ? v.Trim() : null;
+        int Positive(string key, int fallback)
+        {
+            var text = Text(key);
+            if (text is null) return fallback;
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
+                ? v : throw new DataException($"configuration {key} = '{text}' is not a positive integer");
+        }
+        var grpc = Text("Grpc:Address") ?? DefaultGrpcAddress;
+        var settings = new ServeSettings
+        {
+            ModelPath = Text("Model:Path"),
+            GrpcAddress = grpc.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : grpc,
+            MaxMessageBytes = Positive("Grpc:MaxMessageBytes", GrpcEndpoint.DefaultMaxReceiveMessageBytes),
+            MaxAtoms = Positive("Grpc:MaxAtoms", ForceFieldService.DefaultMaxAtoms),
+            CertificatePath = Text("Grpc:CertificatePath"),
+            CertificatePassword = configuration["Grpc:CertificatePassword"],
+            IpiAddress = Text("Ipi:Address"),
+            IpiTemplate = Text("Ipi:Template"),
+            IpiSocketsPrefix = Text("Ipi:SocketsPrefix"),
+            ShutdownTimeout = TimeSpan.FromSeconds(Positive("Host:ShutdownTimeoutSeconds", 30)),
+        };
+        if (settings.IpiAddress is not null && settings.IpiTemplate is null)
+            throw new DataException("i-PI needs a template structure (--template FILE, Ipi:Template): i-PI sends positions without species");
+        if (settings.GrpcAddress is null && settings.IpiAddress is null)
+            throw new DataException("nothing to serve: gRPC is off (Grpc:Address = none) and no i-PI address is given");
+        return settings;
+    }
+}
