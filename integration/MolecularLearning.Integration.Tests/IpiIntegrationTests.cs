@@ -58,20 +58,7 @@ public class IpiIntegrationTests
             await serving.WaitAsync(TimeSpan.FromSeconds(30)); // ASE closes without EXIT: a clean end
             Assert.Equal(20, client.StepsServed);
 
-            using var json = JsonDocument.Parse(File.ReadAllText(output));
-            var reference = new ForceResult();
-            foreach (var frame in json.RootElement.EnumerateArray())
-            {
-                var positions = Flat(frame.GetProperty("positions"));
-                var cell = new Cell(Flat(frame.GetProperty("cell")));
-                Assert.Equal(species.Select(s => s.Symbol), frame.GetProperty("symbols").EnumerateArray().Select(s => s.GetString()));
-                forceField.Compute(species, positions, cell, reference);
-                AssertClose(reference.Energy, frame.GetProperty("energy").GetDouble(), 1e-10, "energy");
-                AssertCloseArrays(reference.Forces, Flat(frame.GetProperty("forces")), 1e-10, "forces");
-                // ASE's stress is -W/V of the virial that came over the wire
-                var stress = Flat(frame.GetProperty("stress"));
-                AssertCloseArrays(reference.Virial.Select(w => -w / cell.Volume).ToArray(), stress, 1e-10, "stress");
-            }
+            AssertServedFramesMatch(output, forceField, species);
         }
         finally { File.Delete(output); }
     }
@@ -161,6 +148,55 @@ public class IpiIntegrationTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>`mld serve` (the learned model as an i-PI client, in the Generic Host) answering ASE's server.</summary>
+    [Fact]
+    public async Task MldServeAnswersAseSocketIOCalculator()
+    {
+        string name = "mlit" + Guid.NewGuid().ToString("N")[..10];
+        var output = Path.Combine(Path.GetTempPath(), name + ".json");
+        var modelPath = Path.Combine(Path.GetTempPath(), name + ".model.json");
+        try
+        {
+            Model.Value.Save(modelPath);
+            var args = new List<string>
+            {
+                Path.Combine(Scripts, "ase_server.py"), "--unix", name, "--frames", Path.Combine(Sample, "water32-xtb-pos-1.xyz.gz"),
+                "--every", "50", "--count", "10", "--box", Box.ToString(CultureInfo.InvariantCulture), "--triclinic", "--out", output,
+            };
+            args.AddRange(SameConstants);
+            var ase = Task.Run(() => Peers.Run(Peers.Python, args, PeerTimeout));
+            var serve = Task.Run(() => Peers.Mld(["serve", modelPath, "--template", Path.Combine(Sample, "init.xyz"),
+                "--ipi", "unix:" + name, "--grpc", "none"], PeerTimeout));
+            var aseRun = await ase;
+            Assert.True(aseRun.ExitCode == 0, aseRun.StdErr);
+            var serveRun = await serve; // ASE closed the socket: mld serve ends on its own, successfully
+            Assert.True(serveRun.ExitCode == 0, serveRun.StdErr);
+            AssertServedFramesMatch(output, LearnedModel.Load(modelPath).CreateForceField(), Run.Value.Frames[0].Species);
+        }
+        finally
+        {
+            File.Delete(output);
+            File.Delete(modelPath);
+        }
+    }
+
+    /// <summary>The README's ASE example runs as shipped: MD in ASE with forces from `mld serve`.</summary>
+    [Fact]
+    public void AseExampleRuns()
+    {
+        var modelPath = Path.Combine(Path.GetTempPath(), "mlit" + Guid.NewGuid().ToString("N")[..10] + ".model.json");
+        try
+        {
+            Model.Value.Save(modelPath);
+            var run = Peers.Run(Peers.Python, [Path.Combine(Scripts, "ase_example.py"), modelPath, "--steps", "20"], PeerTimeout,
+                environment: new Dictionary<string, string> { ["MLD"] = $"dotnet {Peers.MldDll}" });
+            Assert.True(run.ExitCode == 0, run.StdErr);
+            Assert.Contains("step    20", run.StdOut);
+            Assert.Contains("mld serve exited with 0", run.StdOut);
+        }
+        finally { File.Delete(modelPath); }
+    }
+
     // ---------------- helpers ----------------
 
     private static readonly Lazy<Cp2kTrajectory> Run = new(() => Cp2kRun.Read(Sample));
@@ -176,6 +212,24 @@ public class IpiIntegrationTests
         Invariants = InvariantOptions.Parse("sorted:O4:H8", FitOptions.DefaultCutoff),
         Source = "samples/water32-xtb",
     }).Model);
+
+    /// <summary>What ASE received through the protocol equals the in-process evaluation of the same configurations.</summary>
+    private static void AssertServedFramesMatch(string output, IForceField forceField, Species[] species)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(output));
+        var reference = new ForceResult();
+        foreach (var frame in json.RootElement.EnumerateArray())
+        {
+            var positions = Flat(frame.GetProperty("positions"));
+            var cell = new Cell(Flat(frame.GetProperty("cell")));
+            Assert.Equal(species.Select(s => s.Symbol), frame.GetProperty("symbols").EnumerateArray().Select(s => s.GetString()));
+            forceField.Compute(species, positions, cell, reference);
+            AssertClose(reference.Energy, frame.GetProperty("energy").GetDouble(), 1e-10, "energy");
+            AssertCloseArrays(reference.Forces, Flat(frame.GetProperty("forces")), 1e-10, "forces");
+            // ASE's stress is -W/V of the virial that came over the wire
+            AssertCloseArrays(reference.Virial.Select(w => -w / cell.Volume).ToArray(), Flat(frame.GetProperty("stress")), 1e-10, "stress");
+        }
+    }
 
     private static double[] Flat(JsonElement nested) => nested.EnumerateArray()
         .SelectMany(row => row.ValueKind == JsonValueKind.Array ? row.EnumerateArray().Select(v => v.GetDouble()) : [row.GetDouble()])

@@ -144,15 +144,16 @@ public sealed class InvariantSet
         int entries = list.GetRow(i, s.Atom, s.Dx, s.Dy, s.Dz, s.R);
         // The list is built at this set's cutoff; a longer one is trimmed here.
         double rc = Cutoff;
+        bool trim = list.Cutoff > rc;
         int e = 0;
         for (int p = 0; p < entries; p++)
         {
             double r = s.R[p];
-            if (r >= rc) continue;
+            if (trim && r >= rc) continue;
             int j = s.Atom[p];
             double x = s.Dx[p], y = s.Dy[p], z = s.Dz[p], inv = 1 / r;
-            s.Atom[e] = j; s.Type[e] = types[j]; s.R[e] = r;
-            s.Dx[e] = x; s.Dy[e] = y; s.Dz[e] = z;
+            if (trim) { s.Atom[e] = j; s.R[e] = r; s.Dx[e] = x; s.Dy[e] = y; s.Dz[e] = z; }
+            s.Type[e] = types[j];
             s.Ux[e] = x * inv; s.Uy[e] = y * inv; s.Uz[e] = z * inv;
             e++;
         }
@@ -167,31 +168,38 @@ public sealed class InvariantSet
         int entries = s.Entries;
         int t = _species.Length;
 
-        // (a) sorted distances: the k smallest per species by insertion into a short sorted list.
+        // (a) sorted distances: the k smallest per species by insertion into a short sorted list, all
+        // species in one pass over the entries (each species still sees its entries in order).
         double rcSorted = Options.Cutoff;
-        for (int sp = 0; sp < t; sp++)
+        if (SortedTotal > 0)
         {
-            int kmax = SortedCounts[sp];
-            if (kmax == 0) continue;
-            int off = _sortedOffset[sp];
-            int found = 0;
+            Span<int> found = stackalloc int[t];
+            found.Clear();
+            var sortedEntry = s.SortedEntry;
             for (int e = 0; e < entries; e++)
             {
-                if (s.Type[e] != sp) continue;
+                int sp = s.Type[e];
+                int kmax = SortedCounts[sp];
                 double r = s.R[e];
-                if (r >= rcSorted) continue;
-                if (found == kmax && r >= values[off + kmax - 1]) continue;
-                int q = found < kmax ? found++ : kmax - 1;
+                if (kmax == 0 || r >= rcSorted) continue;
+                int off = _sortedOffset[sp], f = found[sp];
+                if (f == kmax && r >= values[off + kmax - 1]) continue;
+                int q = f < kmax ? f : kmax - 1;
+                if (f < kmax) found[sp] = f + 1;
                 while (q > 0 && values[off + q - 1] > r)
                 {
                     values[off + q] = values[off + q - 1];
-                    s.SortedEntry[off + q] = s.SortedEntry[off + q - 1];
+                    sortedEntry[off + q] = sortedEntry[off + q - 1];
                     q--;
                 }
                 values[off + q] = r;
-                s.SortedEntry[off + q] = e;
+                sortedEntry[off + q] = e;
             }
-            for (int q = found; q < kmax; q++) { values[off + q] = rcSorted; s.SortedEntry[off + q] = -1; }
+            for (int sp = 0; sp < t; sp++)
+            {
+                int off = _sortedOffset[sp];
+                for (int q = found[sp]; q < SortedCounts[sp]; q++) { values[off + q] = rcSorted; sortedEntry[off + q] = -1; }
+            }
         }
 
         // (b) radial sums, caching φ_n = g_n f_c and φ_n' per entry.

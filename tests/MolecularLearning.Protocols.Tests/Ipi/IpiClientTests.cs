@@ -201,20 +201,13 @@ public class IpiClientTests
         await Task.Delay(400);
         Assert.False(run.IsCompleted);
         // now the server comes up at that address
-        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(address.SocketPath!));
-        listener.Listen(1);
-        try
-        {
-            Assert.True(listener.Poll(5_000_000, System.Net.Sockets.SelectMode.SelectRead));
-            using var server = new FakePeer(listener.Accept());
-            SendPositions(server, WireCell(cell), positions);
-            Assert.Equal("HAVEDATA", Status(server));
-            server.Header("EXIT");
-            await run.WaitAsync(Wait);
-            lock (log) Assert.Contains(log, m => m.Contains("waiting for a server"));
-        }
-        finally { File.Delete(address.SocketPath!); }
+        using var fake = FakeServer.At(address);
+        using var server = fake.Accept();
+        SendPositions(server, WireCell(cell), positions);
+        Assert.Equal("HAVEDATA", Status(server));
+        server.Header("EXIT");
+        await run.WaitAsync(Wait);
+        lock (log) Assert.Contains(log, m => m.Contains("waiting for a server"));
     }
 
     [Fact]

@@ -133,7 +133,12 @@ public sealed class FakeServer : IDisposable
             s.Listen(4);
             return new FakeServer(s, IpiAddress.Tcp("127.0.0.1", ((IPEndPoint)s.LocalEndPoint!).Port));
         }
-        var address = TestAddresses.Unix();
+        return At(TestAddresses.Unix());
+    }
+
+    /// <summary>A fake server on a given UNIX socket path (e.g. one a client is already trying to reach).</summary>
+    public static FakeServer At(IpiAddress address)
+    {
         var u = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         u.Bind(new UnixDomainSocketEndPoint(address.SocketPath!));
         u.Listen(4);
