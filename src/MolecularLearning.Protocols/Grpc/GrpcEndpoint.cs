@@ -133,6 +133,10 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
             timeout = t;
         }
 
+        // A stream can carry millions of steps: Kestrel's request body limit (30 MB) is for uploads, not for
+        // gRPC, whose limit is per message (MaxReceiveMessageBytes).
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit) bodyLimit.MaxRequestBodySize = null;
+
         // The call ends when the client goes away or its deadline passes, whichever comes first.
         using var deadline = new CancellationTokenSource();
         if (timeout is { } limit && limit < TimeSpan.FromDays(30)) deadline.CancelAfter(limit);
