@@ -247,6 +247,9 @@ public static class BenchHarness
                     lists.Add(MeasureNeighbourList(frame, options, t, NeighbourStorage.Compact));
                     foreach (var candidate in candidates)
                     {
+                        // Drop the previous measurement's lists and evaluators so each peak is its own.
+                        GC.Collect();
+                        GC.WaitForPendingFinalizers();
                         // Above 20,000 atoms only the first learned model (agent, order 2 by default) and the pair reference.
                         if (n > 20_000 && candidate.ForceField == "learned" && !ReferenceEquals(candidate, candidates.First(c => c.ForceField == "learned")))
                             continue;
