@@ -197,6 +197,42 @@ public class IpiIntegrationTests
         finally { File.Delete(modelPath); }
     }
 
+    /// <summary>
+    /// Both ends ours, as separate processes: `mld run --forces ipi:...` listens, `mld serve` connects.
+    /// The trajectory equals the in-process `mld run model.json` one (the protocol only rounds through atomic units).
+    /// </summary>
+    [Fact]
+    public async Task MldRunWithForcesFromMldServeFollowsTheInProcessRun()
+    {
+        string name = "mlit" + Guid.NewGuid().ToString("N")[..10];
+        var dir = Directory.CreateTempSubdirectory("ipi-run-").FullName;
+        try
+        {
+            var modelPath = Path.Combine(dir, "model.json");
+            Model.Value.Save(modelPath);
+            string[] common = ["--from", Sample, "--steps", "20", "--thermostat", "none", "--log-every", "1"];
+            var remote = Task.Run(() => Peers.Mld(["run", .. common, "--log", Path.Combine(dir, "remote.csv"),
+                "--forces", "ipi:unix:" + name, "--connect-timeout", "60", "--request-timeout", "60"], PeerTimeout, dir));
+            var serve = Task.Run(() => Peers.Mld(["serve", modelPath, "--template", Path.Combine(Sample, "init.xyz"),
+                "--ipi", "unix:" + name, "--grpc", "none"], PeerTimeout, dir));
+            var local = Peers.Mld(["run", modelPath, .. common, "--log", Path.Combine(dir, "local.csv")], PeerTimeout, dir);
+            Assert.True(local.ExitCode == 0, local.StdErr);
+            var remoteRun = await remote;
+            Assert.True(remoteRun.ExitCode == 0, remoteRun.StdErr);
+            var serveRun = await serve; // the run ended: the client ends cleanly too
+            Assert.True(serveRun.ExitCode == 0, serveRun.StdErr);
+
+            double[] Potential(string file) => File.ReadAllLines(Path.Combine(dir, file)).Skip(1)
+                .Select(l => double.Parse(l.Split(',')[4], CultureInfo.InvariantCulture)).ToArray();
+            var expected = Potential("local.csv");
+            var actual = Potential("remote.csv");
+            Assert.Equal(21, expected.Length);
+            Assert.Equal(expected.Length, actual.Length);
+            for (int step = 0; step < expected.Length; step++) AssertClose(expected[step], actual[step], 1e-9, $"potential energy at step {step}");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // ---------------- helpers ----------------
 
     private static readonly Lazy<Cp2kTrajectory> Run = new(() => Cp2kRun.Read(Sample));

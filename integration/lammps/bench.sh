@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 work=${WORK:-$(mktemp -d /tmp/mld-lammps-bench.XXXXXX)}
+mkdir -p "$work"
 steps_small=${STEPS_SMALL:-2000}
 steps_big=${STEPS_BIG:-20}
 replica=${REPLICA:-10x10x10}
@@ -46,8 +47,12 @@ run 2
 run $steps
 IN
   (cd "$dir" && mpirun --allow-run-as-root -np "$ranks" lmp -in in.bench -log "bench-$ranks.log" -screen none -nocite)
-  # "Loop time of T on P procs for S steps with N atoms" of the timed (second) run
-  grep "Loop time" "$dir/bench-$ranks.log" | tail -1 | awk '{printf "%.1f", $4 / $9 / $12 * 1e9}'
+  # "Loop time of T on P procs for S steps with N atoms" of the timed (second) run, then its "C% CPU use" line:
+  # wall ns/atom-step and the same scaled by the CPU share LAMMPS got (the cost on an otherwise idle machine)
+  local wall cpu
+  wall=$(grep "Loop time" "$dir/bench-$ranks.log" | tail -1 | awk '{printf "%.1f", $4 / $9 / $12 * 1e9}')
+  cpu=$(grep "CPU use with" "$dir/bench-$ranks.log" | tail -1 | awk '{sub("%", "", $1); print $1}')
+  echo "$wall $(awk -v w="$wall" -v c="$cpu" 'BEGIN {printf "%.1f", w * c / 100}')"
 }
 
 echo "running LAMMPS ..."
@@ -56,24 +61,27 @@ l_small_2=$(run_lammps "$work/small" 2 "$steps_small")
 l_big_1=$(run_lammps "$work/big" 1 "$steps_big")
 l_big_2=$(run_lammps "$work/big" 2 "$steps_big")
 
-/usr/bin/python3 - "$work" "$l_small_1" "$l_small_2" "$l_big_1" "$l_big_2" <<'PY'
+/usr/bin/python3 - "$work" $l_small_1 $l_small_2 $l_big_1 $l_big_2 <<'PY'
 import json, sys
-work, s1, s2, b1, b2 = sys.argv[1], *map(float, sys.argv[2:])
+work = sys.argv[1]
+s1, s1c, s2, s2c, b1, b1c, b2, b2c = map(float, sys.argv[2:])
 small, big = json.load(open(f"{work}/small.json")), json.load(open(f"{work}/big.json"))
-def mld(d, threads):
-    return next(t["nsPerAtomStep"] for t in d["mldTiming"] if t["threads"] == threads)
+def mld(d, threads, key="nsPerAtomStep"):
+    return next(t[key] for t in d["mldTiming"] if t["threads"] == threads)
 threads = max(t["threads"] for t in small["mldTiming"])
 n_small, n_big = small["mldTiming"][0]["atoms"], big["mldTiming"][0]["atoms"]
 layers = len(small["eam"]["files"])
 print(f"\nmodel: order {small['order']}, cutoff {small['cutoff']} Å; LAMMPS: table linear {small['pairTable']['points']} + {layers} eam/fs layers")
 print(f"tabulation error (max |dF| / rms F): {small['budget']['total']:.2e}\n")
-print("| box | atoms | mld 1 thread | mld %d threads | LAMMPS 1 rank | LAMMPS 2 ranks | LAMMPS speed-up 1->2 |" % threads)
+print("ns per atom-step, wall (CPU-share corrected in brackets); mld: force evaluation, LAMMPS: whole NVE steps\n")
+print("| box | atoms | mld 1 thread | mld %d threads | LAMMPS 1 rank | LAMMPS 2 ranks | LAMMPS speed-up 1->2 (corrected) |" % threads)
 print("|---|---|---|---|---|---|---|")
-print(f"| water32 | {n_small} | {mld(small,1)} | {mld(small,threads)} | {s1} | {s2} | {s1/s2:.2f} |")
-print(f"| replica | {n_big} | {mld(big,1)} | {mld(big,threads)} | {b1} | {b2} | {b1/b2:.2f} |")
-print("\n(ns per atom-step; mld: force evaluation only, LAMMPS: whole NVE steps)")
-json.dump({"small": {"atoms": n_small, "mld1": mld(small,1), "mldAll": mld(small,threads), "lammps1": s1, "lammps2": s2},
-           "big": {"atoms": n_big, "mld1": mld(big,1), "mldAll": mld(big,threads), "lammps1": b1, "lammps2": b2},
+for name, d, n, l1, l1c, l2, l2c in [("water32", small, n_small, s1, s1c, s2, s2c), ("replica", big, n_big, b1, b1c, b2, b2c)]:
+    print(f"| {name} | {n} | {mld(d,1)} ({mld(d,1,'cpuNsPerAtomStep')}) | {mld(d,threads)} | {l1} ({l1c}) | {l2} ({l2c}) | {l1/l2:.2f} ({l1c/l2c:.2f}) |")
+json.dump({"small": {"atoms": n_small, "mld1": mld(small,1), "mld1cpu": mld(small,1,"cpuNsPerAtomStep"), "mldAll": mld(small,threads),
+                     "lammps1": s1, "lammps1cpu": s1c, "lammps2": s2, "lammps2cpu": s2c},
+           "big": {"atoms": n_big, "mld1": mld(big,1), "mld1cpu": mld(big,1,"cpuNsPerAtomStep"), "mldAll": mld(big,threads),
+                   "lammps1": b1, "lammps1cpu": b1c, "lammps2": b2, "lammps2cpu": b2c},
            "threads": threads, "layers": layers}, open(f"{work}/bench.json", "w"), indent=1)
 print(f"results in {work}/bench.json")
 PY

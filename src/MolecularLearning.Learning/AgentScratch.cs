@@ -11,6 +11,8 @@ internal sealed class AgentScratch
     }
 
     public int Entries;
+    /// <summary>Species index of the agent being evaluated.</summary>
+    public int AgentType;
     public int[] Atom = [], Type = [];
     public double[] Dx = [], Dy = [], Dz = [], R = [], Ux = [], Uy = [], Uz = [];
     /// <summary>Per entry: accumulated scalar along u_e, and the gradient ∂L/∂d_e.</summary>

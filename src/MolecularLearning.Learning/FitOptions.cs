@@ -29,6 +29,14 @@ public sealed record FitOptions
     public double RepulsionStrength { get; init; }
     /// <summary>How far (Å) below the shortest training distance of each species pair the wall starts.</summary>
     public double RepulsionMargin { get; init; } = 0.05;
+    /// <summary>
+    /// Strength (eV) of the walls on each invariant's training range (<see cref="InvariantBounds"/>): at one
+    /// training standard deviation beyond the range the loss has risen by this much. 0: none.
+    /// </summary>
+    public double RangeWallStrength { get; init; }
+    /// <summary>How far beyond the training range (in training standard deviations) the range walls start.</summary>
+    public double RangeWallMargin { get; init; } = 0.5;
+
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;
     /// <summary>A name for the data, stored in the model's training metadata.</summary>
@@ -43,10 +51,11 @@ public sealed record FitOptions
         Mode = ForceMode.Agent,
         Invariants = InvariantOptions.Parse(DefaultBasis, DefaultCutoff),
         RepulsionStrength = 20,
+        RangeWallStrength = 0.02,
     };
 
     /// <summary>The default invariants as a --basis spec (see <see cref="InvariantOptions.Parse"/>).</summary>
-    public const string DefaultBasis = "sorted:O4:H8+angles:3:H1H2:O1H1:O1O2";
+    public const string DefaultBasis = "sorted:O4:H8+gauss:10:0.8:5.5+angles:3:H1H2:O1H1:O1O2:O1H2";
     public const double DefaultCutoff = 6.0;
 
     public void Validate()

@@ -81,7 +81,8 @@ public sealed record InvariantOptions
     /// Items: sorted:SYMk... (k nearest of each species); gauss:N[:from:to[:width]] (N Gaussians, width = spacing unless given);
     /// inv:p1:p2 (inverse powers p1..p2); angular:L[:rc] (Legendre degrees 1..L with the default angular
     /// radial functions); angularGauss:N:from:to[:width] (the angular radial functions);
-    /// angles:L:H1H2:O1O2 (P_1..P_L of the angle between the 1st and 2nd nearest H, the 1st and 2nd nearest O...). The radial cutoff is <paramref name="cutoff"/>.
+    /// angles:L:H1H2:O1O2 (P_1..P_L of the angle between the 1st and 2nd nearest H, the 1st and 2nd nearest O...;
+    /// O@H1H2 limits an angle to O agents). The radial cutoff is <paramref name="cutoff"/>.
     /// </summary>
     public static InvariantOptions Parse(string spec, double cutoff)
     {
@@ -147,17 +148,22 @@ public sealed record InvariantOptions
         [RadialBasisFunction.Gaussian(1.0, 0.15), RadialBasisFunction.Gaussian(1.9, 0.35), RadialBasisFunction.Gaussian(2.8, 0.35)];
 }
 
-/// <summary>The angle at the agent between its RankA-th nearest neighbour of species A and RankB-th nearest of B (ranks from 1).</summary>
-public readonly record struct SortedAngle(string A, int RankA, string B, int RankB)
+/// <summary>
+/// The angle at the agent between its RankA-th nearest neighbour of species A and RankB-th nearest of B (ranks
+/// from 1); with <see cref="Agent"/> set, only agents of that species see it (others get a constant 0), so an
+/// angle whose ranks swap often for one species does not add jumps there.
+/// </summary>
+public readonly record struct SortedAngle(string A, int RankA, string B, int RankB, string? Agent = null)
 {
-    public override string ToString() => $"{A}{RankA}{B}{RankB}";
+    public override string ToString() => (Agent is null ? "" : Agent + "@") + $"{A}{RankA}{B}{RankB}";
 
-    /// <summary>Parses "H1H2" or "O1H1".</summary>
+    /// <summary>Parses "H1H2", "O1H1" or "O@H1H2" (only for O agents).</summary>
     public static SortedAngle Parse(string text, string context)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(text, "^([A-Z][a-z]?)([0-9]+)([A-Z][a-z]?)([0-9]+)$");
-        if (!m.Success) throw new DataException($"--basis: '{context}': expected an angle like H1H2 or O1H1, got '{text}'");
-        return new(m.Groups[1].Value, int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture),
-            m.Groups[3].Value, int.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture));
+        var m = System.Text.RegularExpressions.Regex.Match(text, "^(?:([A-Z][a-z]?)@)?([A-Z][a-z]?)([0-9]+)([A-Z][a-z]?)([0-9]+)$");
+        if (!m.Success) throw new DataException($"--basis: '{context}': expected an angle like H1H2, O1H1 or O@H1H2, got '{text}'");
+        return new(m.Groups[2].Value, int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture),
+            m.Groups[4].Value, int.Parse(m.Groups[5].Value, CultureInfo.InvariantCulture),
+            m.Groups[1].Success ? m.Groups[1].Value : null);
     }
 }

@@ -23,6 +23,7 @@ public sealed class InvariantSet
     private readonly int[] _pairBase;       // [t * T + u] (t ≤ u): first angular index
     private readonly Species[] _species;
     private readonly int[] _angleRefs;      // per sorted angle: the two sorted slots it joins
+    private readonly int[] _angleAgent;     // per sorted angle: the agent species that sees it, or −1 for all
     private readonly double[]? _gaussCentre, _gaussInvWidth; // set when every radial function is a Gaussian
     private double[]? _table;                                 // cubic Hermite table of φ_n and h φ_n', built on first use
     private int _tablePad, _tableNodes;
@@ -71,6 +72,7 @@ public sealed class InvariantSet
         SortedAngleOffset = k;
         AngleDegree = options.SortedAngleDegree;
         _angleRefs = new int[2 * options.SortedAngles.Count];
+        _angleAgent = new int[options.SortedAngles.Count];
         for (int a = 0; a < options.SortedAngles.Count; a++)
         {
             var angle = options.SortedAngles[a];
@@ -78,6 +80,9 @@ public sealed class InvariantSet
             // An angle to a species the data lacks never exists: −1 marks it constant (zero).
             _angleRefs[2 * a] = ta < 0 ? -1 : _sortedOffset[ta] + angle.RankA - 1;
             _angleRefs[2 * a + 1] = tb < 0 ? -1 : _sortedOffset[tb] + angle.RankB - 1;
+            // An angle for an agent species the model lacks is seen by nobody (−2).
+            int agent = Array.FindIndex(_species, x => x.Symbol == angle.Agent);
+            _angleAgent[a] = angle.Agent is null ? -1 : agent >= 0 ? agent : -2;
         }
         if (AngleDegree > 0) k += options.SortedAngles.Count * AngleDegree;
         Count = k;
@@ -141,6 +146,7 @@ public sealed class InvariantSet
     internal void Gather(AgentScratch s, int i, NeighbourList list, ReadOnlySpan<int> types)
     {
         s.EnsureEntries(list.MaxRowLength);
+        s.AgentType = types[i];
         int entries = list.GetRow(i, s.Atom, s.Dx, s.Dy, s.Dz, s.R);
         // The list is built at this set's cutoff; a longer one is trimmed here.
         double rc = Cutoff;
@@ -260,6 +266,7 @@ public sealed class InvariantSet
     private bool AngleEntries(AgentScratch s, int a, out int ej, out int ek)
     {
         int ra = _angleRefs[2 * a], rb = _angleRefs[2 * a + 1];
+        if (_angleAgent[a] != -1 && _angleAgent[a] != s.AgentType) { ej = ek = -1; return false; }
         ej = ra < 0 ? -1 : s.SortedEntry[ra];
         ek = rb < 0 ? -1 : s.SortedEntry[rb];
         return ej >= 0 && ek >= 0 && ej != ek;

@@ -84,6 +84,13 @@ internal static class ModelFile
                         for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
                     w.WriteEndArray();
                 }
+                if (loss.Bounds is { } bounds)
+                {
+                    w.WriteStartObject("bounds");
+                    w.WriteNumber("strength", bounds.Strength);
+                    WriteArray(w, "min", bounds.Min); WriteArray(w, "max", bounds.Max); WriteArray(w, "scale", bounds.Scale);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndObject();
@@ -91,6 +98,13 @@ internal static class ModelFile
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteArray(Utf8JsonWriter w, string name, double[] values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteNumberValue(v);
+        w.WriteEndArray();
     }
 
     private static void WriteRadial(Utf8JsonWriter w, string name, IReadOnlyList<RadialBasisFunction> functions)
@@ -144,6 +158,7 @@ internal static class ModelFile
             w.WriteStartObject();
             w.WriteString("a", a.A); w.WriteNumber("rankA", a.RankA);
             w.WriteString("b", a.B); w.WriteNumber("rankB", a.RankB);
+            if (a.Agent is not null) w.WriteString("agent", a.Agent);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -323,7 +338,15 @@ internal static class ModelFile
                     for (int x = 0; x < k; x++)
                         for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
                 }
-                losses.Add(new QuadraticLoss(b, c));
+                InvariantBounds? bounds = null;
+                if (p.TryGetProperty("bounds", out _))
+                {
+                    var be = r.Get(p, "bounds", path, JsonValueKind.Object);
+                    string bp = path + ".bounds";
+                    bounds = new InvariantBounds(r.Numbers(be, "min", bp, k), r.Numbers(be, "max", bp, k), r.Numbers(be, "scale", bp, k), r.Number(be, "strength", bp));
+                    if (bounds.Scale.Any(x => !(x > 0))) throw r.Error(bp + ".scale", "must be positive");
+                }
+                losses.Add(new QuadraticLoss(b, c, bounds));
             }
 
             var training = new TrainingInfo();
@@ -390,7 +413,8 @@ internal static class ModelFile
             foreach (var a in r.Get(anglesEl, "angles", A, JsonValueKind.Array).EnumerateArray())
             {
                 string path = $"{A}.angles[{i++}]";
-                list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path)));
+                string? agent = a.TryGetProperty("agent", out _) ? r.String(a, "agent", path) : null;
+                list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path), agent));
             }
             options = options with { SortedAngleDegree = r.Integer(anglesEl, "maxDegree", A), SortedAngles = list };
         }

@@ -97,6 +97,7 @@ public static class ModelFitter
         progress?.Report(0.92);
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
 
+        if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength, options.RangeWallMargin);
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0);
         var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
@@ -220,6 +221,54 @@ public static class ModelFitter
                     walls.Add(new RepulsionWall(set.Species[a].Symbol, set.Species[b].Symbol, m - options.RepulsionMargin, options.RepulsionStrength));
             }
         return walls;
+    }
+
+    /// <summary>Each species' invariant ranges over the training frames, as walls of the given strength.</summary>
+    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin)
+    {
+        int k = set.Count, t = set.Species.Count;
+        var min = new double[t * k]; var max = new double[t * k];
+        var sum = new double[t * k]; var sum2 = new double[t * k];
+        var n = new long[t];
+        Array.Fill(min, double.PositiveInfinity); Array.Fill(max, double.NegativeInfinity);
+        var scratch = new AgentScratch(k);
+        var list = new NeighbourList();
+        foreach (var f in used)
+        {
+            var frame = frames[f];
+            var types = frame.Species.Select(set.IndexOf).ToArray();
+            list.Build(frame.Positions, frame.Cell, set.Cutoff);
+            for (int i = 0; i < frame.AtomCount; i++)
+            {
+                int s = types[i];
+                set.Gather(scratch, i, list, types);
+                set.ComputeValues(scratch);
+                n[s]++;
+                for (int q = 0; q < k; q++)
+                {
+                    double v = scratch.Values[q];
+                    min[s * k + q] = Math.Min(min[s * k + q], v); max[s * k + q] = Math.Max(max[s * k + q], v);
+                    sum[s * k + q] += v; sum2[s * k + q] += v * v;
+                }
+            }
+        }
+        var result = new QuadraticLoss[t];
+        for (int s = 0; s < t; s++)
+        {
+            if (n[s] == 0) { result[s] = losses[s]; continue; }
+            var scale = new double[k];
+            for (int q = 0; q < k; q++)
+            {
+                double mean = sum[s * k + q] / n[s];
+                double sd = Math.Sqrt(Math.Max(0, sum2[s * k + q] / n[s] - mean * mean));
+                // Invariants that never vary (an absent neighbour species) get a unit scale: any change is new.
+                scale[q] = sd > 1e-12 ? sd : 1;
+            }
+            var lo = new double[k]; var hi = new double[k];
+            for (int q = 0; q < k; q++) { lo[q] = min[s * k + q] - margin * scale[q]; hi[q] = max[s * k + q] + margin * scale[q]; }
+            result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
+        }
+        return result;
     }
 
     private static IReadOnlyDictionary<string, IReadOnlyList<Sensitivity>> Sensitivities(LearnedModel model, IReadOnlyList<Frame> frames, List<int> used)

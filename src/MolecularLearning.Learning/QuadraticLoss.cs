@@ -10,17 +10,29 @@ public enum ForceMode
 }
 
 /// <summary>
-/// One agent species' loss L = b·I + ½ Iᵀ C I (C symmetric; null for order 1). Immutable.
+/// The range of each invariant seen in training, [Min, Max], with a scale (its spread there). Outside it a
+/// fixed wall S·(distance beyond the range / Scale)³ is added to the loss: zero, with zero slope and
+/// curvature, on everything the fit saw, and restoring where the learned quadratic form was never tested.
+/// </summary>
+public sealed record InvariantBounds(double[] Min, double[] Max, double[] Scale, double Strength);
+
+/// <summary>
+/// One agent species' loss L = b·I + ½ Iᵀ C I (C symmetric; null for order 1), plus the optional range walls
+/// of <see cref="InvariantBounds"/>. Immutable.
 /// </summary>
 public sealed class QuadraticLoss
 {
     private readonly double[] _b;
     private readonly double[]? _c; // K×K row-major, symmetric
 
-    public QuadraticLoss(double[] b, double[]? c)
+    public QuadraticLoss(double[] b, double[]? c, InvariantBounds? bounds = null)
     {
         if (c is not null && c.Length != b.Length * b.Length) throw new ArgumentException("C must be K×K");
+        if (bounds is not null && (bounds.Min.Length != b.Length || bounds.Max.Length != b.Length || bounds.Scale.Length != b.Length))
+            throw new ArgumentException("invariant bounds need one entry per invariant");
+        if (bounds is not null && bounds.Scale.Any(x => !(x > 0))) throw new ArgumentException("invariant bound scales must be positive");
         _b = b; _c = c;
+        Bounds = bounds;
         if (c is not null)
             for (int k = 0; k < b.Length; k++)
                 for (int l = 0; l < k; l++)
@@ -32,6 +44,9 @@ public sealed class QuadraticLoss
     /// <summary>The quadratic form C (K×K row-major), empty for an order-1 loss.</summary>
     public ReadOnlySpan<double> Quadratic => _c;
     public int Order => _c is null ? 1 : 2;
+    public InvariantBounds? Bounds { get; }
+
+    public QuadraticLoss WithBounds(InvariantBounds? bounds) => new(_b, _c, bounds);
 
     /// <summary>L(I), and λ = ∂L/∂I = b + C I into <paramref name="lambda"/>.</summary>
     public double Evaluate(ReadOnlySpan<double> invariants, Span<double> lambda)
@@ -41,14 +56,36 @@ public sealed class QuadraticLoss
         if (_c is null)
         {
             for (int a = 0; a < k; a++) { lambda[a] = _b[a]; loss += _b[a] * invariants[a]; }
-            return loss;
         }
-        var c = _c.AsSpan();
-        for (int a = 0; a < k; a++)
+        else
         {
-            double ci = Dense.Dot(c.Slice(a * k, k), invariants);
-            lambda[a] = _b[a] + ci;
-            loss += invariants[a] * (_b[a] + 0.5 * ci);
+            var c = _c.AsSpan();
+            for (int a = 0; a < k; a++)
+            {
+                double ci = Dense.Dot(c.Slice(a * k, k), invariants);
+                lambda[a] = _b[a] + ci;
+                loss += invariants[a] * (_b[a] + 0.5 * ci);
+            }
+        }
+        if (Bounds is { } w)
+        {
+            double strength = w.Strength;
+            for (int a = 0; a < k; a++)
+            {
+                double x = invariants[a];
+                if (x > w.Max[a])
+                {
+                    double d = (x - w.Max[a]) / w.Scale[a];
+                    loss += strength * d * d * d;
+                    lambda[a] += 3 * strength * d * d / w.Scale[a];
+                }
+                else if (x < w.Min[a])
+                {
+                    double d = (w.Min[a] - x) / w.Scale[a];
+                    loss += strength * d * d * d;
+                    lambda[a] -= 3 * strength * d * d / w.Scale[a];
+                }
+            }
         }
         return loss;
     }

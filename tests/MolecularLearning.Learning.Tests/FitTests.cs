@@ -62,7 +62,11 @@ public class FitTests
         var rng = new Random(4);
         foreach (var f in frames) for (int x = 0; x < f.Forces!.Length; x++) f.Forces[x] += 0.05 * Synthetic.Gauss(rng);
         var progress = new List<double>();
-        var result = ModelFitter.Fit(frames, new FitOptions { Invariants = options, Stride = 1 }, new SyncProgress(progress.Add));
+        var result = ModelFitter.Fit(frames, new FitOptions { Invariants = options, Stride = 1, RangeWallStrength = 1 }, new SyncProgress(progress.Add));
+        // The range walls sit on the training frames' invariant ranges: silent there.
+        var bounds = result.Model.Losses[1].Bounds!;
+        Assert.All(Enumerable.Range(0, bounds.Min.Length), q => Assert.True(bounds.Min[q] <= bounds.Max[q]));
+        Assert.Equal(1, bounds.Strength);
         Assert.Equal(RidgeSolver.Candidates.Length, result.Report.RidgeScan["O"].Count);
         Assert.Contains(result.Report.Ridge["H"], RidgeSolver.Candidates);
         Assert.Equal(1.0, progress[^1]);

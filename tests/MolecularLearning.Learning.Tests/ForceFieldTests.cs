@@ -44,7 +44,7 @@ public class ForceFieldTests
     {
         var options = Synthetic.Families().Single(f => f.Name == family).Options;
         var mode = modeName == "agent" ? ForceMode.Agent : ForceMode.Conservative;
-        var model = Synthetic.RandomModel(options, order, mode, seed: 5, walls: Walls);
+        var model = Synthetic.RandomModel(options, order, mode, seed: 5, walls: Walls, bounds: order == 2);
         var frame = Synthetic.Water(4, Synthetic.Triclinic, seed: 21, jitter: 0.12);
         var result = model.CreateForceField().Compute(frame);
         const double h = 1e-5;
@@ -73,7 +73,7 @@ public class ForceFieldTests
     {
         var mode = modeName == "agent" ? ForceMode.Agent : ForceMode.Conservative;
         var options = Synthetic.Families().Single(f => f.Name == "all").Options;
-        var model = Synthetic.RandomModel(options, 2, mode, seed: 9, walls: Walls);
+        var model = Synthetic.RandomModel(options, 2, mode, seed: 9, walls: Walls, bounds: true);
         var frame = Synthetic.Water(4, Synthetic.Triclinic, seed: 4, jitter: 0.1);
         var w = model.CreateForceField().Compute(frame).Virial;
         const double h = 1e-6;

@@ -137,6 +137,21 @@ public class InvariantTests
     }
 
     [Fact]
+    public void SortedAngleIsTheBendAndCanBeLimitedToOneAgentSpecies()
+    {
+        var options = InvariantOptions.Parse("sorted:O1:H2+angles:2:O@H1H2", 3.0);
+        var set = new InvariantSet(options, [Elements.O, Elements.H]);
+        // H–O–H at 90°: P1 = 0, P2 = −½ for the O; the H agents do not see the angle.
+        var frame = new Frame([Elements.O, Elements.H, Elements.H], [0, 0, 0, 1.0, 0, 0, 0, 0.9, 0], null);
+        var (values, _) = Analytic(set, frame);
+        int off = set.Count - 2;
+        Assert.Equal(0, values[0][off], 12);
+        Assert.Equal(-0.5, values[0][off + 1], 12);
+        Assert.Equal(0, values[1][off]); Assert.Equal(0, values[2][off + 1]);
+        Assert.Equal("P2(∠O@H1H2)", set.Labels[off + 1]);
+    }
+
+    [Fact]
     public void LegendrePolynomialsAndDerivativesMatchClosedForms()
     {
         Span<double> p = stackalloc double[5], dp = stackalloc double[5];

@@ -9,8 +9,8 @@ public class ModelFileTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static LearnedModel Model(ForceMode mode, int order) =>
-        Synthetic.RandomModel(InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2+angles:2:H1H2:O1O2", 3.4), order, mode, seed: 31,
-            walls: [new RepulsionWall("O", "H", 0.8, 20.0 / 3)])
+        Synthetic.RandomModel(InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2+angles:2:H1H2:H@O1O2", 3.4), order, mode, seed: 31,
+            walls: [new RepulsionWall("O", "H", 0.8, 20.0 / 3)], bounds: true)
         .WithTraining(new TrainingInfo { Source = "unit test", Frames = 7, Ridge = new Dictionary<string, double> { ["O"] = 1e-7 } });
 
     [Theory]

@@ -53,7 +53,7 @@ internal static class Synthetic
 
     /// <summary>A model with random parameters of sensible size for the given invariants.</summary>
     public static LearnedModel RandomModel(InvariantOptions options, int order, ForceMode mode, int seed,
-        IReadOnlyList<RepulsionWall>? walls = null)
+        IReadOnlyList<RepulsionWall>? walls = null, bool bounds = false)
     {
         var rng = new Random(seed);
         var set = new InvariantSet(options, [Elements.O, Elements.H]);
@@ -69,7 +69,12 @@ internal static class Synthetic
                 for (int x = 0; x < k; x++)
                     for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = Gauss(rng) * 0.05;
             }
-            losses.Add(new QuadraticLoss(b, c));
+            // Range walls on [0.5, 1.5]: distances above and sparse sums below it switch them on.
+            var range = bounds
+                ? new InvariantBounds(Enumerable.Repeat(0.5, k).ToArray(), Enumerable.Repeat(1.5, k).ToArray(),
+                    Enumerable.Range(0, k).Select(q => 0.5 + 0.1 * q).ToArray(), 0.2)
+                : null;
+            losses.Add(new QuadraticLoss(b, c, range));
         }
         return new LearnedModel(set, mode, losses, walls);
     }
@@ -81,7 +86,7 @@ internal static class Synthetic
         yield return ("gaussian", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = InvariantOptions.GaussianLadder(4, 0.9, 3.2) });
         yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialBasisFunction.InversePower(1), RadialBasisFunction.InversePower(3)] });
         yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialBasisFunction.Gaussian(1.0, 0.3), RadialBasisFunction.Gaussian(2.2, 0.6)] });
-        yield return ("angles", InvariantOptions.Parse("sorted:O2:H3+angles:3:H1H2:O1H1:O1O2", 3.6));
-        yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2+angles:2:H1H2:O1H1", 3.4));
+        yield return ("angles", InvariantOptions.Parse("sorted:O2:H3+angles:3:H1H2:O1H1:O1O2:O@O1O2:H@H1H3", 3.6));
+        yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2+angles:2:H1H2:O@O1H1", 3.4));
     }
 }

@@ -152,6 +152,9 @@ public sealed class ServerHostTests
             await idle.SendAsync(LennardJones.Request(LennardJones.WaterBox()));
             Assert.NotNull(await idle.ReadAsync()); // the stream is established and now waits for its next step
 
+            // Listen for the ends of both streams as a real client does, before the server closes the connection.
+            var idleEnd = idle.FinishAsync();
+            var watchEnd = watch.FinishAsync();
             var inFlight = client.CallAsync(Evaluate, RawGrpcClient.Frame(LennardJones.Request(LennardJones.WaterBox(2))));
             await Task.Delay(200); // the unary call is inside the (slow) force field now
             var stopping = host.StopAsync(); // what SIGTERM / Ctrl-C do through the console lifetime
@@ -159,10 +162,10 @@ public sealed class ServerHostTests
             var unary = await inFlight;
             Assert.Equal("0", unary.Status);
             Assert.Single(unary.Messages);
-            var ended = await idle.FinishAsync();
+            var ended = await idleEnd;
             Assert.Equal("14", ended.Status);
             Assert.Equal("server is shutting down", ended.Message);
-            var watched = await watch.FinishAsync();
+            var watched = await watchEnd;
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, HealthCheckResponse.Parser.ParseFrom(watched.Messages[^1]).Status);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             await stopping;

@@ -24,10 +24,11 @@ public sealed class FitVerb : IVerb
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
         var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
+        var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02)" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, json,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, json,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -59,6 +60,7 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(stride) is { } s) options = options with { Stride = s };
             if (p.GetValue(ridge) is { } r) options = options with { Ridge = r };
             if (p.GetValue(repulsion) is { } rep) options = options with { RepulsionStrength = rep };
+            if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json));
         }));
         return command;

@@ -85,7 +85,7 @@ public sealed class LammpsDataFile
                 sb.AppendLine($"{i + 1} {F(v.X)} {F(v.Y)} {F(v.Z)}");
             }
         }
-        File.WriteAllText(path, sb.ToString());
+        LammpsExport.WriteText(path, sb.ToString());
         return new LammpsDataFile(q, box);
     }
 

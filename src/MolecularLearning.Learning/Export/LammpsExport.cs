@@ -197,7 +197,8 @@ public static class LammpsExport
 
     private static string F(double x) => x.ToString("R", Inv);
 
-    private static void WriteText(string path, string text)
+    /// <summary>Writes through a temporary file and a rename, so a failed export leaves no half-written file.</summary>
+    internal static void WriteText(string path, string text)
     {
         string tmp = path + ".tmp";
         try

@@ -25,6 +25,8 @@ public static class LearnedModelExport
             return "angular invariants are three-body sums over neighbour pairs (the angle at the agent), which pair and " +
                    "embedding sums cannot express; fit without the angular family";
         if (o.Radial.Count == 0) return "the model has no radial invariants";
+        if (model.Invariants.Count != model.Species.Count * o.Radial.Count)
+            return "the model has invariants besides the radial sums, and only radial sums map onto pair and embedding terms";
         return null;
     }
 

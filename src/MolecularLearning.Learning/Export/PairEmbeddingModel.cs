@@ -6,17 +6,20 @@ namespace MolecularLearning.Learning.Export;
 /// <summary>Σ_i c_i φ_i(r) for r &lt; r_c, zero beyond: a pair potential or a density function in analytic form.</summary>
 public sealed class RadialSum(double cutoff, IReadOnlyList<(double Coefficient, RadialFunction Phi)> terms) : ICurve
 {
-    public IReadOnlyList<(double Coefficient, RadialFunction Phi)> Terms { get; } = terms;
+    private readonly (double Coefficient, RadialFunction Phi)[] _terms = [.. terms];
+
+    public IReadOnlyList<(double Coefficient, RadialFunction Phi)> Terms => _terms;
     public double Cutoff { get; } = cutoff;
-    public bool IsZero => Terms.All(t => t.Coefficient == 0);
+    public bool IsZero => _terms.All(t => t.Coefficient == 0);
 
     public double Evaluate(double r, out double derivative)
     {
         derivative = 0;
         if (r >= Cutoff) return 0;
         double v = 0;
-        foreach (var (c, phi) in Terms)
+        for (int i = 0; i < _terms.Length; i++)
         {
+            var (c, phi) = _terms[i];
             if (c == 0) continue;
             v += c * phi(r, out double d);
             derivative += c * d;

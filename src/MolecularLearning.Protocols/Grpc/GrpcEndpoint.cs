@@ -133,6 +133,10 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
             timeout = t;
         }
 
+        // A stream can carry millions of steps: Kestrel's request body limit (30 MB) is for uploads, not for
+        // gRPC, whose limit is per message (MaxReceiveMessageBytes).
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit) bodyLimit.MaxRequestBodySize = null;
+
         // The call ends when the client goes away or its deadline passes, whichever comes first.
         using var deadline = new CancellationTokenSource();
         if (timeout is { } limit && limit < TimeSpan.FromDays(30)) deadline.CancelAfter(limit);
@@ -177,15 +181,22 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
     private async Task FinishAsync(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
     {
         SetStatus(http, path, peer, status, message);
-        await http.Response.CompleteAsync();
-        var body = http.Request.BodyReader;
-        bool requestEnded = false;
-        if (body.TryRead(out var rest))
+        try
         {
-            requestEnded = rest.IsCompleted;
-            body.AdvanceTo(rest.Buffer.End);
+            await http.Response.CompleteAsync();
+            var body = http.Request.BodyReader;
+            bool requestEnded = false;
+            if (body.TryRead(out var rest))
+            {
+                requestEnded = rest.IsCompleted;
+                body.AdvanceTo(rest.Buffer.End);
+            }
+            if (!requestEnded) http.Features.Get<IHttpResetFeature>()?.Reset(0);
         }
-        if (!requestEnded) http.Features.Get<IHttpResetFeature>()?.Reset(0);
+        catch (Exception e) when (http.RequestAborted.IsCancellationRequested || e is IOException)
+        {
+            // The client left while the status was on its way: nothing more to tell it.
+        }
     }
 
     private void SetStatus(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)

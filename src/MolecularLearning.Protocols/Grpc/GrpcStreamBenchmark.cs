@@ -129,7 +129,15 @@ public static class GrpcStreamBenchmark
             {
                 long start = Stopwatch.GetTimestamp();
                 await body.Writer.WriteAsync(laterFrame, ct);
-                await ReadOneAsync(responses, buffer, ct);
+                try
+                {
+                    await ReadOneAsync(responses, buffer, ct);
+                }
+                catch (EndOfStreamException)
+                {
+                    var status = response.TrailingHeaders.TryGetValues("grpc-message", out var m) ? string.Join(' ', m) : "no status";
+                    throw new InvalidOperationException($"the benchmark stream ended at step {i}: {status}");
+                }
                 if (i >= 0) times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
             await body.Writer.CompleteAsync();

@@ -46,6 +46,9 @@ public class LearnedModelExportTests
         Assert.Contains("not sums over pairs", Assert.Throws<DataException>(() => LearnedModelExport.Describe(sorted)).Message);
         var angular = Synthetic.RandomModel(InvariantOptions.Parse("gauss:3+angular:2", 4.0), 2, ForceMode.Conservative, 1);
         Assert.Contains("three-body", Assert.Throws<DataException>(() => LearnedModelExport.Describe(angular)).Message);
+        // The angles family rests on sorted neighbours, so it is refused with them.
+        var angles = Synthetic.RandomModel(InvariantOptions.Parse("sorted:O2:H3+gauss:3+angles:2:H1H2:O1H1", 4.0), 2, ForceMode.Conservative, 1);
+        Assert.Contains("not sums over pairs", Assert.Throws<DataException>(() => LearnedModelExport.Describe(angles)).Message);
     }
 
     [Fact]

@@ -90,6 +90,24 @@ public class RadialLossExportTests
     }
 
     [Fact]
+    public void DirectionsClearOfZeroOnTheReferencesStayOneLayer()
+    {
+        var model = ExportTestModels.Water(2, seed: 11);
+        var frame = ExportTestModels.WaterBox(jiggle: 0.1);
+        var direct = new RadialLossForceField(model);
+        var want = direct.Compute(frame);
+        var samples = new[] { new List<double[]>(), new List<double[]>() };
+        for (int i = 0; i < frame.AtomCount; i++) samples[model.IndexOf(frame.Species[i])].Add(direct.InvariantsOf(i, frame.Species[i]));
+        var guaranteed = PairEmbeddingModel.FromRadialLoss(model);
+        var adapted = PairEmbeddingModel.FromRadialLoss(model, samples);
+        Assert.True(adapted.Layers.Count < guaranteed.Layers.Count, $"{adapted.Layers.Count} vs {guaranteed.Layers.Count} layers");
+        Assert.Contains(adapted.Layers, l => l.NonNegative.Contains(false));
+        var got = new PairEmbeddingForceField(adapted).Compute(frame);
+        Assert.Equal(want.Energy, got.Energy, 1e-10 * Math.Abs(want.Energy));
+        Assert.True(LammpsTabulation.MaxForceError([got], [want]) < 1e-10 * want.Forces.Max(Math.Abs));
+    }
+
+    [Fact]
     public void EamSplineReproducesAQuadraticEmbeddingExactlyInside()
     {
         const double c = -0.37, delta = 0.01;

@@ -187,6 +187,74 @@ public class IpiServerForceFieldTests
         _ = fault;
     }
 
+    /// <summary>Answers one step as a CP2K-like client would: READY, then HAVEDATA, then FORCEREADY with zeros.</summary>
+    private static void AnswerStep(FakePeer c, bool pipelined)
+    {
+        Assert.Equal("STATUS", c.ReadHeader());
+        if (!pipelined) c.Header("READY");
+        Assert.Equal("POSDATA", c.ReadHeader());
+        c.ReadDoubles(18);
+        int n = c.ReadInt();
+        c.ReadDoubles(3 * n);
+        Assert.Equal("STATUS", c.ReadHeader());
+        // Pipelined: everything up to GETFORCE arrived before we said a word (one round trip per step).
+        if (pipelined) Assert.Equal("GETFORCE", c.ReadHeader());
+        if (pipelined) c.Header("READY");
+        c.Header("HAVEDATA");
+        if (!pipelined) Assert.Equal("GETFORCE", c.ReadHeader());
+        c.Header("FORCEREADY");
+        c.Double(0.5);
+        c.Int(n);
+        c.Doubles(new double[3 * n]);
+        c.Doubles(new double[9]);
+        c.Int(0);
+    }
+
+    [Fact]
+    public async Task ClientThatStaysReadyGetsEachStepInOneWrite()
+    {
+        var (species, positions, cell) = Water.Triclinic();
+        using var server = IpiServerForceField.Listen(TestAddresses.Unix(), Options());
+        var fake = Task.Run(() =>
+        {
+            using var c = FakePeer.Connect(server.Address);
+            AnswerStep(c, pipelined: false); // first step: message by message
+            AnswerStep(c, pipelined: false); // READY again after a completed step...
+            AnswerStep(c, pipelined: true);  // ...so from now on the whole step comes at once
+            AnswerStep(c, pipelined: true);
+        });
+        var result = new ForceResult();
+        for (int step = 0; step < 4; step++) server.Compute(species, positions, cell, result);
+        await fake.WaitAsync(Wait);
+        Assert.Equal(0.5 * Units.HartreeInEv, result.Energy, 1e-12);
+    }
+
+    [Fact]
+    public async Task PipelinedClientThatSuddenlyWantsInitIsDropped()
+    {
+        var (species, positions, cell) = Water.Triclinic();
+        var log = new List<string>();
+        using var server = IpiServerForceField.Listen(TestAddresses.Unix(), Options(log));
+        var fickle = Task.Run(() =>
+        {
+            using var c = FakePeer.Connect(server.Address);
+            AnswerStep(c, pipelined: false);
+            AnswerStep(c, pipelined: false);
+            Assert.Equal("STATUS", c.ReadHeader());
+            c.Header("NEEDINIT"); // POSDATA is already on its way: the stream cannot be trusted any more
+            return c.SeesClose();
+        });
+        var good = fickle.ContinueWith(_ => ServeWithOurClient(server.Address, species)).Unwrap();
+        var result = new ForceResult();
+        for (int step = 0; step < 3; step++) server.Compute(species, positions, cell, result);
+        AssertSame(new GaussianPairForceField().Compute(new Frame(species, positions, cell)), result);
+        Assert.True(await fickle.WaitAsync(Wait));
+        Assert.Equal(1, server.ClientsDropped);
+        lock (log) Assert.Contains(log, m => m.Contains("NEEDINIT where READY was expected"));
+        server.Dispose();
+        await good.WaitAsync(Wait);
+    }
+
     [Fact]
     public void NoClientEndsWithAConnectTimeout()
     {

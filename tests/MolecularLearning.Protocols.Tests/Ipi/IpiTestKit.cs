@@ -100,13 +100,15 @@ public sealed class FakePeer : IDisposable
         return buffer;
     }
 
-    /// <summary>True once the other side has closed (reads EOF within the timeout).</summary>
+    /// <summary>True once the other side has closed (reads EOF within the timeout, skipping what was still in flight).</summary>
     public bool SeesClose(int milliseconds = 5000)
     {
         try
         {
             _socket.ReceiveTimeout = milliseconds;
-            return _socket.Receive(new byte[64]) == 0;
+            var sink = new byte[4096];
+            while (_socket.Receive(sink) > 0) { }
+            return true;
         }
         catch (SocketException e) { return e.SocketErrorCode != SocketError.TimedOut; }
         catch (ObjectDisposedException) { return true; } // we hung up ourselves: the server's close cannot be observed
