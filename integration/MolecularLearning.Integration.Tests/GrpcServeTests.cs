@@ -186,6 +186,17 @@ public sealed class GrpcServeTests(GrpcServeFixture fixture, ITestOutputHelper o
         Assert.Equal(fixture.Model.Cutoff, model.GetProperty("cutoff").GetDouble());
         Assert.Equal(fixture.Model.Order, model.GetProperty("order").GetInt32());
         Assert.Equal(GrpcServeFixture.MaxAtoms, model.GetProperty("max_atoms").GetInt32());
+        Assert.Equal(fixture.Model.Mode.ToString(), model.GetProperty("mode").GetString());
+        if (language == "python")
+        {
+            // The training figures: where the model came from and its held-out force error per species.
+            Assert.Equal(fixture.Model.Training.Source, model.GetProperty("source").GetString());
+            Assert.Equal(fixture.Model.Training.Frames, model.GetProperty("frames").GetInt32());
+            var holdout = fixture.Model.Training.Holdout!.Species;
+            Assert.NotEmpty(holdout);
+            foreach (var (symbol, error) in holdout)
+                Assert.Equal(error.RelRmse, model.GetProperty("holdout").GetProperty(symbol).GetDouble());
+        }
     }
 
     [Theory]

@@ -96,7 +96,9 @@ def evaluate(address, frames):
         model = m["describe"](ml.DescribeModelRequest(), timeout=10)
         return {"unary": unary, "stream": streamed,
                 "model": {"species": [s.symbol for s in model.species], "cutoff": model.cutoff_angstrom,
-                          "order": model.order, "mode": model.mode, "max_atoms": model.max_atoms}}
+                          "order": model.order, "mode": model.mode, "max_atoms": model.max_atoms,
+                          "source": model.training.source, "frames": model.training.frames,
+                          "holdout": {e.symbol: e.rel_rmse for e in model.training.holdout}}}
 
 
 def health_checks(address):

@@ -181,15 +181,22 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
     private async Task FinishAsync(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
     {
         SetStatus(http, path, peer, status, message);
-        await http.Response.CompleteAsync();
-        var body = http.Request.BodyReader;
-        bool requestEnded = false;
-        if (body.TryRead(out var rest))
+        try
         {
-            requestEnded = rest.IsCompleted;
-            body.AdvanceTo(rest.Buffer.End);
+            await http.Response.CompleteAsync();
+            var body = http.Request.BodyReader;
+            bool requestEnded = false;
+            if (body.TryRead(out var rest))
+            {
+                requestEnded = rest.IsCompleted;
+                body.AdvanceTo(rest.Buffer.End);
+            }
+            if (!requestEnded) http.Features.Get<IHttpResetFeature>()?.Reset(0);
         }
-        if (!requestEnded) http.Features.Get<IHttpResetFeature>()?.Reset(0);
+        catch (Exception e) when (http.RequestAborted.IsCancellationRequested || e is IOException)
+        {
+            // The client left while the status was on its way: nothing more to tell it.
+        }
     }
 
     private void SetStatus(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
