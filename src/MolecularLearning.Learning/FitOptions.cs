@@ -22,7 +22,7 @@ public sealed record FitOptions
     /// <summary>Fixed ridge strength (relative to the standardised columns); null: choose on the validation block.</summary>
     public double? Ridge { get; init; }
     public FitTarget Target { get; init; } = FitTarget.Forces;
-    /// <summary>Use every n-th training frame (neighbouring MD frames are nearly identical); 0: automatic (about <see cref="AutoStrideFrames"/> frames).</summary>
+    /// <summary>Use every n-th training frame (neighbouring MD frames are nearly identical); 0: automatic (about <see cref="AutoStrideFrames"/> frames, a quarter of that in conservative mode).</summary>
     public int Stride { get; init; }
     public int AutoStrideFrames { get; init; } = 400;
     /// <summary>Strength k (eV/Å³) of the walls w = k (r_min − r)³ placed under the loss; 0: none.</summary>

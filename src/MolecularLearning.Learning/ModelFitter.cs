@@ -28,7 +28,10 @@ public static class ModelFitter
         if (nTrain < 1) throw new DataException($"{usable.Count} usable frames leave none to train on after holding out {nHold}");
         var train = usable.GetRange(0, nTrain);
         var hold = usable.GetRange(nTrain, nHold);
-        int stride = options.Stride > 0 ? options.Stride : Math.Max(1, (int)Math.Ceiling(nTrain / (double)options.AutoStrideFrames));
+        // Conservative rows cover every atom and columns every species: a quarter of the frames gives a
+        // system of similar size and well over-determined.
+        int autoFrames = options.Mode == ForceMode.Conservative ? Math.Max(1, options.AutoStrideFrames / 4) : options.AutoStrideFrames;
+        int stride = options.Stride > 0 ? options.Stride : Math.Max(1, (int)Math.Ceiling(nTrain / (double)autoFrames));
         var used = new List<int>();
         for (int i = 0; i < train.Count; i += stride) used.Add(train[i]);
         int nVal = used.Count >= 5 && options.Ridge is null ? (int)Math.Round(used.Count * options.ValidationFraction) : 0;
