@@ -140,7 +140,13 @@ public sealed class ServerHostTests
     [Fact]
     public async Task Shutdown_lets_calls_in_flight_finish_and_ends_idle_streams_with_UNAVAILABLE()
     {
-        var (host, address) = await StartAsync(LennardJones.Model(lj => lj.Delay = TimeSpan.FromMilliseconds(600)));
+        int evaluations = 0;
+        var secondEvaluation = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (host, address) = await StartAsync(LennardJones.Model(lj =>
+        {
+            lj.Delay = TimeSpan.FromMilliseconds(600);
+            lj.Entered = () => { if (Interlocked.Increment(ref evaluations) == 2) secondEvaluation.TrySetResult(); };
+        }));
         using (host)
         {
             using var client = new RawGrpcClient(address);
@@ -156,7 +162,7 @@ public sealed class ServerHostTests
             var idleEnd = idle.FinishAsync();
             var watchEnd = watch.FinishAsync();
             var inFlight = client.CallAsync(Evaluate, RawGrpcClient.Frame(LennardJones.Request(LennardJones.WaterBox(2))));
-            await Task.Delay(200); // the unary call is inside the (slow) force field now
+            await secondEvaluation.Task; // the unary call is inside the (slow) force field now
             var stopping = host.StopAsync(); // what SIGTERM / Ctrl-C do through the console lifetime
 
             var unary = await inFlight;

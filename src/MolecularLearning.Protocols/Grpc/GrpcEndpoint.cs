@@ -59,9 +59,9 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
                 ?? throw new GrpcException(GrpcStatusCode.Internal, "unary call ended without a request message");
             if (await ReadMessageAsync(reader, parser, MaxReceiveMessageBytes, tokens.Call) is not null)
                 throw new GrpcException(GrpcStatusCode.Internal, "unary call received more than one request message");
-            tokens.Call.ThrowIfCancellationRequested();
+            tokens.ThrowIfEnded();
             var response = handler(request, tokens.Call);
-            tokens.Call.ThrowIfCancellationRequested();
+            tokens.ThrowIfEnded(); // no response after the deadline: the client has given up
             WriteFrame(http.Response.BodyWriter, response);
             await http.Response.BodyWriter.FlushAsync(tokens.Call);
         });
@@ -138,6 +138,7 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit) bodyLimit.MaxRequestBodySize = null;
 
         // The call ends when the client goes away or its deadline passes, whichever comes first.
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var deadline = new CancellationTokenSource();
         if (timeout is { } limit && limit < TimeSpan.FromDays(30)) deadline.CancelAfter(limit);
         using var callToken = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, deadline.Token);
@@ -145,7 +146,7 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
         string? message = null;
         try
         {
-            await handler(http, new CallTokens(callToken.Token));
+            await handler(http, new CallTokens(callToken.Token, started, timeout, timeoutHeader));
             status = GrpcStatusCode.OK;
         }
         catch (Exception) when (http.RequestAborted.IsCancellationRequested)
@@ -168,7 +169,10 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
             (status, message) = (GrpcStatusCode.Internal, $"internal error: {e.GetType().Name}: {e.Message}");
         }
         // A deadline that passed while the handler was busy still fails the call: the client has given up.
-        if (status == GrpcStatusCode.OK && deadline.IsCancellationRequested)
+        // (Checked by the clock too: the timer behind the token may not have run yet on a busy thread pool.)
+        bool pastDeadline = deadline.IsCancellationRequested
+            || timeout is { } budget && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= budget;
+        if (status == GrpcStatusCode.OK && pastDeadline)
             (status, message) = (GrpcStatusCode.DeadlineExceeded, $"deadline exceeded (grpc-timeout {timeoutHeader})");
         await FinishAsync(http, path, peer, status, message);
     }
@@ -389,5 +393,14 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
         kestrel.Listen(endpoint, Configure);
     }
 
-    private readonly record struct CallTokens(CancellationToken Call);
+    private readonly record struct CallTokens(CancellationToken Call, long Started, TimeSpan? Timeout, string TimeoutHeader)
+    {
+        /// <summary>Throws once the deadline has passed (by the clock, whether or not its timer has run) or the client left.</summary>
+        public void ThrowIfEnded()
+        {
+            if (Timeout is { } limit && System.Diagnostics.Stopwatch.GetElapsedTime(Started) >= limit)
+                throw new GrpcException(GrpcStatusCode.DeadlineExceeded, $"deadline exceeded (grpc-timeout {TimeoutHeader})");
+            Call.ThrowIfCancellationRequested();
+        }
+    }
 }

@@ -20,10 +20,13 @@ public sealed class LennardJones : IForceField
     public string Name => "test Lennard-Jones";
     public TimeSpan Delay { get; set; }
     public int Calls { get; private set; }
+    /// <summary>Called as each evaluation starts (tests use it to know a call is inside the force field).</summary>
+    public Action? Entered { get; set; }
 
     public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
     {
         Calls++;
+        Entered?.Invoke();
         if (Delay > TimeSpan.Zero) Thread.Sleep(Delay);
         int n = species.Length;
         if (cell is not null && cell.MinHeight < 2 * Cutoff)

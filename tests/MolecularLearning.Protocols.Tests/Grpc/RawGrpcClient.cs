@@ -137,12 +137,17 @@ public sealed class RawGrpcClient(Uri address) : IDisposable
 
         private sealed class ChannelContent(ChannelReader<byte[]> frames) : HttpContent
         {
-            protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+            protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+                => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+            // HttpClient cancels the token when the server resets the stream (e.g. RST_STREAM NO_ERROR after
+            // its trailers): stop sending then, as real clients do, so the stream can complete.
+            protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
             {
-                await foreach (var bytes in frames.ReadAllAsync())
+                await foreach (var bytes in frames.ReadAllAsync(cancellationToken))
                 {
-                    await stream.WriteAsync(bytes);
-                    await stream.FlushAsync();
+                    await stream.WriteAsync(bytes, cancellationToken);
+                    await stream.FlushAsync(cancellationToken);
                 }
             }
 
