@@ -48,7 +48,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         _losses = [.. model.Losses];
         _skin = skin;
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
-        Name = $"learned loss (order {model.Order}, {model.Mode.ToString().ToLowerInvariant()}, cutoff {model.Cutoff:0.##} Å)";
+        Name = $"learned loss (order {model.Order}, {model.Mode.Name()}, cutoff {model.Cutoff:0.##} Å)";
     }
 
     public string Name { get; }

@@ -53,7 +53,7 @@ internal static class ModelFile
             }
             w.WriteEndArray();
             w.WriteNumber("order", model.Order);
-            w.WriteString("mode", model.Mode == ForceMode.Agent ? "agent" : "conservative");
+            w.WriteString("mode", model.Mode.Name());
             WriteInvariants(w, model.Invariants.Options);
             w.WriteStartArray("repulsion");
             foreach (var wall in model.Walls)
@@ -294,12 +294,9 @@ internal static class ModelFile
             int order = r.Integer(root, "order", "");
             if (order is not (1 or 2)) throw r.Error("order", $"must be 1 or 2, found {order}");
             var modeText = r.String(root, "mode", "");
-            var mode = modeText switch
-            {
-                "agent" => ForceMode.Agent,
-                "conservative" => ForceMode.Conservative,
-                _ => throw r.Error("mode", $"must be \"agent\" or \"conservative\", found \"{modeText}\""),
-            };
+            // Files hold exactly the written spelling: any other is a malformed file.
+            if (!ForceModeNames.TryParse(modeText, out var mode) || mode.Name() != modeText)
+                throw r.Error("mode", $"must be \"agent\" or \"conservative\", found \"{modeText}\"");
 
             var options = ReadInvariants(r, r.Get(root, "invariants", "", JsonValueKind.Object));
             InvariantSet set;

@@ -1,5 +1,22 @@
 namespace MolecularLearning.Learning;
 
+/// <summary>The one spelling of force modes in files, flags and reports: "agent", "conservative".</summary>
+public static class ForceModeNames
+{
+    public static string Name(this ForceMode mode) => mode == ForceMode.Agent ? "agent" : "conservative";
+
+    /// <summary>Parses "agent" or "conservative" (any case); nothing else, not even enum numbers.</summary>
+    public static bool TryParse(string text, out ForceMode mode)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "agent": mode = ForceMode.Agent; return true;
+            case "conservative": mode = ForceMode.Conservative; return true;
+            default: mode = default; return false;
+        }
+    }
+}
+
 /// <summary>Agent versus conservative forces (method.md, "Two force modes").</summary>
 public enum ForceMode
 {

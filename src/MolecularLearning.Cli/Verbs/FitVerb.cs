@@ -37,12 +37,8 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(mode) is { } m)
                 options = options with
                 {
-                    Mode = m.ToLowerInvariant() switch
-                    {
-                        "agent" => ForceMode.Agent,
-                        "conservative" => ForceMode.Conservative,
-                        _ => throw new DataException($"--mode: expected agent or conservative, got '{m}'"),
-                    },
+                    Mode = ForceModeNames.TryParse(m, out var parsed) ? parsed
+                        : throw new DataException($"--mode: expected agent or conservative, got '{m}'"),
                 };
             if (p.GetValue(basis) is not null || p.GetValue(cutoff) is not null)
                 options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? FitOptions.DefaultBasis, p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
@@ -104,7 +100,7 @@ public sealed class FitVerb : IVerb
             w.WritePropertyName("train"); ErrorJson.Write(w, result.Report.Train);
             w.WritePropertyName("holdout"); ErrorJson.Write(w, result.Report.Holdout);
             w.WriteNumber("order", result.Model.Order);
-            w.WriteString("mode", result.Model.Mode == ForceMode.Agent ? "agent" : "conservative");
+            w.WriteString("mode", result.Model.Mode.Name());
             w.WriteNumber("invariants", result.Report.Invariants);
             w.WriteNumber("parameters", result.Report.Parameters);
             w.WriteNumber("rows", result.Report.Rows);
@@ -137,7 +133,7 @@ public sealed class FitVerb : IVerb
         var r = result.Report;
         var m = result.Model;
         AnsiConsole.MarkupLine(Markup.Escape(
-            $"model {output}: order {m.Order}, {m.Mode.ToString().ToLowerInvariant()} mode, {r.Invariants} invariants, {r.Parameters} parameters, " +
+            $"model {output}: order {m.Order}, {m.Mode.Name()} mode, {r.Invariants} invariants, {r.Parameters} parameters, " +
             $"{m.Training.TrainFrames} training frames (stride {m.Training.Stride}), {m.Training.HoldoutFrames} held out, {r.Seconds:0.0} s"));
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
