@@ -44,14 +44,14 @@ public sealed class BenchVerb : IVerb
             {
                 Replicas = ParseInts(parse.GetValue(replicas) ?? (isQuick ? "1,2,3" : "1,2,3,5,10,22"), "--replicas"),
                 Threads = ParseInts(parse.GetValue(threads)!, "--threads"),
-                BoxPath = parse.GetValue(box) ?? FindSample(),
+                BoxPath = parse.GetValue(box) ?? SampleBox(),
                 BoxLength = parse.GetValue(boxLength),
                 Cutoff = parse.GetValue(cutoff),
                 Skin = parse.GetValue(skin),
                 Seconds = isQuick ? Math.Min(0.3, parse.GetValue(seconds)) : parse.GetValue(seconds),
                 Log = parse.GetValue(json) ? Console.Error : Console.Out,
                 ModelPath = parse.GetValue(model),
-                FitData = parse.GetValue(fitData) ?? Path.GetDirectoryName(FindSample())!,
+                FitData = parse.GetValue(fitData) ?? ShippedSample.Water32Xtb("pass --fit-data RUN or --model FILE"),
                 Models = ParseModels(parse.GetValue(models)!),
             };
             var refs = LoadReferences(parse.GetValue(references), isQuick, options.Cutoff, options.Skin);
@@ -73,25 +73,16 @@ public sealed class BenchVerb : IVerb
         return values.Length > 0 ? values : throw new DataException($"{option}: no values");
     }
 
+    private static string SampleBox() => Path.Combine(ShippedSample.Water32Xtb("pass --box FILE.xyz --box-length L"), "init.xyz");
+
     private static (ForceMode Mode, int Order)[] ParseModels(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(item =>
         {
             var parts = item.Split(':');
-            if (parts.Length != 2 || !Enum.TryParse<ForceMode>(parts[0], ignoreCase: true, out var mode) || parts[1] is not ("1" or "2"))
+            if (parts.Length != 2 || !ForceModeNames.TryParse(parts[0], out var mode) || parts[1] is not ("1" or "2"))
                 throw new DataException($"--models: '{item}' is not mode:order (agent|conservative):(1|2)");
             return (mode, parts[1] == "1" ? 1 : 2);
         }).ToArray();
-
-    private static string FindSample()
-    {
-        foreach (var root in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(root); dir is not null; dir = dir.Parent)
-            {
-                var path = Path.Combine(dir.FullName, "samples", "water32-xtb", "init.xyz");
-                if (File.Exists(path)) return path;
-            }
-        throw new DataException("samples/water32-xtb/init.xyz not found from here: pass --box FILE.xyz --box-length L");
-    }
 
     private static JsonObject? LoadReferences(string? spec, bool quick, double cutoff, double skin)
     {
@@ -99,7 +90,7 @@ public sealed class BenchVerb : IVerb
         string text;
         if (spec == "live")
         {
-            var script = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(FindSample())!)!)!, "integration", "bench", "references.py");
+            var script = Path.Combine(ShippedSample.RepoRoot("pass --references FILE"), "integration", "bench", "references.py");
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true };
             psi.ArgumentList.Add(script);
             if (quick) psi.ArgumentList.Add("--quick");
@@ -207,10 +198,10 @@ public static class BenchHarness
                 double seconds = clock.Elapsed.TotalSeconds;
                 fits.Add(new JsonObject
                 {
-                    ["mode"] = Label(mode), ["order"] = order, ["frames"] = frames.Count, ["trainFrames"] = fit.Model.Training.TrainFrames,
+                    ["mode"] = mode.Name(), ["order"] = order, ["frames"] = frames.Count, ["trainFrames"] = fit.Model.Training.TrainFrames,
                     ["seconds"] = Math.Round(seconds, 2), ["rows"] = fit.Report.Rows, ["parameters"] = fit.Report.Parameters,
                 });
-                options.Log.WriteLine($"fitted {Label(mode)} order {order} on {frames.Count} frames in {seconds:F1} s");
+                options.Log.WriteLine($"fitted {mode.Name()} order {order} on {frames.Count} frames in {seconds:F1} s");
                 list.Add(Learned(fit.Model));
             }
         }
@@ -218,9 +209,8 @@ public static class BenchHarness
         return list;
     }
 
-    private static BenchCandidate Learned(LearnedModel m) => new("learned", Label(m.Mode), m.Order, m.CreateForceField, RunMd: true);
+    private static BenchCandidate Learned(LearnedModel m) => new("learned", m.Mode.Name(), m.Order, m.CreateForceField, RunMd: true);
 
-    private static string Label(ForceMode mode) => mode.ToString().ToLowerInvariant();
 
     public static JsonObject Run(BenchOptions options, JsonObject? references)
     {

@@ -45,7 +45,7 @@ public sealed class DemoVerb : IVerb
         if (duration is { } d && !(d > 0)) throw new DataException($"--duration must be > 0 fs, got {d}");
         var inv = CultureInfo.InvariantCulture;
         var total = Stopwatch.StartNew();
-        string runPath = samplePath ?? Path.Combine(RepoRoot(), "samples", "water32-xtb");
+        string runPath = samplePath ?? ShippedSample.Water32Xtb("give --sample <cp2k-run>");
         Directory.CreateDirectory(outputDir);
         static void Warn(string w) => Console.Error.WriteLine("warning: " + w);
 
@@ -183,14 +183,5 @@ public sealed class DemoVerb : IVerb
             }
         }
         return (t, chain, tau);
-    }
-
-    /// <summary>The repository root (holding MolecularLearning.sln), searched upwards from the current folder and from mld's own folder.</summary>
-    internal static string RepoRoot()
-    {
-        foreach (var startDir in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(startDir); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "MolecularLearning.sln"))) return dir.FullName;
-        throw new DataException("cannot find the repository (MolecularLearning.sln) above the current folder or mld itself; give --sample <cp2k-run>");
     }
 }
