@@ -13,22 +13,13 @@ public class NeighbourListStorageTests
         return pos;
     }
 
-    private static Cell Triclinic(Random rng, double scale)
-    {
-        var m = new double[9];
-        for (int i = 0; i < 3; i++)
-            for (int k = 0; k < 3; k++)
-                m[3 * i + k] = (i == k ? scale : 0) + (rng.NextDouble() - 0.5) * 0.6 * scale;
-        return new Cell(m);
-    }
-
     [Theory]
     [InlineData(11, 0.4)]
     [InlineData(12, 1.3)] // cutoff beyond the box: several images of the same j in one row
     public void CompactRowsEqualStoredRowsAfterRefresh(int seed, double cutoffOverHeight)
     {
         var rng = new Random(seed);
-        var cell = Triclinic(rng, 7.0);
+        var cell = NeighbourListTests.RandomTriclinic(rng, 7.0);
         var pos = RandomPositions(rng, cell, 30);
         double rc = cutoffOverHeight * cell.MinHeight, skin = 0.6;
         var stored = new NeighbourList();

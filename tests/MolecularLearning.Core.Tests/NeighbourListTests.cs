@@ -25,7 +25,7 @@ public class NeighbourListTests
         return result;
     }
 
-    private static Cell RandomTriclinic(Random rng, double scale)
+    internal static Cell RandomTriclinic(Random rng, double scale)
     {
         var m = new double[9];
         for (int i = 0; i < 3; i++)
