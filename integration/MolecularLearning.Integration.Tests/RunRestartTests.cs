@@ -107,7 +107,7 @@ public sealed class RunRestartTests(RunRestartTests.SmallModel model) : IClassFi
         var script = Path.Combine(Peers.RepoRoot, "integration", "dynamics", "ase_lj_client.py");
         var client = Peers.Run(Peers.Python, [script, Path.Combine(Sample, "init.xyz"), name, "9.8528"], TimeSpan.FromMinutes(3));
         var run = await mld;
-        Assert.True(run.ExitCode == 0, run.StdOut + run.StdErr);
+        Assert.True(run.ExitCode == 0, run.StdOut + run.StdErr + "\nclient: " + client.StdErr);
         Assert.True(client.ExitCode == 0, client.StdErr);
         double aseEnergy = double.Parse(client.StdOut.Split('\n')[0], System.Globalization.CultureInfo.InvariantCulture);
         var lines = File.ReadAllLines(log);

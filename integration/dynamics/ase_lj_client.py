@@ -5,6 +5,7 @@ Prints the Lennard-Jones energy (eV) of the structure as read, then serves force
 A soft Lennard-Jones keeps a 10-step test run gentle; what is tested is the driver and the protocol.
 """
 import sys
+import time
 
 from ase.calculators.lj import LennardJones
 from ase.calculators.socketio import SocketClient
@@ -16,4 +17,14 @@ atoms.cell = [length, length, length]
 atoms.pbc = True
 atoms.calc = LennardJones(sigma=1.2, epsilon=0.01, rc=4.0)
 print(repr(atoms.get_potential_energy()), flush=True)
-SocketClient(unixsocket=name, timeout=60).run(atoms)
+# mld may not be listening yet (a loaded machine starts it slowly): retry the connect for up to 60 s.
+deadline = time.monotonic() + 60
+while True:
+    try:
+        client = SocketClient(unixsocket=name, timeout=60)
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.2)
+client.run(atoms)
