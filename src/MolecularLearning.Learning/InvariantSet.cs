@@ -17,7 +17,7 @@ namespace MolecularLearning.Learning;
 /// [angular: for each species pair t ≤ u, each radial pair (n, m) (n ≤ m when t = u), each degree l = 1..L]
 /// [sorted angles: for each angle, each degree l = 1..L].
 /// </remarks>
-public sealed class InvariantSet
+public sealed partial class InvariantSet
 {
     private readonly int[] _sortedOffset;   // per species t
     private readonly int[] _pairBase;       // [t * T + u] (t ≤ u): first angular index
