@@ -85,8 +85,10 @@ public class FastKernelTests
         bool Uses(InvariantOptions options) =>
             Synthetic.RandomModel(options, 2, ForceMode.Agent, seed: 1).CreateForceField(0.5).UsesFastKernel;
         Assert.True(Uses(InvariantOptions.Parse(FitOptions.DefaultBasis, FitOptions.DefaultCutoff)));
-        foreach (var name in new[] { "inverse", "angular", "all" })
+        foreach (var name in new[] { "inverse", "angular", "shells", "all" })
             Assert.False(Uses(Synthetic.Families().Single(f => f.Name == name).Options), name);
+        // A default family plus one the kernel does not know (the conservative default adds shells to the Gaussians).
+        Assert.False(Uses(InvariantOptions.Parse(FitOptions.DefaultConservativeBasis, FitOptions.DefaultCutoff)));
         // Gaussians that are not one evenly spaced, equal-width ladder.
         Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.3), RadialBasisFunction.Gaussian(2, 0.5)] }));
         Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.5), RadialBasisFunction.Gaussian(2, 0.5), RadialBasisFunction.Gaussian(2.5, 0.5)] }));
