@@ -75,14 +75,23 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
-        if (_types.Length != n) _types = new int[n];
+        bool typesChanged = _types.Length != n;
+        if (typesChanged) _types = new int[n];
         for (int i = 0; i < n; i++)
         {
             int t = _set.IndexOf(species[i]);
             if (t < 0) _model.CheckSpecies(species);
+            typesChanged |= _types[i] != t;
             _types[i] = t;
         }
-        _list.Update(positions, cell, _set.Cutoff, _skin);
+        if (_kernel is not null)
+        {
+            // The kernel reads each neighbour species as one run of the row: rows grouped by type, regrouped when types change.
+            _list.SetGrouping(_types, _set.Species.Count);
+            if (typesChanged || _list.GroupCount == 0) _list.Build(positions, cell, _set.Cutoff, _skin);
+            else _list.Update(positions, cell, _set.Cutoff, _skin);
+        }
+        else _list.Update(positions, cell, _set.Cutoff, _skin);
         result.Resize(n);
         Prepare(n);
         _forces = result.Forces;

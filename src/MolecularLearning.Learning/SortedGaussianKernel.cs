@@ -92,8 +92,10 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
+    /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
     public double Run(int from, int to, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative, Span<double> virial)
     {
+        if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
         s.Ensure(list.MaxRowLength, _nr, _species, _set.Count);
         s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
         s.AngleVirial.AsSpan().Clear();
@@ -110,19 +112,10 @@ internal sealed class SortedGaussianKernel
     private double Agent(int i, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative)
     {
         int ti = types[i];
-        int m = Decode(i, s, list, types);
-        int blocks = (m + W - 1) / W;
-        // Pad the last block with an entry beyond every cutoff and of no species: it adds exactly nothing.
-        for (int e = m; e < blocks * W; e++)
-        {
-            s.Dx[e] = s.Dy[e] = s.Dz[e] = 0;
-            s.R2[e] = 4 * _rcList2;
-            s.Type[e] = -1;
-            s.Extra[e] = 0;
-        }
+        int total = Decode(i, s, list);
         var values = s.Values.AsSpan(0, _set.Count);
-        RadialValues(s, blocks, values);
-        SortedValues(s, m, values);
+        RadialValues(s, total / W, values);
+        for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
         double loss = _losses[ti].Evaluate(values, s.Lambda);
         var lambda = s.Lambda;
@@ -135,8 +128,8 @@ internal sealed class SortedGaussianKernel
             if (e >= 0) s.Extra[e] += lambda[q];
         }
         double fx = 0, fy = 0, fz = 0;
-        if (_angleDegree > 0) AngleGradient(s, ti, i, forces, conservative, ref fx, ref fy, ref fz);
-        loss += RadialGradient(s, ti, blocks, ref fx, ref fy, ref fz, conservative);
+        if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
+        for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
         for (int q = 0; q < _set.SortedTotal; q++)
         {
             int e = sortedEntry[q];
@@ -144,144 +137,188 @@ internal sealed class SortedGaussianKernel
         }
         if (conservative)
         {
-            for (int e = 0; e < m; e++)
-            {
-                double c = s.Coef[e];
-                int j = 3 * s.Atom[e];
-                forces[j] -= c * s.Dx[e]; forces[j + 1] -= c * s.Dy[e]; forces[j + 2] -= c * s.Dz[e];
-            }
+            for (int t = 0; t < _species; t++)
+                for (int e = s.GroupBase[t], end = e + s.GroupCount[t]; e < end; e++)
+                {
+                    double c = s.Coef[e];
+                    int j = 3 * s.Atom[e];
+                    forces[j] -= c * s.Dx[e]; forces[j + 1] -= c * s.Dy[e]; forces[j + 2] -= c * s.Dz[e];
+                }
             forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz;
         }
         else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
         return loss;
     }
 
-    /// <summary>The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>): returns the count.</summary>
-    private int Decode(int i, KernelScratch s, NeighbourList list, int[] types)
+    /// <summary>
+    /// The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>)
+    /// species by species, each species' entries padded to whole vectors with an entry beyond every cutoff (which adds
+    /// exactly nothing). Returns the padded total.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private int Decode(int i, KernelScratch s, NeighbourList list)
     {
-        var start = list.Start;
-        int k0 = start[i], k1 = start[i + 1];
-        var index = list.Index[k0..k1];
-        var image = list.ImageCodes[k0..k1];
+        var index = list.Index;
+        var image = list.ImageCodes;
         var u = list.Unwrapped;
         var img = list.ImageTranslations;
-        if (s.Atom.Length < index.Length + W) throw new InvalidOperationException("kernel scratch too small for the row");
         ref double ru = ref MemoryMarshal.GetReference(u);
         ref double rimg = ref MemoryMarshal.GetReference(img);
-        ref int rt = ref MemoryMarshal.GetArrayDataReference(types);
         ref int atom = ref MemoryMarshal.GetArrayDataReference(s.Atom);
         ref double dx = ref MemoryMarshal.GetArrayDataReference(s.Dx);
         ref double dy = ref MemoryMarshal.GetArrayDataReference(s.Dy);
         ref double dz = ref MemoryMarshal.GetArrayDataReference(s.Dz);
         ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
-        ref double type = ref MemoryMarshal.GetArrayDataReference(s.Type);
         int n = u.Length / 3, codes = img.Length / 3;
-        double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2], rc2 = _rcList2;
-        int m = 0;
-        for (int k = 0; k < index.Length; k++)
+        if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species)
+            throw new InvalidOperationException("kernel scratch too small for the row");
+        double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2], rc2 = _rcList2, pad = 4 * _rcList2;
+        int at = 0;
+        for (int t = 0; t < _species; t++)
         {
-            int j = index[k], c = image[k];
-            if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
-            double x = Unsafe.Add(ref ru, 3 * j) + Unsafe.Add(ref rimg, 3 * c) - ux;
-            double y = Unsafe.Add(ref ru, 3 * j + 1) + Unsafe.Add(ref rimg, 3 * c + 1) - uy;
-            double z = Unsafe.Add(ref ru, 3 * j + 2) + Unsafe.Add(ref rimg, 3 * c + 2) - uz;
-            double r2 = x * x + y * y + z * z;
-            // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
-            Unsafe.Add(ref atom, m) = j;
-            Unsafe.Add(ref dx, m) = x; Unsafe.Add(ref dy, m) = y; Unsafe.Add(ref dz, m) = z;
-            Unsafe.Add(ref r2s, m) = r2;
-            Unsafe.Add(ref type, m) = Unsafe.Add(ref rt, j);
-            m += r2 < rc2 ? 1 : 0;
+            int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
+            int m = at;
+            s.GroupBase[t] = at;
+            for (int k = k0; k < k1; k++)
+            {
+                int j = index[k], c = image[k];
+                if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
+                double x = Unsafe.Add(ref ru, 3 * j) + Unsafe.Add(ref rimg, 3 * c) - ux;
+                double y = Unsafe.Add(ref ru, 3 * j + 1) + Unsafe.Add(ref rimg, 3 * c + 1) - uy;
+                double z = Unsafe.Add(ref ru, 3 * j + 2) + Unsafe.Add(ref rimg, 3 * c + 2) - uz;
+                double r2 = x * x + y * y + z * z;
+                // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
+                Unsafe.Add(ref atom, m) = j;
+                Unsafe.Add(ref dx, m) = x; Unsafe.Add(ref dy, m) = y; Unsafe.Add(ref dz, m) = z;
+                Unsafe.Add(ref r2s, m) = r2;
+                m += r2 < rc2 ? 1 : 0;
+            }
+            s.GroupCount[t] = m - at;
+            int end = at + (m - at + W - 1) / W * W;
+            for (; m < end; m++)
+            {
+                Unsafe.Add(ref dx, m) = 0; Unsafe.Add(ref dy, m) = 0; Unsafe.Add(ref dz, m) = 0;
+                Unsafe.Add(ref r2s, m) = pad;
+            }
+            at = end;
         }
-        return m;
+        return at;
     }
 
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and φ_n' per entry (kept for the gradient).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
     private void RadialValues(KernelScratch s, int blocks, Span<double> values)
     {
-        int nr = _nr, t = _species;
+        int nr = _nr;
         ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        ref double type = ref MemoryMarshal.GetArrayDataReference(s.Type);
         if (nr == 0)
         {
             for (int b = 0; b < blocks; b++) Vector512.Sqrt(Vector512.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
             return;
         }
-        var sums = s.Sums;
-        var dphi = s.DPhi;
-        if (sums.Length < t * nr || dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
-        Array.Clear(sums, 0, t * nr);
+        ref double xs = ref MemoryMarshal.GetArrayDataReference(s.X);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
+        ref double es = ref MemoryMarshal.GetArrayDataReference(s.E);
+        ref double fcs = ref MemoryMarshal.GetArrayDataReference(s.Fc);
+        ref double dfcs = ref MemoryMarshal.GetArrayDataReference(s.DFc);
         var mu0 = Vector512.Create(_mu0); var iw = Vector512.Create(_invWidth); var delta = Vector512.Create(_delta);
         var rcr = Vector512.Create(_rcRadial); var irc2 = Vector512.Create(_invRcRadial2);
-        Span<Vector512<double>> masks = stackalloc Vector512<double>[t];
+        // Per entry: r, x_0, g_0 = exp(−x_0²/2), exp(δ x_0), f_c and f_c' (the exponentials are calls: kept out of the loops below).
         for (int b = 0; b < blocks; b++)
         {
-            int e = b * W;
-            var r2 = Vector512.LoadUnsafe(ref r2s, (nuint)e);
+            nuint e = (nuint)(b * W);
+            var r2 = Vector512.LoadUnsafe(ref r2s, e);
             var r = Vector512.Sqrt(r2);
-            r.StoreUnsafe(ref rs, (nuint)e);
-            var ty = Vector512.LoadUnsafe(ref type, (nuint)e);
-            for (int sp = 0; sp < t; sp++) masks[sp] = Vector512.Equals(ty, Vector512.Create((double)sp));
+            r.StoreUnsafe(ref rs, e);
+            var x = (r - mu0) * iw;
+            x.StoreUnsafe(ref xs, e);
             // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
             var inside = Vector512.LessThan(r, rcr);
             var tc = Vector512<double>.One - r2 * irc2;
-            var fc = (tc * tc) & inside;
-            var dfc = (tc * r * irc2 * -4.0) & inside;
-            var x = (r - mu0) * iw;
-            var g = Vector512.Exp(x * x * -0.5);
-            var grow = Vector512.Exp(x * delta);
-            var fcw = fc * iw;
-            int row = b * nr;
+            ((tc * tc) & inside).StoreUnsafe(ref fcs, e);
+            ((tc * r * irc2 * -4.0) & inside).StoreUnsafe(ref dfcs, e);
+            Vector512.Exp(x * x * -0.5).StoreUnsafe(ref gs, e);
+            Vector512.Exp(x * delta).StoreUnsafe(ref es, e);
+        }
+        var dphi = s.DPhi;
+        if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
+        for (int t = 0; t < _species; t++)
+        {
+            int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
             for (int n = 0; n < nr; n++)
             {
-                if (n > 0)
+                var acc = Vector512<double>.Zero;
+                var step = Vector512.Create(_step[n]);
+                var shift = Vector512.Create(n * _delta);
+                for (int b = b0; b < b1; b++)
                 {
-                    g = g * (grow * Vector512.Create(_step[n]));
-                    x -= delta;
+                    nuint e = (nuint)(b * W);
+                    var g = Vector512.LoadUnsafe(ref gs, e);
+                    if (n > 0)
+                    {
+                        g *= Vector512.LoadUnsafe(ref es, e) * step;
+                        g.StoreUnsafe(ref gs, e);
+                    }
+                    var x = Vector512.LoadUnsafe(ref xs, e) - shift;
+                    var fc = Vector512.LoadUnsafe(ref fcs, e);
+                    acc += g * fc;
+                    dphi[b * nr + n] = g * (Vector512.LoadUnsafe(ref dfcs, e) - fc * iw * x); // d(g f_c)/dr, dg/dr = −g x / w
                 }
-                var phi = g * fc;
-                dphi[row + n] = g * (dfc - fcw * x); // d(g f_c)/dr with dg/dr = −g x / w
-                for (int sp = 0; sp < t; sp++) sums[sp * nr + n] += phi & masks[sp];
+                values[_radialOffset + t * nr + n] = Vector512.Sum(acc);
             }
         }
-        for (int sp = 0; sp < t; sp++)
-            for (int n = 0; n < nr; n++) values[_radialOffset + sp * nr + n] = Vector512.Sum(sums[sp * nr + n]);
     }
 
-    /// <summary>The k nearest distances per neighbour species (insertion in row order, as the generic path: same ties).</summary>
-    private void SortedValues(KernelScratch s, int m, Span<double> values)
+    /// <summary>
+    /// The k nearest distances to neighbours of species t, by insertion in row order as the generic path (same
+    /// ties). Only entries below a threshold are visited (the previous agent's k-th distance plus a margin, found
+    /// eight at a time); if fewer than k lie below it, all entries are: the result does not depend on the threshold.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private void SortedValues(KernelScratch s, int ti, int t, Span<double> values)
     {
-        int t = _species;
+        int kmax = _sortedCounts[t];
+        if (kmax == 0) return;
+        int off = _sortedOffset[t], e0 = s.GroupBase[t], m = s.GroupCount[t];
         var sortedEntry = s.SortedEntry;
-        Span<int> found = stackalloc int[t];
-        found.Clear();
+        ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
         double rc = _rcSorted;
-        for (int e = 0; e < m; e++)
+        double tau = Math.Min(rc, s.Threshold[ti * _species + t]);
+        int found;
+        while (true)
         {
-            int sp = (int)s.Type[e];
-            int kmax = _sortedCounts[sp];
-            double r = s.R[e];
-            if (kmax == 0 || r >= rc) continue;
-            int off = _sortedOffset[sp], f = found[sp];
-            if (f == kmax && r >= values[off + kmax - 1]) continue;
-            int q = f < kmax ? f : kmax - 1;
-            if (f < kmax) found[sp] = f + 1;
-            while (q > 0 && values[off + q - 1] > r)
+            found = 0;
+            var vt = Vector512.Create(tau);
+            for (int b = e0; b < e0 + m; b += W)
             {
-                values[off + q] = values[off + q - 1];
-                sortedEntry[off + q] = sortedEntry[off + q - 1];
-                q--;
+                ulong mask = Vector512.LessThan(Vector512.LoadUnsafe(ref rs, (nuint)b), vt).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    int e = b + System.Numerics.BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    double r = Unsafe.Add(ref rs, e);
+                    if (found == kmax && r >= values[off + kmax - 1]) continue;
+                    int q = found < kmax ? found++ : kmax - 1;
+                    while (q > 0 && values[off + q - 1] > r)
+                    {
+                        values[off + q] = values[off + q - 1];
+                        sortedEntry[off + q] = sortedEntry[off + q - 1];
+                        q--;
+                    }
+                    values[off + q] = r;
+                    sortedEntry[off + q] = e;
+                }
             }
-            values[off + q] = r;
-            sortedEntry[off + q] = e;
+            if (found == kmax || tau >= rc) break;
+            tau = rc;
         }
-        for (int sp = 0; sp < t; sp++)
-        {
-            int off = _sortedOffset[sp];
-            for (int q = found[sp]; q < _sortedCounts[sp]; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
-        }
+        for (int q = found; q < kmax; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
+        s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
     }
+
+    /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
+    private const double ThresholdMargin = 0.3;
 
     private bool AngleEntries(KernelScratch s, int a, int agentType, out int ej, out int ek)
     {
@@ -292,7 +329,7 @@ internal sealed class SortedGaussianKernel
         return ej >= 0 && ek >= 0 && ej != ek;
     }
 
-    private double Cosine(KernelScratch s, int ej, int ek) =>
+    private static double Cosine(KernelScratch s, int ej, int ek) =>
         (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
 
     private void AngleValues(KernelScratch s, int agentType, Span<double> values)
@@ -314,7 +351,7 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>The sorted angles' forces: ∂L/∂cos θ times ∂cos θ/∂d for both legs, into F_i, the virial and (conservative) the neighbours.</summary>
-    private void AngleGradient(KernelScratch s, int agentType, int i, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    private void AngleGradient(KernelScratch s, int agentType, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
     {
         int deg = _angleDegree;
         Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
@@ -350,59 +387,52 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>
-    /// Per entry the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair walls), then
+    /// Per entry of species t the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair wall), then
     /// G_e = s_e d_e / r_e into F_i and the virial, eight entries at a time. Returns the pair-wall energy.
     /// </summary>
-    private double RadialGradient(KernelScratch s, int ti, int blocks, ref double fx, ref double fy, ref double fz, bool conservative)
+    private double RadialGradient(KernelScratch s, int ti, int t, ref double fx, ref double fy, ref double fz, bool conservative)
     {
-        int nr = _nr, t = _species;
+        int nr = _nr;
+        int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
+        if (b1 == b0) return 0;
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        ref double type = ref MemoryMarshal.GetArrayDataReference(s.Type);
         ref double extra = ref MemoryMarshal.GetArrayDataReference(s.Extra);
         ref double dxs = ref MemoryMarshal.GetArrayDataReference(s.Dx);
         ref double dys = ref MemoryMarshal.GetArrayDataReference(s.Dy);
         ref double dzs = ref MemoryMarshal.GetArrayDataReference(s.Dz);
         ref double coefs = ref MemoryMarshal.GetArrayDataReference(s.Coef);
-        var lambda = s.Lambda.AsSpan(_radialOffset, t * nr);
+        var lambda = s.Lambda.AsSpan(_radialOffset + t * nr, nr);
         var dphi = s.DPhi;
-        if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
-        Span<Vector512<double>> masks = stackalloc Vector512<double>[t];
+        if (dphi.Length < b1 * nr) throw new InvalidOperationException("kernel scratch too small");
+        int pair = ti * _species + t;
+        double k = _wallStrength[pair];
+        var rmin = Vector512.Create(_wallRMin[pair]);
         var vfx = Vector512<double>.Zero; var vfy = vfx; var vfz = vfx; var wall = vfx;
         var wxx = s.Wxx; var wyy = s.Wyy; var wzz = s.Wzz; var wxy = s.Wxy; var wxz = s.Wxz; var wyz = s.Wyz;
-        for (int b = 0; b < blocks; b++)
+        for (int b = b0; b < b1; b++)
         {
-            int e = b * W;
-            var r = Vector512.LoadUnsafe(ref rs, (nuint)e);
-            var ty = Vector512.LoadUnsafe(ref type, (nuint)e);
-            var slope = Vector512.LoadUnsafe(ref extra, (nuint)e);
+            nuint e = (nuint)(b * W);
+            var r = Vector512.LoadUnsafe(ref rs, e);
+            var slope = Vector512.LoadUnsafe(ref extra, e);
             int row = b * nr;
-            for (int sp = 0; sp < t; sp++)
+            for (int n = 0; n < nr; n++) slope = Vector512.FusedMultiplyAdd(Vector512.Create(lambda[n]), dphi[row + n], slope);
+            if (k != 0)
             {
-                var mask = Vector512.Equals(ty, Vector512.Create((double)sp));
-                var acc = Vector512<double>.Zero;
-                int lo = sp * nr;
-                for (int n = 0; n < nr; n++) acc += Vector512.Create(lambda[lo + n]) * dphi[row + n];
                 // The fixed wall k (r_min − r)³ under the loss.
-                int pair = ti * t + sp;
-                double k = _wallStrength[pair];
-                if (k != 0)
-                {
-                    var gap = Vector512.Max(Vector512.Create(_wallRMin[pair]) - r, Vector512<double>.Zero) & mask;
-                    var kg2 = gap * gap * k;
-                    wall += kg2 * gap;
-                    acc -= kg2 * 3.0;
-                }
-                slope += acc & mask;
+                var gap = Vector512.Max(rmin - r, Vector512<double>.Zero);
+                var kg2 = gap * gap * k;
+                wall += kg2 * gap;
+                slope -= kg2 * 3.0;
             }
             var coef = slope / r;
-            var dx = Vector512.LoadUnsafe(ref dxs, (nuint)e);
-            var dy = Vector512.LoadUnsafe(ref dys, (nuint)e);
-            var dz = Vector512.LoadUnsafe(ref dzs, (nuint)e);
+            var dx = Vector512.LoadUnsafe(ref dxs, e);
+            var dy = Vector512.LoadUnsafe(ref dys, e);
+            var dz = Vector512.LoadUnsafe(ref dzs, e);
             var gx = coef * dx; var gy = coef * dy; var gz = coef * dz;
             vfx += gx; vfy += gy; vfz += gz;
             wxx -= gx * dx; wyy -= gy * dy; wzz -= gz * dz;
             wxy -= gx * dy; wxz -= gx * dz; wyz -= gy * dz;
-            if (conservative) coef.StoreUnsafe(ref coefs, (nuint)e);
+            if (conservative) coef.StoreUnsafe(ref coefs, e);
         }
         s.Wxx = wxx; s.Wyy = wyy; s.Wzz = wzz; s.Wxy = wxy; s.Wxz = wxz; s.Wyz = wyz;
         fx += Vector512.Sum(vfx); fy += Vector512.Sum(vfy); fz += Vector512.Sum(vfz);
@@ -414,30 +444,41 @@ internal sealed class SortedGaussianKernel
 internal sealed class KernelScratch
 {
     public int[] Atom = [];
-    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], Type = [], Extra = [], Coef = [];
+    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r, x_0, g_n (updated in place), exp(δ x_0), f_c, f_c'.</summary>
+    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], X = [], G = [], E = [], Fc = [], DFc = [];
+    /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
+    public double[] Extra = [], Coef = [];
     /// <summary>φ_n' per block of eight entries: [block · N + n].</summary>
     public Vector512<double>[] DPhi = [];
-    /// <summary>Per-lane radial sums [species · N + n], reduced once per agent.</summary>
-    public Vector512<double>[] Sums = [];
     public double[] Values = [], Lambda = [];
     public int[] SortedEntry = [];
+    /// <summary>Per species: first entry and real (unpadded) count of its entries in the arrays above.</summary>
+    public int[] GroupBase = [], GroupCount = [];
+    /// <summary>Per (agent species, neighbour species): the sorted-distance candidate threshold (Å).</summary>
+    public double[] Threshold = [];
     /// <summary>The chunk's virial: the radial part (symmetric) per lane, the angle part in full.</summary>
     public Vector512<double> Wxx, Wyy, Wzz, Wxy, Wxz, Wyz;
     public readonly double[] AngleVirial = new double[9];
 
     public void Ensure(int maxRow, int nr, int species, int invariants)
     {
-        int size = (maxRow + 8 + 7) / 8 * 8;
+        int size = (maxRow + 8 * species + 7) / 8 * 8;
         if (Atom.Length < size)
         {
             size = Math.Max(size, 2 * Atom.Length);
             Atom = new int[size];
-            Dx = new double[size]; Dy = new double[size]; Dz = new double[size];
-            R2 = new double[size]; R = new double[size]; Type = new double[size]; Extra = new double[size]; Coef = new double[size];
+            Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
+            X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];
+            Extra = new double[size]; Coef = new double[size];
         }
         int blocks = Atom.Length / 8;
         if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
-        if (Sums.Length < species * nr) Sums = new Vector512<double>[species * nr];
         if (Values.Length < invariants) { Values = new double[invariants]; Lambda = new double[invariants]; SortedEntry = new int[invariants]; }
+        if (GroupBase.Length < species)
+        {
+            GroupBase = new int[species]; GroupCount = new int[species];
+            Threshold = new double[species * species];
+            Threshold.AsSpan().Fill(double.PositiveInfinity);
+        }
     }
 }
