@@ -94,6 +94,17 @@ public sealed class NeighbourList : IParallelWork
     /// <summary>Distance |x_j(image) − x_i|, in Å (Displacements storage only).</summary>
     public ReadOnlySpan<double> R => Stored(_r);
 
+    /// <summary>
+    /// The image code of each entry (either storage), for consumers that decode rows themselves: the
+    /// displacement of entry k of atom i is Unwrapped[3j..3j+3] + ImageTranslations[3c..3c+3] − Unwrapped[3i..3i+3]
+    /// with j = Index[k] and c = ImageCodes[k], exactly as <see cref="GetRow"/> computes it.
+    /// </summary>
+    public ReadOnlySpan<ushort> ImageCodes => _image.AsSpan(0, _pairs);
+    /// <summary>x_i + t_i (3N, Å) for the positions of the last Build/Refresh/Update: positions shifted by their wrap translation.</summary>
+    public ReadOnlySpan<double> Unwrapped => _unwrapped.AsSpan(0, 3 * AtomCount);
+    /// <summary>The lattice translation S (3 numbers, Å) of each image code.</summary>
+    public ReadOnlySpan<double> ImageTranslations => _images;
+
     private ReadOnlySpan<double> Stored(double[] a) => Storage == NeighbourStorage.Displacements
         ? a.AsSpan(0, _pairs)
         : throw new InvalidOperationException("a compact neighbour list stores no displacements: use GetRow");

@@ -225,13 +225,13 @@ public sealed partial class InvariantSet
                     Array.Clear(s.Phi, baseIdx, nr); Array.Clear(s.DPhi, baseIdx, nr);
                     continue;
                 }
-                double fc = SmoothCutoff.Value(r, rc, out var dfc);
                 int vo = RadialOffset + s.Type[e] * nr;
                 if (s.TabulatedRadial && _gaussCentre is not null && Vector256.IsHardwareAccelerated)
                 {
                     TabulatedRow(r, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
                     continue;
                 }
+                double fc = SmoothCutoff.Value(r, rc, out var dfc); // the table already holds f_c
                 if (_gaussCentre is not null && Vector256.IsHardwareAccelerated)
                 {
                     GaussianRow(r, fc, dfc, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
