@@ -34,6 +34,11 @@ internal sealed class SortedGaussianKernel
     private readonly int _radialOffset, _angleOffset, _angleDegree;
     private readonly int[] _angleRefs, _angleAgent;
     private readonly double[] _wallRMin, _wallStrength;
+    private readonly int _k, _kPadded;                           // invariants, and rounded up to whole vectors
+    private readonly double[][] _lossB;                          // per agent species: b (padded with zeros)
+    private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1)
+    private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
+    private readonly double[] _boundStrength;
 
     private SortedGaussianKernel(LearnedModel model)
     {
@@ -63,6 +68,107 @@ internal sealed class SortedGaussianKernel
         _angleAgent = _set.SortedAngleAgents.ToArray();
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
+        _k = _set.Count;
+        _kPadded = (_k + W - 1) / W * W;
+        _lossB = new double[_species][];
+        _lossC = new double[]?[_species];
+        _boundMin = new double[]?[_species]; _boundMax = new double[]?[_species]; _boundInvScale = new double[]?[_species];
+        _boundStrength = new double[_species];
+        for (int t = 0; t < _species; t++)
+        {
+            var loss = _losses[t];
+            _lossB[t] = new double[_kPadded];
+            loss.Linear.CopyTo(_lossB[t]);
+            if (loss.Order == 2)
+            {
+                var c = new double[_k * _kPadded];
+                for (int a = 0; a < _k; a++) loss.Quadratic.Slice(a * _k, _k).CopyTo(c.AsSpan(a * _kPadded));
+                _lossC[t] = c;
+            }
+            if (loss.Bounds is { } bounds)
+            {
+                // Padding lanes: the range [0, 0] around a value 0, so they never switch a wall on.
+                _boundMin[t] = new double[_kPadded]; _boundMax[t] = new double[_kPadded]; _boundInvScale[t] = new double[_kPadded];
+                bounds.Min.CopyTo(_boundMin[t]!, 0); bounds.Max.CopyTo(_boundMax[t]!, 0);
+                for (int a = 0; a < _kPadded; a++) _boundInvScale[t]![a] = a < _k ? 1 / bounds.Scale[a] : 1;
+                _boundStrength[t] = bounds.Strength;
+            }
+        }
+    }
+
+    /// <summary>
+    /// L(I) = b·I + ½ Iᵀ C I plus the range walls, and λ = ∂L/∂I (as <see cref="QuadraticLoss.Evaluate"/>): C I by
+    /// columns (C is symmetric), eight invariants per vector, four independent sums against the FMA latency.
+    /// </summary>
+    private double Loss(int ti, double[] values, double[] lambda)
+    {
+        int k = _k, kp = _kPadded;
+        if (values.Length < kp || lambda.Length < kp) throw new InvalidOperationException("kernel scratch too small");
+        ref double iv = ref MemoryMarshal.GetArrayDataReference(values);
+        ref double lv = ref MemoryMarshal.GetArrayDataReference(lambda);
+        ref double bv = ref MemoryMarshal.GetArrayDataReference(_lossB[ti]);
+        var c = _lossC[ti];
+        var loss = Vector512<double>.Zero;
+        for (int v = 0; v < kp; v += W)
+        {
+            var b = Vector512.LoadUnsafe(ref bv, (nuint)v);
+            var x = Vector512.LoadUnsafe(ref iv, (nuint)v);
+            var l = b;
+            if (c is not null)
+            {
+                ref double cv = ref MemoryMarshal.GetArrayDataReference(c);
+                var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+                int a = 0;
+                for (; a + 4 <= k; a += 4)
+                {
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
+                    s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 2) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 2)), s2);
+                    s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 3) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 3)), s3);
+                }
+                for (; a < k; a++) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                var ci = (s0 + s1) + (s2 + s3);
+                l = b + ci;
+                loss += x * (b + ci * 0.5);
+            }
+            else loss += x * b;
+            if (_boundMin[ti] is { } min)
+            {
+                double strength = _boundStrength[ti];
+                var inv = Vector512.Create(_boundInvScale[ti]!.AsSpan(v, W));
+                var above = Vector512.Max(x - Vector512.Create(_boundMax[ti]!.AsSpan(v, W)), Vector512<double>.Zero) * inv;
+                var below = Vector512.Max(Vector512.Create(min.AsSpan(v, W)) - x, Vector512<double>.Zero) * inv;
+                loss += (above * above * above + below * below * below) * strength;
+                l += (above * above - below * below) * inv * (3 * strength);
+            }
+            l.StoreUnsafe(ref lv, (nuint)v);
+        }
+        return Vector512.Sum(loss);
+    }
+
+    /// <summary>exp(x) for |x| ≤ 700 to ~1 ulp: 2^k e^r with r = x − k ln 2, |r| ≤ ln2/2, Taylor to r¹²; inlined, unlike Vector512.Exp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> Exp(Vector512<double> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-700.0)), Vector512.Create(700.0));
+        var k = Vector512.Round(x * 1.4426950408889634);
+        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r);
+        var p = Vector512.Create(1.0 / 479001600);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        var scale = ((Vector512.ConvertToInt64(k) + Vector512.Create(1023L)) << 52).AsDouble();
+        return p * scale;
     }
 
     /// <summary>The kernel for this model, or null when its basis (or the machine) needs the generic path.</summary>
@@ -117,7 +223,7 @@ internal sealed class SortedGaussianKernel
         RadialValues(s, total / W, values);
         for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
-        double loss = _losses[ti].Evaluate(values, s.Lambda);
+        double loss = Loss(ti, s.Values, s.Lambda);
         var lambda = s.Lambda;
 
         // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
@@ -238,8 +344,8 @@ internal sealed class SortedGaussianKernel
             var tc = Vector512<double>.One - r2 * irc2;
             ((tc * tc) & inside).StoreUnsafe(ref fcs, e);
             ((tc * r * irc2 * -4.0) & inside).StoreUnsafe(ref dfcs, e);
-            Vector512.Exp(x * x * -0.5).StoreUnsafe(ref gs, e);
-            Vector512.Exp(x * delta).StoreUnsafe(ref es, e);
+            Exp(x * x * -0.5).StoreUnsafe(ref gs, e);
+            Exp(x * delta).StoreUnsafe(ref es, e);
         }
         var dphi = s.DPhi;
         if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
@@ -473,7 +579,11 @@ internal sealed class KernelScratch
         }
         int blocks = Atom.Length / 8;
         if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
-        if (Values.Length < invariants) { Values = new double[invariants]; Lambda = new double[invariants]; SortedEntry = new int[invariants]; }
+        if (Values.Length < invariants)
+        {
+            int padded = (invariants + 7) / 8 * 8; // the loss reads whole vectors: the padding stays zero
+            Values = new double[padded]; Lambda = new double[padded]; SortedEntry = new int[invariants];
+        }
         if (GroupBase.Length < species)
         {
             GroupBase = new int[species]; GroupCount = new int[species];
