@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MolecularLearning.Core;
 
@@ -156,10 +157,13 @@ public sealed class NeighbourList : IParallelWork
             }
         }
 
-        // Bins at least rc/2 wide (a 5×5×5 stencil scans ~15.6 rc³ instead of 27 rc³), at most about one per atom.
+        // Bins at least rc wide, at most about one per atom: a 3×3×3 stencil scans 27 rc³ where rc/2 bins and a
+        // 5×5×5 stencil would scan 15.6 rc³, but in 9 runs of consecutive bins instead of 25, and with the
+        // candidates tested eight at a time the per-run overhead was the larger cost (measured: 2.8 → 2.1 µs an
+        // atom at 12,000 atoms, 7 Å).
         Span<int> nb = stackalloc int[3];
         long maxBins = Math.Max(1, n);
-        for (int a = 0; a < 3; a++) nb[a] = Math.Max(1, (int)Math.Min(1024, Math.Floor(2 * heights[a] / rc)));
+        for (int a = 0; a < 3; a++) nb[a] = Math.Max(1, (int)Math.Min(1024, Math.Floor(heights[a] / rc)));
         while ((long)nb[0] * nb[1] * nb[2] > maxBins)
         {
             int a = nb[0] >= nb[1] && nb[0] >= nb[2] ? 0 : nb[1] >= nb[2] ? 1 : 2;
@@ -431,6 +435,17 @@ public sealed class NeighbourList : IParallelWork
         ref double bx = ref MemoryMarshal.GetArrayDataReference(_binX);
         ref double by = ref MemoryMarshal.GetArrayDataReference(_binY);
         ref double bz = ref MemoryMarshal.GetArrayDataReference(_binZ);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vx = Vector512.Create(cx); var vy = Vector512.Create(cy); var vz = Vector512.Create(cz); var vr = Vector512.Create(rc2);
+            for (; k + 8 <= end; k += 8)
+            {
+                var x = Vector512.LoadUnsafe(ref bx, (nuint)k) - vx;
+                var y = Vector512.LoadUnsafe(ref by, (nuint)k) - vy;
+                var z = Vector512.LoadUnsafe(ref bz, (nuint)k) - vz;
+                count += BitOperations.PopCount(Vector512.LessThanOrEqual(x * x + y * y + z * z, vr).ExtractMostSignificantBits());
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
@@ -455,6 +470,8 @@ public sealed class NeighbourList : IParallelWork
     {
         int e = at;
         var bx = _binX; var by = _binY; var bz = _binZ;
+        if (Storage == NeighbourStorage.Compact && Vector512.IsHardwareAccelerated && Avx512F.VL.IsSupported)
+            (k, e) = FillCompactEight(k, end, skip, cx, cy, cz, rc2, code, e);
         if (Vector256.IsHardwareAccelerated && k >= 0 && end <= bx.Length && end <= by.Length && end <= bz.Length)
         {
             ref double rx = ref MemoryMarshal.GetArrayDataReference(bx);
@@ -485,6 +502,41 @@ public sealed class NeighbourList : IParallelWork
             Write(e++, k, x, y, z, r2, code);
         }
         return e - at;
+    }
+
+    /// <summary>
+    /// <see cref="FillRange"/> for compact storage, eight candidates at a time: the neighbours' indices packed by
+    /// AVX-512 compress and written with a masked store (never past this row's last entry: the next row may be
+    /// another thread's). Returns where the remaining candidates start and the next entry.
+    /// </summary>
+    private unsafe (int K, int E) FillCompactEight(int k, int end, int skip, double cx, double cy, double cz, double rc2, int code, int e)
+    {
+        if (k < 0 || end > _binX.Length || end > _binY.Length || end > _binZ.Length || end > _binAtoms.Length) throw new IndexOutOfRangeException();
+        var vx = Vector512.Create(cx); var vy = Vector512.Create(cy); var vz = Vector512.Create(cz); var vr = Vector512.Create(rc2);
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var vskip = Vector256.Create(skip);
+        ushort image = (ushort)code;
+        fixed (double* bx = _binX) fixed (double* by = _binY) fixed (double* bz = _binZ) fixed (int* atoms = _binAtoms)
+        fixed (int* index = _index) fixed (ushort* images = _image)
+        {
+            for (; k + 8 <= end; k += 8)
+            {
+                var x = Vector512.Load(bx + k) - vx;
+                var y = Vector512.Load(by + k) - vy;
+                var z = Vector512.Load(bz + k) - vz;
+                var inside = Vector512.LessThanOrEqual(x * x + y * y + z * z, vr);
+                if (inside == Vector512<double>.Zero) continue;
+                // Lanes as 32-bit masks, the agent itself (at bin position skip) taken out.
+                var keep = Avx512F.ConvertToVector256Int32(inside.AsInt64()) & ~Vector256.Equals(lanes + Vector256.Create(k), vskip);
+                int count = BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                if (e + count > _index.Length || e + count > _image.Length) throw new IndexOutOfRangeException();
+                var packed = Avx512F.VL.Compress(Vector256<int>.Zero, keep, Avx.LoadVector256(atoms + k));
+                Avx2.MaskStore(index + e, Vector256.LessThan(lanes, Vector256.Create(count)), packed);
+                for (int q = 0; q < count; q++) images[e + q] = image;
+                e += count;
+            }
+        }
+        return (k, e);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
