@@ -3,11 +3,11 @@ namespace MolecularLearning.Learning;
 public sealed partial class InvariantSet
 {
     /// <summary>Family names, as <see cref="FitOptions.LinearFamilies"/> and <c>mld fit --linear</c> spell them.</summary>
-    public static IReadOnlyList<string> FamilyNames { get; } = ["sorted", "radial", "angular", "angles", "shells"];
+    public static IReadOnlyList<string> FamilyNames { get; } = ["sorted", "radial", "angular", "angles"];
 
     /// <summary>
-    /// The family of invariant <paramref name="q"/>: "sorted", "radial", "angular", "angles", "shells", or "other"
-    /// for a family laid out after these.
+    /// The family of invariant <paramref name="q"/>: "sorted", "radial", "angular", "angles", or "other" for a
+    /// family laid out after these.
     /// </summary>
     public string FamilyOf(int q)
     {
@@ -15,7 +15,6 @@ public sealed partial class InvariantSet
         if (q < RadialOffset) return "sorted";
         if (q < AngularOffset) return "radial";
         if (q < SortedAngleOffset) return "angular";
-        if (q < SortedAngleOffset + AngleDegree * Options.SortedAngles.Count) return "angles";
-        return q >= ShellOffset && q < ShellEnd ? "shells" : "other";
+        return q < SortedAngleOffset + AngleDegree * Options.SortedAngles.Count ? "angles" : "other";
     }
 }

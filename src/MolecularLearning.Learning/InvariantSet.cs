@@ -85,7 +85,6 @@ public sealed partial class InvariantSet
             _angleAgent[a] = angle.Agent is null ? -1 : agent >= 0 ? agent : -2;
         }
         if (AngleDegree > 0) k += options.SortedAngles.Count * AngleDegree;
-        k = LayoutShells(k);
         Count = k;
         Cutoff = options.MaxCutoff;
         Labels = BuildLabels();
@@ -140,7 +139,6 @@ public sealed partial class InvariantSet
             for (int a = 0; a < Options.SortedAngles.Count; a++)
                 for (int l = 1; l <= AngleDegree; l++)
                     labels[SortedAngleOffset + a * AngleDegree + l - 1] = $"P{l}(∠{Options.SortedAngles[a]})";
-        ShellLabels(labels);
         return labels;
     }
 
@@ -263,9 +261,6 @@ public sealed partial class InvariantSet
                 for (int l = 1; l <= AngleDegree; l++) values[SortedAngleOffset + a * AngleDegree + l - 1] = p[l];
             }
         }
-
-        // (e) angular shells.
-        if (ShellDegree > 0) ShellPass(s, values, gradient: false, ref NullSinkHolder.Sink);
     }
 
     private bool AngleEntries(AgentScratch s, int a, out int ej, out int ek)
@@ -416,7 +411,6 @@ public sealed partial class InvariantSet
                 sink.EndPair(s);
             }
         }
-        if (ShellDegree > 0) ShellPass(s, default, gradient: true, ref sink);
         sink.EndAgent(s);
     }
 

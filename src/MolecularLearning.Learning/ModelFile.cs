@@ -163,23 +163,6 @@ internal static class ModelFile
         }
         w.WriteEndArray();
         w.WriteEndObject();
-        if (o.ShellDegree > 0)
-        {
-            // Written only when used: older readers never see it, newer ones read its absence as none.
-            w.WritePropertyName("angularShells");
-            w.WriteStartObject();
-            w.WriteNumber("maxDegree", o.ShellDegree);
-            w.WriteStartArray("shells");
-            foreach (var sh in o.Shells)
-            {
-                w.WriteStartObject();
-                w.WriteString("agent", sh.Agent); w.WriteString("neighbour", sh.Neighbour);
-                w.WriteNumber("centre", sh.Centre); w.WriteNumber("halfWidth", sh.HalfWidth);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
         w.WriteEndObject();
     }
 
@@ -431,18 +414,6 @@ internal static class ModelFile
                 list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path), agent));
             }
             options = options with { SortedAngleDegree = r.Integer(anglesEl, "maxDegree", A), SortedAngles = list };
-        }
-        if (inv.TryGetProperty("angularShells", out var shellsEl))
-        {
-            const string S = P + ".angularShells";
-            var list = new List<AngularShell>();
-            int i = 0;
-            foreach (var sh in r.Get(shellsEl, "shells", S, JsonValueKind.Array).EnumerateArray())
-            {
-                string path = $"{S}.shells[{i++}]";
-                list.Add(new AngularShell(r.String(sh, "agent", path), r.String(sh, "neighbour", path), r.Number(sh, "centre", path), r.Number(sh, "halfWidth", path)));
-            }
-            options = options with { ShellDegree = r.Integer(shellsEl, "maxDegree", S), Shells = list };
         }
         try { options.Validate(); }
         catch (DataException e) { throw r.Error(P, e.Message); }

@@ -40,7 +40,7 @@ public class InvariantTests
         return (values, grad);
     }
 
-    internal static void CheckFamily(InvariantOptions options, Frame frame)
+    private static void CheckFamily(InvariantOptions options, Frame frame)
     {
         var set = new InvariantSet(options, [Elements.O, Elements.H]);
         var (values, grad) = Analytic(set, frame);
