@@ -11,6 +11,7 @@ public static class Probe
     public static int Run(string[] args)
     {
         if (args.Length > 0 && args[0] == "learned") return Learned(args[1..]);
+        if (args.Length > 0 && args[0] == "model") return ModelFile(args[1..]);
         if (args.Length > 0 && args[0] == "calls")
         {
             // A fixed number of agent-mode evaluations after warm-up: `perf stat` the difference of two
@@ -60,6 +61,23 @@ public static class Probe
             var t = BenchHarness.Time(() => list.Build(frame.Positions, frame.Cell, 6.0, 1.0), 2.0, 3);
             Console.WriteLine($"{storage} {frame.AtomCount} atoms: build best {t.Best / frame.AtomCount * 1e9:F0} ns/atom, cpu {t.Cpu / frame.AtomCount * 1e9:F0} ns/atom, {list.PairCount / (double)frame.AtomCount:F1} entries/atom");
         }
+        return 0;
+    }
+
+    /// <summary>`model FILE [replicas] [seconds] [threads]`: a fitted model file evaluated repeatedly (for `perf record`).</summary>
+    private static int ModelFile(string[] args)
+    {
+        var model = LearnedModel.Load(args[0]);
+        int k = args.Length > 1 ? int.Parse(args[1]) : 3;
+        double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        int threads = args.Length > 3 ? int.Parse(args[3]) : 1;
+        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
+        var frame = BenchHarness.Replicate(species, positions, 9.8528, k);
+        var ff = model.CreateForceField(0.5, threads);
+        var result = new ForceResult(frame.AtomCount);
+        for (int q = 0; q < 50; q++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+        var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
+        Console.WriteLine($"{model.Mode.Name()} order {model.Order} {frame.AtomCount} atoms {threads} thr: best {t.Best / frame.AtomCount * 1e9:F0} ns/atom-step, median {t.Median / frame.AtomCount * 1e9:F0}, cpu {t.Cpu / frame.AtomCount * 1e9:F0}, E = {result.Energy:R}");
         return 0;
     }
 

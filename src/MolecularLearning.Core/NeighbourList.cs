@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -56,8 +57,11 @@ public sealed class NeighbourList : IParallelWork
     private bool _periodic;
     private int _pairs, _maxRow;
     private Phase _phase;
+    private int[]? _groupKey;                          // per atom: its group (e.g. species), or null: rows in scan order
+    private int _groups, _builtGroups;
+    private int[] _groupStart = [];                   // [i * groups + g]: first entry of group g in row i
 
-    private enum Phase { Count, Fill, Refresh }
+    private enum Phase { Count, Fill, Refresh, Group }
 
     public NeighbourList() : this(NeighbourStorage.Displacements) { }
 
@@ -93,6 +97,17 @@ public sealed class NeighbourList : IParallelWork
     public ReadOnlySpan<double> Dz => Stored(_dz);
     /// <summary>Distance |x_j(image) − x_i|, in Å (Displacements storage only).</summary>
     public ReadOnlySpan<double> R => Stored(_r);
+
+    /// <summary>
+    /// The image code of each entry (either storage), for consumers that decode rows themselves: the
+    /// displacement of entry k of atom i is Unwrapped[3j..3j+3] + ImageTranslations[3c..3c+3] − Unwrapped[3i..3i+3]
+    /// with j = Index[k] and c = ImageCodes[k], exactly as <see cref="GetRow"/> computes it.
+    /// </summary>
+    public ReadOnlySpan<ushort> ImageCodes => _image.AsSpan(0, _pairs);
+    /// <summary>x_i + t_i (3N, Å) for the positions of the last Build/Refresh/Update: positions shifted by their wrap translation.</summary>
+    public ReadOnlySpan<double> Unwrapped => _unwrapped.AsSpan(0, 3 * AtomCount);
+    /// <summary>The lattice translation S (3 numbers, Å) of each image code.</summary>
+    public ReadOnlySpan<double> ImageTranslations => _images;
 
     private ReadOnlySpan<double> Stored(double[] a) => Storage == NeighbourStorage.Displacements
         ? a.AsSpan(0, _pairs)
@@ -245,7 +260,35 @@ public sealed class NeighbourList : IParallelWork
         }
         _phase = Phase.Fill;
         Runner.Run(this, chunks);
+        _builtGroups = 0;
+        if (_groupKey is not null)
+        {
+            if (_groupKey.Length < n) throw new ArgumentException($"the grouping key has {_groupKey.Length} entries for {n} atoms");
+            Grow(ref _groupStart, n * _groups);
+            _phase = Phase.Group;
+            Runner.Run(this, chunks);
+            _builtGroups = _groups;
+        }
     }
+
+    /// <summary>
+    /// From the next <see cref="Build"/> on, orders every row by the group key[j] ∈ [0, groups) of its neighbours
+    /// (stably: within a group, entries keep the scan order), so a consumer that treats neighbour species
+    /// separately reads each group as one run (<see cref="GroupStart"/>). The list keeps the array, not a copy:
+    /// when its contents change, build again. Null: rows in scan order (the default).
+    /// </summary>
+    public void SetGrouping(int[]? key, int groups)
+    {
+        if (key is not null && groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), "need at least one group");
+        _groupKey = key;
+        _groups = key is null ? 0 : groups;
+    }
+
+    /// <summary>Groups of the last build (0: rows not grouped).</summary>
+    public int GroupCount => _builtGroups;
+
+    /// <summary>First entry of group g in row i; g = <see cref="GroupCount"/> gives the row's end. Entries include the skin.</summary>
+    public int GroupStart(int i, int g) => g >= _builtGroups ? _start[i + 1] : _groupStart[i * _builtGroups + g];
 
     /// <summary>Recomputes displacements and distances for new positions with the images of the last build.</summary>
     public void Refresh(ReadOnlySpan<double> positions)
@@ -326,6 +369,9 @@ public sealed class NeighbourList : IParallelWork
                 break;
             case Phase.Refresh:
                 RefreshRows(from, to);
+                break;
+            case Phase.Group:
+                for (int i = from; i < to; i++) GroupRow(i);
                 break;
         }
     }
@@ -460,6 +506,49 @@ public sealed class NeighbourList : IParallelWork
             lift[t + reach] = q;
             wrap[t + reach] = t - q * nb;
         }
+    }
+
+    /// <summary>Stable counting sort of row i by the group of each neighbour.</summary>
+    private void GroupRow(int i)
+    {
+        var key = _groupKey!;
+        int groups = _groups, start = _start[i], end = _start[i + 1], len = end - start;
+        Span<int> next = stackalloc int[groups];
+        next.Clear();
+        for (int k = start; k < end; k++)
+        {
+            int g = key[_index[k]];
+            if ((uint)g >= (uint)groups) throw new ArgumentException($"grouping key {g} of atom {_index[k]} is outside [0, {groups})");
+            next[g]++;
+        }
+        for (int g = 0, at = start; g < groups; g++)
+        {
+            int c = next[g];
+            next[g] = at;
+            _groupStart[i * groups + g] = at;
+            at += c;
+        }
+        bool displacements = Storage == NeighbourStorage.Displacements;
+        int[] index = ArrayPool<int>.Shared.Rent(len);
+        ushort[] image = ArrayPool<ushort>.Shared.Rent(len);
+        double[] d = displacements ? ArrayPool<double>.Shared.Rent(4 * len) : [];
+        _index.AsSpan(start, len).CopyTo(index);
+        _image.AsSpan(start, len).CopyTo(image);
+        if (displacements)
+        {
+            _dx.AsSpan(start, len).CopyTo(d.AsSpan(0, len)); _dy.AsSpan(start, len).CopyTo(d.AsSpan(len, len));
+            _dz.AsSpan(start, len).CopyTo(d.AsSpan(2 * len, len)); _r.AsSpan(start, len).CopyTo(d.AsSpan(3 * len, len));
+        }
+        for (int p = 0; p < len; p++)
+        {
+            int at = next[key[index[p]]]++;
+            _index[at] = index[p];
+            _image[at] = image[p];
+            if (displacements) { _dx[at] = d[p]; _dy[at] = d[len + p]; _dz[at] = d[2 * len + p]; _r[at] = d[3 * len + p]; }
+        }
+        ArrayPool<int>.Shared.Return(index);
+        ArrayPool<ushort>.Shared.Return(image);
+        if (displacements) ArrayPool<double>.Shared.Return(d);
     }
 
     private void RefreshRows(int from, int to)

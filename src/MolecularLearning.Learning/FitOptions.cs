@@ -67,6 +67,27 @@ public sealed record FitOptions
     public const string DefaultBasis = "sorted:O4:H8+gauss:10:0.8:5.5+angles:3:H1H2:O1H1:O1O2:O1H2";
     public const double DefaultCutoff = 6.0;
 
+    /// <summary>
+    /// The default for <c>--mode conservative</c>: Gaussians plus smooth shells (<see cref="ShellSum"/>, <see cref="ShellAngle"/>)
+    /// instead of sorted distances and sorted angles, whose gradient (angles: value) jumps when two neighbours swap
+    /// rank. Measured (README, "Conservative mode and NVE"): NVE 10 ps at 0.5 fs drifts ~1e-5 of |E0|, held-out
+    /// relRMSE O 0.070 / H 0.068. 400 training frames: with fewer the range walls sit too tight for the held-out block.
+    /// </summary>
+    public static FitOptions DefaultConservative { get; } = new()
+    {
+        Order = 2,
+        Mode = ForceMode.Conservative,
+        Invariants = InvariantOptions.Parse(DefaultConservativeBasis, DefaultCutoff),
+        RepulsionStrength = 20,
+        RangeWallStrength = 0.02,
+        AutoStrideFrames = 1600,
+    };
+
+    /// <summary>The conservative default's invariants as a --basis spec: covalent O–H shells (stretch polynomials), the
+    /// H–O–H bend and the O–H···O line as shell angles, and Gaussians for everything farther.</summary>
+    public const string DefaultConservativeBasis =
+        "gauss:10:0.8:5.5+shell:O-H:1.15:1.45:2+shell:H-O:1.15:1.45:2+shellAngle:3:O@H:1.15:1.45:H:1.15:1.45+shellAngle:3:H@O:1.15:1.45:O:2.0:2.6";
+
     public void Validate()
     {
         if (Order is not (1 or 2)) throw new Core.DataException($"order must be 1 or 2, got {Order}");

@@ -32,6 +32,11 @@ public sealed record InvariantOptions
     public IReadOnlyList<SortedAngle> SortedAngles { get; init; } = [];
     public int SortedAngleDegree { get; init; }
 
+    /// <summary>(e) Smooth shells: Σ_j (r_ij − on)^n s(r_ij), n = 0..N, over one neighbour species inside a C³ switch (InvariantSet.Shell.cs).</summary>
+    public IReadOnlyList<ShellSum> Shells { get; init; } = [];
+    /// <summary>(f) Angles between two smooth shells: Σ_jk s_A(r_ij) s_B(r_ik) P_l(cos θ_jik), the smooth stand-in for sorted angles.</summary>
+    public IReadOnlyList<ShellAngle> ShellAngles { get; init; } = [];
+
     /// <summary>Largest cutoff of the families in use: the neighbour-list cutoff.</summary>
     public double MaxCutoff
     {
@@ -40,6 +45,8 @@ public sealed record InvariantOptions
             double c = SortedCounts.Values.Any(v => v > 0) ? Cutoff : 0;
             if (Radial.Count > 0) c = Math.Max(c, RadialCutoff);
             if (AngularDegree > 0 && AngularRadial.Count > 0) c = Math.Max(c, AngularCutoff);
+            foreach (var sh in Shells) c = Math.Max(c, sh.Window.Off);
+            foreach (var a in ShellAngles) c = Math.Max(c, Math.Max(a.LegA.Off, a.LegB.Off));
             return c;
         }
     }
@@ -73,6 +80,8 @@ public sealed record InvariantOptions
             if (a.RankA < 1 || a.RankB < 1 || a.RankA > ka || a.RankB > kb || (a.A == a.B && a.RankA == a.RankB))
                 throw new DataException($"invariants: sorted angle {a} needs two different ranks within the sorted counts ({a.A}: {ka}, {a.B}: {kb})");
         }
+        foreach (var sh in Shells) sh.Validate();
+        foreach (var a in ShellAngles) a.Validate();
         if (MaxCutoff <= 0) throw new DataException("invariants: no invariant family is enabled");
     }
 
@@ -82,7 +91,8 @@ public sealed record InvariantOptions
     /// inv:p1:p2 (inverse powers p1..p2); angular:L[:rc] (Legendre degrees 1..L with the default angular
     /// radial functions); angularGauss:N:from:to[:width] (the angular radial functions);
     /// angles:L:H1H2:O1O2 (P_1..P_L of the angle between the 1st and 2nd nearest H, the 1st and 2nd nearest O...;
-    /// O@H1H2 limits an angle to O agents). The radial cutoff is <paramref name="cutoff"/>.
+    /// O@H1H2 limits an angle to O agents); shell:O-H:on:off:N and shellAngle:L:O@H:on:off:H:on:off (smooth shells,
+    /// see <see cref="ShellSum"/> and <see cref="ShellAngle"/>). The radial cutoff is <paramref name="cutoff"/>.
     /// </summary>
     public static InvariantOptions Parse(string spec, double cutoff)
     {
@@ -91,6 +101,8 @@ public sealed record InvariantOptions
         var angRadial = new List<RadialBasisFunction>();
         int degree = 0, angleDegree = 0;
         var angles = new List<SortedAngle>();
+        var shells = new List<ShellSum>();
+        var shellAngles = new List<ShellAngle>();
         double angCut = Math.Min(3.5, cutoff);
         foreach (var raw in spec.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -128,8 +140,14 @@ public sealed record InvariantOptions
                 case "angulargauss":
                     angRadial.AddRange(GaussianLadder(I(1), D(2), D(3), parts.Length > 4 ? D(4) : null));
                     break;
+                case "shell":
+                    shells.Add(ShellSum.Parse(parts, raw));
+                    break;
+                case "shellangle":
+                    shellAngles.Add(ShellAngle.Parse(parts, raw));
+                    break;
                 default:
-                    throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss, angles)");
+                    throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss, angles, shell, shellAngle)");
             }
         }
         if (degree > 0 && angRadial.Count == 0) angRadial.AddRange(DefaultAngularRadial);
@@ -138,6 +156,7 @@ public sealed record InvariantOptions
             Cutoff = cutoff, SortedCounts = sorted, RadialCutoff = cutoff, Radial = radial,
             AngularDegree = degree, AngularCutoff = angCut, AngularRadial = degree > 0 ? angRadial : [],
             SortedAngleDegree = angleDegree, SortedAngles = angleDegree > 0 ? angles : [],
+            Shells = shells, ShellAngles = shellAngles,
         };
         options.Validate();
         return options;

@@ -15,7 +15,7 @@ namespace MolecularLearning.Learning;
 /// Layout: [sorted: for each neighbour species t, k_t distances, nearest first]
 /// [radial: for each t, one sum per radial function]
 /// [angular: for each species pair t ≤ u, each radial pair (n, m) (n ≤ m when t = u), each degree l = 1..L]
-/// [sorted angles: for each angle, each degree l = 1..L].
+/// [sorted angles: for each angle, each degree l = 1..L] [shells: per item, n = 0..N] [shell angles: per item, l = 1..L].
 /// </remarks>
 public sealed partial class InvariantSet
 {
@@ -85,6 +85,7 @@ public sealed partial class InvariantSet
             _angleAgent[a] = angle.Agent is null ? -1 : agent >= 0 ? agent : -2;
         }
         if (AngleDegree > 0) k += options.SortedAngles.Count * AngleDegree;
+        _shells = ShellLayout.Build(options, _species, ref k);
         Count = k;
         Cutoff = options.MaxCutoff;
         Labels = BuildLabels();
@@ -139,6 +140,7 @@ public sealed partial class InvariantSet
             for (int a = 0; a < Options.SortedAngles.Count; a++)
                 for (int l = 1; l <= AngleDegree; l++)
                     labels[SortedAngleOffset + a * AngleDegree + l - 1] = $"P{l}(∠{Options.SortedAngles[a]})";
+        ShellLabels(labels);
         return labels;
     }
 
@@ -223,13 +225,13 @@ public sealed partial class InvariantSet
                     Array.Clear(s.Phi, baseIdx, nr); Array.Clear(s.DPhi, baseIdx, nr);
                     continue;
                 }
-                double fc = SmoothCutoff.Value(r, rc, out var dfc);
                 int vo = RadialOffset + s.Type[e] * nr;
                 if (s.TabulatedRadial && _gaussCentre is not null && Vector256.IsHardwareAccelerated)
                 {
                     TabulatedRow(r, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
                     continue;
                 }
+                double fc = SmoothCutoff.Value(r, rc, out var dfc); // the table already holds f_c
                 if (_gaussCentre is not null && Vector256.IsHardwareAccelerated)
                 {
                     GaussianRow(r, fc, dfc, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
@@ -261,6 +263,9 @@ public sealed partial class InvariantSet
                 for (int l = 1; l <= AngleDegree; l++) values[SortedAngleOffset + a * AngleDegree + l - 1] = p[l];
             }
         }
+
+        // (e, f) smooth shells (InvariantSet.Shell.cs).
+        if (_shells.Any) ShellValues(s, values);
     }
 
     private bool AngleEntries(AgentScratch s, int a, out int ej, out int ek)
@@ -411,6 +416,7 @@ public sealed partial class InvariantSet
                 sink.EndPair(s);
             }
         }
+        if (_shells.Any) ShellGradient(s, ref sink);
         sink.EndAgent(s);
     }
 

@@ -31,10 +31,13 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private Chunk[] _chunks = [];
     private int _chunkCount, _atoms;
     private double[] _forces = [];
+    private readonly SortedGaussianKernel? _kernel;
+    private readonly bool _tabulatedRadial;
 
-    private sealed class Chunk(int invariants)
+    private sealed class Chunk(int invariants, bool tabulatedRadial)
     {
-        public readonly AgentScratch Scratch = new(invariants) { TabulatedRadial = true };
+        public readonly AgentScratch Scratch = new(invariants) { TabulatedRadial = tabulatedRadial };
+        public readonly KernelScratch Kernel = new();
         public readonly double[] Virial = new double[9];
         public double Energy;
         public double[] Forces = [];
@@ -42,7 +45,17 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     }
 
     public LearnedForceField(LearnedModel model, double skin = 0.5, int maxThreads = 0)
+        : this(model, skin, maxThreads, fastKernel: true, tabulatedRadial: true) { }
+
+    /// <summary>
+    /// With the switches tests use: <paramref name="fastKernel"/> false forces the generic invariant path even
+    /// for the default families; <paramref name="tabulatedRadial"/> false makes the generic path evaluate
+    /// Gaussians exactly instead of from the Hermite table.
+    /// </summary>
+    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, bool fastKernel, bool tabulatedRadial)
     {
+        _kernel = fastKernel ? SortedGaussianKernel.TryCreate(model) : null;
+        _tabulatedRadial = tabulatedRadial;
         _model = model;
         _set = model.Invariants;
         _losses = [.. model.Losses];
@@ -55,19 +68,30 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     public LearnedModel Model => _model;
     /// <summary>The neighbour list used for the last evaluation (for diagnostics and tests).</summary>
     public NeighbourList NeighbourList => _list;
+    /// <summary>True when the model's families take the fused SIMD kernel (<see cref="SortedGaussianKernel"/>) rather than the generic path.</summary>
+    public bool UsesFastKernel => _kernel is not null;
 
     public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
     {
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
-        if (_types.Length != n) _types = new int[n];
+        bool typesChanged = _types.Length != n;
+        if (typesChanged) _types = new int[n];
         for (int i = 0; i < n; i++)
         {
             int t = _set.IndexOf(species[i]);
             if (t < 0) _model.CheckSpecies(species);
+            typesChanged |= _types[i] != t;
             _types[i] = t;
         }
-        _list.Update(positions, cell, _set.Cutoff, _skin);
+        if (_kernel is not null)
+        {
+            // The kernel reads each neighbour species as one run of the row: rows grouped by type, regrouped when types change.
+            _list.SetGrouping(_types, _set.Species.Count);
+            if (typesChanged || _list.GroupCount == 0) _list.Build(positions, cell, _set.Cutoff, _skin);
+            else _list.Update(positions, cell, _set.Cutoff, _skin);
+        }
+        else _list.Update(positions, cell, _set.Cutoff, _skin);
         result.Resize(n);
         Prepare(n);
         _forces = result.Forces;
@@ -112,7 +136,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         if (_chunks.Length != count)
         {
             _chunks = new Chunk[count];
-            for (int k = 0; k < count; k++) _chunks[k] = new Chunk(_set.Count);
+            for (int k = 0; k < count; k++) _chunks[k] = new Chunk(_set.Count, _tabulatedRadial);
         }
         _chunkCount = count;
         for (int k = 0; k < count; k++)
@@ -132,6 +156,11 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         bool conservative = _model.Mode == ForceMode.Conservative;
         var forces = conservative ? (_chunkCount == 1 ? _forces : c.Forces) : _forces;
         if (conservative && _chunkCount > 1) Array.Clear(forces);
+        if (_kernel is not null)
+        {
+            c.Energy = _kernel.Run(c.From, c.To, c.Kernel, _list, _types, forces, conservative, c.Virial);
+            return;
+        }
         var s = c.Scratch;
         Span<double> w = c.Virial;
         double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;

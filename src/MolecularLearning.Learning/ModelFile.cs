@@ -163,8 +163,44 @@ internal static class ModelFile
         }
         w.WriteEndArray();
         w.WriteEndObject();
+        // Smooth shells: written only when used, so older models keep their exact bytes.
+        if (o.Shells.Count > 0)
+        {
+            w.WriteStartArray("shells");
+            foreach (var sh in o.Shells)
+            {
+                w.WriteStartObject();
+                w.WriteString("agent", sh.Agent);
+                WriteWindow(w, sh.Window);
+                w.WriteNumber("degree", sh.Degree);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (o.ShellAngles.Count > 0)
+        {
+            w.WriteStartArray("shellAngles");
+            foreach (var a in o.ShellAngles)
+            {
+                w.WriteStartObject();
+                w.WriteString("agent", a.Agent);
+                w.WriteNumber("degree", a.Degree);
+                w.WritePropertyName("a"); w.WriteStartObject(); WriteWindow(w, a.LegA); w.WriteEndObject();
+                w.WritePropertyName("b"); w.WriteStartObject(); WriteWindow(w, a.LegB); w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         w.WriteEndObject();
     }
+
+    private static void WriteWindow(Utf8JsonWriter w, ShellWindow window)
+    {
+        w.WriteString("species", window.Species); w.WriteNumber("on", window.On); w.WriteNumber("off", window.Off);
+    }
+
+    private static ShellWindow ReadWindow(Reader r, JsonElement e, string path) =>
+        new(r.String(e, "species", path), r.Number(e, "on", path), r.Number(e, "off", path));
 
     public static void WriteErrors(Utf8JsonWriter w, ForceErrorReport report)
     {
@@ -414,6 +450,30 @@ internal static class ModelFile
                 list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path), agent));
             }
             options = options with { SortedAngleDegree = r.Integer(anglesEl, "maxDegree", A), SortedAngles = list };
+        }
+        if (inv.TryGetProperty("shells", out _))
+        {
+            var list = new List<ShellSum>();
+            int i = 0;
+            foreach (var e in r.Get(inv, "shells", P, JsonValueKind.Array).EnumerateArray())
+            {
+                string path = $"{P}.shells[{i++}]";
+                list.Add(new ShellSum(r.String(e, "agent", path), ReadWindow(r, e, path), r.Integer(e, "degree", path)));
+            }
+            options = options with { Shells = list };
+        }
+        if (inv.TryGetProperty("shellAngles", out _))
+        {
+            var list = new List<ShellAngle>();
+            int i = 0;
+            foreach (var e in r.Get(inv, "shellAngles", P, JsonValueKind.Array).EnumerateArray())
+            {
+                string path = $"{P}.shellAngles[{i++}]";
+                list.Add(new ShellAngle(r.String(e, "agent", path),
+                    ReadWindow(r, r.Get(e, "a", path, JsonValueKind.Object), path + ".a"),
+                    ReadWindow(r, r.Get(e, "b", path, JsonValueKind.Object), path + ".b"), r.Integer(e, "degree", path)));
+            }
+            options = options with { ShellAngles = list };
         }
         try { options.Validate(); }
         catch (DataException e) { throw r.Error(P, e.Message); }

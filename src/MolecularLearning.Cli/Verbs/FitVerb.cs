@@ -16,9 +16,9 @@ public sealed class FitVerb : IVerb
         var inputs = new Argument<string[]>("data") { Description = "CP2K runs (directory or prefix) or extended XYZ files", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output", "-o") { Description = "model file to write (JSON)", Required = true };
         var order = new Option<int?>("--order") { Description = "1: linear in the invariants; 2: quadratic (the paper's, default)" };
-        var mode = new Option<string?>("--mode") { Description = "agent (F_i = -dL_i/dx_i, default) or conservative (F = -grad sum L_i)" };
+        var mode = new Option<string?>("--mode") { Description = "agent (F_i = -dL_i/dx_i, default) or conservative (F = -grad sum L_i; smooth-shell default basis)" };
         var cutoff = new Option<double?>("--cutoff") { Description = "cutoff in Å of the sorted-distance and radial families (default 6)" };
-        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': sorted[:O4:H8], gauss:N[:from:to], inv:p1:p2, angular:L[:rc], angularGauss:N:from:to (default \"{FitOptions.DefaultBasis}\")" };
+        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': sorted[:O4:H8], gauss:N[:from:to], inv:p1:p2, angular:L[:rc], angularGauss:N:from:to, angles:L:H1H2..., shell:O-H:on:off:N, shellAngle:L:O@H:on:off:H:on:off (default \"{FitOptions.DefaultBasis}\"; with --mode conservative \"{FitOptions.DefaultConservativeBasis}\")" };
         var holdout = new Option<double?>("--holdout") { Description = "fraction of frames held out at the end (default 0.2)" };
         var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
@@ -33,7 +33,10 @@ public sealed class FitVerb : IVerb
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
-            var options = FitOptions.Default;
+            // --mode conservative without --basis takes the smooth conservative default (energy-conserving in NVE).
+            bool smoothDefault = p.GetValue(basis) is null && p.GetValue(mode) is { } requested
+                && ForceModeNames.TryParse(requested, out var rm) && rm == ForceMode.Conservative;
+            var options = smoothDefault ? FitOptions.DefaultConservative : FitOptions.Default;
             if (p.GetValue(order) is { } o) options = options with { Order = o };
             if (p.GetValue(mode) is { } m)
                 options = options with
@@ -42,7 +45,7 @@ public sealed class FitVerb : IVerb
                         : throw new DataException($"--mode: expected agent or conservative, got '{m}'"),
                 };
             if (p.GetValue(basis) is not null || p.GetValue(cutoff) is not null)
-                options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? FitOptions.DefaultBasis, p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
+                options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? (smoothDefault ? FitOptions.DefaultConservativeBasis : FitOptions.DefaultBasis), p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
             if (p.GetValue(holdout) is { } h) options = options with { HoldoutFraction = h };
             if (p.GetValue(target) is { } t)
                 options = options with

@@ -1,0 +1,484 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// The evaluator's fast path for the default families: sorted distances, a ladder of evenly spaced,
+/// equal-width Gaussians (radial sums) and angles between sorted neighbours, with the pair walls and
+/// range walls. <see cref="TryCreate"/> returns null for any other basis (angular sums, inverse powers,
+/// other Gaussians, families added later), which then takes the generic path of <see cref="InvariantSet"/>.
+/// </summary>
+/// <remarks>
+/// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
+/// (trimmed at the cutoff without branches), then everything per entry runs eight entries at a time in
+/// <see cref="Vector512{T}"/>. The Gaussians are exact, not tabulated: with x_n = (r − μ_0)/w − nδ
+/// (δ = spacing/width), g_n = exp(−x_n²/2) obeys g_n = g_{n−1} · exp(δ x_0) · exp(−(2n−1)δ²/2), so the
+/// whole ladder costs two exponentials per entry. φ_n' is kept per entry for the gradient pass, which
+/// contracts it with λ = ∂L/∂I once λ is known. Results agree with the generic path (exact radial
+/// functions) to rounding; the generic evaluator's Hermite table differs from both by ~1e-9.
+/// </remarks>
+internal sealed class SortedGaussianKernel
+{
+    private const int W = 8; // doubles in a Vector512
+
+    private readonly InvariantSet _set;
+    private readonly QuadraticLoss[] _losses;
+    private readonly int _species, _nr;
+    private readonly double _mu0, _invWidth, _delta;
+    private readonly double[] _step;          // exp(−(2n−1)δ²/2), n = 1..N−1 (index n)
+    private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
+    private readonly int[] _sortedCounts, _sortedOffset;
+    private readonly int _radialOffset, _angleOffset, _angleDegree;
+    private readonly int[] _angleRefs, _angleAgent;
+    private readonly double[] _wallRMin, _wallStrength;
+
+    private SortedGaussianKernel(LearnedModel model)
+    {
+        _set = model.Invariants;
+        _losses = [.. model.Losses];
+        _species = _set.Species.Count;
+        _nr = _set.Radial.Length;
+        if (_nr > 0)
+        {
+            _mu0 = _set.Radial[0].A;
+            _invWidth = 1 / _set.Radial[0].B;
+            _delta = _nr > 1 ? (_set.Radial[_nr - 1].A - _mu0) / (_nr - 1) * _invWidth : 0;
+        }
+        _step = new double[Math.Max(1, _nr)];
+        for (int n = 1; n < _nr; n++) _step[n] = Math.Exp(-(2 * n - 1) * _delta * _delta / 2);
+        _rcList2 = _set.Cutoff * _set.Cutoff;
+        _rcSorted = _set.Options.Cutoff;
+        _rcRadial = _set.Options.RadialCutoff;
+        _invRcRadial2 = 1 / (_rcRadial * _rcRadial);
+        _sortedCounts = [.. _set.SortedCounts];
+        _sortedOffset = new int[_species];
+        for (int t = 0; t < _species; t++) _sortedOffset[t] = _set.SortedOffset(t);
+        _radialOffset = _set.RadialOffset;
+        _angleOffset = _set.SortedAngleOffset;
+        _angleDegree = _set.AngleDegree;
+        _angleRefs = _set.SortedAngleRefs.ToArray();
+        _angleAgent = _set.SortedAngleAgents.ToArray();
+        _wallRMin = model.WallRMin;
+        _wallStrength = model.WallStrength;
+    }
+
+    /// <summary>The kernel for this model, or null when its basis (or the machine) needs the generic path.</summary>
+    public static SortedGaussianKernel? TryCreate(LearnedModel model)
+    {
+        if (!Vector512.IsHardwareAccelerated) return null;
+        var set = model.Invariants;
+        // Only the families this kernel computes: anything else (angular sums, families added later) is generic.
+        if (set.Degree > 0 || set.CountOfKnownFamilies != set.Count) return null;
+        if (set.Species.Count > 8) return null;
+        var radial = set.Radial;
+        if (radial.Length > 0)
+        {
+            double mu0 = radial[0].A, width = radial[0].B;
+            double spacing = radial.Length > 1 ? (radial[^1].A - mu0) / (radial.Length - 1) : 0;
+            for (int n = 0; n < radial.Length; n++)
+            {
+                if (radial[n].Kind != RadialKind.Gaussian) return null;
+                if (Math.Abs(radial[n].B - width) > 1e-12 * width) return null;
+                if (Math.Abs(radial[n].A - (mu0 + n * spacing)) > 1e-12 * Math.Max(1, Math.Abs(mu0) + Math.Abs(spacing) * n)) return null;
+            }
+            // The recurrence multiplies exp(−x_0²/2) by exp(δ x_0) up to N−1 times: keep both far from under/overflow.
+            double x0 = Math.Max(Math.Abs(mu0), Math.Abs(2 * set.Cutoff - mu0)) / width;
+            if (x0 > 25 || x0 * spacing / width * radial.Length > 600) return null;
+        }
+        return new SortedGaussianKernel(model);
+    }
+
+    /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
+    /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
+    public double Run(int from, int to, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative, Span<double> virial)
+    {
+        if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
+        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count);
+        s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
+        s.AngleVirial.AsSpan().Clear();
+        double energy = 0;
+        for (int i = from; i < to; i++) energy += Agent(i, s, list, types, forces, conservative);
+        var a = s.AngleVirial;
+        double xy = Vector512.Sum(s.Wxy), xz = Vector512.Sum(s.Wxz), yz = Vector512.Sum(s.Wyz);
+        virial[0] = Vector512.Sum(s.Wxx) + a[0]; virial[1] = xy + a[1]; virial[2] = xz + a[2];
+        virial[3] = xy + a[3]; virial[4] = Vector512.Sum(s.Wyy) + a[4]; virial[5] = yz + a[5];
+        virial[6] = xz + a[6]; virial[7] = yz + a[7]; virial[8] = Vector512.Sum(s.Wzz) + a[8];
+        return energy;
+    }
+
+    private double Agent(int i, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative)
+    {
+        int ti = types[i];
+        int total = Decode(i, s, list);
+        var values = s.Values.AsSpan(0, _set.Count);
+        RadialValues(s, total / W, values);
+        for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
+        AngleValues(s, ti, values);
+        double loss = _losses[ti].Evaluate(values, s.Lambda);
+        var lambda = s.Lambda;
+
+        // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
+        var sortedEntry = s.SortedEntry;
+        for (int q = 0; q < _set.SortedTotal; q++)
+        {
+            int e = sortedEntry[q];
+            if (e >= 0) s.Extra[e] += lambda[q];
+        }
+        double fx = 0, fy = 0, fz = 0;
+        if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
+        for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
+        for (int q = 0; q < _set.SortedTotal; q++)
+        {
+            int e = sortedEntry[q];
+            if (e >= 0) s.Extra[e] = 0;
+        }
+        if (conservative)
+        {
+            for (int t = 0; t < _species; t++)
+                for (int e = s.GroupBase[t], end = e + s.GroupCount[t]; e < end; e++)
+                {
+                    double c = s.Coef[e];
+                    int j = 3 * s.Atom[e];
+                    forces[j] -= c * s.Dx[e]; forces[j + 1] -= c * s.Dy[e]; forces[j + 2] -= c * s.Dz[e];
+                }
+            forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz;
+        }
+        else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
+        return loss;
+    }
+
+    /// <summary>
+    /// The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>)
+    /// species by species, each species' entries padded to whole vectors with an entry beyond every cutoff (which adds
+    /// exactly nothing). Returns the padded total.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private int Decode(int i, KernelScratch s, NeighbourList list)
+    {
+        var index = list.Index;
+        var image = list.ImageCodes;
+        var u = list.Unwrapped;
+        var img = list.ImageTranslations;
+        ref double ru = ref MemoryMarshal.GetReference(u);
+        ref double rimg = ref MemoryMarshal.GetReference(img);
+        ref int atom = ref MemoryMarshal.GetArrayDataReference(s.Atom);
+        ref double dx = ref MemoryMarshal.GetArrayDataReference(s.Dx);
+        ref double dy = ref MemoryMarshal.GetArrayDataReference(s.Dy);
+        ref double dz = ref MemoryMarshal.GetArrayDataReference(s.Dz);
+        ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
+        int n = u.Length / 3, codes = img.Length / 3;
+        if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species)
+            throw new InvalidOperationException("kernel scratch too small for the row");
+        double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2], rc2 = _rcList2, pad = 4 * _rcList2;
+        int at = 0;
+        for (int t = 0; t < _species; t++)
+        {
+            int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
+            int m = at;
+            s.GroupBase[t] = at;
+            for (int k = k0; k < k1; k++)
+            {
+                int j = index[k], c = image[k];
+                if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
+                double x = Unsafe.Add(ref ru, 3 * j) + Unsafe.Add(ref rimg, 3 * c) - ux;
+                double y = Unsafe.Add(ref ru, 3 * j + 1) + Unsafe.Add(ref rimg, 3 * c + 1) - uy;
+                double z = Unsafe.Add(ref ru, 3 * j + 2) + Unsafe.Add(ref rimg, 3 * c + 2) - uz;
+                double r2 = x * x + y * y + z * z;
+                // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
+                Unsafe.Add(ref atom, m) = j;
+                Unsafe.Add(ref dx, m) = x; Unsafe.Add(ref dy, m) = y; Unsafe.Add(ref dz, m) = z;
+                Unsafe.Add(ref r2s, m) = r2;
+                m += r2 < rc2 ? 1 : 0;
+            }
+            s.GroupCount[t] = m - at;
+            int end = at + (m - at + W - 1) / W * W;
+            for (; m < end; m++)
+            {
+                Unsafe.Add(ref dx, m) = 0; Unsafe.Add(ref dy, m) = 0; Unsafe.Add(ref dz, m) = 0;
+                Unsafe.Add(ref r2s, m) = pad;
+            }
+            at = end;
+        }
+        return at;
+    }
+
+    /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and φ_n' per entry (kept for the gradient).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private void RadialValues(KernelScratch s, int blocks, Span<double> values)
+    {
+        int nr = _nr;
+        ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
+        ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
+        if (nr == 0)
+        {
+            for (int b = 0; b < blocks; b++) Vector512.Sqrt(Vector512.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
+            return;
+        }
+        ref double xs = ref MemoryMarshal.GetArrayDataReference(s.X);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
+        ref double es = ref MemoryMarshal.GetArrayDataReference(s.E);
+        ref double fcs = ref MemoryMarshal.GetArrayDataReference(s.Fc);
+        ref double dfcs = ref MemoryMarshal.GetArrayDataReference(s.DFc);
+        var mu0 = Vector512.Create(_mu0); var iw = Vector512.Create(_invWidth); var delta = Vector512.Create(_delta);
+        var rcr = Vector512.Create(_rcRadial); var irc2 = Vector512.Create(_invRcRadial2);
+        // Per entry: r, x_0, g_0 = exp(−x_0²/2), exp(δ x_0), f_c and f_c' (the exponentials are calls: kept out of the loops below).
+        for (int b = 0; b < blocks; b++)
+        {
+            nuint e = (nuint)(b * W);
+            var r2 = Vector512.LoadUnsafe(ref r2s, e);
+            var r = Vector512.Sqrt(r2);
+            r.StoreUnsafe(ref rs, e);
+            var x = (r - mu0) * iw;
+            x.StoreUnsafe(ref xs, e);
+            // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
+            var inside = Vector512.LessThan(r, rcr);
+            var tc = Vector512<double>.One - r2 * irc2;
+            ((tc * tc) & inside).StoreUnsafe(ref fcs, e);
+            ((tc * r * irc2 * -4.0) & inside).StoreUnsafe(ref dfcs, e);
+            Vector512.Exp(x * x * -0.5).StoreUnsafe(ref gs, e);
+            Vector512.Exp(x * delta).StoreUnsafe(ref es, e);
+        }
+        var dphi = s.DPhi;
+        if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
+        for (int t = 0; t < _species; t++)
+        {
+            int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
+            for (int n = 0; n < nr; n++)
+            {
+                var acc = Vector512<double>.Zero;
+                var step = Vector512.Create(_step[n]);
+                var shift = Vector512.Create(n * _delta);
+                for (int b = b0; b < b1; b++)
+                {
+                    nuint e = (nuint)(b * W);
+                    var g = Vector512.LoadUnsafe(ref gs, e);
+                    if (n > 0)
+                    {
+                        g *= Vector512.LoadUnsafe(ref es, e) * step;
+                        g.StoreUnsafe(ref gs, e);
+                    }
+                    var x = Vector512.LoadUnsafe(ref xs, e) - shift;
+                    var fc = Vector512.LoadUnsafe(ref fcs, e);
+                    acc += g * fc;
+                    dphi[b * nr + n] = g * (Vector512.LoadUnsafe(ref dfcs, e) - fc * iw * x); // d(g f_c)/dr, dg/dr = −g x / w
+                }
+                values[_radialOffset + t * nr + n] = Vector512.Sum(acc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The k nearest distances to neighbours of species t, by insertion in row order as the generic path (same
+    /// ties). Only entries below a threshold are visited (the previous agent's k-th distance plus a margin, found
+    /// eight at a time); if fewer than k lie below it, all entries are: the result does not depend on the threshold.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private void SortedValues(KernelScratch s, int ti, int t, Span<double> values)
+    {
+        int kmax = _sortedCounts[t];
+        if (kmax == 0) return;
+        int off = _sortedOffset[t], e0 = s.GroupBase[t], m = s.GroupCount[t];
+        var sortedEntry = s.SortedEntry;
+        ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
+        double rc = _rcSorted;
+        double tau = Math.Min(rc, s.Threshold[ti * _species + t]);
+        int found;
+        while (true)
+        {
+            found = 0;
+            var vt = Vector512.Create(tau);
+            for (int b = e0; b < e0 + m; b += W)
+            {
+                ulong mask = Vector512.LessThan(Vector512.LoadUnsafe(ref rs, (nuint)b), vt).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    int e = b + System.Numerics.BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    double r = Unsafe.Add(ref rs, e);
+                    if (found == kmax && r >= values[off + kmax - 1]) continue;
+                    int q = found < kmax ? found++ : kmax - 1;
+                    while (q > 0 && values[off + q - 1] > r)
+                    {
+                        values[off + q] = values[off + q - 1];
+                        sortedEntry[off + q] = sortedEntry[off + q - 1];
+                        q--;
+                    }
+                    values[off + q] = r;
+                    sortedEntry[off + q] = e;
+                }
+            }
+            if (found == kmax || tau >= rc) break;
+            tau = rc;
+        }
+        for (int q = found; q < kmax; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
+        s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
+    }
+
+    /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
+    private const double ThresholdMargin = 0.3;
+
+    private bool AngleEntries(KernelScratch s, int a, int agentType, out int ej, out int ek)
+    {
+        int ra = _angleRefs[2 * a], rb = _angleRefs[2 * a + 1];
+        if (_angleAgent[a] != -1 && _angleAgent[a] != agentType) { ej = ek = -1; return false; }
+        ej = ra < 0 ? -1 : s.SortedEntry[ra];
+        ek = rb < 0 ? -1 : s.SortedEntry[rb];
+        return ej >= 0 && ek >= 0 && ej != ek;
+    }
+
+    private static double Cosine(KernelScratch s, int ej, int ek) =>
+        (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
+
+    private void AngleValues(KernelScratch s, int agentType, Span<double> values)
+    {
+        int deg = _angleDegree;
+        if (deg == 0) return;
+        Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
+        for (int a = 0; a < _angleAgent.Length; a++)
+        {
+            int o = _angleOffset + a * deg - 1;
+            if (!AngleEntries(s, a, agentType, out int ej, out int ek))
+            {
+                for (int l = 1; l <= deg; l++) values[o + l] = 0;
+                continue;
+            }
+            InvariantSet.Legendre(Cosine(s, ej, ek), deg, p, dp);
+            for (int l = 1; l <= deg; l++) values[o + l] = p[l];
+        }
+    }
+
+    /// <summary>The sorted angles' forces: ∂L/∂cos θ times ∂cos θ/∂d for both legs, into F_i, the virial and (conservative) the neighbours.</summary>
+    private void AngleGradient(KernelScratch s, int agentType, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    {
+        int deg = _angleDegree;
+        Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
+        var lambda = s.Lambda;
+        var w = s.AngleVirial;
+        for (int a = 0; a < _angleAgent.Length; a++)
+        {
+            if (!AngleEntries(s, a, agentType, out int ej, out int ek)) continue;
+            double c = Cosine(s, ej, ek);
+            InvariantSet.Legendre(c, deg, p, dp);
+            double ac = 0;
+            for (int l = 1; l <= deg; l++) ac += lambda[_angleOffset + a * deg + l - 1] * dp[l];
+            double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
+            double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
+            double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
+            Leg(ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, ref fx, ref fy, ref fz);
+            Leg(ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, ref fx, ref fy, ref fz);
+        }
+
+        void Leg(int e, double gx, double gy, double gz, ref double fx, ref double fy, ref double fz)
+        {
+            fx += gx; fy += gy; fz += gz;
+            double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
+            w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
+            w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
+            w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
+            if (conservative)
+            {
+                int j = 3 * s.Atom[e];
+                forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Per entry of species t the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair wall), then
+    /// G_e = s_e d_e / r_e into F_i and the virial, eight entries at a time. Returns the pair-wall energy.
+    /// </summary>
+    private double RadialGradient(KernelScratch s, int ti, int t, ref double fx, ref double fy, ref double fz, bool conservative)
+    {
+        int nr = _nr;
+        int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
+        if (b1 == b0) return 0;
+        ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
+        ref double extra = ref MemoryMarshal.GetArrayDataReference(s.Extra);
+        ref double dxs = ref MemoryMarshal.GetArrayDataReference(s.Dx);
+        ref double dys = ref MemoryMarshal.GetArrayDataReference(s.Dy);
+        ref double dzs = ref MemoryMarshal.GetArrayDataReference(s.Dz);
+        ref double coefs = ref MemoryMarshal.GetArrayDataReference(s.Coef);
+        var lambda = s.Lambda.AsSpan(_radialOffset + t * nr, nr);
+        var dphi = s.DPhi;
+        if (dphi.Length < b1 * nr) throw new InvalidOperationException("kernel scratch too small");
+        int pair = ti * _species + t;
+        double k = _wallStrength[pair];
+        var rmin = Vector512.Create(_wallRMin[pair]);
+        var vfx = Vector512<double>.Zero; var vfy = vfx; var vfz = vfx; var wall = vfx;
+        var wxx = s.Wxx; var wyy = s.Wyy; var wzz = s.Wzz; var wxy = s.Wxy; var wxz = s.Wxz; var wyz = s.Wyz;
+        for (int b = b0; b < b1; b++)
+        {
+            nuint e = (nuint)(b * W);
+            var r = Vector512.LoadUnsafe(ref rs, e);
+            var slope = Vector512.LoadUnsafe(ref extra, e);
+            int row = b * nr;
+            for (int n = 0; n < nr; n++) slope = Vector512.FusedMultiplyAdd(Vector512.Create(lambda[n]), dphi[row + n], slope);
+            if (k != 0)
+            {
+                // The fixed wall k (r_min − r)³ under the loss.
+                var gap = Vector512.Max(rmin - r, Vector512<double>.Zero);
+                var kg2 = gap * gap * k;
+                wall += kg2 * gap;
+                slope -= kg2 * 3.0;
+            }
+            var coef = slope / r;
+            var dx = Vector512.LoadUnsafe(ref dxs, e);
+            var dy = Vector512.LoadUnsafe(ref dys, e);
+            var dz = Vector512.LoadUnsafe(ref dzs, e);
+            var gx = coef * dx; var gy = coef * dy; var gz = coef * dz;
+            vfx += gx; vfy += gy; vfz += gz;
+            wxx -= gx * dx; wyy -= gy * dy; wzz -= gz * dz;
+            wxy -= gx * dy; wxz -= gx * dz; wyz -= gy * dz;
+            if (conservative) coef.StoreUnsafe(ref coefs, e);
+        }
+        s.Wxx = wxx; s.Wyy = wyy; s.Wzz = wzz; s.Wxy = wxy; s.Wxz = wxz; s.Wyz = wyz;
+        fx += Vector512.Sum(vfx); fy += Vector512.Sum(vfy); fz += Vector512.Sum(vfz);
+        return Vector512.Sum(wall);
+    }
+}
+
+/// <summary>Per-chunk working storage of <see cref="SortedGaussianKernel"/>; grows, never shrinks.</summary>
+internal sealed class KernelScratch
+{
+    public int[] Atom = [];
+    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r, x_0, g_n (updated in place), exp(δ x_0), f_c, f_c'.</summary>
+    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], X = [], G = [], E = [], Fc = [], DFc = [];
+    /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
+    public double[] Extra = [], Coef = [];
+    /// <summary>φ_n' per block of eight entries: [block · N + n].</summary>
+    public Vector512<double>[] DPhi = [];
+    public double[] Values = [], Lambda = [];
+    public int[] SortedEntry = [];
+    /// <summary>Per species: first entry and real (unpadded) count of its entries in the arrays above.</summary>
+    public int[] GroupBase = [], GroupCount = [];
+    /// <summary>Per (agent species, neighbour species): the sorted-distance candidate threshold (Å).</summary>
+    public double[] Threshold = [];
+    /// <summary>The chunk's virial: the radial part (symmetric) per lane, the angle part in full.</summary>
+    public Vector512<double> Wxx, Wyy, Wzz, Wxy, Wxz, Wyz;
+    public readonly double[] AngleVirial = new double[9];
+
+    public void Ensure(int maxRow, int nr, int species, int invariants)
+    {
+        int size = (maxRow + 8 * species + 7) / 8 * 8;
+        if (Atom.Length < size)
+        {
+            size = Math.Max(size, 2 * Atom.Length);
+            Atom = new int[size];
+            Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
+            X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];
+            Extra = new double[size]; Coef = new double[size];
+        }
+        int blocks = Atom.Length / 8;
+        if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
+        if (Values.Length < invariants) { Values = new double[invariants]; Lambda = new double[invariants]; SortedEntry = new int[invariants]; }
+        if (GroupBase.Length < species)
+        {
+            GroupBase = new int[species]; GroupCount = new int[species];
+            Threshold = new double[species * species];
+            Threshold.AsSpan().Fill(double.PositiveInfinity);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Runtime.Intrinsics;
+using MolecularLearning.Core;
+using MolecularLearning.Learning;
+
+namespace MolecularLearning.Learning.Tests;
+
+/// <summary>
+/// The fused kernel for the default families (<see cref="SortedGaussianKernel"/>) against the generic invariant
+/// path with exact Gaussians: same energy, forces and virial to rounding, in both modes and orders, with pair
+/// and range walls, triclinic cells, cutoffs above half the box and neighbours at the cutoff.
+/// </summary>
+public class FastKernelTests
+{
+    private static readonly RepulsionWall[] Walls = [new("O", "H", 1.2, 30), new("H", "H", 1.9, 10), new("O", "O", 2.9, 5)];
+
+    private static ForceResult Evaluate(LearnedModel model, Frame frame, bool kernel, int threads = 1)
+    {
+        var ff = new LearnedForceField(model, skin: 0.3, maxThreads: threads, fastKernel: kernel, tabulatedRadial: false);
+        Assert.Equal(kernel && Vector512.IsHardwareAccelerated, ff.UsesFastKernel);
+        var result = new ForceResult(frame.AtomCount);
+        ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+        return result;
+    }
+
+    private static void AssertAgree(ForceResult generic, ForceResult fast, double tolerance = 1e-12)
+    {
+        double fScale = generic.Forces.Max(Math.Abs), wScale = generic.Virial.ToArray().Max(Math.Abs);
+        Assert.True(fScale > 1e-3, "forces should not vanish");
+        Assert.True(Math.Abs(generic.Energy - fast.Energy) <= tolerance * (1 + Math.Abs(generic.Energy)),
+            $"energy {fast.Energy} against {generic.Energy}");
+        for (int x = 0; x < generic.Forces.Length; x++)
+            Assert.True(Math.Abs(generic.Forces[x] - fast.Forces[x]) <= tolerance * fScale,
+                $"force {x}: {fast.Forces[x]} against {generic.Forces[x]}");
+        for (int a = 0; a < 9; a++)
+            Assert.True(Math.Abs(generic.Virial[a] - fast.Virial[a]) <= tolerance * wScale,
+                $"virial {a}: {fast.Virial[a]} against {generic.Virial[a]}");
+    }
+
+    public static IEnumerable<object[]> Cases()
+    {
+        foreach (var basis in new[] { "default", "sorted", "gaussian", "angles" })
+            foreach (var mode in new[] { "agent", "conservative" })
+                foreach (var order in new[] { 1, 2 })
+                    yield return [basis, mode, order];
+    }
+
+    private static InvariantOptions Basis(string name) => name == "default"
+        ? InvariantOptions.Parse(FitOptions.DefaultBasis, 4.5) // 4.5 Å in a ~5.6 Å triclinic cell: above half the box
+        : Synthetic.Families().Single(f => f.Name == name).Options;
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void KernelAgreesWithTheGenericPath(string basis, string modeName, int order)
+    {
+        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
+        var model = Synthetic.RandomModel(Basis(basis), order, mode, seed: 17, walls: Walls, bounds: order == 2);
+        var frame = Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15);
+        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+    }
+
+    [Theory]
+    [InlineData("agent")]
+    [InlineData("conservative")]
+    public void NeighboursAtTheCutoffAgree(string modeName)
+    {
+        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
+        const double rc = 6.0;
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, rc), 2, mode, seed: 4, walls: Walls, bounds: true);
+        // Three molecules in a long box; the second O sits just inside the cutoff of the first, the third just outside.
+        var frame = Synthetic.Water(3, Cell.Orthorhombic(30, 30, 30), seed: 9, jitter: 0.05);
+        var p = frame.Positions;
+        for (int m = 0; m < 3; m++)
+        {
+            double shiftX = m * rc * (1 + (m == 2 ? 1e-9 : -1e-9)) - (p[9 * m] - p[0]);
+            double shiftY = -(p[9 * m + 1] - p[1]), shiftZ = -(p[9 * m + 2] - p[2]);
+            for (int a = 0; a < 3; a++) { p[9 * m + 3 * a] += shiftX; p[9 * m + 3 * a + 1] += shiftY; p[9 * m + 3 * a + 2] += shiftZ; }
+        }
+        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+    }
+
+    [Fact]
+    public void OnlyTheDefaultFamiliesTakeTheKernel()
+    {
+        if (!Vector512.IsHardwareAccelerated) return; // the generic path everywhere
+        bool Uses(InvariantOptions options) =>
+            Synthetic.RandomModel(options, 2, ForceMode.Agent, seed: 1).CreateForceField(0.5).UsesFastKernel;
+        Assert.True(Uses(InvariantOptions.Parse(FitOptions.DefaultBasis, FitOptions.DefaultCutoff)));
+        foreach (var name in new[] { "inverse", "angular", "shells", "all" })
+            Assert.False(Uses(Synthetic.Families().Single(f => f.Name == name).Options), name);
+        // A default family plus one the kernel does not know (the conservative default adds shells to the Gaussians).
+        Assert.False(Uses(InvariantOptions.Parse(FitOptions.DefaultConservativeBasis, FitOptions.DefaultCutoff)));
+        // Gaussians that are not one evenly spaced, equal-width ladder.
+        Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.3), RadialBasisFunction.Gaussian(2, 0.5)] }));
+        Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.5), RadialBasisFunction.Gaussian(2, 0.5), RadialBasisFunction.Gaussian(2.5, 0.5)] }));
+    }
+
+    [Fact]
+    public void KernelForcesDoNotDependOnTheThreadCount()
+    {
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.0), 2, ForceMode.Agent, seed: 6, walls: Walls, bounds: true);
+        var big = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 6);
+        Assert.True(big.AtomCount >= LearnedForceField.ParallelThreshold);
+        var serial = Evaluate(model, big, kernel: true, threads: 1);
+        var parallel = Evaluate(model, big, kernel: true, threads: 4);
+        Assert.Equal(serial.Forces, parallel.Forces); // bit for bit: each agent's force is computed by one thread alone
+        Assert.Equal(serial.Energy, parallel.Energy, 1e-10 * Math.Abs(serial.Energy));
+    }
+}
