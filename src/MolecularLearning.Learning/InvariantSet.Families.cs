@@ -3,11 +3,11 @@ namespace MolecularLearning.Learning;
 public sealed partial class InvariantSet
 {
     /// <summary>Family names, as <see cref="FitOptions.LinearFamilies"/> and <c>mld fit --linear</c> spell them.</summary>
-    public static IReadOnlyList<string> FamilyNames { get; } = ["sorted", "radial", "angular", "angles"];
+    public static IReadOnlyList<string> FamilyNames { get; } = ["sorted", "radial", "angular", "angles", "shell", "shellAngle"];
 
     /// <summary>
-    /// The family of invariant <paramref name="q"/>: "sorted", "radial", "angular", "angles", or "other" for a
-    /// family laid out after these.
+    /// The family of invariant <paramref name="q"/>: "sorted", "radial", "angular", "angles", "shell",
+    /// "shellAngle" (the smooth shells of InvariantSet.Shell.cs), or "other" for a family laid out after these.
     /// </summary>
     public string FamilyOf(int q)
     {
@@ -15,6 +15,9 @@ public sealed partial class InvariantSet
         if (q < RadialOffset) return "sorted";
         if (q < AngularOffset) return "radial";
         if (q < SortedAngleOffset) return "angular";
-        return q < SortedAngleOffset + AngleDegree * Options.SortedAngles.Count ? "angles" : "other";
+        if (q < SortedAngleOffset + AngleDegree * Options.SortedAngles.Count) return "angles";
+        foreach (var sh in _shells.Sums) if (q >= sh.Offset && q <= sh.Offset + sh.Degree) return "shell";
+        foreach (var a in _shells.Angles) if (q >= a.Offset && q < a.Offset + a.Degree) return "shellAngle";
+        return "other";
     }
 }

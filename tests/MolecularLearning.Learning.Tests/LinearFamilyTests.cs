@@ -29,11 +29,15 @@ public class LinearFamilyTests
     [Fact]
     public void FamiliesFollowTheLayout()
     {
-        var set = new InvariantSet(InvariantOptions.Parse("sorted:O2:H2+gauss:3+angular:2+angles:2:H1H2", 3.2), [Elements.O, Elements.H]);
+        var set = new InvariantSet(InvariantOptions.Parse(
+            "sorted:O2:H2+gauss:3+angular:2+angles:2:H1H2+shell:O-H:0.8:1.3:2+shellAngle:2:O@H:0.8:1.3:H:0.8:1.3", 3.2), [Elements.O, Elements.H]);
         var families = Enumerable.Range(0, set.Count).Select(set.FamilyOf).ToList();
         Assert.Equal(4, families.Count(f => f == "sorted"));
         Assert.Equal(2 * 3, families.Count(f => f == "radial"));
         Assert.Equal(2, families.Count(f => f == "angles"));
+        Assert.Equal(3, families.Count(f => f == "shell"));
+        Assert.Equal(2, families.Count(f => f == "shellAngle"));
+        Assert.DoesNotContain("other", families);
         // 3 default shells: OO 6 + OH 9 + HH 6 radial pairs, times degrees 1..2.
         Assert.Equal(2 * 21, families.Count(f => f == "angular"));
         Assert.Equal(families.OrderBy(f => InvariantSet.FamilyNames.ToList().IndexOf(f)), families);
