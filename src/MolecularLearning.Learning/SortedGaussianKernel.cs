@@ -39,6 +39,7 @@ internal sealed class SortedGaussianKernel
     private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1)
     private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
     private readonly double[] _boundStrength;
+    private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
 
     private SortedGaussianKernel(LearnedModel model)
     {
@@ -68,6 +69,9 @@ internal sealed class SortedGaussianKernel
         _angleAgent = _set.SortedAngleAgents.ToArray();
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
+        _bonnetA = new double[Math.Max(1, _angleDegree)];
+        _bonnetB = new double[_bonnetA.Length];
+        for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
         _lossB = new double[_species][];
@@ -202,7 +206,7 @@ internal sealed class SortedGaussianKernel
     public double Run(int from, int to, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative, Span<double> virial)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
-        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count);
+        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angleAgent.Length * _angleDegree);
         s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
@@ -424,7 +428,7 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
-    private const double ThresholdMargin = 0.3;
+    private const double ThresholdMargin = 0.5;
 
     private bool AngleEntries(KernelScratch s, int a, int agentType, out int ej, out int ek)
     {
@@ -438,21 +442,33 @@ internal sealed class SortedGaussianKernel
     private static double Cosine(KernelScratch s, int ej, int ek) =>
         (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
 
+    /// <summary>P_l(cos θ) of the sorted angles; keeps cos θ and dP_l/dcos θ per angle for <see cref="AngleGradient"/>.</summary>
     private void AngleValues(KernelScratch s, int agentType, Span<double> values)
     {
         int deg = _angleDegree;
         if (deg == 0) return;
-        Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
+        var dps = s.AngleSlopes;
         for (int a = 0; a < _angleAgent.Length; a++)
         {
             int o = _angleOffset + a * deg - 1;
             if (!AngleEntries(s, a, agentType, out int ej, out int ek))
             {
                 for (int l = 1; l <= deg; l++) values[o + l] = 0;
+                s.AngleCos[a] = double.NaN; // absent: no force
                 continue;
             }
-            InvariantSet.Legendre(Cosine(s, ej, ek), deg, p, dp);
-            for (int l = 1; l <= deg; l++) values[o + l] = p[l];
+            double x = Cosine(s, ej, ek);
+            s.AngleCos[a] = x;
+            // Bonnet's recursion with the divisions folded into constants.
+            double p0 = 1, p1 = x, d0 = 0, d1 = 1;
+            values[o + 1] = p1; dps[a * deg] = d1;
+            for (int l = 1; l < deg; l++)
+            {
+                double p2 = _bonnetA[l] * x * p1 - _bonnetB[l] * p0;
+                double d2 = d0 + (2 * l + 1) * p1;
+                values[o + l + 1] = p2; dps[a * deg + l] = d2;
+                p0 = p1; p1 = p2; d0 = d1; d1 = d2;
+            }
         }
     }
 
@@ -460,16 +476,16 @@ internal sealed class SortedGaussianKernel
     private void AngleGradient(KernelScratch s, int agentType, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
     {
         int deg = _angleDegree;
-        Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
         var lambda = s.Lambda;
         var w = s.AngleVirial;
+        var dps = s.AngleSlopes;
         for (int a = 0; a < _angleAgent.Length; a++)
         {
-            if (!AngleEntries(s, a, agentType, out int ej, out int ek)) continue;
-            double c = Cosine(s, ej, ek);
-            InvariantSet.Legendre(c, deg, p, dp);
+            double c = s.AngleCos[a];
+            if (double.IsNaN(c)) continue;
+            AngleEntries(s, a, agentType, out int ej, out int ek);
             double ac = 0;
-            for (int l = 1; l <= deg; l++) ac += lambda[_angleOffset + a * deg + l - 1] * dp[l];
+            for (int l = 0; l < deg; l++) ac += lambda[_angleOffset + a * deg + l] * dps[a * deg + l];
             double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
             double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
             double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
@@ -565,9 +581,12 @@ internal sealed class KernelScratch
     /// <summary>The chunk's virial: the radial part (symmetric) per lane, the angle part in full.</summary>
     public Vector512<double> Wxx, Wyy, Wzz, Wxy, Wxz, Wyz;
     public readonly double[] AngleVirial = new double[9];
+    /// <summary>Per sorted angle: cos θ (NaN when the angle is absent) and dP_l/dcos θ, kept from the values for the gradient.</summary>
+    public double[] AngleCos = [], AngleSlopes = [];
 
-    public void Ensure(int maxRow, int nr, int species, int invariants)
+    public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
     {
+        if (AngleSlopes.Length < angleSlopes) { AngleSlopes = new double[angleSlopes]; AngleCos = new double[angleSlopes]; }
         int size = (maxRow + 8 * species + 7) / 8 * 8;
         if (Atom.Length < size)
         {
