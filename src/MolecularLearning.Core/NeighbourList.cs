@@ -78,6 +78,8 @@ public sealed class NeighbourList : IParallelWork
     public double Skin { get; private set; }
     public int AtomCount { get; private set; }
     public Cell? Cell { get; private set; }
+    /// <summary>How many times the list was built (refreshes not counted): a consumer's cache of build-time data is stale when it changes.</summary>
+    public long Builds { get; private set; }
     /// <summary>Number of stored (i, j, image) entries, skin included.</summary>
     public int PairCount => _pairs;
     /// <summary>The longest row (entries of one atom, skin included): scratch of this size fits any <see cref="GetRow"/>.</summary>
@@ -120,6 +122,7 @@ public sealed class NeighbourList : IParallelWork
         if (positions.Length % 3 != 0) throw new ArgumentException("positions must hold 3N numbers");
         if (!(cutoff > 0) || !(skin >= 0)) throw new ArgumentOutOfRangeException(nameof(cutoff), "cutoff must be positive and skin non-negative");
         int n = positions.Length / 3;
+        Builds++;
         AtomCount = n; Cell = cell; Cutoff = cutoff; Skin = skin;
         _periodic = cell is not null;
         double rc = cutoff + skin;

@@ -33,6 +33,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private double[] _forces = [];
     private readonly SortedGaussianKernel? _kernel;
     private readonly bool _tabulatedRadial;
+    private readonly PaddedCoordinates _padded = new();
 
     private sealed class Chunk(int invariants, bool tabulatedRadial)
     {
@@ -90,6 +91,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             _list.SetGrouping(_types, _set.Species.Count);
             if (typesChanged || _list.GroupCount == 0) _list.Build(positions, cell, _set.Cutoff, _skin);
             else _list.Update(positions, cell, _set.Cutoff, _skin);
+            _padded.Update(_list);
         }
         else _list.Update(positions, cell, _set.Cutoff, _skin);
         result.Resize(n);
@@ -158,7 +160,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         if (conservative && _chunkCount > 1) Array.Clear(forces);
         if (_kernel is not null)
         {
-            c.Energy = _kernel.Run(c.From, c.To, c.Kernel, _list, _types, forces, conservative, c.Virial);
+            c.Energy = _kernel.Run(c.From, c.To, c.Kernel, _list, _padded, _types, forces, conservative, c.Virial);
             return;
         }
         var s = c.Scratch;

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Learning;
@@ -203,14 +205,14 @@ internal sealed class SortedGaussianKernel
 
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
     /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
-    public double Run(int from, int to, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative, Span<double> virial)
+    public double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
         s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angleAgent.Length * _angleDegree);
         s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
-        for (int i = from; i < to; i++) energy += Agent(i, s, list, types, forces, conservative);
+        for (int i = from; i < to; i++) energy += Agent(i, s, list, xyz, types, forces, conservative);
         var a = s.AngleVirial;
         double xy = Vector512.Sum(s.Wxy), xz = Vector512.Sum(s.Wxz), yz = Vector512.Sum(s.Wyz);
         virial[0] = Vector512.Sum(s.Wxx) + a[0]; virial[1] = xy + a[1]; virial[2] = xz + a[2];
@@ -219,10 +221,10 @@ internal sealed class SortedGaussianKernel
         return energy;
     }
 
-    private double Agent(int i, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative)
+    private double Agent(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative)
     {
         int ti = types[i];
-        int total = Decode(i, s, list);
+        int total = Decode(i, s, list, xyz);
         var values = s.Values.AsSpan(0, _set.Count);
         RadialValues(s, total / W, values);
         for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
@@ -261,58 +263,98 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>
-    /// The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>)
-    /// species by species, each species' entries padded to whole vectors with an entry beyond every cutoff (which adds
-    /// exactly nothing). Returns the padded total.
+    /// The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>,
+    /// the same arithmetic, so the same bits) species by species, each species' entries padded to whole vectors with an
+    /// entry beyond every cutoff (which adds exactly nothing). Returns the padded total.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
-    private int Decode(int i, KernelScratch s, NeighbourList list)
+    private int Decode(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz)
     {
         var index = list.Index;
         var image = list.ImageCodes;
-        var u = list.Unwrapped;
-        var img = list.ImageTranslations;
-        ref double ru = ref MemoryMarshal.GetReference(u);
-        ref double rimg = ref MemoryMarshal.GetReference(img);
-        ref int atom = ref MemoryMarshal.GetArrayDataReference(s.Atom);
-        ref double dx = ref MemoryMarshal.GetArrayDataReference(s.Dx);
-        ref double dy = ref MemoryMarshal.GetArrayDataReference(s.Dy);
-        ref double dz = ref MemoryMarshal.GetArrayDataReference(s.Dz);
-        ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
-        int n = u.Length / 3, codes = img.Length / 3;
-        if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species)
+        var u = xyz.Positions;
+        var img = xyz.Images;
+        if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species || 4 * list.AtomCount > u.Length)
             throw new InvalidOperationException("kernel scratch too small for the row");
-        double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2], rc2 = _rcList2, pad = 4 * _rcList2;
+        double pad = 4 * _rcList2;
         int at = 0;
         for (int t = 0; t < _species; t++)
         {
             int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
-            int m = at;
             s.GroupBase[t] = at;
-            for (int k = k0; k < k1; k++)
-            {
-                int j = index[k], c = image[k];
-                if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
-                double x = Unsafe.Add(ref ru, 3 * j) + Unsafe.Add(ref rimg, 3 * c) - ux;
-                double y = Unsafe.Add(ref ru, 3 * j + 1) + Unsafe.Add(ref rimg, 3 * c + 1) - uy;
-                double z = Unsafe.Add(ref ru, 3 * j + 2) + Unsafe.Add(ref rimg, 3 * c + 2) - uz;
-                double r2 = x * x + y * y + z * z;
-                // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
-                Unsafe.Add(ref atom, m) = j;
-                Unsafe.Add(ref dx, m) = x; Unsafe.Add(ref dy, m) = y; Unsafe.Add(ref dz, m) = z;
-                Unsafe.Add(ref r2s, m) = r2;
-                m += r2 < rc2 ? 1 : 0;
-            }
+            int m = Avx2.IsSupported && Avx512F.VL.IsSupported
+                ? DecodeFour(i, k0, k1, at, index, image, u, img, s)
+                : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
             s.GroupCount[t] = m - at;
             int end = at + (m - at + W - 1) / W * W;
-            for (; m < end; m++)
-            {
-                Unsafe.Add(ref dx, m) = 0; Unsafe.Add(ref dy, m) = 0; Unsafe.Add(ref dz, m) = 0;
-                Unsafe.Add(ref r2s, m) = pad;
-            }
+            for (; m < end; m++) { s.Dx[m] = 0; s.Dy[m] = 0; s.Dz[m] = 0; s.R2[m] = pad; }
             at = end;
         }
         return at;
+    }
+
+    /// <summary>Entries [k, k1) of agent i from <paramref name="at"/> on, those inside the cutoff kept: returns the next free slot.</summary>
+    private int DecodeScalar(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        double ux = u[4 * i], uy = u[4 * i + 1], uz = u[4 * i + 2], rc2 = _rcList2;
+        int n = u.Length / 4, codes = img.Length / 4, m = at;
+        for (; k < k1; k++)
+        {
+            int j = index[k], c = image[k];
+            if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
+            double x = u[4 * j] + img[4 * c] - ux, y = u[4 * j + 1] + img[4 * c + 1] - uy, z = u[4 * j + 2] + img[4 * c + 2] - uz;
+            double r2 = x * x + y * y + z * z;
+            // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
+            s.Atom[m] = j; s.Dx[m] = x; s.Dy[m] = y; s.Dz[m] = z; s.R2[m] = r2;
+            m += r2 < rc2 ? 1 : 0;
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// <see cref="DecodeScalar"/> four entries at a time: each neighbour's (x, y, z, 0) and its image translation are one
+    /// 256-bit load each, four of them transposed into x, y, z vectors, and the entries inside the cutoff packed by
+    /// AVX-512 compress. The scalar loop takes the last few entries.
+    /// </summary>
+    private unsafe int DecodeFour(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + 4) throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector256.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var ui = Vector256.Load(pu + 4 * i);
+            for (; k + 4 <= k1; k += 4)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
+                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
+                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
+                // (x_j + S_c) − x_i, as the scalar loop adds them.
+                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
+                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
+                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
+                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);   // (x0 x1 z0 z1), (y0 y1 · ·)
+                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);   // (x2 x3 z2 z3), (y2 y3 · ·)
+                var x = Avx.Permute2x128(t0, t2, 0x20);
+                var z = Avx.Permute2x128(t0, t2, 0x31);
+                var y = Avx.Permute2x128(t1, t3, 0x20);
+                var r2 = x * x + y * y + z * z;
+                var keep = Vector256.LessThan(r2, rc2);
+                int kept = BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                if (kept == 0) continue;
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, x).Store(dx + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, y).Store(dy + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, z).Store(dz + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, r2).Store(r2s + m);
+                Avx512F.VL.Compress(Vector128<int>.Zero, Avx512F.VL.ConvertToVector128Int32(keep.AsInt64()), Vector128.Create(j0, j1, j2, j3)).Store(atom + m);
+                m += kept;
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
     }
 
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and φ_n' per entry (kept for the gradient).</summary>
@@ -381,9 +423,10 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>
-    /// The k nearest distances to neighbours of species t, by insertion in row order as the generic path (same
-    /// ties). Only entries below a threshold are visited (the previous agent's k-th distance plus a margin, found
-    /// eight at a time); if fewer than k lie below it, all entries are: the result does not depend on the threshold.
+    /// The k nearest distances to neighbours of species t, nearest first, ties in row order (as the generic path's
+    /// insertion). Candidates are the entries below a threshold (the previous agent's k-th distance plus a margin,
+    /// found eight at a time); if fewer than k lie below it, all entries are: the result does not depend on the
+    /// threshold. Each candidate's rank is counted against all candidates in SIMD (no insertion branches).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
     private void SortedValues(KernelScratch s, int ti, int t, Span<double> values)
@@ -393,36 +436,50 @@ internal sealed class SortedGaussianKernel
         int off = _sortedOffset[t], e0 = s.GroupBase[t], m = s.GroupCount[t];
         var sortedEntry = s.SortedEntry;
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
+        if (s.CandR.Length < m + W) { s.CandR = new double[m + 2 * W]; s.CandE = new int[s.CandR.Length]; }
+        ref double cr = ref MemoryMarshal.GetArrayDataReference(s.CandR);
+        ref int ce = ref MemoryMarshal.GetArrayDataReference(s.CandE);
         double rc = _rcSorted;
         double tau = Math.Min(rc, s.Threshold[ti * _species + t]);
-        int found;
+        int c;
         while (true)
         {
-            found = 0;
+            c = 0;
             var vt = Vector512.Create(tau);
             for (int b = e0; b < e0 + m; b += W)
             {
                 ulong mask = Vector512.LessThan(Vector512.LoadUnsafe(ref rs, (nuint)b), vt).ExtractMostSignificantBits();
                 while (mask != 0)
                 {
-                    int e = b + System.Numerics.BitOperations.TrailingZeroCount(mask);
+                    int e = b + BitOperations.TrailingZeroCount(mask);
                     mask &= mask - 1;
-                    double r = Unsafe.Add(ref rs, e);
-                    if (found == kmax && r >= values[off + kmax - 1]) continue;
-                    int q = found < kmax ? found++ : kmax - 1;
-                    while (q > 0 && values[off + q - 1] > r)
-                    {
-                        values[off + q] = values[off + q - 1];
-                        sortedEntry[off + q] = sortedEntry[off + q - 1];
-                        q--;
-                    }
-                    values[off + q] = r;
-                    sortedEntry[off + q] = e;
+                    Unsafe.Add(ref cr, c) = Unsafe.Add(ref rs, e);
+                    Unsafe.Add(ref ce, c) = e;
+                    c++;
                 }
             }
-            if (found == kmax || tau >= rc) break;
+            if (c >= kmax || tau >= rc) break;
             tau = rc;
         }
+        int blocks = (c + W - 1) / W;
+        for (int q = c; q < blocks * W; q++) Unsafe.Add(ref cr, q) = double.PositiveInfinity;
+        // rank_q = #{p : r_p < r_q, or r_p = r_q and p before q}; ranks below k are the sorted slots.
+        for (int q = 0; q < c; q++)
+        {
+            double r = Unsafe.Add(ref cr, q);
+            var vr = Vector512.Create(r);
+            int rank = 0, equal = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                var rp = Vector512.LoadUnsafe(ref cr, (nuint)(b * W));
+                rank += BitOperations.PopCount(Vector512.LessThan(rp, vr).ExtractMostSignificantBits());
+                equal += BitOperations.PopCount(Vector512.Equals(rp, vr).ExtractMostSignificantBits());
+            }
+            if (equal > 1) // a tie (rare): the earlier entry ranks first
+                for (int p = 0; p < q; p++) rank += Unsafe.Add(ref cr, p) == r ? 1 : 0;
+            if (rank < kmax) { values[off + rank] = r; sortedEntry[off + rank] = Unsafe.Add(ref ce, q); }
+        }
+        int found = Math.Min(c, kmax);
         for (int q = found; q < kmax; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
         s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
     }
@@ -562,6 +619,30 @@ internal sealed class SortedGaussianKernel
     }
 }
 
+/// <summary>
+/// The neighbour list's x + t and image translations as (x, y, z, 0) quadruples, so the kernel loads a neighbour's
+/// coordinates in one 256-bit load. Refreshed once per evaluation (O(N), ~1 ns an atom); images only after a build.
+/// </summary>
+internal sealed class PaddedCoordinates
+{
+    private long _builds = -1;
+    public double[] Positions = [], Images = [];
+
+    public void Update(NeighbourList list)
+    {
+        var u = list.Unwrapped;
+        int n = u.Length / 3;
+        if (Positions.Length < 4 * n) Positions = new double[4 * n];
+        for (int i = 0; i < n; i++) { Positions[4 * i] = u[3 * i]; Positions[4 * i + 1] = u[3 * i + 1]; Positions[4 * i + 2] = u[3 * i + 2]; }
+        if (list.Builds == _builds) return;
+        _builds = list.Builds;
+        var img = list.ImageTranslations;
+        int codes = img.Length / 3;
+        if (Images.Length < 4 * codes) Images = new double[4 * codes];
+        for (int c = 0; c < codes; c++) { Images[4 * c] = img[3 * c]; Images[4 * c + 1] = img[3 * c + 1]; Images[4 * c + 2] = img[3 * c + 2]; }
+    }
+}
+
 /// <summary>Per-chunk working storage of <see cref="SortedGaussianKernel"/>; grows, never shrinks.</summary>
 internal sealed class KernelScratch
 {
@@ -583,6 +664,9 @@ internal sealed class KernelScratch
     public readonly double[] AngleVirial = new double[9];
     /// <summary>Per sorted angle: cos θ (NaN when the angle is absent) and dP_l/dcos θ, kept from the values for the gradient.</summary>
     public double[] AngleCos = [], AngleSlopes = [];
+    /// <summary>Sorted-distance candidates of one species: distance and entry.</summary>
+    public double[] CandR = [];
+    public int[] CandE = [];
 
     public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
     {
