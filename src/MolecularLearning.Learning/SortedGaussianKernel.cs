@@ -436,7 +436,7 @@ internal sealed class SortedGaussianKernel
         int off = _sortedOffset[t], e0 = s.GroupBase[t], m = s.GroupCount[t];
         var sortedEntry = s.SortedEntry;
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        if (s.CandR.Length < m + 2 * W) { s.CandR = new double[m + 2 * W]; s.CandE = new long[s.CandR.Length]; }
+        if (s.CandR.Length < m + 2 * W) throw new InvalidOperationException("kernel scratch too small");
         ref double cr = ref MemoryMarshal.GetArrayDataReference(s.CandR);
         ref long ce = ref MemoryMarshal.GetArrayDataReference(s.CandE);
         var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
@@ -688,6 +688,7 @@ internal sealed class KernelScratch
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
             X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];
             Extra = new double[size]; Coef = new double[size];
+            CandR = new double[size + 8]; CandE = new long[size + 8];
         }
         int blocks = Atom.Length / 8;
         if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
