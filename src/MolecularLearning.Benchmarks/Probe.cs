@@ -76,6 +76,12 @@ public static class Probe
         var ff = model.CreateForceField(0.5, threads);
         var result = new ForceResult(frame.AtomCount);
         for (int q = 0; q < 50; q++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+        if (seconds < 0)
+        {
+            // A fixed number of calls (−seconds): `perf stat` two counts and difference them for instructions per atom-step.
+            for (int q = 0; q < -seconds; q++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            return 0;
+        }
         var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
         Console.WriteLine($"{model.Mode.Name()} order {model.Order} {frame.AtomCount} atoms {threads} thr: best {t.Best / frame.AtomCount * 1e9:F0} ns/atom-step, median {t.Median / frame.AtomCount * 1e9:F0}, cpu {t.Cpu / frame.AtomCount * 1e9:F0}, E = {result.Energy:R}");
         return 0;
@@ -93,7 +99,13 @@ public static class Probe
             var ff = ProbeModels.Synthetic(2, mode, basis).CreateForceField();
             var result = new ForceResult(frame.AtomCount);
             ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
-            var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
+            if (seconds < 0)
+        {
+            // A fixed number of calls (−seconds): `perf stat` two counts and difference them for instructions per atom-step.
+            for (int q = 0; q < -seconds; q++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            return 0;
+        }
+        var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
             Console.WriteLine($"learned {mode} {frame.AtomCount} atoms: best {t.Best / frame.AtomCount * 1e9:F0} ns/atom-step, cpu {t.Cpu / frame.AtomCount * 1e9:F0}, E = {result.Energy:G6}");
         }
         return 0;

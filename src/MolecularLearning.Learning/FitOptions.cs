@@ -36,6 +36,15 @@ public sealed record FitOptions
     public double RangeWallStrength { get; init; }
     /// <summary>How far beyond the training range (in training standard deviations) the range walls start.</summary>
     public double RangeWallMargin { get; init; } = 0.5;
+    /// <summary>Smallest scale of a range wall (in the invariant's units): invariants that barely vary in training get this.</summary>
+    public double RangeWallMinScale { get; init; } = 0.01;
+
+    /// <summary>
+    /// Invariant families (<see cref="InvariantSet.FamilyNames"/>) that enter an order-2 loss linearly only: no
+    /// quadratic terms, so the fit's columns grow with the square of the other families alone. The loss stays
+    /// linear in its parameters and C is zero in their rows and columns.
+    /// </summary>
+    public IReadOnlyList<string> LinearFamilies { get; init; } = [];
 
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;
@@ -90,6 +99,9 @@ public sealed record FitOptions
         if (Stride < 0) throw new Core.DataException($"stride must be positive, got {Stride}");
         if (Ridge is { } r && !(r >= 0)) throw new Core.DataException($"ridge must be non-negative, got {r}");
         if (!(RepulsionStrength >= 0)) throw new Core.DataException("repulsion strength must be non-negative");
+        foreach (var f in LinearFamilies)
+            if (!InvariantSet.FamilyNames.Contains(f))
+                throw new Core.DataException($"linear families: unknown family '{f}' (expected {string.Join(", ", InvariantSet.FamilyNames)})");
         Invariants.Validate();
     }
 }

@@ -33,6 +33,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private double[] _forces = [];
     private readonly SortedGaussianKernel? _kernel;
     private readonly bool _tabulatedRadial;
+    private readonly PaddedCoordinates _padded = new();
 
     private sealed class Chunk(int invariants, bool tabulatedRadial)
     {
@@ -75,14 +76,24 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
-        if (_types.Length != n) _types = new int[n];
+        bool typesChanged = _types.Length != n;
+        if (typesChanged) _types = new int[n];
         for (int i = 0; i < n; i++)
         {
             int t = _set.IndexOf(species[i]);
             if (t < 0) _model.CheckSpecies(species);
+            typesChanged |= _types[i] != t;
             _types[i] = t;
         }
-        _list.Update(positions, cell, _set.Cutoff, _skin);
+        if (_kernel is not null)
+        {
+            // The kernel reads each neighbour species as one run of the row: rows grouped by type, regrouped when types change.
+            _list.SetGrouping(_types, _set.Species.Count);
+            if (typesChanged || _list.GroupCount == 0) _list.Build(positions, cell, _set.Cutoff, _skin);
+            else _list.Update(positions, cell, _set.Cutoff, _skin);
+            _padded.Update(_list);
+        }
+        else _list.Update(positions, cell, _set.Cutoff, _skin);
         result.Resize(n);
         Prepare(n);
         _forces = result.Forces;
@@ -149,7 +160,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         if (conservative && _chunkCount > 1) Array.Clear(forces);
         if (_kernel is not null)
         {
-            c.Energy = _kernel.Run(c.From, c.To, c.Kernel, _list, _types, forces, conservative, c.Virial);
+            c.Energy = _kernel.Run(c.From, c.To, c.Kernel, _list, _padded, _types, forces, conservative, c.Virial);
             return;
         }
         var s = c.Scratch;

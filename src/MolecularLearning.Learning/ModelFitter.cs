@@ -42,7 +42,10 @@ public static class ModelFitter
         var wallModel = new LearnedModel(set, options.Mode, species.Select(_ => new QuadraticLoss(new double[set.Count], null)).ToList(), walls);
 
         int k = set.Count;
-        int perSpecies = k + (options.Order == 2 ? k * (k + 1) / 2 : 0);
+        // Invariants of the families fitted quadratically (all unless --linear names some): the others only get b.
+        int[] quadratic = [.. Enumerable.Range(0, k).Where(q => !options.LinearFamilies.Contains(set.FamilyOf(q)))];
+        int nq = quadratic.Length;
+        int perSpecies = k + (options.Order == 2 ? nq * (nq + 1) / 2 : 0);
         bool conservative = options.Mode == ForceMode.Conservative;
         int groups = conservative ? 1 : species.Count;
         int columns = conservative ? perSpecies * species.Count : perSpecies;
@@ -59,7 +62,7 @@ public static class ModelFitter
         {
             var acc = new GramAccumulator[groups];
             for (int g = 0; g < groups; g++) acc[g] = new GramAccumulator(columns);
-            var builder = new DesignBuilder(set, wallModel, options.Order, conservative, perSpecies);
+            var builder = new DesignBuilder(set, wallModel, options.Order, conservative, perSpecies, quadratic);
             foreach (var f in chunks[c].Frames)
             {
                 builder.AddFrame(frames[f], targets[f]!, acc);
@@ -85,14 +88,14 @@ public static class ModelFitter
             {
                 for (int s = 0; s < species.Count; s++)
                 {
-                    losses[s] = Unpack(solution.Theta.AsSpan(s * perSpecies, perSpecies), k, options.Order);
+                    losses[s] = Unpack(solution.Theta.AsSpan(s * perSpecies, perSpecies), k, options.Order, quadratic);
                     ridge[species[s].Symbol] = solution.Ridge;
                     scans[species[s].Symbol] = solution.Scan;
                 }
             }
             else
             {
-                losses[g] = Unpack(solution.Theta, k, options.Order);
+                losses[g] = Unpack(solution.Theta, k, options.Order, quadratic);
                 ridge[species[g].Symbol] = solution.Ridge;
                 scans[species[g].Symbol] = solution.Scan;
             }
@@ -100,7 +103,11 @@ public static class ModelFitter
         progress?.Report(0.92);
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
 
-        if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength, options.RangeWallMargin);
+        // Walls only where the loss is quadratic: a linear term in a bounded invariant (a linear family's) cannot
+        // run away, while a rare configuration of it (a second O in a hydrogen-bond shell) seen once in
+        // training would get a wall scaled by a tiny spread.
+        bool[] walled = [.. Enumerable.Range(0, k).Select(q => options.Order == 1 || Array.IndexOf(quadratic, q) >= 0)];
+        if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength, options.RangeWallMargin, options.RangeWallMinScale, walled);
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0);
         var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
@@ -133,15 +140,19 @@ public static class ModelFitter
     private static Frame WithTarget(Frame f, double[] target) =>
         ReferenceEquals(f.Forces, target) ? f : new Frame(f.Species, f.Positions, f.Cell) { Forces = target };
 
-    /// <summary>θ = (b, C upper triangle row by row) → loss.</summary>
-    private static QuadraticLoss Unpack(ReadOnlySpan<double> theta, int k, int order)
+    /// <summary>θ = (b, upper triangle of C over the quadratic invariants, row by row) → loss; C is 0 elsewhere.</summary>
+    private static QuadraticLoss Unpack(ReadOnlySpan<double> theta, int k, int order, int[] quadratic)
     {
         var b = theta[..k].ToArray();
         if (order == 1) return new QuadraticLoss(b, null);
         var c = new double[k * k];
         int p = k;
-        for (int x = 0; x < k; x++)
-            for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = theta[p++];
+        for (int x = 0; x < quadratic.Length; x++)
+            for (int y = x; y < quadratic.Length; y++)
+            {
+                int a = quadratic[x], d = quadratic[y];
+                c[a * k + d] = c[d * k + a] = theta[p++];
+            }
         return new QuadraticLoss(b, c);
     }
 
@@ -227,7 +238,7 @@ public static class ModelFitter
     }
 
     /// <summary>Each species' invariant ranges over the training frames, as walls of the given strength.</summary>
-    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin)
+    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin, double minScale, bool[] walled)
     {
         int k = set.Count, t = set.Species.Count;
         var min = new double[t * k]; var max = new double[t * k];
@@ -265,10 +276,18 @@ public static class ModelFitter
                 double mean = sum[s * k + q] / n[s];
                 double sd = Math.Sqrt(Math.Max(0, sum2[s * k + q] / n[s] - mean * mean));
                 // Invariants that never vary (an absent neighbour species) get a unit scale: any change is new.
-                scale[q] = sd > 1e-12 ? sd : 1;
+                // Ones that barely vary (a shell no neighbour reaches in training, so ~1e-8) get a floor: a wall
+                // scaled by their tiny spread would rise by S already a hair beyond the range and be the
+                // steepest force in the model.
+                scale[q] = sd > 1e-12 ? Math.Max(sd, minScale) : 1;
             }
             var lo = new double[k]; var hi = new double[k];
-            for (int q = 0; q < k; q++) { lo[q] = min[s * k + q] - margin * scale[q]; hi[q] = max[s * k + q] + margin * scale[q]; }
+            for (int q = 0; q < k; q++)
+            {
+                // An unwalled invariant gets the widest finite range (the model file stores finite numbers).
+                lo[q] = walled[q] ? min[s * k + q] - margin * scale[q] : -double.MaxValue;
+                hi[q] = walled[q] ? max[s * k + q] + margin * scale[q] : double.MaxValue;
+            }
             result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
         }
         return result;
@@ -325,6 +344,7 @@ public static class ModelFitter
         private readonly InvariantSet _set;
         private readonly LearnedModel _walls;
         private readonly int _order, _perSpecies, _k;
+        private readonly int[] _quadratic;
         private readonly bool _conservative;
         private readonly NeighbourList _list = new();
         private readonly AgentScratch _scratch;
@@ -336,9 +356,10 @@ public static class ModelFitter
         private readonly ForceResult _wallResult = new();
         private IForceField? _wallField;
 
-        public DesignBuilder(InvariantSet set, LearnedModel walls, int order, bool conservative, int perSpecies)
+        public DesignBuilder(InvariantSet set, LearnedModel walls, int order, bool conservative, int perSpecies, int[] quadratic)
         {
             _set = set; _walls = walls; _order = order; _conservative = conservative; _perSpecies = perSpecies;
+            _quadratic = quadratic;
             _k = set.Count;
             _scratch = new AgentScratch(_k);
             _d = new double[3 * _k];
@@ -424,7 +445,7 @@ public static class ModelFitter
 
         /// <summary>
         /// Force columns for one component c: −∂φ_p/∂x with φ = (I_k; ½I_k² for C_kk, I_k I_l for C_kl, k &lt; l)
-        /// and grad[3q + c] = ∂I_q/∂x_c.
+        /// and grad[3q + c] = ∂I_q/∂x_c; the quadratic terms run over the quadratic invariants only.
         /// </summary>
         private void FillColumns(Span<double> row, int offset, ReadOnlySpan<double> values, ReadOnlySpan<double> grad, int c, int stride, bool accumulate = false)
         {
@@ -433,11 +454,17 @@ public static class ModelFitter
             for (int q = 0; q < k; q++) row[offset + q] -= grad[stride * q + c];
             if (_order == 1) return;
             int p = offset + k;
-            for (int a = 0; a < k; a++)
+            var quadratic = _quadratic;
+            for (int x = 0; x < quadratic.Length; x++)
             {
+                int a = quadratic[x];
                 double ia = values[a], ga = grad[stride * a + c];
                 row[p++] -= ia * ga;
-                for (int b = a + 1; b < k; b++) row[p++] -= values[b] * ga + ia * grad[stride * b + c];
+                for (int y = x + 1; y < quadratic.Length; y++)
+                {
+                    int b = quadratic[y];
+                    row[p++] -= values[b] * ga + ia * grad[stride * b + c];
+                }
             }
         }
     }

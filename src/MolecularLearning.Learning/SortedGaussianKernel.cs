@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Learning;
@@ -34,6 +36,12 @@ internal sealed class SortedGaussianKernel
     private readonly int _radialOffset, _angleOffset, _angleDegree;
     private readonly int[] _angleRefs, _angleAgent;
     private readonly double[] _wallRMin, _wallStrength;
+    private readonly int _k, _kPadded;                           // invariants, and rounded up to whole vectors
+    private readonly double[][] _lossB;                          // per agent species: b (padded with zeros)
+    private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1)
+    private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
+    private readonly double[] _boundStrength;
+    private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
 
     private SortedGaussianKernel(LearnedModel model)
     {
@@ -63,6 +71,110 @@ internal sealed class SortedGaussianKernel
         _angleAgent = _set.SortedAngleAgents.ToArray();
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
+        _bonnetA = new double[Math.Max(1, _angleDegree)];
+        _bonnetB = new double[_bonnetA.Length];
+        for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
+        _k = _set.Count;
+        _kPadded = (_k + W - 1) / W * W;
+        _lossB = new double[_species][];
+        _lossC = new double[]?[_species];
+        _boundMin = new double[]?[_species]; _boundMax = new double[]?[_species]; _boundInvScale = new double[]?[_species];
+        _boundStrength = new double[_species];
+        for (int t = 0; t < _species; t++)
+        {
+            var loss = _losses[t];
+            _lossB[t] = new double[_kPadded];
+            loss.Linear.CopyTo(_lossB[t]);
+            if (loss.Order == 2)
+            {
+                var c = new double[_k * _kPadded];
+                for (int a = 0; a < _k; a++) loss.Quadratic.Slice(a * _k, _k).CopyTo(c.AsSpan(a * _kPadded));
+                _lossC[t] = c;
+            }
+            if (loss.Bounds is { } bounds)
+            {
+                // Padding lanes: the range [0, 0] around a value 0, so they never switch a wall on.
+                _boundMin[t] = new double[_kPadded]; _boundMax[t] = new double[_kPadded]; _boundInvScale[t] = new double[_kPadded];
+                bounds.Min.CopyTo(_boundMin[t]!, 0); bounds.Max.CopyTo(_boundMax[t]!, 0);
+                for (int a = 0; a < _kPadded; a++) _boundInvScale[t]![a] = a < _k ? 1 / bounds.Scale[a] : 1;
+                _boundStrength[t] = bounds.Strength;
+            }
+        }
+    }
+
+    /// <summary>
+    /// L(I) = b·I + ½ Iᵀ C I plus the range walls, and λ = ∂L/∂I (as <see cref="QuadraticLoss.Evaluate"/>): C I by
+    /// columns (C is symmetric), eight invariants per vector, four independent sums against the FMA latency.
+    /// </summary>
+    private double Loss(int ti, double[] values, double[] lambda)
+    {
+        int k = _k, kp = _kPadded;
+        if (values.Length < kp || lambda.Length < kp) throw new InvalidOperationException("kernel scratch too small");
+        ref double iv = ref MemoryMarshal.GetArrayDataReference(values);
+        ref double lv = ref MemoryMarshal.GetArrayDataReference(lambda);
+        ref double bv = ref MemoryMarshal.GetArrayDataReference(_lossB[ti]);
+        var c = _lossC[ti];
+        var loss = Vector512<double>.Zero;
+        for (int v = 0; v < kp; v += W)
+        {
+            var b = Vector512.LoadUnsafe(ref bv, (nuint)v);
+            var x = Vector512.LoadUnsafe(ref iv, (nuint)v);
+            var l = b;
+            if (c is not null)
+            {
+                ref double cv = ref MemoryMarshal.GetArrayDataReference(c);
+                var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+                int a = 0;
+                for (; a + 4 <= k; a += 4)
+                {
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
+                    s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 2) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 2)), s2);
+                    s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 3) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 3)), s3);
+                }
+                for (; a < k; a++) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                var ci = (s0 + s1) + (s2 + s3);
+                l = b + ci;
+                loss += x * (b + ci * 0.5);
+            }
+            else loss += x * b;
+            if (_boundMin[ti] is { } min)
+            {
+                double strength = _boundStrength[ti];
+                var inv = Vector512.Create(_boundInvScale[ti]!.AsSpan(v, W));
+                var above = Vector512.Max(x - Vector512.Create(_boundMax[ti]!.AsSpan(v, W)), Vector512<double>.Zero) * inv;
+                var below = Vector512.Max(Vector512.Create(min.AsSpan(v, W)) - x, Vector512<double>.Zero) * inv;
+                loss += (above * above * above + below * below * below) * strength;
+                l += (above * above - below * below) * inv * (3 * strength);
+            }
+            l.StoreUnsafe(ref lv, (nuint)v);
+        }
+        return Vector512.Sum(loss);
+    }
+
+    /// <summary>exp(x) for |x| ≤ 700 to ~1 ulp: 2^k e^r with r = x − k ln 2, |r| ≤ ln2/2, Taylor to r¹²; inlined, unlike Vector512.Exp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> Exp(Vector512<double> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-700.0)), Vector512.Create(700.0));
+        var k = Vector512.Round(x * 1.4426950408889634);
+        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r);
+        var p = Vector512.Create(1.0 / 479001600);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        var scale = ((Vector512.ConvertToInt64(k) + Vector512.Create(1023L)) << 52).AsDouble();
+        return p * scale;
     }
 
     /// <summary>The kernel for this model, or null when its basis (or the machine) needs the generic path.</summary>
@@ -93,13 +205,15 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
-    public double Run(int from, int to, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative, Span<double> virial)
+    /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
+    public double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
     {
-        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count);
+        if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
+        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angleAgent.Length * _angleDegree);
         s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
-        for (int i = from; i < to; i++) energy += Agent(i, s, list, types, forces, conservative);
+        for (int i = from; i < to; i++) energy += Agent(i, s, list, xyz, types, forces, conservative);
         var a = s.AngleVirial;
         double xy = Vector512.Sum(s.Wxy), xz = Vector512.Sum(s.Wxz), yz = Vector512.Sum(s.Wyz);
         virial[0] = Vector512.Sum(s.Wxx) + a[0]; virial[1] = xy + a[1]; virial[2] = xz + a[2];
@@ -108,24 +222,15 @@ internal sealed class SortedGaussianKernel
         return energy;
     }
 
-    private double Agent(int i, KernelScratch s, NeighbourList list, int[] types, double[] forces, bool conservative)
+    private double Agent(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative)
     {
         int ti = types[i];
-        int m = Decode(i, s, list, types);
-        int blocks = (m + W - 1) / W;
-        // Pad the last block with an entry beyond every cutoff and of no species: it adds exactly nothing.
-        for (int e = m; e < blocks * W; e++)
-        {
-            s.Dx[e] = s.Dy[e] = s.Dz[e] = 0;
-            s.R2[e] = 4 * _rcList2;
-            s.Type[e] = -1;
-            s.Extra[e] = 0;
-        }
+        int total = Decode(i, s, list, xyz);
         var values = s.Values.AsSpan(0, _set.Count);
-        RadialValues(s, blocks, values);
-        SortedValues(s, m, values);
+        RadialValues(s, total / W, values);
+        for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
-        double loss = _losses[ti].Evaluate(values, s.Lambda);
+        double loss = Loss(ti, s.Values, s.Lambda);
         var lambda = s.Lambda;
 
         // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
@@ -136,8 +241,8 @@ internal sealed class SortedGaussianKernel
             if (e >= 0) s.Extra[e] += lambda[q];
         }
         double fx = 0, fy = 0, fz = 0;
-        if (_angleDegree > 0) AngleGradient(s, ti, i, forces, conservative, ref fx, ref fy, ref fz);
-        loss += RadialGradient(s, ti, blocks, ref fx, ref fy, ref fz, conservative);
+        if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
+        for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
         for (int q = 0; q < _set.SortedTotal; q++)
         {
             int e = sortedEntry[q];
@@ -145,144 +250,243 @@ internal sealed class SortedGaussianKernel
         }
         if (conservative)
         {
-            for (int e = 0; e < m; e++)
-            {
-                double c = s.Coef[e];
-                int j = 3 * s.Atom[e];
-                forces[j] -= c * s.Dx[e]; forces[j + 1] -= c * s.Dy[e]; forces[j + 2] -= c * s.Dz[e];
-            }
+            for (int t = 0; t < _species; t++)
+                for (int e = s.GroupBase[t], end = e + s.GroupCount[t]; e < end; e++)
+                {
+                    double c = s.Coef[e];
+                    int j = 3 * s.Atom[e];
+                    forces[j] -= c * s.Dx[e]; forces[j + 1] -= c * s.Dy[e]; forces[j + 2] -= c * s.Dz[e];
+                }
             forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz;
         }
         else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
         return loss;
     }
 
-    /// <summary>The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>): returns the count.</summary>
-    private int Decode(int i, KernelScratch s, NeighbourList list, int[] types)
+    /// <summary>
+    /// The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>,
+    /// the same arithmetic, so the same bits) species by species, each species' entries padded to whole vectors with an
+    /// entry beyond every cutoff (which adds exactly nothing). Returns the padded total.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private int Decode(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz)
     {
-        var start = list.Start;
-        int k0 = start[i], k1 = start[i + 1];
-        var index = list.Index[k0..k1];
-        var image = list.ImageCodes[k0..k1];
-        var u = list.Unwrapped;
-        var img = list.ImageTranslations;
-        if (s.Atom.Length < index.Length + W) throw new InvalidOperationException("kernel scratch too small for the row");
-        ref double ru = ref MemoryMarshal.GetReference(u);
-        ref double rimg = ref MemoryMarshal.GetReference(img);
-        ref int rt = ref MemoryMarshal.GetArrayDataReference(types);
-        ref int atom = ref MemoryMarshal.GetArrayDataReference(s.Atom);
-        ref double dx = ref MemoryMarshal.GetArrayDataReference(s.Dx);
-        ref double dy = ref MemoryMarshal.GetArrayDataReference(s.Dy);
-        ref double dz = ref MemoryMarshal.GetArrayDataReference(s.Dz);
-        ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
-        ref double type = ref MemoryMarshal.GetArrayDataReference(s.Type);
-        int n = u.Length / 3, codes = img.Length / 3;
-        double ux = u[3 * i], uy = u[3 * i + 1], uz = u[3 * i + 2], rc2 = _rcList2;
-        int m = 0;
-        for (int k = 0; k < index.Length; k++)
+        var index = list.Index;
+        var image = list.ImageCodes;
+        var u = xyz.Positions;
+        var img = xyz.Images;
+        if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species || 4 * list.AtomCount > u.Length)
+            throw new InvalidOperationException("kernel scratch too small for the row");
+        double pad = 4 * _rcList2;
+        int at = 0;
+        for (int t = 0; t < _species; t++)
+        {
+            int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
+            s.GroupBase[t] = at;
+            int m = Avx2.IsSupported && Avx512F.VL.IsSupported
+                ? DecodeFour(i, k0, k1, at, index, image, u, img, s)
+                : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
+            s.GroupCount[t] = m - at;
+            int end = at + (m - at + W - 1) / W * W;
+            for (; m < end; m++) { s.Dx[m] = 0; s.Dy[m] = 0; s.Dz[m] = 0; s.R2[m] = pad; }
+            at = end;
+        }
+        return at;
+    }
+
+    /// <summary>Entries [k, k1) of agent i from <paramref name="at"/> on, those inside the cutoff kept: returns the next free slot.</summary>
+    private int DecodeScalar(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        double ux = u[4 * i], uy = u[4 * i + 1], uz = u[4 * i + 2], rc2 = _rcList2;
+        int n = u.Length / 4, codes = img.Length / 4, m = at;
+        for (; k < k1; k++)
         {
             int j = index[k], c = image[k];
             if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
-            double x = Unsafe.Add(ref ru, 3 * j) + Unsafe.Add(ref rimg, 3 * c) - ux;
-            double y = Unsafe.Add(ref ru, 3 * j + 1) + Unsafe.Add(ref rimg, 3 * c + 1) - uy;
-            double z = Unsafe.Add(ref ru, 3 * j + 2) + Unsafe.Add(ref rimg, 3 * c + 2) - uz;
+            double x = u[4 * j] + img[4 * c] - ux, y = u[4 * j + 1] + img[4 * c + 1] - uy, z = u[4 * j + 2] + img[4 * c + 2] - uz;
             double r2 = x * x + y * y + z * z;
             // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
-            Unsafe.Add(ref atom, m) = j;
-            Unsafe.Add(ref dx, m) = x; Unsafe.Add(ref dy, m) = y; Unsafe.Add(ref dz, m) = z;
-            Unsafe.Add(ref r2s, m) = r2;
-            Unsafe.Add(ref type, m) = Unsafe.Add(ref rt, j);
+            s.Atom[m] = j; s.Dx[m] = x; s.Dy[m] = y; s.Dz[m] = z; s.R2[m] = r2;
             m += r2 < rc2 ? 1 : 0;
         }
         return m;
     }
 
+    /// <summary>
+    /// <see cref="DecodeScalar"/> four entries at a time: each neighbour's (x, y, z, 0) and its image translation are one
+    /// 256-bit load each, four of them transposed into x, y, z vectors, and the entries inside the cutoff packed by
+    /// AVX-512 compress. The scalar loop takes the last few entries.
+    /// </summary>
+    private unsafe int DecodeFour(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + 4) throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector256.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var ui = Vector256.Load(pu + 4 * i);
+            for (; k + 4 <= k1; k += 4)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
+                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
+                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
+                // (x_j + S_c) − x_i, as the scalar loop adds them.
+                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
+                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
+                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
+                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);   // (x0 x1 z0 z1), (y0 y1 · ·)
+                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);   // (x2 x3 z2 z3), (y2 y3 · ·)
+                var x = Avx.Permute2x128(t0, t2, 0x20);
+                var z = Avx.Permute2x128(t0, t2, 0x31);
+                var y = Avx.Permute2x128(t1, t3, 0x20);
+                var r2 = x * x + y * y + z * z;
+                var keep = Vector256.LessThan(r2, rc2);
+                int kept = BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                if (kept == 0) continue;
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, x).Store(dx + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, y).Store(dy + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, z).Store(dz + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, r2).Store(r2s + m);
+                Avx512F.VL.Compress(Vector128<int>.Zero, Avx512F.VL.ConvertToVector128Int32(keep.AsInt64()), Vector128.Create(j0, j1, j2, j3)).Store(atom + m);
+                m += kept;
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and φ_n' per entry (kept for the gradient).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
     private void RadialValues(KernelScratch s, int blocks, Span<double> values)
     {
-        int nr = _nr, t = _species;
+        int nr = _nr;
         ref double r2s = ref MemoryMarshal.GetArrayDataReference(s.R2);
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        ref double type = ref MemoryMarshal.GetArrayDataReference(s.Type);
         if (nr == 0)
         {
             for (int b = 0; b < blocks; b++) Vector512.Sqrt(Vector512.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
             return;
         }
-        var sums = s.Sums;
-        var dphi = s.DPhi;
-        if (sums.Length < t * nr || dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
-        Array.Clear(sums, 0, t * nr);
+        ref double xs = ref MemoryMarshal.GetArrayDataReference(s.X);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
+        ref double es = ref MemoryMarshal.GetArrayDataReference(s.E);
+        ref double fcs = ref MemoryMarshal.GetArrayDataReference(s.Fc);
+        ref double dfcs = ref MemoryMarshal.GetArrayDataReference(s.DFc);
         var mu0 = Vector512.Create(_mu0); var iw = Vector512.Create(_invWidth); var delta = Vector512.Create(_delta);
         var rcr = Vector512.Create(_rcRadial); var irc2 = Vector512.Create(_invRcRadial2);
-        Span<Vector512<double>> masks = stackalloc Vector512<double>[t];
+        // Per entry: r, x_0, g_0 = exp(−x_0²/2), exp(δ x_0), f_c and f_c' (the exponentials are calls: kept out of the loops below).
         for (int b = 0; b < blocks; b++)
         {
-            int e = b * W;
-            var r2 = Vector512.LoadUnsafe(ref r2s, (nuint)e);
+            nuint e = (nuint)(b * W);
+            var r2 = Vector512.LoadUnsafe(ref r2s, e);
             var r = Vector512.Sqrt(r2);
-            r.StoreUnsafe(ref rs, (nuint)e);
-            var ty = Vector512.LoadUnsafe(ref type, (nuint)e);
-            for (int sp = 0; sp < t; sp++) masks[sp] = Vector512.Equals(ty, Vector512.Create((double)sp));
+            r.StoreUnsafe(ref rs, e);
+            var x = (r - mu0) * iw;
+            x.StoreUnsafe(ref xs, e);
             // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
             var inside = Vector512.LessThan(r, rcr);
             var tc = Vector512<double>.One - r2 * irc2;
-            var fc = (tc * tc) & inside;
-            var dfc = (tc * r * irc2 * -4.0) & inside;
-            var x = (r - mu0) * iw;
-            var g = Vector512.Exp(x * x * -0.5);
-            var grow = Vector512.Exp(x * delta);
-            var fcw = fc * iw;
-            int row = b * nr;
+            ((tc * tc) & inside).StoreUnsafe(ref fcs, e);
+            ((tc * r * irc2 * -4.0) & inside).StoreUnsafe(ref dfcs, e);
+            Exp(x * x * -0.5).StoreUnsafe(ref gs, e);
+            Exp(x * delta).StoreUnsafe(ref es, e);
+        }
+        var dphi = s.DPhi;
+        if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
+        for (int t = 0; t < _species; t++)
+        {
+            int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
             for (int n = 0; n < nr; n++)
             {
-                if (n > 0)
+                var acc = Vector512<double>.Zero;
+                var step = Vector512.Create(_step[n]);
+                var shift = Vector512.Create(n * _delta);
+                for (int b = b0; b < b1; b++)
                 {
-                    g = g * (grow * Vector512.Create(_step[n]));
-                    x -= delta;
+                    nuint e = (nuint)(b * W);
+                    var g = Vector512.LoadUnsafe(ref gs, e);
+                    if (n > 0)
+                    {
+                        g *= Vector512.LoadUnsafe(ref es, e) * step;
+                        g.StoreUnsafe(ref gs, e);
+                    }
+                    var x = Vector512.LoadUnsafe(ref xs, e) - shift;
+                    var fc = Vector512.LoadUnsafe(ref fcs, e);
+                    acc += g * fc;
+                    dphi[b * nr + n] = g * (Vector512.LoadUnsafe(ref dfcs, e) - fc * iw * x); // d(g f_c)/dr, dg/dr = −g x / w
                 }
-                var phi = g * fc;
-                dphi[row + n] = g * (dfc - fcw * x); // d(g f_c)/dr with dg/dr = −g x / w
-                for (int sp = 0; sp < t; sp++) sums[sp * nr + n] += phi & masks[sp];
+                values[_radialOffset + t * nr + n] = Vector512.Sum(acc);
             }
         }
-        for (int sp = 0; sp < t; sp++)
-            for (int n = 0; n < nr; n++) values[_radialOffset + sp * nr + n] = Vector512.Sum(sums[sp * nr + n]);
     }
 
-    /// <summary>The k nearest distances per neighbour species (insertion in row order, as the generic path: same ties).</summary>
-    private void SortedValues(KernelScratch s, int m, Span<double> values)
+    /// <summary>
+    /// The k nearest distances to neighbours of species t, nearest first, ties in row order (as the generic path's
+    /// insertion). Candidates are the entries below a threshold (the previous agent's k-th distance plus a margin,
+    /// found eight at a time); if fewer than k lie below it, all entries are: the result does not depend on the
+    /// threshold. Each candidate's rank is counted against all candidates in SIMD (no insertion branches).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private void SortedValues(KernelScratch s, int ti, int t, Span<double> values)
     {
-        int t = _species;
+        int kmax = _sortedCounts[t];
+        if (kmax == 0) return;
+        int off = _sortedOffset[t], e0 = s.GroupBase[t], m = s.GroupCount[t];
         var sortedEntry = s.SortedEntry;
-        Span<int> found = stackalloc int[t];
-        found.Clear();
+        ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
+        if (s.CandR.Length < m + W) { s.CandR = new double[m + 2 * W]; s.CandE = new int[s.CandR.Length]; }
+        ref double cr = ref MemoryMarshal.GetArrayDataReference(s.CandR);
+        ref int ce = ref MemoryMarshal.GetArrayDataReference(s.CandE);
         double rc = _rcSorted;
-        for (int e = 0; e < m; e++)
+        double tau = Math.Min(rc, s.Threshold[ti * _species + t]);
+        int c;
+        while (true)
         {
-            int sp = (int)s.Type[e];
-            int kmax = _sortedCounts[sp];
-            double r = s.R[e];
-            if (kmax == 0 || r >= rc) continue;
-            int off = _sortedOffset[sp], f = found[sp];
-            if (f == kmax && r >= values[off + kmax - 1]) continue;
-            int q = f < kmax ? f : kmax - 1;
-            if (f < kmax) found[sp] = f + 1;
-            while (q > 0 && values[off + q - 1] > r)
+            c = 0;
+            var vt = Vector512.Create(tau);
+            for (int b = e0; b < e0 + m; b += W)
             {
-                values[off + q] = values[off + q - 1];
-                sortedEntry[off + q] = sortedEntry[off + q - 1];
-                q--;
+                ulong mask = Vector512.LessThan(Vector512.LoadUnsafe(ref rs, (nuint)b), vt).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    int e = b + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    Unsafe.Add(ref cr, c) = Unsafe.Add(ref rs, e);
+                    Unsafe.Add(ref ce, c) = e;
+                    c++;
+                }
             }
-            values[off + q] = r;
-            sortedEntry[off + q] = e;
+            if (c >= kmax || tau >= rc) break;
+            tau = rc;
         }
-        for (int sp = 0; sp < t; sp++)
+        int blocks = (c + W - 1) / W;
+        for (int q = c; q < blocks * W; q++) Unsafe.Add(ref cr, q) = double.PositiveInfinity;
+        // rank_q = #{p : r_p < r_q, or r_p = r_q and p before q}; ranks below k are the sorted slots.
+        for (int q = 0; q < c; q++)
         {
-            int off = _sortedOffset[sp];
-            for (int q = found[sp]; q < _sortedCounts[sp]; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
+            double r = Unsafe.Add(ref cr, q);
+            var vr = Vector512.Create(r);
+            int rank = 0, equal = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                var rp = Vector512.LoadUnsafe(ref cr, (nuint)(b * W));
+                rank += BitOperations.PopCount(Vector512.LessThan(rp, vr).ExtractMostSignificantBits());
+                equal += BitOperations.PopCount(Vector512.Equals(rp, vr).ExtractMostSignificantBits());
+            }
+            if (equal > 1) // a tie (rare): the earlier entry ranks first
+                for (int p = 0; p < q; p++) rank += Unsafe.Add(ref cr, p) == r ? 1 : 0;
+            if (rank < kmax) { values[off + rank] = r; sortedEntry[off + rank] = Unsafe.Add(ref ce, q); }
         }
+        int found = Math.Min(c, kmax);
+        for (int q = found; q < kmax; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
+        s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
     }
+
+    /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
+    private const double ThresholdMargin = 0.5;
 
     private bool AngleEntries(KernelScratch s, int a, int agentType, out int ej, out int ek)
     {
@@ -293,41 +497,53 @@ internal sealed class SortedGaussianKernel
         return ej >= 0 && ek >= 0 && ej != ek;
     }
 
-    private double Cosine(KernelScratch s, int ej, int ek) =>
+    private static double Cosine(KernelScratch s, int ej, int ek) =>
         (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
 
+    /// <summary>P_l(cos θ) of the sorted angles; keeps cos θ and dP_l/dcos θ per angle for <see cref="AngleGradient"/>.</summary>
     private void AngleValues(KernelScratch s, int agentType, Span<double> values)
     {
         int deg = _angleDegree;
         if (deg == 0) return;
-        Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
+        var dps = s.AngleSlopes;
         for (int a = 0; a < _angleAgent.Length; a++)
         {
             int o = _angleOffset + a * deg - 1;
             if (!AngleEntries(s, a, agentType, out int ej, out int ek))
             {
                 for (int l = 1; l <= deg; l++) values[o + l] = 0;
+                s.AngleCos[a] = double.NaN; // absent: no force
                 continue;
             }
-            InvariantSet.Legendre(Cosine(s, ej, ek), deg, p, dp);
-            for (int l = 1; l <= deg; l++) values[o + l] = p[l];
+            double x = Cosine(s, ej, ek);
+            s.AngleCos[a] = x;
+            // Bonnet's recursion with the divisions folded into constants.
+            double p0 = 1, p1 = x, d0 = 0, d1 = 1;
+            values[o + 1] = p1; dps[a * deg] = d1;
+            for (int l = 1; l < deg; l++)
+            {
+                double p2 = _bonnetA[l] * x * p1 - _bonnetB[l] * p0;
+                double d2 = d0 + (2 * l + 1) * p1;
+                values[o + l + 1] = p2; dps[a * deg + l] = d2;
+                p0 = p1; p1 = p2; d0 = d1; d1 = d2;
+            }
         }
     }
 
     /// <summary>The sorted angles' forces: ∂L/∂cos θ times ∂cos θ/∂d for both legs, into F_i, the virial and (conservative) the neighbours.</summary>
-    private void AngleGradient(KernelScratch s, int agentType, int i, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    private void AngleGradient(KernelScratch s, int agentType, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
     {
         int deg = _angleDegree;
-        Span<double> p = stackalloc double[deg + 1], dp = stackalloc double[deg + 1];
         var lambda = s.Lambda;
         var w = s.AngleVirial;
+        var dps = s.AngleSlopes;
         for (int a = 0; a < _angleAgent.Length; a++)
         {
-            if (!AngleEntries(s, a, agentType, out int ej, out int ek)) continue;
-            double c = Cosine(s, ej, ek);
-            InvariantSet.Legendre(c, deg, p, dp);
+            double c = s.AngleCos[a];
+            if (double.IsNaN(c)) continue;
+            AngleEntries(s, a, agentType, out int ej, out int ek);
             double ac = 0;
-            for (int l = 1; l <= deg; l++) ac += lambda[_angleOffset + a * deg + l - 1] * dp[l];
+            for (int l = 0; l < deg; l++) ac += lambda[_angleOffset + a * deg + l] * dps[a * deg + l];
             double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
             double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
             double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
@@ -351,59 +567,52 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>
-    /// Per entry the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair walls), then
+    /// Per entry of species t the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair wall), then
     /// G_e = s_e d_e / r_e into F_i and the virial, eight entries at a time. Returns the pair-wall energy.
     /// </summary>
-    private double RadialGradient(KernelScratch s, int ti, int blocks, ref double fx, ref double fy, ref double fz, bool conservative)
+    private double RadialGradient(KernelScratch s, int ti, int t, ref double fx, ref double fy, ref double fz, bool conservative)
     {
-        int nr = _nr, t = _species;
+        int nr = _nr;
+        int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
+        if (b1 == b0) return 0;
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        ref double type = ref MemoryMarshal.GetArrayDataReference(s.Type);
         ref double extra = ref MemoryMarshal.GetArrayDataReference(s.Extra);
         ref double dxs = ref MemoryMarshal.GetArrayDataReference(s.Dx);
         ref double dys = ref MemoryMarshal.GetArrayDataReference(s.Dy);
         ref double dzs = ref MemoryMarshal.GetArrayDataReference(s.Dz);
         ref double coefs = ref MemoryMarshal.GetArrayDataReference(s.Coef);
-        var lambda = s.Lambda.AsSpan(_radialOffset, t * nr);
+        var lambda = s.Lambda.AsSpan(_radialOffset + t * nr, nr);
         var dphi = s.DPhi;
-        if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
-        Span<Vector512<double>> masks = stackalloc Vector512<double>[t];
+        if (dphi.Length < b1 * nr) throw new InvalidOperationException("kernel scratch too small");
+        int pair = ti * _species + t;
+        double k = _wallStrength[pair];
+        var rmin = Vector512.Create(_wallRMin[pair]);
         var vfx = Vector512<double>.Zero; var vfy = vfx; var vfz = vfx; var wall = vfx;
         var wxx = s.Wxx; var wyy = s.Wyy; var wzz = s.Wzz; var wxy = s.Wxy; var wxz = s.Wxz; var wyz = s.Wyz;
-        for (int b = 0; b < blocks; b++)
+        for (int b = b0; b < b1; b++)
         {
-            int e = b * W;
-            var r = Vector512.LoadUnsafe(ref rs, (nuint)e);
-            var ty = Vector512.LoadUnsafe(ref type, (nuint)e);
-            var slope = Vector512.LoadUnsafe(ref extra, (nuint)e);
+            nuint e = (nuint)(b * W);
+            var r = Vector512.LoadUnsafe(ref rs, e);
+            var slope = Vector512.LoadUnsafe(ref extra, e);
             int row = b * nr;
-            for (int sp = 0; sp < t; sp++)
+            for (int n = 0; n < nr; n++) slope = Vector512.FusedMultiplyAdd(Vector512.Create(lambda[n]), dphi[row + n], slope);
+            if (k != 0)
             {
-                var mask = Vector512.Equals(ty, Vector512.Create((double)sp));
-                var acc = Vector512<double>.Zero;
-                int lo = sp * nr;
-                for (int n = 0; n < nr; n++) acc += Vector512.Create(lambda[lo + n]) * dphi[row + n];
                 // The fixed wall k (r_min − r)³ under the loss.
-                int pair = ti * t + sp;
-                double k = _wallStrength[pair];
-                if (k != 0)
-                {
-                    var gap = Vector512.Max(Vector512.Create(_wallRMin[pair]) - r, Vector512<double>.Zero) & mask;
-                    var kg2 = gap * gap * k;
-                    wall += kg2 * gap;
-                    acc -= kg2 * 3.0;
-                }
-                slope += acc & mask;
+                var gap = Vector512.Max(rmin - r, Vector512<double>.Zero);
+                var kg2 = gap * gap * k;
+                wall += kg2 * gap;
+                slope -= kg2 * 3.0;
             }
             var coef = slope / r;
-            var dx = Vector512.LoadUnsafe(ref dxs, (nuint)e);
-            var dy = Vector512.LoadUnsafe(ref dys, (nuint)e);
-            var dz = Vector512.LoadUnsafe(ref dzs, (nuint)e);
+            var dx = Vector512.LoadUnsafe(ref dxs, e);
+            var dy = Vector512.LoadUnsafe(ref dys, e);
+            var dz = Vector512.LoadUnsafe(ref dzs, e);
             var gx = coef * dx; var gy = coef * dy; var gz = coef * dz;
             vfx += gx; vfy += gy; vfz += gz;
             wxx -= gx * dx; wyy -= gy * dy; wzz -= gz * dz;
             wxy -= gx * dy; wxz -= gx * dz; wyz -= gy * dz;
-            if (conservative) coef.StoreUnsafe(ref coefs, (nuint)e);
+            if (conservative) coef.StoreUnsafe(ref coefs, e);
         }
         s.Wxx = wxx; s.Wyy = wyy; s.Wzz = wzz; s.Wxy = wxy; s.Wxz = wxz; s.Wyz = wyz;
         fx += Vector512.Sum(vfx); fy += Vector512.Sum(vfy); fz += Vector512.Sum(vfz);
@@ -411,34 +620,79 @@ internal sealed class SortedGaussianKernel
     }
 }
 
+/// <summary>
+/// The neighbour list's x + t and image translations as (x, y, z, 0) quadruples, so the kernel loads a neighbour's
+/// coordinates in one 256-bit load. Refreshed once per evaluation (O(N), ~1 ns an atom); images only after a build.
+/// </summary>
+internal sealed class PaddedCoordinates
+{
+    private long _builds = -1;
+    public double[] Positions = [], Images = [];
+
+    public void Update(NeighbourList list)
+    {
+        var u = list.Unwrapped;
+        int n = u.Length / 3;
+        if (Positions.Length < 4 * n) Positions = new double[4 * n];
+        for (int i = 0; i < n; i++) { Positions[4 * i] = u[3 * i]; Positions[4 * i + 1] = u[3 * i + 1]; Positions[4 * i + 2] = u[3 * i + 2]; }
+        if (list.Builds == _builds) return;
+        _builds = list.Builds;
+        var img = list.ImageTranslations;
+        int codes = img.Length / 3;
+        if (Images.Length < 4 * codes) Images = new double[4 * codes];
+        for (int c = 0; c < codes; c++) { Images[4 * c] = img[3 * c]; Images[4 * c + 1] = img[3 * c + 1]; Images[4 * c + 2] = img[3 * c + 2]; }
+    }
+}
+
 /// <summary>Per-chunk working storage of <see cref="SortedGaussianKernel"/>; grows, never shrinks.</summary>
 internal sealed class KernelScratch
 {
     public int[] Atom = [];
-    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], Type = [], Extra = [], Coef = [];
+    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r, x_0, g_n (updated in place), exp(δ x_0), f_c, f_c'.</summary>
+    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], X = [], G = [], E = [], Fc = [], DFc = [];
+    /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
+    public double[] Extra = [], Coef = [];
     /// <summary>φ_n' per block of eight entries: [block · N + n].</summary>
     public Vector512<double>[] DPhi = [];
-    /// <summary>Per-lane radial sums [species · N + n], reduced once per agent.</summary>
-    public Vector512<double>[] Sums = [];
     public double[] Values = [], Lambda = [];
     public int[] SortedEntry = [];
+    /// <summary>Per species: first entry and real (unpadded) count of its entries in the arrays above.</summary>
+    public int[] GroupBase = [], GroupCount = [];
+    /// <summary>Per (agent species, neighbour species): the sorted-distance candidate threshold (Å).</summary>
+    public double[] Threshold = [];
     /// <summary>The chunk's virial: the radial part (symmetric) per lane, the angle part in full.</summary>
     public Vector512<double> Wxx, Wyy, Wzz, Wxy, Wxz, Wyz;
     public readonly double[] AngleVirial = new double[9];
+    /// <summary>Per sorted angle: cos θ (NaN when the angle is absent) and dP_l/dcos θ, kept from the values for the gradient.</summary>
+    public double[] AngleCos = [], AngleSlopes = [];
+    /// <summary>Sorted-distance candidates of one species: distance and entry.</summary>
+    public double[] CandR = [];
+    public int[] CandE = [];
 
-    public void Ensure(int maxRow, int nr, int species, int invariants)
+    public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
     {
-        int size = (maxRow + 8 + 7) / 8 * 8;
+        if (AngleSlopes.Length < angleSlopes) { AngleSlopes = new double[angleSlopes]; AngleCos = new double[angleSlopes]; }
+        int size = (maxRow + 8 * species + 7) / 8 * 8;
         if (Atom.Length < size)
         {
             size = Math.Max(size, 2 * Atom.Length);
             Atom = new int[size];
-            Dx = new double[size]; Dy = new double[size]; Dz = new double[size];
-            R2 = new double[size]; R = new double[size]; Type = new double[size]; Extra = new double[size]; Coef = new double[size];
+            Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
+            X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];
+            Extra = new double[size]; Coef = new double[size];
         }
         int blocks = Atom.Length / 8;
         if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
-        if (Sums.Length < species * nr) Sums = new Vector512<double>[species * nr];
-        if (Values.Length < invariants) { Values = new double[invariants]; Lambda = new double[invariants]; SortedEntry = new int[invariants]; }
+        if (Values.Length < invariants)
+        {
+            int padded = (invariants + 7) / 8 * 8; // the loss reads whole vectors: the padding stays zero
+            Values = new double[padded]; Lambda = new double[padded]; SortedEntry = new int[invariants];
+        }
+        if (GroupBase.Length < species)
+        {
+            GroupBase = new int[species]; GroupCount = new int[species];
+            Threshold = new double[species * species];
+            Threshold.AsSpan().Fill(double.PositiveInfinity);
+        }
     }
 }

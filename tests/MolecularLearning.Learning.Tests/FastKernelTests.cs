@@ -78,6 +78,19 @@ public class FastKernelTests
         AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
     }
 
+    [Theory]
+    [InlineData("agent")]
+    [InlineData("conservative")]
+    public void TiedSortedDistancesAreBrokenAsTheGenericPath(string modeName)
+    {
+        // One molecule in a 3 Å cube with a 4.5 Å cutoff: every atom's six nearest self-images tie at exactly 3 Å,
+        // so which four of them are the O agent's r1..r4 (and which legs its angles use) is decided by the tie rule.
+        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.5), 2, mode, seed: 8, walls: Walls);
+        var frame = Synthetic.Water(1, Cell.Orthorhombic(3, 3, 3), seed: 2, jitter: 0.05);
+        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+    }
+
     [Fact]
     public void OnlyTheDefaultFamiliesTakeTheKernel()
     {

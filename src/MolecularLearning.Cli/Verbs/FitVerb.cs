@@ -25,10 +25,11 @@ public sealed class FitVerb : IVerb
         var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
+        var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, json,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, json,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -59,6 +60,8 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(stride) is { } s) options = options with { Stride = s };
             if (p.GetValue(ridge) is { } r) options = options with { Ridge = r };
             if (p.GetValue(repulsion) is { } rep) options = options with { RepulsionStrength = rep };
+            if (p.GetValue(linear) is { } lin)
+                options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json));
         }));

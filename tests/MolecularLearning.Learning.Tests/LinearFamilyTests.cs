@@ -1,0 +1,92 @@
+using MolecularLearning.Core;
+using MolecularLearning.Learning;
+
+namespace MolecularLearning.Learning.Tests;
+
+/// <summary>Order-2 fits with some invariant families kept linear (<see cref="FitOptions.LinearFamilies"/>).</summary>
+public class LinearFamilyTests
+{
+    private static readonly InvariantOptions Options =
+        InvariantOptions.Parse("sorted:O2:H2+gauss:3:1.0:3.0+angular:2:3.0+angularGauss:1:1.5:3.0", 3.2);
+
+    /// <summary>A random order-2 truth whose C vanishes in the rows and columns of the angular family.</summary>
+    private static LearnedModel Truth(ForceMode mode)
+    {
+        var random = Synthetic.RandomModel(Options, 2, mode, seed: 29);
+        var set = random.Invariants;
+        int k = set.Count;
+        var losses = random.Losses.Select(l =>
+        {
+            var c = l.Quadratic.ToArray();
+            for (int x = 0; x < k; x++)
+                for (int y = 0; y < k; y++)
+                    if (set.FamilyOf(x) == "angular" || set.FamilyOf(y) == "angular") c[x * k + y] = 0;
+            return new QuadraticLoss(l.Linear.ToArray(), c);
+        }).ToList();
+        return new LearnedModel(set, mode, losses);
+    }
+
+    [Fact]
+    public void FamiliesFollowTheLayout()
+    {
+        var set = new InvariantSet(InvariantOptions.Parse(
+            "sorted:O2:H2+gauss:3+angular:2+angles:2:H1H2+shell:O-H:0.8:1.3:2+shellAngle:2:O@H:0.8:1.3:H:0.8:1.3", 3.2), [Elements.O, Elements.H]);
+        var families = Enumerable.Range(0, set.Count).Select(set.FamilyOf).ToList();
+        Assert.Equal(4, families.Count(f => f == "sorted"));
+        Assert.Equal(2 * 3, families.Count(f => f == "radial"));
+        Assert.Equal(2, families.Count(f => f == "angles"));
+        Assert.Equal(2, families.Count(f => f == "shell")); // n = 1..2
+        Assert.Equal(2, families.Count(f => f == "shellAngle"));
+        Assert.DoesNotContain("other", families);
+        // 3 default shells: OO 6 + OH 9 + HH 6 radial pairs, times degrees 1..2.
+        Assert.Equal(2 * 21, families.Count(f => f == "angular"));
+        Assert.Equal(families.OrderBy(f => InvariantSet.FamilyNames.ToList().IndexOf(f)), families);
+    }
+
+    [Theory]
+    [InlineData(ForceMode.Agent)]
+    [InlineData(ForceMode.Conservative)]
+    public void FitWithALinearFamilyRecoversAKnownLoss(ForceMode mode)
+    {
+        var truth = Truth(mode);
+        var frames = new List<Frame>();
+        for (int f = 0; f < 20; f++)
+        {
+            var frame = Synthetic.Water(4, Cell.Orthorhombic(5.8, 5.8, 5.8), seed: 300 + f, jitter: 0.08);
+            frame.Forces = truth.CreateForceField().Compute(frame).Forces.ToArray();
+            frames.Add(frame);
+        }
+        var options = new FitOptions
+        {
+            Order = 2, Mode = mode, Invariants = Options, Ridge = 1e-14, Stride = 1, HoldoutFraction = 0.25,
+            LinearFamilies = ["angular"],
+        };
+        var result = ModelFitter.Fit(frames, options);
+        var full = ModelFitter.Fit(frames, options with { LinearFamilies = [] });
+        int k = truth.Invariants.Count, linear = Enumerable.Range(0, k).Count(q => truth.Invariants.FamilyOf(q) == "angular");
+        int nq = k - linear;
+        // Fewer columns: b for every invariant, C over the quadratic ones only (two species).
+        Assert.Equal(2 * (k + nq * (nq + 1) / 2), result.Report.Parameters);
+        Assert.True(result.Report.Parameters < full.Report.Parameters);
+        foreach (var e in result.Report.Holdout.Species.Values) Assert.True(e.RelRmse < 1e-6, $"holdout relRMSE {e.RelRmse}");
+        if (mode == ForceMode.Conservative) return; // only sums over species are identifiable (see FitTests)
+        for (int s = 0; s < 2; s++)
+        {
+            var want = truth.Losses[s]; var got = result.Model.Losses[s];
+            double scale = want.Linear.ToArray().Max(Math.Abs);
+            for (int q = 0; q < k; q++) Assert.True(Math.Abs(want.Linear[q] - got.Linear[q]) < 1e-5 * scale, $"b[{q}]");
+            for (int q = 0; q < k * k; q++)
+            {
+                Assert.True(Math.Abs(want.Quadratic[q] - got.Quadratic[q]) < 1e-4 * scale, $"C[{q}]");
+                if (truth.Invariants.FamilyOf(q / k) == "angular") Assert.Equal(0.0, got.Quadratic[q]);
+            }
+        }
+    }
+
+    [Fact]
+    public void AnUnknownFamilyIsNamed()
+    {
+        var e = Assert.Throws<DataException>(() => (FitOptions.Default with { LinearFamilies = ["angualr"] }).Validate());
+        Assert.Contains("angualr", e.Message);
+    }
+}
