@@ -51,4 +51,32 @@ public sealed class ConservativeNveTests(ITestOutputHelper output)
         output.WriteLine($"sorted angles: max |E − E0| {sorted.MaxDeviation:0.0000} eV");
         Assert.True(sorted.MaxDeviation > bound, $"sorted angles: conserved energy moved only {sorted.MaxDeviation:0.0000} eV");
     }
+
+    [Fact]
+    public void FitInConservativeModeWithoutABasisTakesTheSmoothDefault()
+    {
+        var dir = Directory.CreateTempSubdirectory("mld-conservative-").FullName;
+        try
+        {
+            var sample = Path.Combine(Peers.RepoRoot, "samples", "water32-xtb");
+            string Fit(string name, params string[] extra)
+            {
+                var path = Path.Combine(dir, name);
+                var r = Peers.Mld(["fit", sample, "-o", path, "--stride", "40", .. extra], TimeSpan.FromMinutes(2));
+                Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+                return path;
+            }
+            var smooth = LearnedModel.Load(Fit("smooth.json", "--mode", "conservative"));
+            Assert.Equal(ForceMode.Conservative, smooth.Mode);
+            Assert.Equal(FitOptions.DefaultConservative.Invariants.Shells.Count, smooth.Invariants.Options.Shells.Count);
+            Assert.Equal(3, smooth.Invariants.Options.CutoffPower);
+            Assert.Equal(0.005, smooth.Losses[0].Bounds!.Strength);
+            // An explicit basis is taken as given, with the ordinary range walls.
+            var given = LearnedModel.Load(Fit("given.json", "--mode", "conservative", "--basis", "gauss:4:0.8:5"));
+            Assert.Empty(given.Invariants.Options.Shells);
+            Assert.Equal(2, given.Invariants.Options.CutoffPower);
+            Assert.Equal(FitOptions.Default.RangeWallStrength, given.Losses[0].Bounds!.Strength);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -76,8 +76,6 @@ public sealed record ShellSum(string Agent, ShellWindow Window, int Degree)
 /// </summary>
 public sealed record ShellAngle(string Agent, ShellWindow LegA, ShellWindow LegB, int Degree)
 {
-    public bool SameLegs => LegA == LegB;
-
     public override string ToString() => $"{Agent}@{LegA.Species}{LegB.Species}";
 
     internal void Validate()

@@ -134,6 +134,27 @@ public class ShellInvariantTests
         Assert.Equal(2 + 1 + 2, set.Count);
     }
 
+    [Fact]
+    public void C2CutoffForcesAreRightForANeighbourJustInsideTheCutoff()
+    {
+        // Two waters with one O–O distance 1e-3 Å inside the 3.0 Å cutoff of the radial and angular sums (fc:3).
+        var options = InvariantOptions.Parse("gauss:3:0.9:3+angular:2:3.0+fc:3", 3.0);
+        var frame = Synthetic.Water(2, null, seed: 3);
+        var shift = Vec3.At(frame.Positions, 0) + new Vec3(3.0 - 1e-3, 0, 0) - Vec3.At(frame.Positions, 3);
+        for (int a = 3; a < 6; a++) (Vec3.At(frame.Positions, a) + shift).To(frame.Positions, a);
+        frame = new Frame(frame.Species, frame.Positions, Cell.Orthorhombic(20, 20, 20));
+        var model = Synthetic.RandomModel(options, 2, ForceMode.Conservative, seed: 6);
+        var forces = model.CreateForceField().Compute(frame).Forces;
+        const double h = 1e-6;
+        for (int x = 0; x < 3 * frame.AtomCount; x++)
+        {
+            var plus = frame.Clone(); plus.Positions[x] += h;
+            var minus = frame.Clone(); minus.Positions[x] -= h;
+            double fd = -(model.CreateForceField().Compute(plus).Energy - model.CreateForceField().Compute(minus).Energy) / (2 * h);
+            Assert.True(Math.Abs(fd - forces[x]) < 1e-6 * (1 + Math.Abs(fd)), $"coordinate {x}: analytic {forces[x]}, finite difference {fd}");
+        }
+    }
+
     [Theory]
     [InlineData("shell:OH:1:2:2", "expected shell:AGENT-NEIGHBOUR:on:off:N")]
     [InlineData("shell:O-H:1.5:1.2:2", "needs 0 < on < off")]
