@@ -80,25 +80,10 @@ public static class Probe
         {
             // A fixed number of calls (−seconds): `perf stat` two counts and difference them for the cost per atom-step.
             // With a fifth argument "traj", positions move as in `mld bench`'s force evaluation (the list is rebuilt as MD would).
-            bool traj = args.Length > 4 && args[4] == "traj";
-            var basePos = frame.Positions;
-            var pos = (double[])basePos.Clone();
-            var sin = new double[pos.Length];
-            var cos = new double[pos.Length];
-            var rng = new Random(2026);
-            for (int i = 0; i < sin.Length; i++) { double p = rng.NextDouble() * 2 * Math.PI; sin[i] = Math.Sin(p); cos[i] = Math.Cos(p); }
-            double cw = Math.Cos(0.16), sw = Math.Sin(0.16);
-            for (int q = 0; q < -seconds; q++)
-            {
-                if (traj)
-                    for (int i = 0; i < pos.Length; i++)
-                    {
-                        double sn = sin[i] * cw + cos[i] * sw, cs = cos[i] * cw - sin[i] * sw;
-                        sin[i] = sn; cos[i] = cs;
-                        pos[i] = basePos[i] + 0.15 * sn;
-                    }
-                ff.Compute(frame.Species, pos, frame.Cell, result);
-            }
+            var step = args.Length > 4 && args[4] == "traj"
+                ? BenchHarness.Trajectory(frame, ff, result)
+                : () => ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            for (int q = 0; q < -seconds; q++) step();
             return 0;
         }
         var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
@@ -118,32 +103,7 @@ public static class Probe
             var ff = ProbeModels.Synthetic(2, mode, basis).CreateForceField();
             var result = new ForceResult(frame.AtomCount);
             ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
-            if (seconds < 0)
-        {
-            // A fixed number of calls (−seconds): `perf stat` two counts and difference them for the cost per atom-step.
-            // With a fifth argument "traj", positions move as in `mld bench`'s force evaluation (the list is rebuilt as MD would).
-            bool traj = args.Length > 4 && args[4] == "traj";
-            var basePos = frame.Positions;
-            var pos = (double[])basePos.Clone();
-            var sin = new double[pos.Length];
-            var cos = new double[pos.Length];
-            var rng = new Random(2026);
-            for (int i = 0; i < sin.Length; i++) { double p = rng.NextDouble() * 2 * Math.PI; sin[i] = Math.Sin(p); cos[i] = Math.Cos(p); }
-            double cw = Math.Cos(0.16), sw = Math.Sin(0.16);
-            for (int q = 0; q < -seconds; q++)
-            {
-                if (traj)
-                    for (int i = 0; i < pos.Length; i++)
-                    {
-                        double sn = sin[i] * cw + cos[i] * sw, cs = cos[i] * cw - sin[i] * sw;
-                        sin[i] = sn; cos[i] = cs;
-                        pos[i] = basePos[i] + 0.15 * sn;
-                    }
-                ff.Compute(frame.Species, pos, frame.Cell, result);
-            }
-            return 0;
-        }
-        var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
+            var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
             Console.WriteLine($"learned {mode} {frame.AtomCount} atoms: best {t.Best / frame.AtomCount * 1e9:F0} ns/atom-step, cpu {t.Cpu / frame.AtomCount * 1e9:F0}, E = {result.Energy:G6}");
         }
         return 0;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -61,6 +60,7 @@ public sealed class NeighbourList : IParallelWork
     private int[]? _groupKey;                          // per atom: its group (e.g. species), or null: rows in scan order
     private int _groups, _builtGroups;
     private int[] _groupStart = [];                   // [i * groups + g]: first entry of group g in row i
+    private int[][] _rowIndex = []; private ushort[][] _rowImage = []; private double[][] _rowDisplacement = []; // per worker: one row
 
     private enum Phase { Count, Fill, Refresh, Group }
 
@@ -272,6 +272,15 @@ public sealed class NeighbourList : IParallelWork
         {
             if (_groupKey.Length < n) throw new ArgumentException($"the grouping key has {_groupKey.Length} entries for {n} atoms");
             Grow(ref _groupStart, n * _groups);
+            // Per-worker copies of one row (a quarter of headroom: rows grow between builds, and growing allocates).
+            int workers = Math.Max(1, Runner.MaxWorkers), row = maxRow + maxRow / 4 + 8;
+            if (_rowIndex.Length < workers) { Array.Resize(ref _rowIndex, workers); Array.Resize(ref _rowImage, workers); Array.Resize(ref _rowDisplacement, workers); }
+            for (int w = 0; w < workers; w++)
+                if (_rowIndex[w] is null || _rowIndex[w].Length < maxRow)
+                {
+                    _rowIndex[w] = new int[row]; _rowImage[w] = new ushort[row];
+                    _rowDisplacement[w] = Storage == NeighbourStorage.Displacements ? new double[4 * row] : [];
+                }
             _phase = Phase.Group;
             Runner.Run(this, chunks);
             _builtGroups = _groups;
@@ -378,7 +387,7 @@ public sealed class NeighbourList : IParallelWork
                 RefreshRows(from, to);
                 break;
             case Phase.Group:
-                for (int i = from; i < to; i++) GroupRow(i);
+                for (int i = from; i < to; i++) GroupRow(i, worker);
                 break;
         }
     }
@@ -564,7 +573,7 @@ public sealed class NeighbourList : IParallelWork
     }
 
     /// <summary>Stable counting sort of row i by the group of each neighbour.</summary>
-    private void GroupRow(int i)
+    private void GroupRow(int i, int worker)
     {
         var key = _groupKey!;
         int groups = _groups, start = _start[i], end = _start[i + 1], len = end - start;
@@ -584,9 +593,9 @@ public sealed class NeighbourList : IParallelWork
             at += c;
         }
         bool displacements = Storage == NeighbourStorage.Displacements;
-        int[] index = ArrayPool<int>.Shared.Rent(len);
-        ushort[] image = ArrayPool<ushort>.Shared.Rent(len);
-        double[] d = displacements ? ArrayPool<double>.Shared.Rent(4 * len) : [];
+        int[] index = _rowIndex[worker];
+        ushort[] image = _rowImage[worker];
+        double[] d = _rowDisplacement[worker];
         _index.AsSpan(start, len).CopyTo(index);
         _image.AsSpan(start, len).CopyTo(image);
         if (displacements)
@@ -601,9 +610,6 @@ public sealed class NeighbourList : IParallelWork
             _image[at] = image[p];
             if (displacements) { _dx[at] = d[p]; _dy[at] = d[len + p]; _dz[at] = d[2 * len + p]; _r[at] = d[3 * len + p]; }
         }
-        ArrayPool<int>.Shared.Return(index);
-        ArrayPool<ushort>.Shared.Return(image);
-        if (displacements) ArrayPool<double>.Shared.Return(d);
     }
 
     private void RefreshRows(int from, int to)

@@ -29,7 +29,7 @@ internal sealed class AgentScratch
     public void EnsureEntries(int n)
     {
         if (Atom.Length >= n) return;
-        n = Math.Max(n, 2 * Atom.Length);
+        n = Math.Max(n + n / 4, 2 * Atom.Length); // headroom: rows grow by a few entries between rebuilds
         Atom = new int[n]; Type = new int[n]; AngEntry = new int[n];
         Dx = new double[n]; Dy = new double[n]; Dz = new double[n]; R = new double[n];
         Ux = new double[n]; Uy = new double[n]; Uz = new double[n];

@@ -684,7 +684,8 @@ internal sealed class KernelScratch
         int size = (maxRow + 8 * species + 7) / 8 * 8;
         if (Atom.Length < size)
         {
-            size = Math.Max(size, 2 * Atom.Length);
+            // A quarter of headroom: rows grow by a few entries between rebuilds, and every growth allocates.
+            size = Math.Max((size + size / 4 + 7) / 8 * 8, 2 * Atom.Length);
             Atom = new int[size];
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
             X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];

@@ -108,6 +108,35 @@ public class FastKernelTests
     }
 
     [Fact]
+    public void SteadyStateStepsAllocateNothing()
+    {
+        // Positions drift so the Verlet list is refreshed and rebuilt (regrouped) along the way, as in MD.
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.0), 2, ForceMode.Agent, seed: 6, walls: Walls, bounds: true);
+        var frame = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 3);
+        var ff = new LearnedForceField(model, skin: 0.3, maxThreads: 1);
+        var result = new ForceResult(frame.AtomCount);
+        var rng = new Random(3);
+        var drift = Enumerable.Range(0, frame.Positions.Length).Select(_ => 0.004 * (rng.NextDouble() - 0.5)).ToArray();
+        void Step()
+        {
+            for (int x = 0; x < drift.Length; x++) frame.Positions[x] += drift[x];
+            ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+        }
+        for (int step = 0; step < 100; step++) Step();
+        long builds = ff.NeighbourList.Builds;
+        var log = new System.Text.StringBuilder(); // per step, so a failure says which steps allocated and whether they rebuilt
+        for (int step = 0; step < 200; step++)
+        {
+            long b0 = GC.GetAllocatedBytesForCurrentThread(), n0 = ff.NeighbourList.Builds;
+            Step();
+            long d = GC.GetAllocatedBytesForCurrentThread() - b0;
+            if (d != 0) log.Append($"step {step}: {d} B, rebuilt {ff.NeighbourList.Builds != n0}; ");
+        }
+        Assert.True(ff.NeighbourList.Builds > builds, "the list should have been rebuilt while measuring");
+        Assert.True(log.Length == 0, log.ToString());
+    }
+
+    [Fact]
     public void KernelForcesDoNotDependOnTheThreadCount()
     {
         var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.0), 2, ForceMode.Agent, seed: 6, walls: Walls, bounds: true);

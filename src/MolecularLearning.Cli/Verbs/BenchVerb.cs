@@ -314,6 +314,31 @@ public static class BenchHarness
         return new Timing(steps, times[0], times[times.Count / 2], cpu);
     }
 
+    /// <summary>
+    /// One force evaluation per call along a trajectory: every coordinate oscillates by ±0.15 Å around the frame's
+    /// (random phases, 0.16 rad a call), so the Verlet list is refreshed and now and then rebuilt as in MD.
+    /// </summary>
+    public static Action Trajectory(Frame frame, IForceField ff, ForceResult result)
+    {
+        var basePos = frame.Positions;
+        var pos = (double[])basePos.Clone();
+        var sin = new double[pos.Length];
+        var cos = new double[pos.Length];
+        var rng = new Random(2026);
+        for (int i = 0; i < sin.Length; i++) { double p = rng.NextDouble() * 2 * Math.PI; sin[i] = Math.Sin(p); cos[i] = Math.Cos(p); }
+        double cw = Math.Cos(0.16), sw = Math.Sin(0.16);
+        return () =>
+        {
+            for (int i = 0; i < pos.Length; i++)
+            {
+                double s = sin[i] * cw + cos[i] * sw, c = cos[i] * cw - sin[i] * sw;
+                sin[i] = s; cos[i] = c;
+                pos[i] = basePos[i] + 0.15 * s;
+            }
+            ff.Compute(frame.Species, pos, frame.Cell, result);
+        };
+    }
+
     /// <summary>Bytes allocated (all threads) per call over <paramref name="calls"/> calls.</summary>
     public static long AllocatedPerCall(Action step, int calls)
     {
@@ -358,23 +383,7 @@ public static class BenchHarness
         int n = frame.AtomCount;
         var ff = candidate.Create();
         var result = new ForceResult(n);
-        var basePos = frame.Positions;
-        var pos = (double[])basePos.Clone();
-        var sin = new double[3 * n];
-        var cos = new double[3 * n];
-        var rng = new Random(2026);
-        for (int i = 0; i < sin.Length; i++) { double p = rng.NextDouble() * 2 * Math.PI; sin[i] = Math.Sin(p); cos[i] = Math.Cos(p); }
-        double cw = Math.Cos(0.16), sw = Math.Sin(0.16);
-        void Step()
-        {
-            for (int i = 0; i < pos.Length; i++)
-            {
-                double s = sin[i] * cw + cos[i] * sw, c = cos[i] * cw - sin[i] * sw;
-                sin[i] = s; cos[i] = c;
-                pos[i] = basePos[i] + 0.15 * s;
-            }
-            ff.Compute(frame.Species, pos, frame.Cell, result);
-        }
+        var Step = Trajectory(frame, ff, result);
         // As in MeasureMd: warm up past the rebuilds where per-thread row scratch may still grow.
         int warm = n > 200_000 ? 1 : n > 20_000 ? 5 : 60;
         for (int s = 0; s < warm; s++) Step();
