@@ -70,11 +70,11 @@ public sealed record FitOptions
     /// <summary>
     /// The default for <c>--mode conservative</c>: Gaussians plus smooth shells (<see cref="ShellSum"/>, <see cref="ShellAngle"/>)
     /// instead of sorted distances and sorted angles, whose gradient (angles: value) jumps when two neighbours swap
-    /// rank; a C² cutoff (fc:3) and soft range walls (0.005 eV: at 0.02 eV a neighbour pressing on a narrow training
-    /// range makes a wall too stiff for 0.5 fs steps, and the energy steps by a few 0.01 eV). Measured (README,
-    /// "Conservative mode and NVE"): NVE 10 ps at 0.5 fs from four CP2K frames drifts below 1e-4 of the mean kinetic
-    /// energy, held-out relRMSE O 0.070 / H 0.068. About 400 training frames: with 100 the range walls sit too
-    /// tight for the held-out block (H 0.24).
+    /// rank; a C³ cutoff (fc:4: with the C¹ one each neighbour crossing 6 Å costs Verlet a little energy) and soft
+    /// range walls (0.005 eV: at 0.02 eV a neighbour pressing on a narrow training range makes a wall too stiff for
+    /// 0.5 fs steps, and the energy steps by a few 0.01 eV). Measured (README, "Conservative mode and NVE"): NVE 10 ps
+    /// at 0.5 fs from four CP2K frames drifts below 1e-4 of the mean kinetic energy, held-out relRMSE O 0.070 / H 0.068.
+    /// About 400 training frames: with 100 the range walls sit too tight for the held-out block (H 0.24).
     /// </summary>
     public static FitOptions DefaultConservative { get; } = new()
     {
@@ -87,9 +87,9 @@ public sealed record FitOptions
     };
 
     /// <summary>The conservative default's invariants as a --basis spec: covalent O–H shells (stretch polynomials), the
-    /// H–O–H bend and the O–H···O line as shell angles, Gaussians for everything farther, the C² cutoff.</summary>
+    /// H–O–H bend and the O–H···O line as shell angles, Gaussians for everything farther, the C³ cutoff.</summary>
     public const string DefaultConservativeBasis =
-        "gauss:10:0.8:5.5+fc:3+shell:O-H:1.15:1.45:2+shell:H-O:1.15:1.45:2+shellAngle:3:O@H:1.15:1.45:H:1.15:1.45+shellAngle:3:H@O:1.15:1.45:O:2.0:2.6";
+        "gauss:10:0.8:5.5+fc:4+shell:O-H:1.15:1.45:2+shell:H-O:1.15:1.45:2+shellAngle:3:O@H:1.15:1.45:H:1.15:1.45+shellAngle:3:H@O:1.15:1.45:O:2.0:2.6";
 
     public void Validate()
     {
