@@ -2,6 +2,7 @@ using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Dynamics;
 using MolecularLearning.Learning;
+using Xunit.Abstractions;
 
 namespace MolecularLearning.Integration.Tests;
 
@@ -10,7 +11,7 @@ namespace MolecularLearning.Integration.Tests;
 /// (smooth shells) against the earlier conservative basis with sorted distances and sorted angles, both fitted on
 /// the shipped CP2K sample and run from its last frame with CP2K's velocities.
 /// </summary>
-public sealed class ConservativeNveTests
+public sealed class ConservativeNveTests(ITestOutputHelper output)
 {
     private const int Steps = 400; // 200 fs at 0.5 fs
 
@@ -40,12 +41,42 @@ public sealed class ConservativeNveTests
         // Verlet's bounded wiggle at 0.5 fs is ~0.01 eV here (0.3% of the kinetic energy); rank swaps add jumps.
         const double bound = 0.02;
         var smooth = Nve(frames, FitOptions.DefaultConservative);
+        output.WriteLine($"smooth shells: max |E − E0| {smooth.MaxDeviation:0.0000} eV, mean KE {smooth.MeanKinetic:0.00} eV");
         Assert.True(smooth.MaxDeviation < bound, $"smooth shells: conserved energy moved {smooth.MaxDeviation:0.0000} eV (KE {smooth.MeanKinetic:0.00} eV)");
         // The conservative basis recommended before the shells: sorted angles jump in value when neighbours swap rank.
         var sorted = Nve(frames, FitOptions.DefaultConservative with
         {
             Invariants = InvariantOptions.Parse("sorted:O4:H8+gauss:6:0.8:5.5+angles:3:H1H2:O1H1:O1O2", FitOptions.DefaultCutoff),
         });
+        output.WriteLine($"sorted angles: max |E − E0| {sorted.MaxDeviation:0.0000} eV");
         Assert.True(sorted.MaxDeviation > bound, $"sorted angles: conserved energy moved only {sorted.MaxDeviation:0.0000} eV");
+    }
+
+    [Fact]
+    public void FitInConservativeModeWithoutABasisTakesTheSmoothDefault()
+    {
+        var dir = Directory.CreateTempSubdirectory("mld-conservative-").FullName;
+        try
+        {
+            var sample = Path.Combine(Peers.RepoRoot, "samples", "water32-xtb");
+            string Fit(string name, params string[] extra)
+            {
+                var path = Path.Combine(dir, name);
+                var r = Peers.Mld(["fit", sample, "-o", path, "--stride", "40", .. extra], TimeSpan.FromMinutes(2));
+                Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+                return path;
+            }
+            var smooth = LearnedModel.Load(Fit("smooth.json", "--mode", "conservative"));
+            Assert.Equal(ForceMode.Conservative, smooth.Mode);
+            Assert.Equal(FitOptions.DefaultConservative.Invariants.Shells.Count, smooth.Invariants.Options.Shells.Count);
+            Assert.Equal(FitOptions.DefaultConservative.Invariants.CutoffPower, smooth.Invariants.Options.CutoffPower);
+            Assert.Equal(0.005, smooth.Losses[0].Bounds!.Strength);
+            // An explicit basis is taken as given, with the ordinary range walls.
+            var given = LearnedModel.Load(Fit("given.json", "--mode", "conservative", "--basis", "gauss:4:0.8:5"));
+            Assert.Empty(given.Invariants.Options.Shells);
+            Assert.Equal(2, given.Invariants.Options.CutoffPower);
+            Assert.Equal(FitOptions.Default.RangeWallStrength, given.Losses[0].Bounds!.Strength);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 }

@@ -16,7 +16,7 @@ public sealed partial class InvariantSet
         if (q < AngularOffset) return "radial";
         if (q < SortedAngleOffset) return "angular";
         if (q < SortedAngleOffset + AngleDegree * Options.SortedAngles.Count) return "angles";
-        foreach (var sh in _shells.Sums) if (q >= sh.Offset && q <= sh.Offset + sh.Degree) return "shell";
+        foreach (var sh in _shells.Sums) if (q >= sh.Offset && q < sh.Offset + sh.Degree) return "shell"; // n = 1..Degree
         foreach (var a in _shells.Angles) if (q >= a.Offset && q < a.Offset + a.Degree) return "shellAngle";
         return "other";
     }

@@ -38,10 +38,12 @@ public readonly record struct ShellWindow(string Species, double On, double Off)
 }
 
 /// <summary>
-/// Shell polynomials seen by agents of species <see cref="Agent"/>: I_n = Σ_j (r_ij − on)^n w(r_ij), n = 0..Degree,
-/// over neighbours j of the window's species. n = 0 is a smooth coordination number, n = 1, 2 the summed stretch
-/// of the bonds in the shell: with a loss quadratic in them the restoring force grows with the stretch, as with
-/// sorted distances, but nothing jumps when two neighbours swap rank. Spec: shell:O-H:on:off:N.
+/// Shell polynomials seen by agents of species <see cref="Agent"/>: I_n = Σ_j (r_ij − on)^n w(r_ij), n = 1..Degree,
+/// over neighbours j of the window's species: the summed stretch of the bonds in the shell (n = 1) and its
+/// powers. With a loss quadratic in them the restoring force grows with the stretch, as with sorted distances,
+/// but nothing jumps when two neighbours swap rank. No n = 0 (the smooth count Σ w): on water it is exactly 2
+/// (O) or 1 (H) on every training frame, so its range wall, scaled by a spread of zero, would be a cliff for the
+/// first hydrogen-bonded neighbour that brushes the shell. Spec: shell:O-H:on:off:N.
 /// </summary>
 public sealed record ShellSum(string Agent, ShellWindow Window, int Degree)
 {
@@ -50,7 +52,7 @@ public sealed record ShellSum(string Agent, ShellWindow Window, int Degree)
     internal void Validate()
     {
         Window.Validate("shell");
-        if (Degree < 0 || Degree > 8) throw new DataException($"invariants: shell {this}: degree must be 0..8, got {Degree}");
+        if (Degree < 1 || Degree > 8) throw new DataException($"invariants: shell {this}: degree must be 1..8, got {Degree}");
     }
 
     internal static ShellSum Parse(string[] parts, string raw)
@@ -74,8 +76,6 @@ public sealed record ShellSum(string Agent, ShellWindow Window, int Degree)
 /// </summary>
 public sealed record ShellAngle(string Agent, ShellWindow LegA, ShellWindow LegB, int Degree)
 {
-    public bool SameLegs => LegA == LegB;
-
     public override string ToString() => $"{Agent}@{LegA.Species}{LegB.Species}";
 
     internal void Validate()
@@ -131,7 +131,7 @@ public sealed partial class InvariantSet
             {
                 var sh = options.Shells[q];
                 layout.Sums[q] = new Sum(Index(sh.Agent), Index(sh.Window.Species), sh.Window, sh.Degree, k);
-                k += sh.Degree + 1;
+                k += sh.Degree;
             }
             for (int q = 0; q < options.ShellAngles.Count; q++)
             {
@@ -149,8 +149,8 @@ public sealed partial class InvariantSet
         for (int q = 0; q < _shells.Sums.Length; q++)
         {
             var sh = Options.Shells[q];
-            for (int n = 0; n <= sh.Degree; n++)
-                labels[_shells.Sums[q].Offset + n] = FormattableString.Invariant($"Σ(r−{sh.Window.On})^{n}w({sh.Agent}-{sh.Window.Species})");
+            for (int n = 1; n <= sh.Degree; n++)
+                labels[_shells.Sums[q].Offset + n - 1] = FormattableString.Invariant($"Σ(r−{sh.Window.On})^{n}w({sh.Agent}-{sh.Window.Species})");
         }
         for (int q = 0; q < _shells.Angles.Length; q++)
         {
@@ -169,8 +169,8 @@ public sealed partial class InvariantSet
             {
                 double r = s.R[e];
                 if (s.Type[e] != sh.Type || r >= sh.Off) continue;
-                double p = sh.Window.Weight(r, out _), x = r - sh.On;
-                for (int n = 0; n <= sh.Degree; n++) { values[sh.Offset + n] += p; p *= x; }
+                double x = r - sh.On, p = sh.Window.Weight(r, out _) * x;
+                for (int n = 1; n <= sh.Degree; n++) { values[sh.Offset + n - 1] += p; p *= x; }
             }
         }
         if (_shells.Angles.Length == 0) return;
@@ -206,10 +206,10 @@ public sealed partial class InvariantSet
                 if (s.Type[e] != sh.Type || r >= sh.Off) continue;
                 double w = sh.Window.Weight(r, out var dw), x = r - sh.On;
                 // d/dr [x^n w] = n x^(n−1) w + x^n w'
-                double xn = 1, xn1 = 0;
-                for (int n = 0; n <= sh.Degree; n++)
+                double xn = x, xn1 = 1;
+                for (int n = 1; n <= sh.Degree; n++)
                 {
-                    sink.Radial(sh.Offset + n, e, n * xn1 * w + xn * dw);
+                    sink.Radial(sh.Offset + n - 1, e, n * xn1 * w + xn * dw);
                     xn1 = xn; xn *= x;
                 }
             }

@@ -15,7 +15,7 @@ namespace MolecularLearning.Learning;
 /// Layout: [sorted: for each neighbour species t, k_t distances, nearest first]
 /// [radial: for each t, one sum per radial function]
 /// [angular: for each species pair t ≤ u, each radial pair (n, m) (n ≤ m when t = u), each degree l = 1..L]
-/// [sorted angles: for each angle, each degree l = 1..L] [shells: per item, n = 0..N] [shell angles: per item, l = 1..L].
+/// [sorted angles: for each angle, each degree l = 1..L] [shells: per item, n = 1..N] [shell angles: per item, l = 1..L].
 /// </remarks>
 public sealed partial class InvariantSet
 {
@@ -231,7 +231,7 @@ public sealed partial class InvariantSet
                     TabulatedRow(r, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
                     continue;
                 }
-                double fc = SmoothCutoff.Value(r, rc, out var dfc); // the table already holds f_c
+                double fc = SmoothCutoff.Value(r, rc, Options.CutoffPower, out var dfc); // the table already holds f_c
                 if (_gaussCentre is not null && Vector256.IsHardwareAccelerated)
                 {
                     GaussianRow(r, fc, dfc, s.Phi.AsSpan(baseIdx, nr), s.DPhi.AsSpan(baseIdx, nr), values.Slice(vo, nr));
@@ -321,7 +321,7 @@ public sealed partial class InvariantSet
         for (int m = 0; m < nodes; m++)
         {
             double r = m * h;
-            double fc = SmoothCutoff.Value(r, rc, out var dfc);
+            double fc = SmoothCutoff.Value(r, rc, Options.CutoffPower, out var dfc);
             for (int n = 0; n < nr; n++)
             {
                 double g = Radial[n].Value(r, out var dg);
@@ -433,7 +433,7 @@ public sealed partial class InvariantSet
             {
                 double r = s.R[e];
                 if (r >= rc) continue;
-                double fc = SmoothCutoff.Value(r, rc, out var dfc);
+                double fc = SmoothCutoff.Value(r, rc, Options.CutoffPower, out var dfc);
                 for (int n = 0; n < na; n++)
                 {
                     double g = AngularRadial[n].Value(r, out var dg);

@@ -141,6 +141,7 @@ internal static class ModelFile
         w.WritePropertyName("radial");
         w.WriteStartObject();
         w.WriteNumber("cutoff", o.RadialCutoff);
+        if (o.CutoffPower != 2) w.WriteNumber("cutoffPower", o.CutoffPower); // absent: 2, as every older model
         WriteRadial(w, "functions", o.Radial);
         w.WriteEndObject();
         w.WritePropertyName("angular");
@@ -434,6 +435,7 @@ internal static class ModelFile
             SortedCounts = counts,
             RadialCutoff = r.Number(radialEl, "cutoff", P + ".radial"),
             Radial = ReadRadial(r, radialEl, P + ".radial"),
+            CutoffPower = radialEl.TryGetProperty("cutoffPower", out _) ? r.Integer(radialEl, "cutoffPower", P + ".radial") : 2,
             AngularCutoff = r.Number(angularEl, "cutoff", P + ".angular"),
             AngularDegree = r.Integer(angularEl, "maxDegree", P + ".angular"),
             AngularRadial = ReadRadial(r, angularEl, P + ".angular"),

@@ -49,7 +49,7 @@ public readonly record struct RadialBasisFunction(RadialKind Kind, double A, dou
 }
 
 /// <summary>
-/// The smooth cutoff f_c(r) = (1 − (r/r_c)²)² for r &lt; r_c, else 0: value and slope vanish at r_c,
+/// The smooth cutoff f_c(r) = (1 − (r/r_c)²)² for r &lt; r_c, else 0 (or power P, <see cref="InvariantOptions.CutoffPower"/>): value and slope vanish at r_c,
 /// and it is a polynomial in r² (cheap, and exact to tabulate).
 /// </summary>
 public static class SmoothCutoff
@@ -61,5 +61,17 @@ public static class SmoothCutoff
         double t = 1 - r * r * inv2;
         derivative = -4 * t * r * inv2;
         return t * t;
+    }
+
+    /// <summary>f_c = (1 − (r/r_c)²)^P and its slope: the first P − 1 derivatives vanish at r_c. P = 2 is exactly <see cref="Value(double, double, out double)"/>.</summary>
+    public static double Value(double r, double cutoff, int power, out double derivative)
+    {
+        if (power == 2) return Value(r, cutoff, out derivative);
+        if (r >= cutoff) { derivative = 0; return 0; }
+        double inv2 = 1 / (cutoff * cutoff);
+        double t = 1 - r * r * inv2, tp = t;
+        for (int p = 2; p < power; p++) tp *= t; // t^(P−1)
+        derivative = -2 * power * tp * r * inv2;
+        return tp * t;
     }
 }

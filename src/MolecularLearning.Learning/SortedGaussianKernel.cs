@@ -180,10 +180,11 @@ internal sealed class SortedGaussianKernel
     /// <summary>The kernel for this model, or null when its basis (or the machine) needs the generic path.</summary>
     public static SortedGaussianKernel? TryCreate(LearnedModel model)
     {
-        if (!Vector512.IsHardwareAccelerated) return null;
+        if (!Vector512.IsHardwareAccelerated || !Avx512F.IsSupported) return null;
         var set = model.Invariants;
         // Only the families this kernel computes: anything else (angular sums, families added later) is generic.
         if (set.Degree > 0 || set.CountOfKnownFamilies != set.Count) return null;
+        if (set.Options.CutoffPower != 2) return null; // the kernel's f_c is (1 − (r/r_c)²)²
         if (set.Species.Count > 8) return null;
         var radial = set.Radial;
         if (radial.Length > 0)
@@ -436,9 +437,13 @@ internal sealed class SortedGaussianKernel
         int off = _sortedOffset[t], e0 = s.GroupBase[t], m = s.GroupCount[t];
         var sortedEntry = s.SortedEntry;
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        if (s.CandR.Length < m + W) { s.CandR = new double[m + 2 * W]; s.CandE = new int[s.CandR.Length]; }
+        if (s.CandR.Length < m + 2 * W) throw new InvalidOperationException("kernel scratch too small");
         ref double cr = ref MemoryMarshal.GetArrayDataReference(s.CandR);
-        ref int ce = ref MemoryMarshal.GetArrayDataReference(s.CandE);
+        ref long ce = ref MemoryMarshal.GetArrayDataReference(s.CandE);
+        var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
+        if (s.RankR.Length <= kmax) { s.RankR = new double[kmax + 1]; s.RankE = new int[kmax + 1]; }
+        ref double sr = ref MemoryMarshal.GetArrayDataReference(s.RankR);
+        ref int se = ref MemoryMarshal.GetArrayDataReference(s.RankE);
         double rc = _rcSorted;
         double tau = Math.Min(rc, s.Threshold[ti * _species + t]);
         int c;
@@ -448,15 +453,13 @@ internal sealed class SortedGaussianKernel
             var vt = Vector512.Create(tau);
             for (int b = e0; b < e0 + m; b += W)
             {
-                ulong mask = Vector512.LessThan(Vector512.LoadUnsafe(ref rs, (nuint)b), vt).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    int e = b + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    Unsafe.Add(ref cr, c) = Unsafe.Add(ref rs, e);
-                    Unsafe.Add(ref ce, c) = e;
-                    c++;
-                }
+                var r = Vector512.LoadUnsafe(ref rs, (nuint)b);
+                var below = Vector512.LessThan(r, vt);
+                if (below == Vector512<double>.Zero) continue;
+                // Packed in row order by AVX-512 compress; whole vectors are stored (the arrays have a vector of room).
+                Avx512F.Compress(Vector512<double>.Zero, below, r).StoreUnsafe(ref cr, (nuint)c);
+                Avx512F.Compress(Vector512<long>.Zero, below.AsInt64(), lanes + Vector512.Create((long)b)).StoreUnsafe(ref ce, (nuint)c);
+                c += BitOperations.PopCount(below.ExtractMostSignificantBits());
             }
             if (c >= kmax || tau >= rc) break;
             tau = rc;
@@ -477,9 +480,13 @@ internal sealed class SortedGaussianKernel
             }
             if (equal > 1) // a tie (rare): the earlier entry ranks first
                 for (int p = 0; p < q; p++) rank += Unsafe.Add(ref cr, p) == r ? 1 : 0;
-            if (rank < kmax) { values[off + rank] = r; sortedEntry[off + rank] = Unsafe.Add(ref ce, q); }
+            // Ranks past k land in a trash slot: no unpredictable branch.
+            int slot = Math.Min(rank, kmax);
+            Unsafe.Add(ref sr, slot) = r;
+            Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
         }
         int found = Math.Min(c, kmax);
+        for (int q = 0; q < found; q++) { values[off + q] = Unsafe.Add(ref sr, q); sortedEntry[off + q] = Unsafe.Add(ref se, q); }
         for (int q = found; q < kmax; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
         s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
     }
@@ -666,7 +673,10 @@ internal sealed class KernelScratch
     public double[] AngleCos = [], AngleSlopes = [];
     /// <summary>Sorted-distance candidates of one species: distance and entry.</summary>
     public double[] CandR = [];
-    public int[] CandE = [];
+    public long[] CandE = [];
+    /// <summary>The k nearest by rank, plus one trash slot for the ranks past k.</summary>
+    public double[] RankR = [];
+    public int[] RankE = [];
 
     public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
     {
@@ -679,6 +689,7 @@ internal sealed class KernelScratch
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
             X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];
             Extra = new double[size]; Coef = new double[size];
+            CandR = new double[size + 8]; CandE = new long[size + 8];
         }
         int blocks = Atom.Length / 8;
         if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];

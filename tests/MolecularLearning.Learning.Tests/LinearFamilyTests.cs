@@ -35,7 +35,7 @@ public class LinearFamilyTests
         Assert.Equal(4, families.Count(f => f == "sorted"));
         Assert.Equal(2 * 3, families.Count(f => f == "radial"));
         Assert.Equal(2, families.Count(f => f == "angles"));
-        Assert.Equal(3, families.Count(f => f == "shell"));
+        Assert.Equal(2, families.Count(f => f == "shell")); // n = 1..2
         Assert.Equal(2, families.Count(f => f == "shellAngle"));
         Assert.DoesNotContain("other", families);
         // 3 default shells: OO 6 + OH 9 + HH 6 radial pairs, times degrees 1..2.

@@ -87,8 +87,9 @@ internal static class Synthetic
         yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialBasisFunction.InversePower(1), RadialBasisFunction.InversePower(3)] });
         yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialBasisFunction.Gaussian(1.0, 0.3), RadialBasisFunction.Gaussian(2.2, 0.6)] });
         yield return ("angles", InvariantOptions.Parse("sorted:O2:H3+angles:3:H1H2:O1H1:O1O2:O@O1O2:H@H1H3", 3.6));
-        // Windows narrow enough that the jittered waters put bonds inside the switches, an O–O shell reaching across molecules.
-        yield return ("shells", InvariantOptions.Parse("shell:O-H:0.9:1.3:2+shell:H-O:0.9:1.3:3+shell:O-O:2.4:3.3:1+shellAngle:3:O@H:0.9:1.3:H:0.9:1.3" +
+        // Windows narrow enough that the jittered waters put bonds inside the switches, an O–O shell reaching across
+        // molecules; with radial and angular sums under the C² cutoff (fc:3).
+        yield return ("shells", InvariantOptions.Parse("gauss:3:0.9:3+angular:2+fc:3+shell:O-H:0.9:1.3:2+shell:H-O:0.9:1.3:3+shell:O-O:2.4:3.3:1+shellAngle:3:O@H:0.9:1.3:H:0.9:1.3" +
             "+shellAngle:2:H@O:0.9:1.3:H:1.3:2.2+shellAngle:2:O@O:2.4:3.3:H:0.9:2.6", 3.4));
         yield return ("all", InvariantOptions.Parse("sorted:O2:H3+gauss:3:0.9:3+inv:2+angular:2+angles:2:H1H2:O@O1H1", 3.4));
     }

@@ -24,9 +24,9 @@ public sealed class FitVerb : IVerb
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
         var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
-        var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02)" };
+        var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
-        var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants, ~4x slower to evaluate; README); other options override its settings" };
+        var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants, ~5x slower to evaluate than the default; README); other options override its settings" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {

@@ -46,7 +46,7 @@ public static class LearnedModelExport
             var g = o.Radial[n];
             phis[n] = (double r, out double d) =>
             {
-                double fc = SmoothCutoff.Value(r, rc, out double dfc);
+                double fc = SmoothCutoff.Value(r, rc, o.CutoffPower, out double dfc);
                 double v = g.Value(r, out double dg);
                 d = dg * fc + v * dfc;
                 return v * fc;
