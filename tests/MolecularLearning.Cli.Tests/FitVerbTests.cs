@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace MolecularLearning.Cli.Tests;
@@ -21,18 +20,7 @@ public sealed class FitVerbTests : IDisposable
         throw new DirectoryNotFoundException("tests/data/water32-pbe-sample");
     }
 
-    private static (int ExitCode, string StdOut, string StdErr) Mld(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mld.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(120))) { p.Kill(entireProcessTree: true); throw new TimeoutException("mld fit hung"); }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static MldProcess.Result Mld(params string[] args) => MldProcess.Run(TimeSpan.FromSeconds(120), args);
 
     [Theory]
     [InlineData("--preset", "fastest", "--preset")]
