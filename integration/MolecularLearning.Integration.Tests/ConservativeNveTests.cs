@@ -69,7 +69,7 @@ public sealed class ConservativeNveTests(ITestOutputHelper output)
             var smooth = LearnedModel.Load(Fit("smooth.json", "--mode", "conservative"));
             Assert.Equal(ForceMode.Conservative, smooth.Mode);
             Assert.Equal(FitOptions.DefaultConservative.Invariants.Shells.Count, smooth.Invariants.Options.Shells.Count);
-            Assert.Equal(3, smooth.Invariants.Options.CutoffPower);
+            Assert.Equal(FitOptions.DefaultConservative.Invariants.CutoffPower, smooth.Invariants.Options.CutoffPower);
             Assert.Equal(0.005, smooth.Losses[0].Bounds!.Strength);
             // An explicit basis is taken as given, with the ordinary range walls.
             var given = LearnedModel.Load(Fit("given.json", "--mode", "conservative", "--basis", "gauss:4:0.8:5"));

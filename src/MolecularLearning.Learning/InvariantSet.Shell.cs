@@ -42,8 +42,7 @@ public readonly record struct ShellWindow(string Species, double On, double Off)
 /// over neighbours j of the window's species: the summed stretch of the bonds in the shell (n = 1) and its
 /// powers. With a loss quadratic in them the restoring force grows with the stretch, as with sorted distances,
 /// but nothing jumps when two neighbours swap rank. No n = 0 (the smooth count Σ w): on water it is exactly 2
-/// (O) or 1 (H) on every training frame, so its range wall, scaled by a spread of zero, would be a cliff for the
-/// first hydrogen-bonded neighbour that brushes the shell. Spec: shell:O-H:on:off:N.
+/// (O) or 1 (H) on every training frame, so there is nothing to fit to it. Spec: shell:O-H:on:off:N.
 /// </summary>
 public sealed record ShellSum(string Agent, ShellWindow Window, int Degree)
 {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MolecularLearning.Cp2k.Tests;
 using static MolecularLearning.Cp2k.Tests.SyntheticRun;
@@ -24,20 +23,7 @@ public sealed class IngestVerbTests : IDisposable
 
     private string Output => Path.Combine(_outDir, "data.extxyz");
 
-    private sealed record Result(int ExitCode, string StdOut, string StdErr);
-
-    private static Result Mld(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mld.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(60))) { p.Kill(entireProcessTree: true); throw new TimeoutException("mld ingest hung"); }
-        p.WaitForExit();
-        return new Result(p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static MldProcess.Result Mld(params string[] args) => MldProcess.Run(TimeSpan.FromSeconds(60), args);
 
     /// <summary>Runs ingest on the broken run and checks the contract; returns the error line.</summary>
     private string FailsWithOneLine(string pattern)

@@ -84,6 +84,45 @@ public class LinearFamilyTests
     }
 
     [Fact]
+    public void RangeWallsSitOnlyOnQuadraticInvariants()
+    {
+        var truth = Truth(ForceMode.Agent);
+        var frames = new List<Frame>();
+        for (int f = 0; f < 8; f++)
+        {
+            var frame = Synthetic.Water(4, Cell.Orthorhombic(5.8, 5.8, 5.8), seed: 500 + f, jitter: 0.08);
+            frame.Forces = truth.CreateForceField().Compute(frame).Forces.ToArray();
+            frames.Add(frame);
+        }
+        var result = ModelFitter.Fit(frames, new FitOptions
+        {
+            Order = 2, Invariants = Options, Ridge = 1e-10, Stride = 1, RangeWallStrength = 0.02, LinearFamilies = ["angular"],
+        });
+        var set = result.Model.Invariants;
+        foreach (var loss in result.Model.Losses)
+            for (int q = 0; q < set.Count; q++)
+            {
+                bool linear = set.FamilyOf(q) == "angular";
+                Assert.Equal(linear, loss.Bounds!.Max[q] == double.MaxValue);
+                Assert.Equal(linear, loss.Bounds.Min[q] == -double.MaxValue);
+            }
+        // The unwalled range survives the model file (finite numbers only).
+        var loaded = LearnedModel.FromJson(result.Model.ToJson());
+        Assert.Equal(result.Model.Losses[0].Bounds!.Max, loaded.Losses[0].Bounds!.Max);
+    }
+
+    [Fact]
+    public void TheAccuratePresetIsConservativeWithLinearAngularInvariants()
+    {
+        var options = FitOptions.Accurate;
+        options.Validate();
+        Assert.Equal(ForceMode.Conservative, options.Mode);
+        var set = new InvariantSet(options.Invariants, [Elements.O, Elements.H]);
+        Assert.Contains("angular", Enumerable.Range(0, set.Count).Select(set.FamilyOf));
+        Assert.Equal(["angular"], options.LinearFamilies);
+    }
+
+    [Fact]
     public void AnUnknownFamilyIsNamed()
     {
         var e = Assert.Throws<DataException>(() => (FitOptions.Default with { LinearFamilies = ["angualr"] }).Validate());

@@ -169,6 +169,19 @@ public class ShellInvariantTests
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("\"degree\": 2,", "\"degree\": 0,", "degree must be 1..8")]
+    [InlineData("\"cutoffPower\": 3", "\"cutoffPower\": 1", "cutoff power must be 2..8")]
+    [InlineData("\"off\": 1.3", "\"off\": 0.5", "needs 0 < on < off")]
+    public void CorruptShellFieldsAreClearErrors(string find, string replace, string expected)
+    {
+        var json = Synthetic.RandomModel(Synthetic.Families().Single(f => f.Name == "shells").Options, 1, ForceMode.Conservative, seed: 1).ToJson();
+        Assert.Contains(find, json);
+        var e = Assert.Throws<DataException>(() => ModelFile.FromJson(json.Replace(find, replace), "m.json"));
+        Assert.Contains("m.json", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void ShellModelsRoundTripThroughTheModelFile()
     {

@@ -25,11 +25,12 @@ public sealed class FitVerb : IVerb
         var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
-        var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles" };
+        var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
+        var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants, ~5x slower to evaluate than the default; README); other options override its settings" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, json,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, preset, json,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -37,6 +38,13 @@ public sealed class FitVerb : IVerb
             bool smoothDefault = p.GetValue(basis) is null && p.GetValue(mode) is { } requested
                 && ForceModeNames.TryParse(requested, out var rm) && rm == ForceMode.Conservative;
             var options = smoothDefault ? FitOptions.DefaultConservative : FitOptions.Default;
+            string defaultBasis = smoothDefault ? FitOptions.DefaultConservativeBasis : FitOptions.DefaultBasis;
+            if (p.GetValue(preset) is { } name)
+            {
+                options = name.Trim().ToLowerInvariant() == "accurate" ? FitOptions.Accurate
+                    : throw new DataException($"--preset: expected accurate, got '{name}'");
+                defaultBasis = FitOptions.AccurateBasis;
+            }
             if (p.GetValue(order) is { } o) options = options with { Order = o };
             if (p.GetValue(mode) is { } m)
                 options = options with
@@ -45,7 +53,7 @@ public sealed class FitVerb : IVerb
                         : throw new DataException($"--mode: expected agent or conservative, got '{m}'"),
                 };
             if (p.GetValue(basis) is not null || p.GetValue(cutoff) is not null)
-                options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? (smoothDefault ? FitOptions.DefaultConservativeBasis : FitOptions.DefaultBasis), p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
+                options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? defaultBasis, p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
             if (p.GetValue(holdout) is { } h) options = options with { HoldoutFraction = h };
             if (p.GetValue(target) is { } t)
                 options = options with
