@@ -30,8 +30,7 @@ public class LearnedForceFieldBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
-        _frame = BenchHarness.Replicate(species, positions, 9.8528, Replicas);
+        _frame = Water.Box(Replicas);
         string basis = Basis == "default" ? FitOptions.DefaultBasis : FitOptions.DefaultBasis + "+inv:1";
         _ff = ProbeModels.Synthetic(2, Mode, basis).CreateForceField(0.5, 1);
         _result = new ForceResult(_frame.AtomCount);

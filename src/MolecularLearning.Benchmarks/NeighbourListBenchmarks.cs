@@ -21,8 +21,7 @@ public class NeighbourListBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
-        _frame = BenchHarness.Replicate(species, positions, 9.8528, Replicas);
+        _frame = Water.Box(Replicas);
         _list = new NeighbourList(Storage);
         _list.Build(_frame.Positions, _frame.Cell, 6.0, 1.0);
     }
@@ -48,8 +47,7 @@ public class PairForceFieldBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
-        _frame = BenchHarness.Replicate(species, positions, 9.8528, Replicas);
+        _frame = Water.Box(Replicas);
         _ff = new CoulombLennardJonesForceField(6.0, 1.0);
         _result = new ForceResult(_frame.AtomCount);
         _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);

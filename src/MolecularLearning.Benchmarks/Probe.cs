@@ -17,8 +17,7 @@ public static class Probe
             // A fixed number of agent-mode evaluations after warm-up: `perf stat` the difference of two
             // counts for instructions per atom-step, a measure the machine's load does not disturb.
             int reps = int.Parse(args[1]), kk = args.Length > 2 ? int.Parse(args[2]) : 3;
-            var (spc, psn) = BenchHarness.ReadXyz(Water.SamplePath());
-            var fr = BenchHarness.Replicate(spc, psn, 9.8528, kk);
+            var fr = Water.Box(kk);
             var ff = ProbeModels.Synthetic(2, ForceMode.Agent, Environment.GetEnvironmentVariable("PROBE_BASIS") ?? FitOptions.DefaultBasis).CreateForceField();
             var res = new ForceResult(fr.AtomCount);
             for (int q = 0; q < 200; q++) ff.Compute(fr.Species, fr.Positions, fr.Cell, res);
@@ -52,8 +51,7 @@ public static class Probe
             return 0;
         }
         int k = args.Length > 0 ? int.Parse(args[0]) : 5;
-        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
-        var frame = BenchHarness.Replicate(species, positions, 9.8528, k);
+        var frame = Water.Box(k);
         foreach (var storage in new[] { NeighbourStorage.Compact, NeighbourStorage.Displacements })
         {
             var list = new NeighbourList(storage) { Runner = new ParallelRunner(1) };
@@ -71,8 +69,7 @@ public static class Probe
         int k = args.Length > 1 ? int.Parse(args[1]) : 3;
         double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         int threads = args.Length > 3 ? int.Parse(args[3]) : 1;
-        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
-        var frame = BenchHarness.Replicate(species, positions, 9.8528, k);
+        var frame = Water.Box(k);
         var ff = model.CreateForceField(0.5, threads);
         var result = new ForceResult(frame.AtomCount);
         for (int q = 0; q < 50; q++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
@@ -96,8 +93,7 @@ public static class Probe
         int k = args.Length > 0 ? int.Parse(args[0]) : 3;
         double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
         string basis = args.Length > 2 ? args[2] : FitOptions.DefaultBasis;
-        var (species, positions) = BenchHarness.ReadXyz(Water.SamplePath());
-        var frame = BenchHarness.Replicate(species, positions, 9.8528, k);
+        var frame = Water.Box(k);
         foreach (var mode in new[] { ForceMode.Agent, ForceMode.Conservative })
         {
             var ff = ProbeModels.Synthetic(2, mode, basis).CreateForceField();
@@ -139,6 +135,13 @@ public static partial class ProbeModels
 /// <summary>Locates the shared 32-water cell.</summary>
 public static class Water
 {
+    /// <summary>The 32-water cell (9.8528 Å cube) replicated <paramref name="replicas"/> times per axis.</summary>
+    public static Frame Box(int replicas)
+    {
+        var (species, positions) = BenchHarness.ReadXyz(SamplePath());
+        return BenchHarness.Replicate(species, positions, 9.8528, replicas);
+    }
+
     public static string SamplePath()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
