@@ -20,6 +20,8 @@ public sealed class LearnedForceField : IForceField, IParallelWork
 {
     /// <summary>Atoms per chunk below which evaluation stays on the calling thread.</summary>
     public const int ParallelThreshold = 2048;
+    /// <summary>Most chunks an agent-mode evaluation is split into (at least 128 atoms each).</summary>
+    private const int MaxAgentChunks = 64;
 
     private readonly LearnedModel _model;
     private readonly InvariantSet _set;
@@ -133,7 +135,12 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         if (n == _atoms && _chunks.Length > 0) return;
         _atoms = n;
-        int count = n < ParallelThreshold ? 1 : Math.Min(_maxThreads, Math.Max(1, n / (ParallelThreshold / 2)));
+        // Agent mode: many small chunks handed out dynamically, so a thread slowed by another process does not
+        // hold the other up at the join (two equal halves did: 1.6-1.7x on two shared cores); the count depends
+        // on n only. Conservative mode keeps one chunk a thread: each chunk owns a 3N force array.
+        int count = n < ParallelThreshold || _maxThreads == 1 ? 1
+            : _model.Mode == ForceMode.Agent ? Math.Min(MaxAgentChunks, n / 128)
+            : Math.Min(_maxThreads, n / (ParallelThreshold / 2));
         count = Math.Max(1, count);
         if (_chunks.Length != count)
         {
