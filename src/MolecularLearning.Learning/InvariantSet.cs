@@ -249,7 +249,11 @@ public sealed partial class InvariantSet
         }
 
         // (c) angular sums over neighbour pairs.
-        if (Degree > 0) AngularPass(s, values, gradient: false, ref NullSinkHolder.Sink);
+        if (Degree > 0)
+        {
+            var none = default(NullGradientSink);
+            AngularPass(s, values, gradient: false, ref none);
+        }
 
         // (d) angles between sorted neighbours.
         if (AngleDegree > 0)
@@ -509,10 +513,5 @@ public sealed partial class InvariantSet
             p[l + 1] = ((2 * l + 1) * x * p[l] - l * p[l - 1]) / (l + 1);
             dp[l + 1] = dp[l - 1] + (2 * l + 1) * p[l];
         }
-    }
-
-    private static class NullSinkHolder
-    {
-        public static NullGradientSink Sink;
     }
 }
