@@ -27,7 +27,6 @@ internal sealed class SortedGaussianKernel
     private const int W = 8; // doubles in a Vector512
 
     private readonly InvariantSet _set;
-    private readonly QuadraticLoss[] _losses;
     private readonly int _species, _nr;
     private readonly double _mu0, _invWidth, _delta;
     private readonly double[] _step;          // exp(−(2n−1)δ²/2), n = 1..N−1 (index n)
@@ -46,7 +45,6 @@ internal sealed class SortedGaussianKernel
     private SortedGaussianKernel(LearnedModel model)
     {
         _set = model.Invariants;
-        _losses = [.. model.Losses];
         _species = _set.Species.Count;
         _nr = _set.Radial.Length;
         if (_nr > 0)
@@ -81,7 +79,7 @@ internal sealed class SortedGaussianKernel
         _boundStrength = new double[_species];
         for (int t = 0; t < _species; t++)
         {
-            var loss = _losses[t];
+            var loss = model.Losses[t];
             _lossB[t] = new double[_kPadded];
             loss.Linear.CopyTo(_lossB[t]);
             if (loss.Order == 2)
