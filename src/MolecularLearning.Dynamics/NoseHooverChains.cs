@@ -78,13 +78,15 @@ public sealed class NoseHooverChains
 
     /// <summary>
     /// Propagates the chains and scales the particle velocities for half a time step (dt/2), the
-    /// exp(iL_NHC dt/2) factor that brackets the velocity Verlet step.
+    /// exp(iL_NHC dt/2) factor that brackets the velocity Verlet step. A caller that already has the kinetic
+    /// energy (eV) of <paramref name="velocities"/> passes it as <paramref name="kineticEnergy"/>, so a single
+    /// chain need not sum it again (massive chains use each atom's own).
     /// </summary>
-    public void HalfStep(double dt, ReadOnlySpan<double> masses, Span<double> velocities)
+    public void HalfStep(double dt, ReadOnlySpan<double> masses, Span<double> velocities, double? kineticEnergy = null)
     {
         if (!Massive)
         {
-            double twiceKe = 2 * Momentum.KineticEnergy(masses, velocities);
+            double twiceKe = 2 * (kineticEnergy ?? Momentum.KineticEnergy(masses, velocities));
             double scale = PropagateChain(0, twiceKe, dt);
             foreach (ref var v in velocities) v *= scale;
             return;

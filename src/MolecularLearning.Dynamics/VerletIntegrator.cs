@@ -15,6 +15,7 @@ public sealed class VerletIntegrator
     private readonly ForceResult _result;
     private readonly double[] _savedX, _savedV, _savedXi, _savedVxi; // the state before a step, restored if forces fail
     private readonly double[] _invMass; // 1 / (m · amu·Å²/fs² in eV): acceleration = F · invMass
+    private bool _initialised; // KineticEnergy is that of State.Velocities
 
     public VerletIntegrator(IForceField forceField, MdState state, MdSettings settings)
     {
@@ -48,11 +49,15 @@ public sealed class VerletIntegrator
     /// <summary>The conserved quantity (eV): kinetic + potential + the thermostat's energy.</summary>
     public double ConservedEnergy => KineticEnergy + State.PotentialEnergy + (Thermostat?.Energy() ?? 0);
 
-    /// <summary>Evaluates forces at the current positions unless the state already carries them (a restart).</summary>
+    /// <summary>
+    /// Evaluates forces at the current positions unless the state already carries them (a restart), and the kinetic
+    /// energy. Call it again after changing the state's velocities between steps: the thermostat starts from it.
+    /// </summary>
     public void Initialise()
     {
         if (!State.ForcesValid) ComputeForces();
         KineticEnergy = State.KineticEnergy();
+        _initialised = true;
     }
 
     /// <summary>
@@ -61,13 +66,14 @@ public sealed class VerletIntegrator
     /// </summary>
     public void Step()
     {
-        if (!State.ForcesValid) Initialise();
+        if (!State.ForcesValid || !_initialised) Initialise();
         var s = State;
         double dt = Settings.TimestepFs, half = 0.5 * dt;
         var x = s.Positions; var v = s.Velocities; var f = s.Forces;
         x.CopyTo(_savedX, 0); v.CopyTo(_savedV, 0);
         if (Thermostat is { } nhc) { nhc.Positions.CopyTo(_savedXi); nhc.Velocities.CopyTo(_savedVxi); }
-        Thermostat?.HalfStep(dt, s.Masses, v);
+        // The velocities are those KineticEnergy was computed from (at Initialise or the end of the last step).
+        Thermostat?.HalfStep(dt, s.Masses, v, KineticEnergy);
         for (int i = 0; i < _invMass.Length; i++)
         {
             double c = half * _invMass[i];
