@@ -71,7 +71,7 @@ public static class GrpcStreamBenchmark
         var later = first.Clone();
         later.Symbols.Clear(); // species only in the first request of a stream, as a driver would
         var requestBytes = new ReadOnlySequence<byte>(later.ToByteArray());
-        var evaluator = service.NewStreamEvaluator();
+        var evaluator = service.NewEvaluator();
         var response = new EvaluateResponse();
         var output = new ArrayBufferWriter<byte>(16 * atoms * 3 + 256);
         evaluator.Evaluate(first, response, keepSpecies: true);
