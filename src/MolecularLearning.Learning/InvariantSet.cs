@@ -23,7 +23,7 @@ public sealed partial class InvariantSet
     private readonly int[] _pairBase;       // [t * T + u] (t ≤ u): first angular index
     private readonly Species[] _species;
     private readonly int[] _angleRefs;      // per sorted angle: the two sorted slots it joins
-    private readonly int[] _angleAgent;     // per sorted angle: the agent species that sees it, or −1 for all
+    private readonly int[] _angleAgent;     // per sorted angle: the agent species that sees it, −1 for all, −2 for none
     private readonly double[]? _gaussCentre, _gaussInvWidth; // set when every radial function is a Gaussian
     private double[]? _table;                                 // cubic Hermite table of φ_n and h φ_n', built on first use
     private int _tablePad, _tableNodes;
@@ -249,15 +249,19 @@ public sealed partial class InvariantSet
         }
 
         // (c) angular sums over neighbour pairs.
-        if (Degree > 0) AngularPass(s, values, gradient: false, ref NullSinkHolder.Sink);
+        if (Degree > 0)
+        {
+            var none = default(NullGradientSink);
+            AngularPass(s, values, gradient: false, ref none);
+        }
 
         // (d) angles between sorted neighbours.
         if (AngleDegree > 0)
         {
             Span<double> p = stackalloc double[AngleDegree + 1], dp = stackalloc double[AngleDegree + 1];
-            for (int a = 0; a < _angleRefs.Length / 2; a++)
+            for (int a = 0; a < SortedAngleCount; a++)
             {
-                if (!AngleEntries(s, a, out int ej, out int ek)) continue;
+                if (!SortedAngleLegs(s.SortedEntry, s.AgentType, a, out int ej, out int ek)) continue;
                 double c = s.Ux[ej] * s.Ux[ek] + s.Uy[ej] * s.Uy[ek] + s.Uz[ej] * s.Uz[ek];
                 Legendre(c, AngleDegree, p, dp);
                 for (int l = 1; l <= AngleDegree; l++) values[SortedAngleOffset + a * AngleDegree + l - 1] = p[l];
@@ -268,12 +272,16 @@ public sealed partial class InvariantSet
         if (_shells.Any) ShellValues(s, values);
     }
 
-    private bool AngleEntries(AgentScratch s, int a, out int ej, out int ek)
+    /// <summary>
+    /// The entries joined by sorted angle <paramref name="a"/> for an agent of species <paramref name="agentType"/> whose sorted
+    /// slots are <paramref name="sortedEntry"/>; false when the angle is absent (another agent species', a leg missing, both legs one entry).
+    /// </summary>
+    internal bool SortedAngleLegs(ReadOnlySpan<int> sortedEntry, int agentType, int a, out int ej, out int ek)
     {
         int ra = _angleRefs[2 * a], rb = _angleRefs[2 * a + 1];
-        if (_angleAgent[a] != -1 && _angleAgent[a] != s.AgentType) { ej = ek = -1; return false; }
-        ej = ra < 0 ? -1 : s.SortedEntry[ra];
-        ek = rb < 0 ? -1 : s.SortedEntry[rb];
+        if (_angleAgent[a] != -1 && _angleAgent[a] != agentType) { ej = ek = -1; return false; }
+        ej = ra < 0 ? -1 : sortedEntry[ra];
+        ek = rb < 0 ? -1 : sortedEntry[rb];
         return ej >= 0 && ek >= 0 && ej != ek;
     }
 
@@ -406,9 +414,9 @@ public sealed partial class InvariantSet
         if (AngleDegree > 0)
         {
             Span<double> p = stackalloc double[AngleDegree + 1], dp = stackalloc double[AngleDegree + 1];
-            for (int a = 0; a < _angleRefs.Length / 2; a++)
+            for (int a = 0; a < SortedAngleCount; a++)
             {
-                if (!AngleEntries(s, a, out int ej, out int ek)) continue;
+                if (!SortedAngleLegs(s.SortedEntry, s.AgentType, a, out int ej, out int ek)) continue;
                 double c = s.Ux[ej] * s.Ux[ek] + s.Uy[ej] * s.Uy[ek] + s.Uz[ej] * s.Uz[ek];
                 Legendre(c, AngleDegree, p, dp);
                 sink.BeginPair(s, ej, ek, c);
@@ -509,10 +517,5 @@ public sealed partial class InvariantSet
             p[l + 1] = ((2 * l + 1) * x * p[l] - l * p[l - 1]) / (l + 1);
             dp[l + 1] = dp[l - 1] + (2 * l + 1) * p[l];
         }
-    }
-
-    private static class NullSinkHolder
-    {
-        public static NullGradientSink Sink;
     }
 }

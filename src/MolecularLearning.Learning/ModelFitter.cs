@@ -237,15 +237,10 @@ public static class ModelFitter
         return walls;
     }
 
-    /// <summary>Each species' invariant ranges over the training frames, as walls of the given strength.</summary>
-    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin, double minScale, bool[] walled)
+    /// <summary>Every agent of the used frames in turn, its invariants computed into the scratch (species: <see cref="AgentScratch.AgentType"/>).</summary>
+    private static void ForEachAgent(InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, Action<AgentScratch> visit)
     {
-        int k = set.Count, t = set.Species.Count;
-        var min = new double[t * k]; var max = new double[t * k];
-        var sum = new double[t * k]; var sum2 = new double[t * k];
-        var n = new long[t];
-        Array.Fill(min, double.PositiveInfinity); Array.Fill(max, double.NegativeInfinity);
-        var scratch = new AgentScratch(k);
+        var scratch = new AgentScratch(set.Count);
         var list = new NeighbourList();
         foreach (var f in used)
         {
@@ -254,18 +249,32 @@ public static class ModelFitter
             list.Build(frame.Positions, frame.Cell, set.Cutoff);
             for (int i = 0; i < frame.AtomCount; i++)
             {
-                int s = types[i];
                 set.Gather(scratch, i, list, types);
                 set.ComputeValues(scratch);
-                n[s]++;
-                for (int q = 0; q < k; q++)
-                {
-                    double v = scratch.Values[q];
-                    min[s * k + q] = Math.Min(min[s * k + q], v); max[s * k + q] = Math.Max(max[s * k + q], v);
-                    sum[s * k + q] += v; sum2[s * k + q] += v * v;
-                }
+                visit(scratch);
             }
         }
+    }
+
+    /// <summary>Each species' invariant ranges over the training frames, as walls of the given strength.</summary>
+    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin, double minScale, bool[] walled)
+    {
+        int k = set.Count, t = set.Species.Count;
+        var min = new double[t * k]; var max = new double[t * k];
+        var sum = new double[t * k]; var sum2 = new double[t * k];
+        var n = new long[t];
+        Array.Fill(min, double.PositiveInfinity); Array.Fill(max, double.NegativeInfinity);
+        ForEachAgent(set, frames, used, scratch =>
+        {
+            int s = scratch.AgentType;
+            n[s]++;
+            for (int q = 0; q < k; q++)
+            {
+                double v = scratch.Values[q];
+                min[s * k + q] = Math.Min(min[s * k + q], v); max[s * k + q] = Math.Max(max[s * k + q], v);
+                sum[s * k + q] += v; sum2[s * k + q] += v * v;
+            }
+        });
         var result = new QuadraticLoss[t];
         for (int s = 0; s < t; s++)
         {
@@ -299,29 +308,17 @@ public static class ModelFitter
         int k = set.Count, t = set.Species.Count;
         var n = new long[t];
         var sumI = new double[t * k]; var sumI2 = new double[t * k]; var sumL2 = new double[t * k];
-        var scratch = new AgentScratch(k);
-        var list = new NeighbourList();
-        var types = Array.Empty<int>();
-        foreach (var f in used)
+        ForEachAgent(set, frames, used, scratch =>
         {
-            var frame = frames[f];
-            if (types.Length != frame.AtomCount) types = new int[frame.AtomCount];
-            for (int i = 0; i < frame.AtomCount; i++) types[i] = set.IndexOf(frame.Species[i]);
-            list.Build(frame.Positions, frame.Cell, set.Cutoff);
-            for (int i = 0; i < frame.AtomCount; i++)
+            int s = scratch.AgentType;
+            model.Losses[s].Evaluate(scratch.Values.AsSpan(0, k), scratch.Lambda);
+            n[s]++;
+            for (int q = 0; q < k; q++)
             {
-                int s = types[i];
-                set.Gather(scratch, i, list, types);
-                set.ComputeValues(scratch);
-                model.Losses[s].Evaluate(scratch.Values.AsSpan(0, k), scratch.Lambda);
-                n[s]++;
-                for (int q = 0; q < k; q++)
-                {
-                    double v = scratch.Values[q], l = scratch.Lambda[q];
-                    sumI[s * k + q] += v; sumI2[s * k + q] += v * v; sumL2[s * k + q] += l * l;
-                }
+                double v = scratch.Values[q], l = scratch.Lambda[q];
+                sumI[s * k + q] += v; sumI2[s * k + q] += v * v; sumL2[s * k + q] += l * l;
             }
-        }
+        });
         var result = new Dictionary<string, IReadOnlyList<Sensitivity>>();
         for (int s = 0; s < t; s++)
         {

@@ -27,14 +27,13 @@ internal sealed class SortedGaussianKernel
     private const int W = 8; // doubles in a Vector512
 
     private readonly InvariantSet _set;
-    private readonly QuadraticLoss[] _losses;
     private readonly int _species, _nr;
     private readonly double _mu0, _invWidth, _delta;
     private readonly double[] _step;          // exp(−(2n−1)δ²/2), n = 1..N−1 (index n)
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
-    private readonly int[] _angleRefs, _angleAgent;
+    private readonly int _angles;                                // sorted angles
     private readonly double[] _wallRMin, _wallStrength;
     private readonly int _k, _kPadded;                           // invariants, and rounded up to whole vectors
     private readonly double[][] _lossB;                          // per agent species: b (padded with zeros)
@@ -46,7 +45,6 @@ internal sealed class SortedGaussianKernel
     private SortedGaussianKernel(LearnedModel model)
     {
         _set = model.Invariants;
-        _losses = [.. model.Losses];
         _species = _set.Species.Count;
         _nr = _set.Radial.Length;
         if (_nr > 0)
@@ -67,8 +65,7 @@ internal sealed class SortedGaussianKernel
         _radialOffset = _set.RadialOffset;
         _angleOffset = _set.SortedAngleOffset;
         _angleDegree = _set.AngleDegree;
-        _angleRefs = _set.SortedAngleRefs.ToArray();
-        _angleAgent = _set.SortedAngleAgents.ToArray();
+        _angles = _set.SortedAngleCount;
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
         _bonnetA = new double[Math.Max(1, _angleDegree)];
@@ -82,7 +79,7 @@ internal sealed class SortedGaussianKernel
         _boundStrength = new double[_species];
         for (int t = 0; t < _species; t++)
         {
-            var loss = _losses[t];
+            var loss = model.Losses[t];
             _lossB[t] = new double[_kPadded];
             loss.Linear.CopyTo(_lossB[t]);
             if (loss.Order == 2)
@@ -209,7 +206,7 @@ internal sealed class SortedGaussianKernel
     public double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
-        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angleAgent.Length * _angleDegree);
+        s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angles * _angleDegree);
         s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
@@ -494,15 +491,6 @@ internal sealed class SortedGaussianKernel
     /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
     private const double ThresholdMargin = 0.5;
 
-    private bool AngleEntries(KernelScratch s, int a, int agentType, out int ej, out int ek)
-    {
-        int ra = _angleRefs[2 * a], rb = _angleRefs[2 * a + 1];
-        if (_angleAgent[a] != -1 && _angleAgent[a] != agentType) { ej = ek = -1; return false; }
-        ej = ra < 0 ? -1 : s.SortedEntry[ra];
-        ek = rb < 0 ? -1 : s.SortedEntry[rb];
-        return ej >= 0 && ek >= 0 && ej != ek;
-    }
-
     private static double Cosine(KernelScratch s, int ej, int ek) =>
         (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
 
@@ -512,10 +500,10 @@ internal sealed class SortedGaussianKernel
         int deg = _angleDegree;
         if (deg == 0) return;
         var dps = s.AngleSlopes;
-        for (int a = 0; a < _angleAgent.Length; a++)
+        for (int a = 0; a < _angles; a++)
         {
             int o = _angleOffset + a * deg - 1;
-            if (!AngleEntries(s, a, agentType, out int ej, out int ek))
+            if (!_set.SortedAngleLegs(s.SortedEntry, agentType, a, out int ej, out int ek))
             {
                 for (int l = 1; l <= deg; l++) values[o + l] = 0;
                 s.AngleCos[a] = double.NaN; // absent: no force
@@ -543,11 +531,11 @@ internal sealed class SortedGaussianKernel
         var lambda = s.Lambda;
         var w = s.AngleVirial;
         var dps = s.AngleSlopes;
-        for (int a = 0; a < _angleAgent.Length; a++)
+        for (int a = 0; a < _angles; a++)
         {
             double c = s.AngleCos[a];
             if (double.IsNaN(c)) continue;
-            AngleEntries(s, a, agentType, out int ej, out int ek);
+            _set.SortedAngleLegs(s.SortedEntry, agentType, a, out int ej, out int ek);
             double ac = 0;
             for (int l = 0; l < deg; l++) ac += lambda[_angleOffset + a * deg + l] * dps[a * deg + l];
             double ij = 1 / s.R[ej], ik = 1 / s.R[ek];

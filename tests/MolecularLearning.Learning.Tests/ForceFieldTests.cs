@@ -11,17 +11,12 @@ public class ForceFieldTests
     private static double AgentLossOf(LearnedModel model, Frame frame, int i)
     {
         var set = model.Invariants;
-        var list = new NeighbourList();
-        list.Build(frame.Positions, frame.Cell, set.Cutoff);
-        var types = frame.Species.Select(set.IndexOf).ToArray();
-        var s = new AgentScratch(set.Count);
-        set.Gather(s, i, list, types);
-        set.ComputeValues(s);
-        double loss = model.Losses[types[i]].Evaluate(s.Values.AsSpan(0, set.Count), s.Lambda);
+        var s = Synthetic.AgentValues(set, frame, i);
+        double loss = model.Losses[s.AgentType].Evaluate(s.Values.AsSpan(0, set.Count), s.Lambda);
         int t = set.Species.Count;
         for (int e = 0; e < s.Entries; e++)
         {
-            int pair = types[i] * t + s.Type[e];
+            int pair = s.AgentType * t + s.Type[e];
             double gap = model.WallRMin[pair] - s.R[e];
             if (gap > 0) loss += model.WallStrength[pair] * gap * gap * gap;
         }

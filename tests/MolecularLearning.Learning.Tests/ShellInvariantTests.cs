@@ -6,16 +6,7 @@ namespace MolecularLearning.Learning.Tests;
 /// <summary>The smooth-shell families (shell, shellAngle). Finite-difference and −∇E checks run through Synthetic.Families ("shells").</summary>
 public class ShellInvariantTests
 {
-    private static double[] ValuesOf(InvariantSet set, Frame frame, int agent)
-    {
-        var list = new NeighbourList();
-        list.Build(frame.Positions, frame.Cell, set.Cutoff);
-        var types = frame.Species.Select(set.IndexOf).ToArray();
-        var scratch = new AgentScratch(set.Count);
-        set.Gather(scratch, agent, list, types);
-        set.ComputeValues(scratch);
-        return scratch.Values[..set.Count];
-    }
+    private static double[] ValuesOf(InvariantSet set, Frame frame, int agent) => Synthetic.AgentValues(set, frame, agent).Values[..set.Count];
 
     [Fact]
     public void SwitchIsOneInsideZeroOutsideAndC3AtBothEdges()

@@ -51,6 +51,18 @@ internal static class Synthetic
     public static double Gauss(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
+    /// <summary>The neighbourhood of one agent gathered and its invariants computed (the generic path), in a fresh scratch.</summary>
+    public static AgentScratch AgentValues(InvariantSet set, Frame frame, int agent)
+    {
+        var list = new NeighbourList();
+        list.Build(frame.Positions, frame.Cell, set.Cutoff);
+        var types = frame.Species.Select(set.IndexOf).ToArray();
+        var s = new AgentScratch(set.Count);
+        set.Gather(s, agent, list, types);
+        set.ComputeValues(s);
+        return s;
+    }
+
     /// <summary>A model with random parameters of sensible size for the given invariants.</summary>
     public static LearnedModel RandomModel(InvariantOptions options, int order, ForceMode mode, int seed,
         IReadOnlyList<RepulsionWall>? walls = null, bool bounds = false)
