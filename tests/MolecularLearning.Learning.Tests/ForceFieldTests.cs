@@ -1,5 +1,6 @@
 using MolecularLearning.Core;
 using MolecularLearning.Learning;
+using MolecularLearning.Learning.Export;
 
 namespace MolecularLearning.Learning.Tests;
 
@@ -156,21 +157,6 @@ public class ForceFieldTests
         Assert.Contains("Na", e.Message);
     }
 
-    internal static Frame Replicate(Frame f, int m)
-    {
-        var h = f.Cell!.Matrix.ToArray();
-        var species = new List<Species>();
-        var pos = new List<double>();
-        for (int a = 0; a < m; a++)
-            for (int b = 0; b < m; b++)
-                for (int c = 0; c < m; c++)
-                    for (int i = 0; i < f.AtomCount; i++)
-                    {
-                        species.Add(f.Species[i]);
-                        for (int k = 0; k < 3; k++) pos.Add(f.Positions[3 * i + k] + a * h[k] + b * h[3 + k] + c * h[6 + k]);
-                    }
-        var big = new double[9];
-        for (int x = 0; x < 9; x++) big[x] = h[x] * m;
-        return new Frame([.. species], [.. pos], new Cell(big));
-    }
+    /// <summary>The frame repeated m × m × m times (the export's <see cref="FrameReplica"/>).</summary>
+    internal static Frame Replicate(Frame f, int m) => FrameReplica.Replicate(f, m, m, m);
 }
