@@ -71,9 +71,7 @@ internal static class ModelFile
                 var loss = model.Losses[s];
                 w.WritePropertyName(model.Species[s].Symbol);
                 w.WriteStartObject();
-                w.WriteStartArray("b");
-                foreach (var v in loss.Linear) w.WriteNumberValue(v);
-                w.WriteEndArray();
+                WriteArray(w, "b", loss.Linear);
                 if (loss.Order == 2)
                 {
                     // Upper triangle, row by row: C[k][l] for l >= k.
@@ -100,7 +98,7 @@ internal static class ModelFile
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteArray(Utf8JsonWriter w, string name, double[] values)
+    private static void WriteArray(Utf8JsonWriter w, string name, ReadOnlySpan<double> values)
     {
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteNumberValue(v);
