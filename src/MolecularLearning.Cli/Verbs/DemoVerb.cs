@@ -65,8 +65,8 @@ public sealed class DemoVerb : IVerb
         double fitSeconds = fitClock.Elapsed.TotalSeconds;
         var model = fit.Model;
         model.Save(Path.Combine(outputDir, "model.json"));
-        var holdout = fit.Report.Holdout.Species;
-        Console.WriteLine("    held-out relRMSE: " + string.Join(", ", holdout.Select(kv => $"{kv.Key} {kv.Value.RelRmse.ToString("0.000", inv)}")) + $" ({fitSeconds:0.0} s)");
+        string heldOut = string.Join(", ", fit.Report.Holdout.Species.Select(kv => $"{kv.Key} {kv.Value.RelRmse.ToString("0.000", inv)}"));
+        Console.WriteLine($"    held-out relRMSE: {heldOut} ({fitSeconds:0.0} s)");
 
         long steps = (long)Math.Round((duration ?? durationFs) / cp2kDt);
         var settings = new MdSettings { TimestepFs = cp2kDt, TemperatureK = md.TemperatureK, ChainLength = md.Chain, TauFs = tauFs, Massive = massive };
@@ -120,7 +120,7 @@ public sealed class DemoVerb : IVerb
         {
             ("CP2K run", $"{runPath}: {frames.Count} frames, {durationFs:0} fs, NVT {md.TemperatureK} K (chain {md.Chain}, τ {md.TauFs} fs)"),
             ("model", $"{FitOptions.DefaultBasis}, cutoff {model.Cutoff} Å, order {model.Order}, {model.Mode} mode ({fitSeconds:0.0} s to fit)"),
-            ("held-out relRMSE", string.Join(", ", holdout.Select(kv => $"{kv.Key} {kv.Value.RelRmse.ToString("0.000", inv)}"))),
+            ("held-out relRMSE", heldOut),
             ("learned run", string.Create(inv, $"{done} of {steps} steps × {cp2kDt} fs, Nosé–Hoover chain {settings.ChainLength}, τ {tauFs} fs, {(massive ? "massive" : "global")}{(diverged ? " — DIVERGED" : "")}")),
             ("cost per step", string.Create(inv, $"learned {msPerStep:0.000} ms; CP2K {(cp2kSeconds is { } c ? (c * 1000).ToString("0", inv) + " ms (median of the .ener file's last column)" : "unknown")}{(speedup is { } s ? $"; {s:0} times faster" : "")}")),
         };
@@ -137,7 +137,7 @@ public sealed class DemoVerb : IVerb
         Console.WriteLine($"{"g_OO first peak (Å)",-26}{learned.RdfOO.FirstPeakR.ToString("0.00", inv) + " (" + learned.RdfOO.FirstPeakHeight.ToString("0.00", inv) + ")",-22}{reference.RdfOO.FirstPeakR.ToString("0.00", inv)} ({reference.RdfOO.FirstPeakHeight.ToString("0.00", inv)})");
         Console.WriteLine($"{"cost per step",-26}{msPerStep.ToString("0.000", inv) + " ms",-22}{(cp2kSeconds is { } cc ? cc.ToString("0.000", inv) + " s" : "unknown")}");
         if (speedup is { } x) Console.WriteLine($"learned MD is {x.ToString("0", inv)} times faster per step than CP2K");
-        Console.WriteLine($"statistics after the first {skip} fs; held-out relRMSE " + string.Join(", ", holdout.Select(kv => $"{kv.Key} {kv.Value.RelRmse.ToString("0.000", inv)}")));
+        Console.WriteLine($"statistics after the first {skip} fs; held-out relRMSE {heldOut}");
         Console.WriteLine($"report: {Path.GetFullPath(reportPath)} ({total.Elapsed.TotalSeconds:0} s in all)");
         return diverged ? 1 : 0;
     }

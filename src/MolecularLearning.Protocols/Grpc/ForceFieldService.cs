@@ -67,7 +67,7 @@ public sealed class ForceFieldService
     /// <summary>The streaming call: one response per request, in order, from one evaluator for the whole stream.</summary>
     public async Task EvaluateStreamAsync(GrpcCall<EvaluateRequest, EvaluateResponse> call)
     {
-        var evaluator = NewStreamEvaluator();
+        var evaluator = NewEvaluator();
         var response = new EvaluateResponse();
         long steps = 0;
         while (await call.ReadAsync() is { } request)
@@ -86,10 +86,8 @@ public sealed class ForceFieldService
         _log.LogInformation("EvaluateStream finished after {Steps} steps", steps);
     }
 
-    private ConfigurationEvaluator NewEvaluator() => new(_model.CreateForceField(), _model, _speciesBySymbol, MaxAtoms);
-
-    /// <summary>What a stream gets: a fresh evaluator of its own (also used by the benchmark).</summary>
-    internal ConfigurationEvaluator NewStreamEvaluator() => NewEvaluator();
+    /// <summary>A fresh evaluator: a stream's own, or one more for the unary pool (also used by the benchmark).</summary>
+    internal ConfigurationEvaluator NewEvaluator() => new(_model.CreateForceField(), _model, _speciesBySymbol, MaxAtoms);
 
     private void Return(ConfigurationEvaluator evaluator)
     {

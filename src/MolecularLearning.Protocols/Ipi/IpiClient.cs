@@ -97,7 +97,7 @@ public sealed class IpiClient
                 try
                 {
                     socket.Connect(endPoint);
-                    socket.SendTimeout = ToMs(options.MessageTimeout);
+                    socket.SendTimeout = IpiWire.SocketTimeoutMs(options.MessageTimeout);
                     log($"i-PI client: connected to {address}");
                     return socket;
                 }
@@ -253,6 +253,4 @@ public sealed class IpiClient
         if (m.Success && (!int.TryParse(m.Groups[1].Value, out int size) || size > 1))
             throw new IpiProtocolException($"{peer} asks for batched requests ({m.Value.Trim()} in its INIT string); this client evaluates one structure per request: set batch_size to 1 in the i-PI <ffsocket>");
     }
-
-    private static int ToMs(TimeSpan t) => t <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue - 1, Math.Ceiling(t.TotalMilliseconds));
 }

@@ -120,7 +120,7 @@ public sealed class IpiServerForceField : IForceField, IDisposable
             catch (SocketException) { continue; } // the client gave up between poll and accept
             ClientsAccepted++;
             if (Address.Transport == IpiTransport.Tcp) socket.NoDelay = true;
-            socket.SendTimeout = (int)Math.Min(int.MaxValue - 1, Math.Ceiling(_options.RequestTimeout.TotalMilliseconds));
+            socket.SendTimeout = IpiWire.SocketTimeoutMs(_options.RequestTimeout); // positive: Listen checks it
             var who = socket.RemoteEndPoint is IPEndPoint ip ? $" from {ip}" : "";
             _client = new IpiConnection(socket, $"i-PI client #{ClientsAccepted}{who} on {Address}");
             _requestTimeoutMessage = $"{_client.Peer} did not complete a force request within {_options.RequestTimeout.TotalSeconds:0.#} s (request timeout); the connection was closed";

@@ -27,6 +27,9 @@ internal static class IpiWire
     /// <summary>FORCEREADY after the forces: virial (9 float64), length of the extra string (int32).</summary>
     public const int ForceReadyTailBytes = 9 * 8 + 4;
 
+    /// <summary>A timeout as a socket's SendTimeout / ReceiveTimeout (ms, rounded up; 0, meaning none, for zero or less).</summary>
+    public static int SocketTimeoutMs(TimeSpan t) => t <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue - 1, Math.Ceiling(t.TotalMilliseconds));
+
     private static readonly (IpiMessage Message, byte[] Bytes)[] Headers =
     [
         (IpiMessage.Status, Pad("STATUS")), (IpiMessage.Ready, Pad("READY")), (IpiMessage.NeedInit, Pad("NEEDINIT")),
