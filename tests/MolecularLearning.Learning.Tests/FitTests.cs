@@ -5,18 +5,6 @@ namespace MolecularLearning.Learning.Tests;
 
 public class FitTests
 {
-    private static List<Frame> Labelled(LearnedModel truth, int count, int seed)
-    {
-        var frames = new List<Frame>();
-        for (int f = 0; f < count; f++)
-        {
-            var frame = Synthetic.Water(4, Cell.Orthorhombic(5.8, 5.8, 5.8), seed: seed + f, jitter: 0.08);
-            frame.Forces = truth.CreateForceField().Compute(frame).Forces.ToArray();
-            frames.Add(frame);
-        }
-        return frames;
-    }
-
     [Theory]
     [InlineData(ForceMode.Agent, 2)]
     [InlineData(ForceMode.Agent, 1)]
@@ -25,7 +13,7 @@ public class FitTests
     {
         var options = InvariantOptions.Parse("gauss:3:1.0:3.0+angular:2:3.0+angularGauss:1:1.5:3.0", 3.2);
         var truth = Synthetic.RandomModel(options, order, mode, seed: 17);
-        var frames = Labelled(truth, 24, seed: 100);
+        var frames = Synthetic.Labelled(truth, 24, seed: 100);
         var result = ModelFitter.Fit(frames, new FitOptions
         {
             Order = order, Mode = mode, Invariants = options, Ridge = 1e-14, Stride = 1, HoldoutFraction = 0.25,
@@ -58,7 +46,7 @@ public class FitTests
     {
         var options = InvariantOptions.Parse("sorted:O2:H3+gauss:3:1.0:3.0", 3.2);
         var truth = Synthetic.RandomModel(options, 2, ForceMode.Agent, seed: 3);
-        var frames = Labelled(truth, 20, seed: 7);
+        var frames = Synthetic.Labelled(truth, 20, seed: 7);
         var rng = new Random(4);
         foreach (var f in frames) for (int x = 0; x < f.Forces!.Length; x++) f.Forces[x] += 0.05 * Synthetic.Gauss(rng);
         var progress = new List<double>();

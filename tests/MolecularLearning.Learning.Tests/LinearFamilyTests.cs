@@ -49,13 +49,7 @@ public class LinearFamilyTests
     public void FitWithALinearFamilyRecoversAKnownLoss(ForceMode mode)
     {
         var truth = Truth(mode);
-        var frames = new List<Frame>();
-        for (int f = 0; f < 20; f++)
-        {
-            var frame = Synthetic.Water(4, Cell.Orthorhombic(5.8, 5.8, 5.8), seed: 300 + f, jitter: 0.08);
-            frame.Forces = truth.CreateForceField().Compute(frame).Forces.ToArray();
-            frames.Add(frame);
-        }
+        var frames = Synthetic.Labelled(truth, 20, seed: 300);
         var options = new FitOptions
         {
             Order = 2, Mode = mode, Invariants = Options, Ridge = 1e-14, Stride = 1, HoldoutFraction = 0.25,
@@ -87,13 +81,7 @@ public class LinearFamilyTests
     public void RangeWallsSitOnlyOnQuadraticInvariants()
     {
         var truth = Truth(ForceMode.Agent);
-        var frames = new List<Frame>();
-        for (int f = 0; f < 8; f++)
-        {
-            var frame = Synthetic.Water(4, Cell.Orthorhombic(5.8, 5.8, 5.8), seed: 500 + f, jitter: 0.08);
-            frame.Forces = truth.CreateForceField().Compute(frame).Forces.ToArray();
-            frames.Add(frame);
-        }
+        var frames = Synthetic.Labelled(truth, 8, seed: 500);
         var result = ModelFitter.Fit(frames, new FitOptions
         {
             Order = 2, Invariants = Options, Ridge = 1e-10, Stride = 1, RangeWallStrength = 0.02, LinearFamilies = ["angular"],

@@ -63,6 +63,19 @@ internal static class Synthetic
         return s;
     }
 
+    /// <summary>Fitting data: <paramref name="count"/> four-water boxes (seeds from <paramref name="seed"/> on) with the forces of <paramref name="truth"/>.</summary>
+    public static List<Frame> Labelled(LearnedModel truth, int count, int seed)
+    {
+        var frames = new List<Frame>();
+        for (int f = 0; f < count; f++)
+        {
+            var frame = Water(4, Cell.Orthorhombic(5.8, 5.8, 5.8), seed: seed + f, jitter: 0.08);
+            frame.Forces = truth.CreateForceField().Compute(frame).Forces.ToArray();
+            frames.Add(frame);
+        }
+        return frames;
+    }
+
     /// <summary>A model with random parameters of sensible size for the given invariants.</summary>
     public static LearnedModel RandomModel(InvariantOptions options, int order, ForceMode mode, int seed,
         IReadOnlyList<RepulsionWall>? walls = null, bool bounds = false)
