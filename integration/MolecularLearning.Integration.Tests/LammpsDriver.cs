@@ -43,12 +43,7 @@ public static class LammpsDriver
     {
         string dump = $"forces-{tag}.dump", energy = $"energy-{tag}.txt";
         string input = $"""
-            units metal
-            atom_style atomic
-            boundary p p p
-            read_data {dataFile}
-            include {snippet}
-            neighbor 1.0 bin
+            {LammpsExport.Setup(snippet, dataFile)}
             dump f all custom 1 {dump} id fx fy fz
             dump_modify f sort id format float %.17g
             run 0
@@ -73,12 +68,7 @@ public static class LammpsDriver
     public static (double[] Total, double[] Kinetic) Nve(string directory, string dataFile, string snippet, int steps, double dtFs, int every, int ranks)
     {
         string input = $"""
-            units metal
-            atom_style atomic
-            boundary p p p
-            read_data {dataFile}
-            include {snippet}
-            neighbor 1.0 bin
+            {LammpsExport.Setup(snippet, dataFile)}
             neigh_modify every 1 delay 0 check yes
             velocity all create 300.0 4928459 mom yes rot yes dist gaussian
             timestep {(dtFs / Units.FemtosecondsPerPicosecond).ToString("R", CultureInfo.InvariantCulture)}

@@ -347,6 +347,18 @@ public static class BenchHarness
         return (GC.GetTotalAllocatedBytes(true) - before) / calls;
     }
 
+    /// <summary>
+    /// Bytes a step of an <paramref name="atoms"/>-atom system allocates once warmed up past the first few
+    /// neighbour-list rebuilds, where per-thread row scratch may still grow (it doubles, so it settles): fewer
+    /// warm-up and counted steps the larger the system.
+    /// </summary>
+    private static long SteadyStateAllocatedPerCall(Action step, int atoms)
+    {
+        int warm = atoms > 200_000 ? 1 : atoms > 20_000 ? 5 : 60;
+        for (int s = 0; s < warm; s++) step();
+        return AllocatedPerCall(step, atoms > 200_000 ? 2 : atoms > 20_000 ? 10 : 40);
+    }
+
     private static double Ns(double seconds, int atoms) => Math.Round(seconds / atoms * 1e9, 2);
 
     /// <summary>Build and refresh cost and memory of the neighbour list alone, at the pair reference's cutoff and skin.</summary>
@@ -384,10 +396,7 @@ public static class BenchHarness
         var ff = candidate.Create();
         var result = new ForceResult(n);
         var Step = Trajectory(frame, ff, result);
-        // As in MeasureMd: warm up past the rebuilds where per-thread row scratch may still grow.
-        int warm = n > 200_000 ? 1 : n > 20_000 ? 5 : 60;
-        for (int s = 0; s < warm; s++) Step();
-        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : n > 20_000 ? 10 : 40);
+        long bytes = SteadyStateAllocatedPerCall(Step, n);
         var t = Time(Step, options.Seconds);
         if (!double.IsFinite(result.Energy)) throw new DataException($"{candidate.ForceField}: non-finite energy at {n} atoms");
         var process = Process.GetCurrentProcess();
@@ -448,11 +457,7 @@ public static class BenchHarness
             try { md.Step(); }
             catch (SimulationDivergedException) { restarts++; md = Start(); }
         }
-        // Warm-up past the first few neighbour-list rebuilds, where per-thread row scratch may still grow
-        // (it doubles, so it settles): the allocation count is of the steady state.
-        int warm = n > 200_000 ? 1 : n > 20_000 ? 5 : 60;
-        for (int s = 0; s < warm; s++) Step();
-        long bytes = AllocatedPerCall(Step, n > 200_000 ? 2 : n > 20_000 ? 10 : 40);
+        long bytes = SteadyStateAllocatedPerCall(Step, n);
         var t = Time(Step, options.Seconds);
         return new JsonObject
         {

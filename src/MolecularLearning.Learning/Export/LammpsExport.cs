@@ -67,17 +67,25 @@ public static class LammpsExport
         return sb.ToString();
     }
 
-    /// <summary>A ready-to-run NVE example: 0.5 fs steps (LAMMPS metal time is ps), energy printed every 20 steps.</summary>
-    public static string Example(string snippet, string dataFile) => $"""
-        # NVE water with the exported learned model (units metal: Å, eV, ps; masses g/mol = amu)
-        #   lmp -in in.water                       (one core)
-        #   mpirun -np 4 lmp -in in.water          (MPI domain decomposition)
+    /// <summary>
+    /// The opening of any input that uses the export (no trailing newline): units metal, atomic style, a periodic box
+    /// read from <paramref name="dataFile"/>, the <paramref name="snippet"/> included, a 1 Å neighbour skin.
+    /// </summary>
+    public static string Setup(string snippet, string dataFile) => $"""
         units           metal
         atom_style      atomic
         boundary        p p p
         read_data       {dataFile}
         include         {snippet}
         neighbor        1.0 bin
+        """;
+
+    /// <summary>A ready-to-run NVE example: 0.5 fs steps (LAMMPS metal time is ps), energy printed every 20 steps.</summary>
+    public static string Example(string snippet, string dataFile) => $"""
+        # NVE water with the exported learned model (units metal: Å, eV, ps; masses g/mol = amu)
+        #   lmp -in in.water                       (one core)
+        #   mpirun -np 4 lmp -in in.water          (MPI domain decomposition)
+        {Setup(snippet, dataFile)}
         neigh_modify    every 1 delay 0 check yes
         # the data file carries the source frame's velocities when it had them; otherwise:
         # velocity      all create 300.0 4928459 mom yes rot yes dist gaussian

@@ -36,8 +36,7 @@ public static class LearnedModelExport
         if (Refusal(model) is { } why) throw new DataException($"{name}: cannot export to LAMMPS: {why}");
         var o = model.Invariants.Options;
         var species = model.Species;
-        int ns = species.Count, nr = o.Radial.Count, k = model.Invariants.Count;
-        if (k != ns * nr) throw new DataException($"{name}: unexpected invariant layout ({k} invariants for {ns} species × {nr} radial functions)");
+        int ns = species.Count, nr = o.Radial.Count, k = model.Invariants.Count; // k = ns · nr: Refusal checked it
         double rc = o.RadialCutoff;
 
         var phis = new RadialFunction[nr];
