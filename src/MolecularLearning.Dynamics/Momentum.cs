@@ -34,12 +34,22 @@ public static class Momentum
         return new(px, py, pz);
     }
 
-    /// <summary>Subtracts the centre-of-mass velocity, so the total momentum is zero.</summary>
-    public static void RemoveCenterOfMassMotion(ReadOnlySpan<double> masses, Span<double> velocities)
+    /// <summary>Total mass (amu).</summary>
+    public static double TotalMass(ReadOnlySpan<double> masses)
     {
-        var p = Total(masses, velocities);
         double m = 0;
         foreach (var mi in masses) m += mi;
+        return m;
+    }
+
+    /// <summary>
+    /// Subtracts the centre-of-mass velocity, so the total momentum is zero. A caller that does this every
+    /// step passes <paramref name="totalMass"/> (<see cref="TotalMass"/> of the same masses) once summed.
+    /// </summary>
+    public static void RemoveCenterOfMassMotion(ReadOnlySpan<double> masses, Span<double> velocities, double? totalMass = null)
+    {
+        var p = Total(masses, velocities);
+        double m = totalMass ?? TotalMass(masses);
         double vx = p.X / m, vy = p.Y / m, vz = p.Z / m;
         for (int i = 0; i < masses.Length; i++)
         {

@@ -15,6 +15,7 @@ public sealed class VerletIntegrator
     private readonly ForceResult _result;
     private readonly double[] _savedX, _savedV, _savedXi, _savedVxi; // the state before a step, restored if forces fail
     private readonly double[] _invMass; // 1 / (m · amu·Å²/fs² in eV): acceleration = F · invMass
+    private readonly double _totalMass; // amu, for the centre-of-mass velocity
     private bool _initialised; // KineticEnergy is that of State.Velocities
 
     public VerletIntegrator(IForceField forceField, MdState state, MdSettings settings)
@@ -27,6 +28,7 @@ public sealed class VerletIntegrator
         _result = new ForceResult(state.AtomCount);
         _invMass = new double[state.AtomCount];
         for (int i = 0; i < state.AtomCount; i++) _invMass[i] = 1 / (state.Masses[i] * Units.AmuAngstrom2PerFs2InEv);
+        _totalMass = Momentum.TotalMass(state.Masses);
         if (settings.Thermostat == ThermostatKind.NoseHoover)
             Thermostat = new NoseHooverChains(state.AtomCount, DegreesOfFreedom, settings.TemperatureK, settings.TauFs,
                 settings.ChainLength, settings.Massive, settings.MultipleTimeSteps, settings.YoshidaOrder);
@@ -96,7 +98,7 @@ public sealed class VerletIntegrator
             v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
         }
         Thermostat?.HalfStep(dt, s.Masses, v);
-        if (Settings.RemoveCenterOfMassMotion) Momentum.RemoveCenterOfMassMotion(s.Masses, v);
+        if (Settings.RemoveCenterOfMassMotion) Momentum.RemoveCenterOfMassMotion(s.Masses, v, _totalMass);
         s.Step++;
         // Time from the step count (not a running sum) so restarts and long runs do not accumulate rounding.
         s.TimeFs = s.TimeOriginFs + s.Step * dt;
