@@ -83,8 +83,4 @@ public sealed class RadialLossDescription
         for (int i = 0; i < Species.Count; i++) if (Species[i].Symbol == s.Symbol) return i;
         throw new DataException($"species {s.Symbol} is not in the model (it knows {string.Join(", ", Species)})");
     }
-
-    /// <summary>The same loss with the linear (b) or quadratic (C) part switched off: used to budget each table separately.</summary>
-    public RadialLossDescription Part(bool linear, bool quadratic) => new(Species, Cutoff,
-        Agents.Select(a => new AgentLoss(a.Invariants, linear ? a.B : new double[a.B.Length], quadratic ? a.C : null)).ToList(), Name);
 }
