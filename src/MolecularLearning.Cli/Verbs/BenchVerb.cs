@@ -7,6 +7,7 @@ using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Dynamics;
 using MolecularLearning.Learning;
+using MolecularLearning.Learning.Export;
 
 namespace MolecularLearning.Cli.Verbs;
 
@@ -156,25 +157,9 @@ public static class BenchHarness
         return (species, pos);
     }
 
-    /// <summary>The cell replicated k×k×k; atoms stay grouped by replica so neighbours stay close in memory.</summary>
-    public static Frame Replicate(Species[] species, double[] positions, double length, int k)
-    {
-        int n = species.Length;
-        var s = new Species[n * k * k * k];
-        var p = new double[3 * s.Length];
-        int at = 0;
-        for (int a = 0; a < k; a++)
-            for (int b = 0; b < k; b++)
-                for (int c = 0; c < k; c++)
-                    for (int i = 0; i < n; i++, at++)
-                    {
-                        s[at] = species[i];
-                        p[3 * at] = positions[3 * i] + a * length;
-                        p[3 * at + 1] = positions[3 * i + 1] + b * length;
-                        p[3 * at + 2] = positions[3 * i + 2] + c * length;
-                    }
-        return new Frame(s, p, Cell.Orthorhombic(k * length, k * length, k * length));
-    }
+    /// <summary>The cubic cell of edge <paramref name="length"/> (Å) replicated k×k×k; atoms stay grouped by replica so neighbours stay close in memory.</summary>
+    public static Frame Replicate(Species[] species, double[] positions, double length, int k) =>
+        FrameReplica.Replicate(new Frame(species, positions, Cell.Orthorhombic(length, length, length)), k, k, k);
 
     /// <summary>
     /// The force fields measured: the learned models (a model file, or FitOptions.Default fitted in each
