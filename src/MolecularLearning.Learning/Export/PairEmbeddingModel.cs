@@ -255,7 +255,7 @@ public sealed class PairEmbeddingForceField(PairEmbeddingModel model) : IForceFi
                 }
                 for (int l = 0; l < nl; l++)
                     if (Model.Layers[l].Density[s, t] is { } d) _rho[l * n + i] += d.Evaluate(r, out _);
-                Accumulate(f, w, i, j, e, dEdr / r, dx, dy, dz);
+                if (dEdr != 0) RadialLossForceField.AddPairGradient(f, w, i, j, dEdr / r, dx[e], dy[e], dz[e]);
             }
         }
         for (int l = 0; l < nl; l++)
@@ -282,19 +282,10 @@ public sealed class PairEmbeddingForceField(PairEmbeddingModel model) : IForceFi
                             d.Evaluate(r, out double dd);
                             dEdr += _dF[l * n + i] * dd;
                         }
-                    Accumulate(f, w, i, j, e, dEdr / r, dx, dy, dz);
+                    if (dEdr != 0) RadialLossForceField.AddPairGradient(f, w, i, j, dEdr / r, dx[e], dy[e], dz[e]);
                 }
             }
         result.Energy = energy;
-    }
-
-    private void Accumulate(double[] f, double[] w, int i, int j, int e, double s, ReadOnlySpan<double> dx, ReadOnlySpan<double> dy, ReadOnlySpan<double> dz)
-    {
-        if (s == 0) return;
-        double gx = s * dx[e], gy = s * dy[e], gz = s * dz[e];
-        f[3 * i] += gx; f[3 * i + 1] += gy; f[3 * i + 2] += gz;
-        f[3 * j] -= gx; f[3 * j + 1] -= gy; f[3 * j + 2] -= gz;
-        RadialLossForceField.AddVirial(w, dx[e], dy[e], dz[e], gx, gy, gz);
     }
 
     private int IndexOf(Species s)

@@ -91,17 +91,20 @@ public sealed class RadialLossForceField : IForceField
                         agent.Invariants[k].Phi(r, out double dphi);
                         dUdr += g[k] * dphi;
                     }
-                double s = dUdr / r, gx = s * dx[e], gy = s * dy[e], gz = s * dz[e];
-                f[3 * i] += gx; f[3 * i + 1] += gy; f[3 * i + 2] += gz;
-                f[3 * j] -= gx; f[3 * j + 1] -= gy; f[3 * j + 2] -= gz;
-                AddVirial(w, dx[e], dy[e], dz[e], gx, gy, gz);
+                AddPairGradient(f, w, i, j, dUdr / r, dx[e], dy[e], dz[e]);
             }
         }
     }
 
-    /// <summary>W = −∂E/∂ε: for an energy gradient g = dE/dd on a displacement d, W_ab −= d_a g_b.</summary>
-    internal static void AddVirial(double[] w, double dx, double dy, double dz, double gx, double gy, double gz)
+    /// <summary>
+    /// One entry's energy gradient g = dE/dd = s·d on its displacement d = x_j − x_i (s = (dE/dr) / r): F_i += g,
+    /// F_j −= g, and the virial W = −∂E/∂ε gets W_ab −= d_a g_b.
+    /// </summary>
+    internal static void AddPairGradient(double[] f, double[] w, int i, int j, double s, double dx, double dy, double dz)
     {
+        double gx = s * dx, gy = s * dy, gz = s * dz;
+        f[3 * i] += gx; f[3 * i + 1] += gy; f[3 * i + 2] += gz;
+        f[3 * j] -= gx; f[3 * j + 1] -= gy; f[3 * j + 2] -= gz;
         w[0] -= dx * gx; w[1] -= dx * gy; w[2] -= dx * gz;
         w[3] -= dy * gx; w[4] -= dy * gy; w[5] -= dy * gz;
         w[6] -= dz * gx; w[7] -= dz * gy; w[8] -= dz * gz;
