@@ -30,17 +30,6 @@ public static class GrpcStreamBenchmark
     public sealed record Result(int Atoms, int Steps, double ServerMicroseconds, double RoundTripMicrosecondsMedian,
         double RoundTripMicrosecondsP99, double RoundTripMicrosecondsMean);
 
-    /// <summary>Zero forces, zero energy: isolates the transport.</summary>
-    private sealed class ZeroCostForceField : IForceField
-    {
-        public string Name => "zero-cost";
-        public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
-        {
-            result.Resize(species.Length);
-            result.Clear();
-        }
-    }
-
     /// <summary>A water-like box of <paramref name="atoms"/> atoms (O H H repeated) in a cubic cell, as one request.</summary>
     public static EvaluateRequest WaterLikeRequest(int atoms)
     {

@@ -28,7 +28,7 @@ public static class IpiBenchmark
         var address = IpiAddress.Parse("unix:mlbench" + Guid.NewGuid().ToString("N")[..10]);
         var quiet = new IpiServerOptions { Log = _ => { }, ConnectTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) };
         using var server = IpiServerForceField.Listen(address, quiet);
-        var client = new IpiClient().RunAsync(new FreeForceField(), species, address,
+        var client = new IpiClient().RunAsync(new ZeroCostForceField(), species, address,
             new IpiClientOptions { Log = _ => { }, ConnectTimeout = TimeSpan.FromSeconds(30) }, CancellationToken.None);
         var result = new ForceResult(atoms);
         for (int i = 0; i < Math.Min(steps, 2000); i++) server.Compute(species, positions, cell, result); // warm-up
@@ -38,16 +38,5 @@ public static class IpiBenchmark
         server.Dispose();
         client.Wait(TimeSpan.FromSeconds(10));
         return microseconds;
-    }
-
-    /// <summary>Zero forces at zero cost.</summary>
-    private sealed class FreeForceField : IForceField
-    {
-        public string Name => "zero-cost force field";
-        public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
-        {
-            result.Resize(species.Length);
-            result.Energy = 0;
-        }
     }
 }
