@@ -5,14 +5,6 @@ namespace MolecularLearning.Core.Tests;
 /// <summary>Compact storage, row access and the parallel build agree with the plain list and with brute force.</summary>
 public class NeighbourListStorageTests
 {
-    private static double[] RandomPositions(Random rng, Cell cell, int n, double spread = 3)
-    {
-        var pos = new double[3 * n];
-        for (int i = 0; i < n; i++)
-            cell.ToCartesian(new Vec3(rng.NextDouble() * spread - 1, rng.NextDouble() * spread - 1, rng.NextDouble() * spread - 1)).To(pos, i);
-        return pos;
-    }
-
     [Theory]
     [InlineData(11, 0.4)]
     [InlineData(12, 1.3)] // cutoff beyond the box: several images of the same j in one row
@@ -20,7 +12,7 @@ public class NeighbourListStorageTests
     {
         var rng = new Random(seed);
         var cell = NeighbourListTests.RandomTriclinic(rng, 7.0);
-        var pos = RandomPositions(rng, cell, 30);
+        var pos = NeighbourListTests.RandomPositions(rng, cell, 30);
         double rc = cutoffOverHeight * cell.MinHeight, skin = 0.6;
         var stored = new NeighbourList();
         var compact = new NeighbourList(NeighbourStorage.Compact);
@@ -75,7 +67,7 @@ public class NeighbourListStorageTests
         var rng = new Random(5);
         var cell = Cell.Orthorhombic(24, 26, 28);
         int n = 2200;
-        var pos = RandomPositions(rng, cell, n, spread: 1);
+        var pos = NeighbourListTests.RandomPositions(rng, cell, n, spread: 1);
         double rc = 4.0;
         var serial = new NeighbourList { Runner = new ParallelRunner(1) };
         var parallel = new NeighbourList { Runner = new ParallelRunner(3) };

@@ -34,6 +34,15 @@ public class NeighbourListTests
         return new Cell(m);
     }
 
+    /// <summary>n positions at fractional coordinates uniform in [−1, spread − 1): the default reaches outside the cell on both sides.</summary>
+    internal static double[] RandomPositions(Random rng, Cell cell, int n, double spread = 3)
+    {
+        var pos = new double[3 * n];
+        for (int i = 0; i < n; i++)
+            cell.ToCartesian(new Vec3(rng.NextDouble() * spread - 1, rng.NextDouble() * spread - 1, rng.NextDouble() * spread - 1)).To(pos, i);
+        return pos;
+    }
+
     [Theory]
     [InlineData(1, 0.3)]
     [InlineData(2, 0.6)]
@@ -45,10 +54,8 @@ public class NeighbourListTests
         var rng = new Random(seed);
         var cell = RandomTriclinic(rng, 6.0);
         int n = 25;
-        var pos = new double[3 * n];
         // Positions outside the cell too: the list must wrap them itself.
-        for (int i = 0; i < n; i++)
-            cell.ToCartesian(new Vec3(rng.NextDouble() * 3 - 1, rng.NextDouble() * 3 - 1, rng.NextDouble() * 3 - 1)).To(pos, i);
+        var pos = RandomPositions(rng, cell, n);
         double rc = cutoffOverHeight * cell.MinHeight;
 
         var list = new NeighbourList();
