@@ -1,4 +1,5 @@
 using System.Globalization;
+using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
 using MolecularLearning.Learning.Export;
 
@@ -100,16 +101,7 @@ public static class LammpsDriver
     /// <summary>The shipped 32-water box, samples/water32-xtb/init.xyz (9.8528 Å cubic).</summary>
     public static Frame WaterBox()
     {
-        var lines = File.ReadAllLines(Path.Combine(Peers.RepoRoot, "samples", "water32-xtb", "init.xyz"));
-        int n = int.Parse(lines[0].Trim(), CultureInfo.InvariantCulture);
-        var species = new Species[n];
-        var pos = new double[3 * n];
-        for (int i = 0; i < n; i++)
-        {
-            var p = lines[2 + i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            species[i] = Elements.Get(p[0]);
-            for (int a = 0; a < 3; a++) pos[3 * i + a] = P(p[1 + a]);
-        }
+        var (species, pos) = BenchHarness.ReadXyz(Path.Combine(Peers.RepoRoot, "samples", "water32-xtb", "init.xyz"));
         return new Frame(species, pos, Cell.Orthorhombic(9.8528, 9.8528, 9.8528));
     }
 
