@@ -21,8 +21,6 @@ public static class LammpsExport
     public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string dataFile = "water.data", string? source = null)
     {
         Directory.CreateDirectory(directory);
-        var d = tab.Description;
-        int ns = d.Species.Count;
         var potentials = new List<string>();
         string tableFile = prefix + ".table";
         WriteText(Path.Combine(directory, tableFile), TableText(tab, source));
