@@ -133,14 +133,15 @@ public sealed class LammpsTabulation
         // Pair tables: double N until the pair part's force error is within half the budget.
         double pairError = 0;
         LammpsLinearTable?[,] tables = new LammpsLinearTable?[ns, ns];
+        var pairCurves = new ICurve?[ns, ns]; // the same tables, as the evaluator's curves
         for (int points = options.FirstTablePoints; ; points *= 2)
         {
             tables = new LammpsLinearTable?[ns, ns];
-            var curves = new ICurve?[ns, ns];
+            pairCurves = new ICurve?[ns, ns];
             for (int s = 0; s < ns; s++)
                 for (int t = s; t < ns; t++)
-                    curves[s, t] = curves[t, s] = tables[s, t] = tables[t, s] = new LammpsLinearTable(inner[s, t], rc, points, analytic.Pair[s, t]!);
-            var got = Evaluate(new PairEmbeddingModel(analytic.Species, rc, curves, []), frames);
+                    pairCurves[s, t] = pairCurves[t, s] = tables[s, t] = tables[t, s] = new LammpsLinearTable(inner[s, t], rc, points, analytic.Pair[s, t]!);
+            var got = Evaluate(new PairEmbeddingModel(analytic.Species, rc, pairCurves, []), frames);
             pairError = MaxForceError(got, exactPair) / scale;
             steps.Add(new BudgetStep("pair table", points, pairError, EnergyErrorPerAtom(got, exactPair)));
             tab.TablePoints = points;
@@ -167,8 +168,6 @@ public sealed class LammpsTabulation
         }
         tab.EamTables = eam;
 
-        var pairCurves = new ICurve?[ns, ns];
-        for (int s = 0; s < ns; s++) for (int t = 0; t < ns; t++) pairCurves[s, t] = tables[s, t];
         var eamModel = EamModel(analytic, eam);
         tab.Tabulated = new PairEmbeddingModel(analytic.Species, rc, pairCurves, eamModel.Layers);
         var total = Evaluate(tab.Tabulated, frames);
