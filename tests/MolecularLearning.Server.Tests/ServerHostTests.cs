@@ -171,8 +171,12 @@ public sealed class ServerHostTests
             var ended = await idleEnd;
             Assert.Equal("14", ended.Status);
             Assert.Equal("server is shutting down", ended.Message);
-            var watched = await watchEnd;
-            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, HealthCheckResponse.Parser.ParseFrom(watched.Messages[^1]).Status);
+            // The watch must have told the client NOT_SERVING. Its end may then race the connection's close (seen
+            // once in CI under load: the client saw the close before the trailers); a real client reads that as
+            // UNAVAILABLE, an equally valid end for a health watch of a server that is going away.
+            try { await watchEnd; }
+            catch (HttpProtocolException e) when (e.Message.Contains("closed the connection", StringComparison.Ordinal)) { }
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, HealthCheckResponse.Parser.ParseFrom(watch.Received[^1]).Status);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             await stopping;
             // Streams the server ended are reset (NO_ERROR) even though this client never half-closed them,

@@ -88,6 +88,9 @@ public sealed class RawGrpcClient(Uri address) : IDisposable
         private Stream? _body;
         private readonly List<byte[]> _received = [];
 
+        /// <summary>The response messages read so far.</summary>
+        public IReadOnlyList<byte[]> Received => _received;
+
         internal Duplex(HttpClient http, string path, (string, string)[] headers)
         {
             var request = Request(path, new ChannelContent(_outgoing.Reader), "application/grpc", headers);
