@@ -179,8 +179,9 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
 
     /// <summary>
     /// Sends grpc-status/grpc-message (as trailers after messages, or as the headers of a trailers-only response)
-    /// and ends the response. If the client is still sending, the stream is then reset with NO_ERROR, as the spec
-    /// asks: otherwise a client that never half-closes would hold the stream open (and delay shutdown).
+    /// and ends the response. If the client is still sending, Kestrel resets the stream with NO_ERROR once the call
+    /// returns (RFC 9113 8.1), after the trailers; resetting here through IHttpResetFeature aborts the stream's
+    /// output and could drop trailers not yet written.
     /// </summary>
     private async Task FinishAsync(HttpContext http, string path, string peer, GrpcStatusCode status, string? message)
     {
@@ -188,14 +189,6 @@ public sealed class GrpcEndpoint(int maxReceiveMessageBytes = GrpcEndpoint.Defau
         try
         {
             await http.Response.CompleteAsync();
-            var body = http.Request.BodyReader;
-            bool requestEnded = false;
-            if (body.TryRead(out var rest))
-            {
-                requestEnded = rest.IsCompleted;
-                body.AdvanceTo(rest.Buffer.End);
-            }
-            if (!requestEnded) http.Features.Get<IHttpResetFeature>()?.Reset(0);
         }
         catch (Exception e) when (http.RequestAborted.IsCancellationRequested || e is IOException)
         {
