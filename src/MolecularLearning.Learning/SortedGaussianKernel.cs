@@ -30,6 +30,7 @@ internal sealed class SortedGaussianKernel
     private readonly int _species, _nr;
     private readonly double _mu0, _invWidth, _delta;
     private readonly double[] _step;          // exp(−(2n−1)δ²/2), n = 1..N−1 (index n)
+    private readonly double[] _shift;         // nδ: x_n = x_0 − nδ
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
@@ -55,6 +56,8 @@ internal sealed class SortedGaussianKernel
         }
         _step = new double[Math.Max(1, _nr)];
         for (int n = 1; n < _nr; n++) _step[n] = Math.Exp(-(2 * n - 1) * _delta * _delta / 2);
+        _shift = new double[_step.Length];
+        for (int n = 0; n < _nr; n++) _shift[n] = n * _delta;
         _rcList2 = _set.Cutoff * _set.Cutoff;
         _rcSorted = _set.Options.Cutoff;
         _rcRadial = _set.Options.RadialCutoff;
@@ -356,6 +359,10 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and φ_n' per entry (kept for the gradient).</summary>
+    /// <remarks>
+    /// One pass per block of eight entries: r, f_c, the two exponentials, then the whole ladder with g_n kept in a
+    /// register, each φ_n' stored once and the sums accumulated per n (so no per-entry arrays are re-read per n).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
     private void RadialValues(KernelScratch s, int blocks, Span<double> values)
     {
@@ -367,56 +374,45 @@ internal sealed class SortedGaussianKernel
             for (int b = 0; b < blocks; b++) Vector512.Sqrt(Vector512.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
             return;
         }
-        ref double xs = ref MemoryMarshal.GetArrayDataReference(s.X);
-        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
-        ref double es = ref MemoryMarshal.GetArrayDataReference(s.E);
-        ref double fcs = ref MemoryMarshal.GetArrayDataReference(s.Fc);
-        ref double dfcs = ref MemoryMarshal.GetArrayDataReference(s.DFc);
         var mu0 = Vector512.Create(_mu0); var iw = Vector512.Create(_invWidth); var delta = Vector512.Create(_delta);
         var rcr = Vector512.Create(_rcRadial); var irc2 = Vector512.Create(_invRcRadial2);
-        // Per entry: r, x_0, g_0 = exp(−x_0²/2), exp(δ x_0), f_c and f_c' (the exponentials are calls: kept out of the loops below).
-        for (int b = 0; b < blocks; b++)
-        {
-            nuint e = (nuint)(b * W);
-            var r2 = Vector512.LoadUnsafe(ref r2s, e);
-            var r = Vector512.Sqrt(r2);
-            r.StoreUnsafe(ref rs, e);
-            var x = (r - mu0) * iw;
-            x.StoreUnsafe(ref xs, e);
-            // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
-            var inside = Vector512.LessThan(r, rcr);
-            var tc = Vector512<double>.One - r2 * irc2;
-            ((tc * tc) & inside).StoreUnsafe(ref fcs, e);
-            ((tc * r * irc2 * -4.0) & inside).StoreUnsafe(ref dfcs, e);
-            Exp(x * x * -0.5).StoreUnsafe(ref gs, e);
-            Exp(x * delta).StoreUnsafe(ref es, e);
-        }
         var dphi = s.DPhi;
-        if (dphi.Length < blocks * nr) throw new InvalidOperationException("kernel scratch too small");
+        var acc = s.Sums;
+        if (dphi.Length < blocks * nr || acc.Length < nr || _step.Length < nr || _shift.Length < nr) throw new InvalidOperationException("kernel scratch too small");
+        ref Vector512<double> dp = ref MemoryMarshal.GetArrayDataReference(dphi);
+        ref Vector512<double> ac = ref MemoryMarshal.GetArrayDataReference(acc);
+        ref double steps = ref MemoryMarshal.GetArrayDataReference(_step);
+        ref double shifts = ref MemoryMarshal.GetArrayDataReference(_shift);
         for (int t = 0; t < _species; t++)
         {
             int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
-            for (int n = 0; n < nr; n++)
+            acc.AsSpan(0, nr).Clear();
+            for (int b = b0; b < b1; b++)
             {
-                var acc = Vector512<double>.Zero;
-                var step = Vector512.Create(_step[n]);
-                var shift = Vector512.Create(n * _delta);
-                for (int b = b0; b < b1; b++)
+                nuint e = (nuint)(b * W);
+                var r2 = Vector512.LoadUnsafe(ref r2s, e);
+                var r = Vector512.Sqrt(r2);
+                r.StoreUnsafe(ref rs, e);
+                var x0 = (r - mu0) * iw;
+                // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
+                var inside = Vector512.LessThan(r, rcr);
+                var tc = Vector512<double>.One - r2 * irc2;
+                var fc = (tc * tc) & inside;
+                var dfc = (tc * r * irc2 * -4.0) & inside;
+                var fciw = fc * iw;
+                var g = Exp(x0 * x0 * -0.5);
+                var ex = Exp(x0 * delta);
+                ref Vector512<double> row = ref Unsafe.Add(ref dp, b * nr);
+                for (int n = 0; n < nr; n++)
                 {
-                    nuint e = (nuint)(b * W);
-                    var g = Vector512.LoadUnsafe(ref gs, e);
-                    if (n > 0)
-                    {
-                        g *= Vector512.LoadUnsafe(ref es, e) * step;
-                        g.StoreUnsafe(ref gs, e);
-                    }
-                    var x = Vector512.LoadUnsafe(ref xs, e) - shift;
-                    var fc = Vector512.LoadUnsafe(ref fcs, e);
-                    acc += g * fc;
-                    dphi[b * nr + n] = g * (Vector512.LoadUnsafe(ref dfcs, e) - fc * iw * x); // d(g f_c)/dr, dg/dr = −g x / w
+                    if (n > 0) g *= ex * Vector512.Create(Unsafe.Add(ref steps, n));
+                    var x = x0 - Vector512.Create(Unsafe.Add(ref shifts, n));
+                    ref var a = ref Unsafe.Add(ref ac, n);
+                    a = Vector512.FusedMultiplyAdd(g, fc, a);
+                    Unsafe.Add(ref row, n) = g * (dfc - fciw * x); // d(g f_c)/dr, dg/dr = −g x / w
                 }
-                values[_radialOffset + t * nr + n] = Vector512.Sum(acc);
             }
+            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = Vector512.Sum(acc[n]);
         }
     }
 
@@ -642,12 +638,14 @@ internal sealed class PaddedCoordinates
 internal sealed class KernelScratch
 {
     public int[] Atom = [];
-    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r, x_0, g_n (updated in place), exp(δ x_0), f_c, f_c'.</summary>
-    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], X = [], G = [], E = [], Fc = [], DFc = [];
+    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r.</summary>
+    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [];
     /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
     public double[] Extra = [], Coef = [];
     /// <summary>φ_n' per block of eight entries: [block · N + n].</summary>
     public Vector512<double>[] DPhi = [];
+    /// <summary>The radial sums of one species per n, lane by lane.</summary>
+    public Vector512<double>[] Sums = [];
     public double[] Values = [], Lambda = [];
     public int[] SortedEntry = [];
     /// <summary>Per species: first entry and real (unpadded) count of its entries in the arrays above.</summary>
@@ -676,12 +674,12 @@ internal sealed class KernelScratch
             size = Math.Max((size + size / 4 + 7) / 8 * 8, 2 * Atom.Length);
             Atom = new int[size];
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
-            X = new double[size]; G = new double[size]; E = new double[size]; Fc = new double[size]; DFc = new double[size];
             Extra = new double[size]; Coef = new double[size];
             CandR = new double[size + 8]; CandE = new long[size + 8];
         }
         int blocks = Atom.Length / 8;
         if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
+        if (Sums.Length < nr) Sums = new Vector512<double>[nr];
         if (Values.Length < invariants)
         {
             int padded = (invariants + 7) / 8 * 8; // the loss reads whole vectors: the padding stays zero
