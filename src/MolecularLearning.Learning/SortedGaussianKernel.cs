@@ -30,7 +30,6 @@ internal sealed class SortedGaussianKernel
     private readonly int _species, _nr;
     private readonly double _mu0, _invWidth, _delta;
     private readonly double[] _step;          // exp(−(2n−1)δ²/2), n = 1..N−1 (index n)
-    private readonly double[] _shift;         // nδ: x_n = x_0 − nδ
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
@@ -56,8 +55,6 @@ internal sealed class SortedGaussianKernel
         }
         _step = new double[Math.Max(1, _nr)];
         for (int n = 1; n < _nr; n++) _step[n] = Math.Exp(-(2 * n - 1) * _delta * _delta / 2);
-        _shift = new double[_step.Length];
-        for (int n = 0; n < _nr; n++) _shift[n] = n * _delta;
         _rcList2 = _set.Cutoff * _set.Cutoff;
         _rcSorted = _set.Options.Cutoff;
         _rcRadial = _set.Options.RadialCutoff;
@@ -104,7 +101,8 @@ internal sealed class SortedGaussianKernel
 
     /// <summary>
     /// L(I) = b·I + ½ Iᵀ C I plus the range walls, and λ = ∂L/∂I (as <see cref="QuadraticLoss.Evaluate"/>): C I by
-    /// columns (C is symmetric), eight invariants per vector, four independent sums against the FMA latency.
+    /// columns (C is symmetric), two vectors of eight invariants at a time, each I_a broadcast once per pair and
+    /// the columns split by parity of a, so four independent sums hide the FMA latency and C is read by the FMAs.
     /// </summary>
     private double Loss(int ti, double[] values, double[] lambda)
     {
@@ -114,30 +112,61 @@ internal sealed class SortedGaussianKernel
         ref double lv = ref MemoryMarshal.GetArrayDataReference(lambda);
         ref double bv = ref MemoryMarshal.GetArrayDataReference(_lossB[ti]);
         var c = _lossC[ti];
+        if (c is not null)
+        {
+            ref double cv = ref MemoryMarshal.GetArrayDataReference(c);
+            int v = 0;
+            for (; v + 2 * W <= kp; v += 2 * W)
+            {
+                var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+                int a = 0;
+                for (; a + 2 <= k; a += 2)
+                {
+                    var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
+                    var x1 = Vector512.Create(Unsafe.Add(ref iv, a + 1));
+                    ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
+                    ref double c1 = ref Unsafe.Add(ref c0, kp);
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
+                    s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1), x1, s2);
+                    s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1, W), x1, s3);
+                }
+                if (a < k)
+                {
+                    var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
+                    ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
+                }
+                (s0 + s2).StoreUnsafe(ref lv, (nuint)v);
+                (s1 + s3).StoreUnsafe(ref lv, (nuint)(v + W));
+            }
+            if (v < kp)
+            {
+                var s0 = Vector512<double>.Zero; var s1 = s0;
+                int a = 0;
+                for (; a + 2 <= k; a += 2)
+                {
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
+                }
+                if (a < k) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                (s0 + s1).StoreUnsafe(ref lv, (nuint)v);
+            }
+        }
         var loss = Vector512<double>.Zero;
         for (int v = 0; v < kp; v += W)
         {
             var b = Vector512.LoadUnsafe(ref bv, (nuint)v);
             var x = Vector512.LoadUnsafe(ref iv, (nuint)v);
-            var l = b;
+            Vector512<double> l;
             if (c is not null)
             {
-                ref double cv = ref MemoryMarshal.GetArrayDataReference(c);
-                var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
-                int a = 0;
-                for (; a + 4 <= k; a += 4)
-                {
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
-                    s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 2) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 2)), s2);
-                    s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 3) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 3)), s3);
-                }
-                for (; a < k; a++) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
-                var ci = (s0 + s1) + (s2 + s3);
+                var ci = Vector512.LoadUnsafe(ref lv, (nuint)v); // C I, from above
                 l = b + ci;
                 loss += x * (b + ci * 0.5);
             }
-            else loss += x * b;
+            else { l = b; loss += x * b; }
             if (_boundMin[ti] is { } min)
             {
                 double strength = _boundStrength[ti];
@@ -378,11 +407,10 @@ internal sealed class SortedGaussianKernel
         var rcr = Vector512.Create(_rcRadial); var irc2 = Vector512.Create(_invRcRadial2);
         var dphi = s.DPhi;
         var acc = s.Sums;
-        if (dphi.Length < blocks * nr || acc.Length < nr || _step.Length < nr || _shift.Length < nr) throw new InvalidOperationException("kernel scratch too small");
+        if (dphi.Length < blocks * nr || acc.Length < nr || _step.Length < nr) throw new InvalidOperationException("kernel scratch too small");
         ref Vector512<double> dp = ref MemoryMarshal.GetArrayDataReference(dphi);
         ref Vector512<double> ac = ref MemoryMarshal.GetArrayDataReference(acc);
         ref double steps = ref MemoryMarshal.GetArrayDataReference(_step);
-        ref double shifts = ref MemoryMarshal.GetArrayDataReference(_shift);
         for (int t = 0; t < _species; t++)
         {
             int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
@@ -399,17 +427,22 @@ internal sealed class SortedGaussianKernel
                 var tc = Vector512<double>.One - r2 * irc2;
                 var fc = (tc * tc) & inside;
                 var dfc = (tc * r * irc2 * -4.0) & inside;
+                // φ_n' = g_n (f_c' − f_c x_n / w) = g_n h_n with h_n = h_{n−1} + δ f_c / w (x_n = x_0 − nδ).
                 var fciw = fc * iw;
+                var h = dfc - fciw * x0;
+                var dh = fciw * delta;
                 var g = Exp(x0 * x0 * -0.5);
                 var ex = Exp(x0 * delta);
                 ref Vector512<double> row = ref Unsafe.Add(ref dp, b * nr);
-                for (int n = 0; n < nr; n++)
+                ac = Vector512.FusedMultiplyAdd(g, fc, ac);
+                row = g * h;
+                for (int n = 1; n < nr; n++)
                 {
-                    if (n > 0) g *= ex * Vector512.Create(Unsafe.Add(ref steps, n));
-                    var x = x0 - Vector512.Create(Unsafe.Add(ref shifts, n));
+                    g *= ex * Vector512.Create(Unsafe.Add(ref steps, n));
+                    h += dh;
                     ref var a = ref Unsafe.Add(ref ac, n);
                     a = Vector512.FusedMultiplyAdd(g, fc, a);
-                    Unsafe.Add(ref row, n) = g * (dfc - fciw * x); // d(g f_c)/dr, dg/dr = −g x / w
+                    Unsafe.Add(ref row, n) = g * h;
                 }
             }
             for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = Vector512.Sum(acc[n]);
@@ -571,9 +604,9 @@ internal sealed class SortedGaussianKernel
         ref double dys = ref MemoryMarshal.GetArrayDataReference(s.Dy);
         ref double dzs = ref MemoryMarshal.GetArrayDataReference(s.Dz);
         ref double coefs = ref MemoryMarshal.GetArrayDataReference(s.Coef);
-        var lambda = s.Lambda.AsSpan(_radialOffset + t * nr, nr);
-        var dphi = s.DPhi;
-        if (dphi.Length < b1 * nr) throw new InvalidOperationException("kernel scratch too small");
+        if (s.Lambda.Length < _radialOffset + (t + 1) * nr || s.DPhi.Length < b1 * nr) throw new InvalidOperationException("kernel scratch too small");
+        ref double lambda = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Lambda), _radialOffset + t * nr);
+        ref Vector512<double> dphi = ref MemoryMarshal.GetArrayDataReference(s.DPhi);
         int pair = ti * _species + t;
         double k = _wallStrength[pair];
         var rmin = Vector512.Create(_wallRMin[pair]);
@@ -583,9 +616,18 @@ internal sealed class SortedGaussianKernel
         {
             nuint e = (nuint)(b * W);
             var r = Vector512.LoadUnsafe(ref rs, e);
+            // Σ_n λ_n φ_n' in two independent sums (even and odd n) against the FMA latency.
             var slope = Vector512.LoadUnsafe(ref extra, e);
-            int row = b * nr;
-            for (int n = 0; n < nr; n++) slope = Vector512.FusedMultiplyAdd(Vector512.Create(lambda[n]), dphi[row + n], slope);
+            var odd = Vector512<double>.Zero;
+            ref Vector512<double> row = ref Unsafe.Add(ref dphi, b * nr);
+            int n = 0;
+            for (; n + 2 <= nr; n += 2)
+            {
+                slope = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref lambda, n)), Unsafe.Add(ref row, n), slope);
+                odd = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref lambda, n + 1)), Unsafe.Add(ref row, n + 1), odd);
+            }
+            if (n < nr) slope = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref lambda, n)), Unsafe.Add(ref row, n), slope);
+            slope += odd;
             if (k != 0)
             {
                 // The fixed wall k (r_min − r)³ under the loss.
