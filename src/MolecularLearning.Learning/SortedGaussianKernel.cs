@@ -348,7 +348,7 @@ internal sealed class SortedGaussianKernel
     /// </summary>
     private unsafe int DecodeFour(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
-        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + 4) throw new IndexOutOfRangeException();
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + W) throw new IndexOutOfRangeException();
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector256.Create(_rcList2);
@@ -356,6 +356,39 @@ internal sealed class SortedGaussianKernel
         fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
         {
             var ui = Vector256.Load(pu + 4 * i);
+            var ui2 = Vector512.Create(ui, ui);
+            var rc2w = Vector512.Create(_rcList2);
+            var maxJ = Vector256.Create(n - 1);
+            var maxC = Vector128.Create((ushort)Math.Min(codes - 1, (uint)ushort.MaxValue));
+            // The x lanes of the unpacked pairs in entry order: (t0[0,1], t2[0,1], t0[4,5], t2[4,5]); t2's lanes count from 8.
+            var pick = Vector512.Create(0L, 1, 8, 9, 4, 5, 12, 13);
+            var pickHigh = Vector512.Create(2L, 3, 10, 11, 6, 7, 14, 15);
+            // Eight at a time: entries q and q + 4 share a 512-bit register, so (x_j + S_c) − x_i is four 512-bit
+            // operations and the transpose is four unpacks and three two-source permutes (the shuffle port was the limit).
+            for (; codes > 0 && k + 8 <= k1; k += 8)
+            {
+                if (Vector256.GreaterThanAny(Vector256.Load((uint*)(pj + k)), maxJ) || Vector128.GreaterThanAny(Vector128.Load(pc + k), maxC))
+                    throw new IndexOutOfRangeException();
+                var p0 = Vector512.Create(Vector256.Load(pu + 4 * pj[k]), Vector256.Load(pu + 4 * pj[k + 4])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k]), Vector256.Load(ps + 4 * pc[k + 4])) - ui2;
+                var p1 = Vector512.Create(Vector256.Load(pu + 4 * pj[k + 1]), Vector256.Load(pu + 4 * pj[k + 5])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k + 1]), Vector256.Load(ps + 4 * pc[k + 5])) - ui2;
+                var p2 = Vector512.Create(Vector256.Load(pu + 4 * pj[k + 2]), Vector256.Load(pu + 4 * pj[k + 6])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k + 2]), Vector256.Load(ps + 4 * pc[k + 6])) - ui2;
+                var p3 = Vector512.Create(Vector256.Load(pu + 4 * pj[k + 3]), Vector256.Load(pu + 4 * pj[k + 7])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k + 3]), Vector256.Load(ps + 4 * pc[k + 7])) - ui2;
+                var t0 = Avx512F.UnpackLow(p0, p1); var t1 = Avx512F.UnpackHigh(p0, p1);   // (x0 x1 z0 z1 | x4 x5 z4 z5), (y0 y1 · · | y4 y5 · ·)
+                var t2 = Avx512F.UnpackLow(p2, p3); var t3 = Avx512F.UnpackHigh(p2, p3);   // the same for entries 2, 3, 6, 7
+                var x = Avx512F.PermuteVar8x64x2(t0, pick, t2);
+                var y = Avx512F.PermuteVar8x64x2(t1, pick, t3);
+                var z = Avx512F.PermuteVar8x64x2(t0, pickHigh, t2);
+                var r2 = x * x + y * y + z * z;
+                var keep = Vector512.LessThan(r2, rc2w);
+                int kept = BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                if (kept == 0) continue;
+                Avx512F.Compress(Vector512<double>.Zero, keep, x).Store(dx + m);
+                Avx512F.Compress(Vector512<double>.Zero, keep, y).Store(dy + m);
+                Avx512F.Compress(Vector512<double>.Zero, keep, z).Store(dz + m);
+                Avx512F.Compress(Vector512<double>.Zero, keep, r2).Store(r2s + m);
+                Avx512F.VL.Compress(Vector256<int>.Zero, Avx512F.ConvertToVector256Int32(keep.AsInt64()), Vector256.Load(pj + k)).Store(atom + m);
+                m += kept;
+            }
             for (; k + 4 <= k1; k += 4)
             {
                 int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
