@@ -29,7 +29,7 @@ internal sealed class SortedGaussianKernel
     private readonly InvariantSet _set;
     private readonly int _species, _nr;
     private readonly double _mu0, _invWidth, _delta;
-    private readonly double[] _step;          // exp(−(2n−1)δ²/2), n = 1..N−1 (index n)
+    private readonly double[] _ladder;        // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
@@ -53,8 +53,8 @@ internal sealed class SortedGaussianKernel
             _invWidth = 1 / _set.Radial[0].B;
             _delta = _nr > 1 ? (_set.Radial[_nr - 1].A - _mu0) / (_nr - 1) * _invWidth : 0;
         }
-        _step = new double[Math.Max(1, _nr)];
-        for (int n = 1; n < _nr; n++) _step[n] = Math.Exp(-(2 * n - 1) * _delta * _delta / 2);
+        _ladder = new double[Math.Max(1, _nr)];
+        for (int n = 0; n < _nr; n++) _ladder[n] = Math.Exp(-(double)n * n * _delta * _delta / 2);
         _rcList2 = _set.Cutoff * _set.Cutoff;
         _rcSorted = _set.Options.Cutoff;
         _rcRadial = _set.Options.RadialCutoff;
@@ -420,10 +420,11 @@ internal sealed class SortedGaussianKernel
         return DecodeScalar(i, k, k1, m, index, image, u, img, s);
     }
 
-    /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and φ_n' per entry (kept for the gradient).</summary>
+    /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and per entry what <see cref="RadialGradient"/> needs for φ_n'.</summary>
     /// <remarks>
-    /// One pass per block of eight entries: r, f_c, the two exponentials, then the whole ladder with g_n kept in a
-    /// register, each φ_n' stored once and the sums accumulated per n (so no per-entry arrays are re-read per n).
+    /// With x_n = x_0 − nδ, g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n, c_n = exp(−n²δ²/2) a constant: the ladder runs on
+    /// p_n = f_c exp(−x_0²/2) exp(δ x_0)^n (one multiplication and one addition per Gaussian and entry) and c_n scales
+    /// each species' sum once. φ_n' is not stored: the gradient pass rebuilds Σ_n λ_n φ_n' as two polynomials in exp(δ x_0).
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
     private void RadialValues(KernelScratch s, int blocks, Span<double> values)
@@ -438,12 +439,13 @@ internal sealed class SortedGaussianKernel
         }
         var mu0 = Vector512.Create(_mu0); var iw = Vector512.Create(_invWidth); var delta = Vector512.Create(_delta);
         var rcr = Vector512.Create(_rcRadial); var irc2 = Vector512.Create(_invRcRadial2);
-        var dphi = s.DPhi;
         var acc = s.Sums;
-        if (dphi.Length < blocks * nr || acc.Length < nr || _step.Length < nr) throw new InvalidOperationException("kernel scratch too small");
-        ref Vector512<double> dp = ref MemoryMarshal.GetArrayDataReference(dphi);
+        if (acc.Length < nr || s.G.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
         ref Vector512<double> ac = ref MemoryMarshal.GetArrayDataReference(acc);
-        ref double steps = ref MemoryMarshal.GetArrayDataReference(_step);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
+        ref double exs = ref MemoryMarshal.GetArrayDataReference(s.Ex);
+        ref double hs = ref MemoryMarshal.GetArrayDataReference(s.H);
+        ref double dhs = ref MemoryMarshal.GetArrayDataReference(s.Dh);
         for (int t = 0; t < _species; t++)
         {
             int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
@@ -460,25 +462,30 @@ internal sealed class SortedGaussianKernel
                 var tc = Vector512<double>.One - r2 * irc2;
                 var fc = (tc * tc) & inside;
                 var dfc = (tc * r * irc2 * -4.0) & inside;
-                // φ_n' = g_n (f_c' − f_c x_n / w) = g_n h_n with h_n = h_{n−1} + δ f_c / w (x_n = x_0 − nδ).
+                // φ_n' = g_n (f_c' − f_c x_n / w) = g_n (h_0 + n Δh), h_0 = f_c' − f_c x_0 / w, Δh = δ f_c / w.
                 var fciw = fc * iw;
-                var h = dfc - fciw * x0;
-                var dh = fciw * delta;
+                (dfc - fciw * x0).StoreUnsafe(ref hs, e);
+                (fciw * delta).StoreUnsafe(ref dhs, e);
                 var g = Exp(x0 * x0 * -0.5);
                 var ex = Exp(x0 * delta);
-                ref Vector512<double> row = ref Unsafe.Add(ref dp, b * nr);
-                ac = Vector512.FusedMultiplyAdd(g, fc, ac);
-                row = g * h;
-                for (int n = 1; n < nr; n++)
+                g.StoreUnsafe(ref gs, e);
+                ex.StoreUnsafe(ref exs, e);
+                // Even and odd n as two chains stepping by exp(δ x_0)², against the multiplication latency.
+                var p = g * fc;
+                ac += p;
+                var q = p * ex;
+                var ex2 = ex * ex;
+                int n = 1;
+                for (; n + 1 < nr; n += 2)
                 {
-                    g *= ex * Vector512.Create(Unsafe.Add(ref steps, n));
-                    h += dh;
-                    ref var a = ref Unsafe.Add(ref ac, n);
-                    a = Vector512.FusedMultiplyAdd(g, fc, a);
-                    Unsafe.Add(ref row, n) = g * h;
+                    Unsafe.Add(ref ac, n) += q;
+                    p *= ex2;
+                    Unsafe.Add(ref ac, n + 1) += p;
+                    q *= ex2;
                 }
+                if (n < nr) Unsafe.Add(ref ac, n) += q;
             }
-            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = Vector512.Sum(acc[n]);
+            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = _ladder[n] * Vector512.Sum(acc[n]);
         }
     }
 
@@ -637,9 +644,20 @@ internal sealed class SortedGaussianKernel
         ref double dys = ref MemoryMarshal.GetArrayDataReference(s.Dy);
         ref double dzs = ref MemoryMarshal.GetArrayDataReference(s.Dz);
         ref double coefs = ref MemoryMarshal.GetArrayDataReference(s.Coef);
-        if (s.Lambda.Length < _radialOffset + (t + 1) * nr || s.DPhi.Length < b1 * nr) throw new InvalidOperationException("kernel scratch too small");
-        ref double lambda = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Lambda), _radialOffset + t * nr);
-        ref Vector512<double> dphi = ref MemoryMarshal.GetArrayDataReference(s.DPhi);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
+        ref double exs = ref MemoryMarshal.GetArrayDataReference(s.Ex);
+        ref double hs = ref MemoryMarshal.GetArrayDataReference(s.H);
+        ref double dhs = ref MemoryMarshal.GetArrayDataReference(s.Dh);
+        int pairs = (nr + 1) / 2; // coefficients in (even, odd) pairs, the last odd one zero when N is odd
+        if (s.Lambda.Length < _radialOffset + (t + 1) * nr || s.G.Length < b1 * W || s.LadderLambda.Length < 4 * pairs) throw new InvalidOperationException("kernel scratch too small");
+        // Σ_n λ_n φ_n' = g_0 (h_0 A + Δh B), A = Σ_n λ_n c_n e^n, B = Σ_n n λ_n c_n e^n (e = exp(δ x_0)): the coefficients.
+        var coefficients = s.LadderLambda;
+        for (int n = 0; n < 2 * pairs; n++)
+        {
+            double l = n < nr ? s.Lambda[_radialOffset + t * nr + n] * _ladder[n] : 0;
+            coefficients[2 * n] = l; coefficients[2 * n + 1] = n * l;
+        }
+        ref double lc = ref MemoryMarshal.GetArrayDataReference(coefficients);
         int pair = ti * _species + t;
         double k = _wallStrength[pair];
         var rmin = Vector512.Create(_wallRMin[pair]);
@@ -649,18 +667,24 @@ internal sealed class SortedGaussianKernel
         {
             nuint e = (nuint)(b * W);
             var r = Vector512.LoadUnsafe(ref rs, e);
-            // Σ_n λ_n φ_n' in two independent sums (even and odd n) against the FMA latency.
-            var slope = Vector512.LoadUnsafe(ref extra, e);
-            var odd = Vector512<double>.Zero;
-            ref Vector512<double> row = ref Unsafe.Add(ref dphi, b * nr);
-            int n = 0;
-            for (; n + 2 <= nr; n += 2)
+            // The two polynomials by Horner, each split into even and odd powers: four chains in e² against the FMA latency.
+            var ex = Vector512.LoadUnsafe(ref exs, e);
+            var ex2 = ex * ex;
+            ref double top = ref Unsafe.Add(ref lc, 4 * (pairs - 1));
+            var ae = Vector512.Create(top); var be = Vector512.Create(Unsafe.Add(ref top, 1));
+            var ao = Vector512.Create(Unsafe.Add(ref top, 2)); var bo = Vector512.Create(Unsafe.Add(ref top, 3));
+            for (int m = pairs - 2; m >= 0; m--)
             {
-                slope = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref lambda, n)), Unsafe.Add(ref row, n), slope);
-                odd = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref lambda, n + 1)), Unsafe.Add(ref row, n + 1), odd);
+                ref double c = ref Unsafe.Add(ref lc, 4 * m);
+                ae = Vector512.FusedMultiplyAdd(ae, ex2, Vector512.Create(c));
+                be = Vector512.FusedMultiplyAdd(be, ex2, Vector512.Create(Unsafe.Add(ref c, 1)));
+                ao = Vector512.FusedMultiplyAdd(ao, ex2, Vector512.Create(Unsafe.Add(ref c, 2)));
+                bo = Vector512.FusedMultiplyAdd(bo, ex2, Vector512.Create(Unsafe.Add(ref c, 3)));
             }
-            if (n < nr) slope = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref lambda, n)), Unsafe.Add(ref row, n), slope);
-            slope += odd;
+            var pa = Vector512.FusedMultiplyAdd(ao, ex, ae);
+            var pb = Vector512.FusedMultiplyAdd(bo, ex, be);
+            var ladder = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hs, e), pa, Vector512.LoadUnsafe(ref dhs, e) * pb);
+            var slope = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref gs, e), ladder, Vector512.LoadUnsafe(ref extra, e));
             if (k != 0)
             {
                 // The fixed wall k (r_min − r)³ under the loss.
@@ -713,12 +737,12 @@ internal sealed class PaddedCoordinates
 internal sealed class KernelScratch
 {
     public int[] Atom = [];
-    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r.</summary>
-    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [];
+    /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r; exp(−x_0²/2), exp(δ x_0), h_0, Δh.</summary>
+    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], G = [], Ex = [], H = [], Dh = [];
     /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
     public double[] Extra = [], Coef = [];
-    /// <summary>φ_n' per block of eight entries: [block · N + n].</summary>
-    public Vector512<double>[] DPhi = [];
+    /// <summary>The gradient's polynomial coefficients of one species: λ_n c_n, n λ_n c_n interleaved (N rounded up to even, zeros past N).</summary>
+    public double[] LadderLambda = [];
     /// <summary>The radial sums of one species per n, lane by lane.</summary>
     public Vector512<double>[] Sums = [];
     public double[] Values = [], Lambda = [];
@@ -749,11 +773,11 @@ internal sealed class KernelScratch
             size = Math.Max((size + size / 4 + 7) / 8 * 8, 2 * Atom.Length);
             Atom = new int[size];
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
+            G = new double[size]; Ex = new double[size]; H = new double[size]; Dh = new double[size];
             Extra = new double[size]; Coef = new double[size];
             CandR = new double[size + 8]; CandE = new long[size + 8];
         }
-        int blocks = Atom.Length / 8;
-        if (DPhi.Length < blocks * nr) DPhi = new Vector512<double>[blocks * nr];
+        if (LadderLambda.Length < 2 * nr + 2) LadderLambda = new double[2 * nr + 2];
         if (Sums.Length < nr) Sums = new Vector512<double>[nr];
         if (Values.Length < invariants)
         {

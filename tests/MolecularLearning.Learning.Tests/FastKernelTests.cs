@@ -58,6 +58,20 @@ public class FastKernelTests
         AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
     }
 
+    /// <summary>The gradient splits the ladder into even and odd powers: an odd count (zero-padded) and a single Gaussian too.</summary>
+    [Theory]
+    [InlineData(1, "agent")]
+    [InlineData(5, "agent")]
+    [InlineData(5, "conservative")]
+    public void OddLaddersAgree(int gaussians, string modeName)
+    {
+        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
+        var options = InvariantOptions.Parse($"sorted:O2:H3+gauss:{gaussians}:0.9:3.4", 4.0);
+        var model = Synthetic.RandomModel(options, 2, mode, seed: 23, walls: Walls, bounds: true);
+        var frame = Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15);
+        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+    }
+
     [Theory]
     [InlineData("agent")]
     [InlineData("conservative")]
