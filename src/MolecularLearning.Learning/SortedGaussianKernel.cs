@@ -532,24 +532,53 @@ internal sealed class SortedGaussianKernel
         }
         int blocks = (c + W - 1) / W;
         for (int q = c; q < blocks * W; q++) Unsafe.Add(ref cr, q) = double.PositiveInfinity;
-        // rank_q = #{p : r_p < r_q, or r_p = r_q and p before q}; ranks below k are the sorted slots.
-        for (int q = 0; q < c; q++)
+        // rank_q = #{p : r_p < r_q}; ranks below k are the sorted slots, ranks past k land in a trash slot (no
+        // unpredictable branch). Without ties the ranks are 0..c−1, so they sum to c(c−1)/2; a smaller sum means a tie.
+        int sum = 0;
+        if (blocks <= 2)
         {
-            double r = Unsafe.Add(ref cr, q);
-            var vr = Vector512.Create(r);
-            int rank = 0, equal = 0;
-            for (int b = 0; b < blocks; b++)
+            // The usual case (up to 16 candidates): both vectors in registers, no inner loop.
+            var p0 = Vector512.LoadUnsafe(ref cr);
+            var p1 = blocks == 2 ? Vector512.LoadUnsafe(ref cr, W) : Vector512.Create(double.PositiveInfinity);
+            for (int q = 0; q < c; q++)
             {
-                var rp = Vector512.LoadUnsafe(ref cr, (nuint)(b * W));
-                rank += BitOperations.PopCount(Vector512.LessThan(rp, vr).ExtractMostSignificantBits());
-                equal += BitOperations.PopCount(Vector512.Equals(rp, vr).ExtractMostSignificantBits());
+                double r = Unsafe.Add(ref cr, q);
+                var vr = Vector512.Create(r);
+                int rank = BitOperations.PopCount(Vector512.LessThan(p0, vr).ExtractMostSignificantBits())
+                    + BitOperations.PopCount(Vector512.LessThan(p1, vr).ExtractMostSignificantBits());
+                sum += rank;
+                int slot = Math.Min(rank, kmax);
+                Unsafe.Add(ref sr, slot) = r;
+                Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
             }
-            if (equal > 1) // a tie (rare): the earlier entry ranks first
-                for (int p = 0; p < q; p++) rank += Unsafe.Add(ref cr, p) == r ? 1 : 0;
-            // Ranks past k land in a trash slot: no unpredictable branch.
-            int slot = Math.Min(rank, kmax);
-            Unsafe.Add(ref sr, slot) = r;
-            Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
+        }
+        else
+        {
+            for (int q = 0; q < c; q++)
+            {
+                double r = Unsafe.Add(ref cr, q);
+                var vr = Vector512.Create(r);
+                int rank = 0;
+                for (int b = 0; b < blocks; b++)
+                    rank += BitOperations.PopCount(Vector512.LessThan(Vector512.LoadUnsafe(ref cr, (nuint)(b * W)), vr).ExtractMostSignificantBits());
+                sum += rank;
+                int slot = Math.Min(rank, kmax);
+                Unsafe.Add(ref sr, slot) = r;
+                Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
+            }
+        }
+        if (sum != c * (c - 1) / 2)
+        {
+            // A tie (rare): ranked again, the earlier entry first (as the generic path's insertion).
+            for (int q = 0; q < c; q++)
+            {
+                double r = Unsafe.Add(ref cr, q);
+                int rank = 0;
+                for (int p = 0; p < c; p++) rank += Unsafe.Add(ref cr, p) < r || (p < q && Unsafe.Add(ref cr, p) == r) ? 1 : 0;
+                int slot = Math.Min(rank, kmax);
+                Unsafe.Add(ref sr, slot) = r;
+                Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
+            }
         }
         int found = Math.Min(c, kmax);
         for (int q = 0; q < found; q++) { values[off + q] = Unsafe.Add(ref sr, q); sortedEntry[off + q] = Unsafe.Add(ref se, q); }
