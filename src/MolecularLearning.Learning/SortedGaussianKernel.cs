@@ -17,9 +17,9 @@ namespace MolecularLearning.Learning;
 /// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
 /// (trimmed at the cutoff without branches), then everything per entry runs eight entries at a time in
 /// <see cref="Vector512{T}"/>. The Gaussians are exact, not tabulated: with x_n = (r − μ_0)/w − nδ
-/// (δ = spacing/width), g_n = exp(−x_n²/2) obeys g_n = g_{n−1} · exp(δ x_0) · exp(−(2n−1)δ²/2), so the
-/// whole ladder costs two exponentials per entry. φ_n' is kept per entry for the gradient pass, which
-/// contracts it with λ = ∂L/∂I once λ is known. Results agree with the generic path (exact radial
+/// (δ = spacing/width), g_n = exp(−x_n²/2) = exp(−x_0²/2) · exp(δ x_0)^n · exp(−n²δ²/2), so the whole ladder
+/// costs two exponentials per entry. φ_n' is not stored: once λ = ∂L/∂I is known, the gradient pass rebuilds
+/// Σ_n λ_n φ_n' from four numbers per entry as polynomials in exp(δ x_0). Results agree with the generic path (exact radial
 /// functions) to rounding; the generic evaluator's Hermite table differs from both by ~1e-9.
 /// </remarks>
 internal sealed class SortedGaussianKernel
@@ -313,7 +313,7 @@ internal sealed class SortedGaussianKernel
             int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
             s.GroupBase[t] = at;
             int m = Avx2.IsSupported && Avx512F.VL.IsSupported
-                ? DecodeFour(i, k0, k1, at, index, image, u, img, s)
+                ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
                 : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
             s.GroupCount[t] = m - at;
             int end = at + (m - at + W - 1) / W * W;
@@ -342,11 +342,11 @@ internal sealed class SortedGaussianKernel
     }
 
     /// <summary>
-    /// <see cref="DecodeScalar"/> four entries at a time: each neighbour's (x, y, z, 0) and its image translation are one
-    /// 256-bit load each, four of them transposed into x, y, z vectors, and the entries inside the cutoff packed by
-    /// AVX-512 compress. The scalar loop takes the last few entries.
+    /// <see cref="DecodeScalar"/> eight, then four entries at a time: each neighbour's (x, y, z, 0) and its image translation
+    /// are one 256-bit load each, transposed into x, y, z vectors, and the entries inside the cutoff packed by AVX-512
+    /// compress. The scalar loop takes the last few entries.
     /// </summary>
-    private unsafe int DecodeFour(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    private unsafe int DecodeWide(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
         if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + W) throw new IndexOutOfRangeException();
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
