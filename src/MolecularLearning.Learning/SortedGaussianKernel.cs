@@ -728,24 +728,28 @@ internal sealed class SortedGaussianKernel
         {
             nuint e = (nuint)(b * W);
             var r = Vector512.LoadUnsafe(ref rs, e);
-            // The two polynomials by Horner, each split into even and odd powers: four chains in e² against the FMA latency.
-            var ex = Vector512.LoadUnsafe(ref exs, e);
-            var ex2 = ex * ex;
-            ref double top = ref Unsafe.Add(ref lc, 4 * (pairs - 1));
-            var ae = Vector512.Create(top); var be = Vector512.Create(Unsafe.Add(ref top, 1));
-            var ao = Vector512.Create(Unsafe.Add(ref top, 2)); var bo = Vector512.Create(Unsafe.Add(ref top, 3));
-            for (int m = pairs - 2; m >= 0; m--)
+            var slope = Vector512.LoadUnsafe(ref extra, e);
+            if (pairs > 0) // no Gaussians (a sorted-only basis): nothing radial to add
             {
-                ref double c = ref Unsafe.Add(ref lc, 4 * m);
-                ae = Vector512.FusedMultiplyAdd(ae, ex2, Vector512.Create(c));
-                be = Vector512.FusedMultiplyAdd(be, ex2, Vector512.Create(Unsafe.Add(ref c, 1)));
-                ao = Vector512.FusedMultiplyAdd(ao, ex2, Vector512.Create(Unsafe.Add(ref c, 2)));
-                bo = Vector512.FusedMultiplyAdd(bo, ex2, Vector512.Create(Unsafe.Add(ref c, 3)));
+                // The two polynomials by Horner, each split into even and odd powers: four chains in e² against the FMA latency.
+                var ex = Vector512.LoadUnsafe(ref exs, e);
+                var ex2 = ex * ex;
+                ref double top = ref Unsafe.Add(ref lc, 4 * (pairs - 1));
+                var ae = Vector512.Create(top); var be = Vector512.Create(Unsafe.Add(ref top, 1));
+                var ao = Vector512.Create(Unsafe.Add(ref top, 2)); var bo = Vector512.Create(Unsafe.Add(ref top, 3));
+                for (int m = pairs - 2; m >= 0; m--)
+                {
+                    ref double c = ref Unsafe.Add(ref lc, 4 * m);
+                    ae = Vector512.FusedMultiplyAdd(ae, ex2, Vector512.Create(c));
+                    be = Vector512.FusedMultiplyAdd(be, ex2, Vector512.Create(Unsafe.Add(ref c, 1)));
+                    ao = Vector512.FusedMultiplyAdd(ao, ex2, Vector512.Create(Unsafe.Add(ref c, 2)));
+                    bo = Vector512.FusedMultiplyAdd(bo, ex2, Vector512.Create(Unsafe.Add(ref c, 3)));
+                }
+                var pa = Vector512.FusedMultiplyAdd(ao, ex, ae);
+                var pb = Vector512.FusedMultiplyAdd(bo, ex, be);
+                var ladder = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hs, e), pa, Vector512.LoadUnsafe(ref dhs, e) * pb);
+                slope = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref gs, e), ladder, slope);
             }
-            var pa = Vector512.FusedMultiplyAdd(ao, ex, ae);
-            var pb = Vector512.FusedMultiplyAdd(bo, ex, be);
-            var ladder = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hs, e), pa, Vector512.LoadUnsafe(ref dhs, e) * pb);
-            var slope = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref gs, e), ladder, Vector512.LoadUnsafe(ref extra, e));
             if (k != 0)
             {
                 // The fixed wall k (r_min − r)³ under the loss.
