@@ -36,6 +36,16 @@ public class FastKernelTests
                 $"virial {a}: {fast.Virial[a]} against {generic.Virial[a]}");
     }
 
+    /// <summary>The same model and frame through the generic path and through the kernel.</summary>
+    private static void AssertKernelAgrees(LearnedModel model, Frame frame) =>
+        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+
+    private static ForceMode Mode(string name)
+    {
+        Assert.True(ForceModeNames.TryParse(name, out var mode));
+        return mode;
+    }
+
     public static IEnumerable<object[]> Cases()
     {
         foreach (var basis in new[] { "default", "sorted", "gaussian", "angles" })
@@ -52,10 +62,9 @@ public class FastKernelTests
     [MemberData(nameof(Cases))]
     public void KernelAgreesWithTheGenericPath(string basis, string modeName, int order)
     {
-        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
-        var model = Synthetic.RandomModel(Basis(basis), order, mode, seed: 17, walls: Walls, bounds: order == 2);
+        var model = Synthetic.RandomModel(Basis(basis), order, Mode(modeName), seed: 17, walls: Walls, bounds: order == 2);
         var frame = Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15);
-        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+        AssertKernelAgrees(model, frame);
     }
 
     /// <summary>The gradient splits the ladder into even and odd powers: an odd count (zero-padded) and a single Gaussian too.</summary>
@@ -65,11 +74,10 @@ public class FastKernelTests
     [InlineData(5, "conservative")]
     public void OddLaddersAgree(int gaussians, string modeName)
     {
-        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
         var options = InvariantOptions.Parse($"sorted:O2:H3+gauss:{gaussians}:0.9:3.4", 4.0);
-        var model = Synthetic.RandomModel(options, 2, mode, seed: 23, walls: Walls, bounds: true);
+        var model = Synthetic.RandomModel(options, 2, Mode(modeName), seed: 23, walls: Walls, bounds: true);
         var frame = Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15);
-        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+        AssertKernelAgrees(model, frame);
     }
 
     [Theory]
@@ -77,9 +85,8 @@ public class FastKernelTests
     [InlineData("conservative")]
     public void NeighboursAtTheCutoffAgree(string modeName)
     {
-        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
         const double rc = 6.0;
-        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, rc), 2, mode, seed: 4, walls: Walls, bounds: true);
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, rc), 2, Mode(modeName), seed: 4, walls: Walls, bounds: true);
         // Three molecules in a long box; the second O sits just inside the cutoff of the first, the third just outside.
         var frame = Synthetic.Water(3, Cell.Orthorhombic(30, 30, 30), seed: 9, jitter: 0.05);
         var p = frame.Positions;
@@ -89,7 +96,7 @@ public class FastKernelTests
             double shiftY = -(p[9 * m + 1] - p[1]), shiftZ = -(p[9 * m + 2] - p[2]);
             for (int a = 0; a < 3; a++) { p[9 * m + 3 * a] += shiftX; p[9 * m + 3 * a + 1] += shiftY; p[9 * m + 3 * a + 2] += shiftZ; }
         }
-        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+        AssertKernelAgrees(model, frame);
     }
 
     [Theory]
@@ -99,10 +106,9 @@ public class FastKernelTests
     {
         // One molecule in a 3 Å cube with a 4.5 Å cutoff: every atom's six nearest self-images tie at exactly 3 Å,
         // so which four of them are the O agent's r1..r4 (and which legs its angles use) is decided by the tie rule.
-        Assert.True(ForceModeNames.TryParse(modeName, out var mode));
-        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.5), 2, mode, seed: 8, walls: Walls);
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.5), 2, Mode(modeName), seed: 8, walls: Walls);
         var frame = Synthetic.Water(1, Cell.Orthorhombic(3, 3, 3), seed: 2, jitter: 0.05);
-        AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
+        AssertKernelAgrees(model, frame);
     }
 
     [Fact]
