@@ -29,7 +29,7 @@ internal sealed class SortedGaussianKernel
     private readonly InvariantSet _set;
     private readonly int _species, _nr;
     private readonly double _mu0, _invWidth, _delta;
-    private readonly double[] _ladder;        // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
+    private readonly double[] _ladderFactor;  // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
@@ -53,8 +53,8 @@ internal sealed class SortedGaussianKernel
             _invWidth = 1 / _set.Radial[0].B;
             _delta = _nr > 1 ? (_set.Radial[_nr - 1].A - _mu0) / (_nr - 1) * _invWidth : 0;
         }
-        _ladder = new double[Math.Max(1, _nr)];
-        for (int n = 0; n < _nr; n++) _ladder[n] = Math.Exp(-(double)n * n * _delta * _delta / 2);
+        _ladderFactor = new double[Math.Max(1, _nr)];
+        for (int n = 0; n < _nr; n++) _ladderFactor[n] = Math.Exp(-(double)n * n * _delta * _delta / 2);
         _rcList2 = _set.Cutoff * _set.Cutoff;
         _rcSorted = _set.Options.Cutoff;
         _rcRadial = _set.Options.RadialCutoff;
@@ -267,7 +267,7 @@ internal sealed class SortedGaussianKernel
         for (int q = 0; q < _set.SortedTotal; q++)
         {
             int e = sortedEntry[q];
-            if (e >= 0) s.Extra[e] += lambda[q];
+            if (e >= 0) s.SortedSlope[e] += lambda[q];
         }
         double fx = 0, fy = 0, fz = 0;
         if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
@@ -275,14 +275,14 @@ internal sealed class SortedGaussianKernel
         for (int q = 0; q < _set.SortedTotal; q++)
         {
             int e = sortedEntry[q];
-            if (e >= 0) s.Extra[e] = 0;
+            if (e >= 0) s.SortedSlope[e] = 0;
         }
         if (conservative)
         {
             for (int t = 0; t < _species; t++)
                 for (int e = s.GroupBase[t], end = e + s.GroupCount[t]; e < end; e++)
                 {
-                    double c = s.Coef[e];
+                    double c = s.SlopeOverR[e];
                     int j = 3 * s.Atom[e];
                     forces[j] -= c * s.Dx[e]; forces[j + 1] -= c * s.Dy[e]; forces[j + 2] -= c * s.Dz[e];
                 }
@@ -437,11 +437,11 @@ internal sealed class SortedGaussianKernel
             for (int b = 0; b < blocks; b++) Vector512.Sqrt(Vector512.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
             return;
         }
-        var acc = s.Sums;
-        if (acc.Length < nr || s.G.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
+        var acc = s.LadderSums;
+        if (acc.Length < nr || s.Gauss0.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
         ref Vector512<double> ac = ref MemoryMarshal.GetArrayDataReference(acc);
-        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
-        ref double exs = ref MemoryMarshal.GetArrayDataReference(s.Ex);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.Gauss0);
+        ref double exs = ref MemoryMarshal.GetArrayDataReference(s.GaussStep);
         ref double hs = ref MemoryMarshal.GetArrayDataReference(s.H);
         ref double dhs = ref MemoryMarshal.GetArrayDataReference(s.Dh);
         for (int t = 0; t < _species; t++)
@@ -454,7 +454,7 @@ internal sealed class SortedGaussianKernel
                 var a5 = a0; var a6 = a0; var a7 = a0; var a8 = a0; var a9 = a0;
                 for (int b = b0; b < b1; b++)
                 {
-                    var p = Entries(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
+                    var p = RadialBlock(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
                     // Even and odd n as two chains stepping by exp(δ x_0)², against the multiplication latency.
                     var q = p * ex;
                     var ex2 = ex * ex;
@@ -472,7 +472,7 @@ internal sealed class SortedGaussianKernel
                 acc.AsSpan(0, nr).Clear();
                 for (int b = b0; b < b1; b++)
                 {
-                    var p = Entries(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
+                    var p = RadialBlock(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
                     ac += p;
                     var q = p * ex;
                     var ex2 = ex * ex;
@@ -487,7 +487,7 @@ internal sealed class SortedGaussianKernel
                     if (n < nr) Unsafe.Add(ref ac, n) += q;
                 }
             }
-            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = _ladder[n] * Vector512.Sum(acc[n]);
+            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = _ladderFactor[n] * Vector512.Sum(acc[n]);
         }
     }
 
@@ -496,7 +496,7 @@ internal sealed class SortedGaussianKernel
     /// first term p_0 = f_c exp(−x_0²/2), with exp(δ x_0) (its step) in <paramref name="ex"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<double> Entries(ref double r2s, ref double rs, ref double hs, ref double dhs, ref double gs, ref double exs, nuint e, out Vector512<double> ex)
+    private Vector512<double> RadialBlock(ref double r2s, ref double rs, ref double hs, ref double dhs, ref double gs, ref double exs, nuint e, out Vector512<double> ex)
     {
         var iw = Vector512.Create(_invWidth);
         var r2 = Vector512.LoadUnsafe(ref r2s, e);
@@ -700,35 +700,35 @@ internal sealed class SortedGaussianKernel
         int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
         if (b1 == b0) return 0;
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
-        ref double extra = ref MemoryMarshal.GetArrayDataReference(s.Extra);
+        ref double sortedSlope = ref MemoryMarshal.GetArrayDataReference(s.SortedSlope);
         ref double dxs = ref MemoryMarshal.GetArrayDataReference(s.Dx);
         ref double dys = ref MemoryMarshal.GetArrayDataReference(s.Dy);
         ref double dzs = ref MemoryMarshal.GetArrayDataReference(s.Dz);
-        ref double coefs = ref MemoryMarshal.GetArrayDataReference(s.Coef);
-        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.G);
-        ref double exs = ref MemoryMarshal.GetArrayDataReference(s.Ex);
+        ref double slopeOverR = ref MemoryMarshal.GetArrayDataReference(s.SlopeOverR);
+        ref double gs = ref MemoryMarshal.GetArrayDataReference(s.Gauss0);
+        ref double exs = ref MemoryMarshal.GetArrayDataReference(s.GaussStep);
         ref double hs = ref MemoryMarshal.GetArrayDataReference(s.H);
         ref double dhs = ref MemoryMarshal.GetArrayDataReference(s.Dh);
         int pairs = (nr + 1) / 2; // coefficients in (even, odd) pairs, the last odd one zero when N is odd
-        if (s.Lambda.Length < _radialOffset + (t + 1) * nr || s.G.Length < b1 * W || s.LadderLambda.Length < 4 * pairs) throw new InvalidOperationException("kernel scratch too small");
+        if (s.Lambda.Length < _radialOffset + (t + 1) * nr || s.Gauss0.Length < b1 * W || s.SlopeCoefficients.Length < 4 * pairs) throw new InvalidOperationException("kernel scratch too small");
         // Σ_n λ_n φ_n' = g_0 (h_0 A + Δh B), A = Σ_n λ_n c_n e^n, B = Σ_n n λ_n c_n e^n (e = exp(δ x_0)): the coefficients.
-        var coefficients = s.LadderLambda;
+        var coefficients = s.SlopeCoefficients;
         for (int n = 0; n < 2 * pairs; n++)
         {
-            double l = n < nr ? s.Lambda[_radialOffset + t * nr + n] * _ladder[n] : 0;
+            double l = n < nr ? s.Lambda[_radialOffset + t * nr + n] * _ladderFactor[n] : 0;
             coefficients[2 * n] = l; coefficients[2 * n + 1] = n * l;
         }
         ref double lc = ref MemoryMarshal.GetArrayDataReference(coefficients);
-        int pair = ti * _species + t;
-        double k = _wallStrength[pair];
-        var rmin = Vector512.Create(_wallRMin[pair]);
+        int speciesPair = ti * _species + t;
+        double wallK = _wallStrength[speciesPair];
+        var rmin = Vector512.Create(_wallRMin[speciesPair]);
         var vfx = Vector512<double>.Zero; var vfy = vfx; var vfz = vfx; var wall = vfx;
         var wxx = s.Wxx; var wyy = s.Wyy; var wzz = s.Wzz; var wxy = s.Wxy; var wxz = s.Wxz; var wyz = s.Wyz;
         for (int b = b0; b < b1; b++)
         {
             nuint e = (nuint)(b * W);
             var r = Vector512.LoadUnsafe(ref rs, e);
-            var slope = Vector512.LoadUnsafe(ref extra, e);
+            var slope = Vector512.LoadUnsafe(ref sortedSlope, e);
             if (pairs > 0) // no Gaussians (a sorted-only basis): nothing radial to add
             {
                 // The two polynomials by Horner, each split into even and odd powers: four chains in e² against the FMA latency.
@@ -750,11 +750,11 @@ internal sealed class SortedGaussianKernel
                 var ladder = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hs, e), pa, Vector512.LoadUnsafe(ref dhs, e) * pb);
                 slope = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref gs, e), ladder, slope);
             }
-            if (k != 0)
+            if (wallK != 0)
             {
                 // The fixed wall k (r_min − r)³ under the loss.
                 var gap = Vector512.Max(rmin - r, Vector512<double>.Zero);
-                var kg2 = gap * gap * k;
+                var kg2 = gap * gap * wallK;
                 wall += kg2 * gap;
                 slope -= kg2 * 3.0;
             }
@@ -766,7 +766,7 @@ internal sealed class SortedGaussianKernel
             vfx += gx; vfy += gy; vfz += gz;
             wxx -= gx * dx; wyy -= gy * dy; wzz -= gz * dz;
             wxy -= gx * dy; wxz -= gx * dz; wyz -= gy * dz;
-            if (conservative) coef.StoreUnsafe(ref coefs, e);
+            if (conservative) coef.StoreUnsafe(ref slopeOverR, e);
         }
         s.Wxx = wxx; s.Wyy = wyy; s.Wzz = wzz; s.Wxy = wxy; s.Wxz = wxz; s.Wyz = wyz;
         fx += Vector512.Sum(vfx); fy += Vector512.Sum(vfy); fz += Vector512.Sum(vfz);
@@ -803,13 +803,13 @@ internal sealed class KernelScratch
 {
     public int[] Atom = [];
     /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r; exp(−x_0²/2), exp(δ x_0), h_0, Δh.</summary>
-    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], G = [], Ex = [], H = [], Dh = [];
+    public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], Gauss0 = [], GaussStep = [], H = [], Dh = [];
     /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
-    public double[] Extra = [], Coef = [];
+    public double[] SortedSlope = [], SlopeOverR = [];
     /// <summary>The gradient's polynomial coefficients of one species: λ_n c_n, n λ_n c_n interleaved (N rounded up to even, zeros past N).</summary>
-    public double[] LadderLambda = [];
+    public double[] SlopeCoefficients = [];
     /// <summary>The radial sums of one species per n, lane by lane.</summary>
-    public Vector512<double>[] Sums = [];
+    public Vector512<double>[] LadderSums = [];
     public double[] Values = [], Lambda = [];
     public int[] SortedEntry = [];
     /// <summary>Per species: first entry and real (unpadded) count of its entries in the arrays above.</summary>
@@ -838,12 +838,12 @@ internal sealed class KernelScratch
             size = Math.Max((size + size / 4 + 7) / 8 * 8, 2 * Atom.Length);
             Atom = new int[size];
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
-            G = new double[size]; Ex = new double[size]; H = new double[size]; Dh = new double[size];
-            Extra = new double[size]; Coef = new double[size];
+            Gauss0 = new double[size]; GaussStep = new double[size]; H = new double[size]; Dh = new double[size];
+            SortedSlope = new double[size]; SlopeOverR = new double[size];
             CandR = new double[size + 8]; CandE = new long[size + 8];
         }
-        if (LadderLambda.Length < 2 * nr + 2) LadderLambda = new double[2 * nr + 2];
-        if (Sums.Length < nr) Sums = new Vector512<double>[nr];
+        if (SlopeCoefficients.Length < 2 * nr + 2) SlopeCoefficients = new double[2 * nr + 2];
+        if (LadderSums.Length < nr) LadderSums = new Vector512<double>[nr];
         if (Values.Length < invariants)
         {
             int padded = (invariants + 7) / 8 * 8; // the loss reads whole vectors: the padding stays zero
