@@ -7,9 +7,10 @@ public sealed partial class InvariantSet
     internal int SortedAngleCount => _angleAgent.Length;
     /// <summary>First sorted slot of neighbour species <paramref name="species"/>.</summary>
     internal int SortedOffset(int species) => _sortedOffset[species];
-    /// <summary>Invariants of the families this file's readers know: sorted distances, radial sums, sorted angles.</summary>
+    /// <summary>
+    /// Invariants of the families this file's readers know: sorted distances, radial sums, sorted angles. Less than
+    /// <see cref="Count"/> when the basis has any other family (angular sums, shells, families added later).
+    /// </summary>
     internal int CountOfKnownFamilies =>
-        SortedTotal + _species.Length * Radial.Length + AngularCount + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0);
-
-    private int AngularCount => SortedAngleOffset - AngularOffset;
+        SortedTotal + _species.Length * Radial.Length + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0);
 }

@@ -212,7 +212,7 @@ internal sealed class SortedGaussianKernel
         if (!Vector512.IsHardwareAccelerated || !Avx512F.IsSupported) return null;
         var set = model.Invariants;
         // Only the families this kernel computes: anything else (angular sums, families added later) is generic.
-        if (set.Degree > 0 || set.CountOfKnownFamilies != set.Count) return null;
+        if (set.CountOfKnownFamilies != set.Count) return null;
         if (set.Options.CutoffPower != 2) return null; // the kernel's f_c is (1 − (r/r_c)²)²
         if (set.Species.Count > 8) return null;
         var radial = set.Radial;
