@@ -17,13 +17,15 @@ internal sealed class AgentScratch
     public double[] Dx = [], Dy = [], Dz = [], R = [], Ux = [], Uy = [], Uz = [];
     /// <summary>Per entry: accumulated scalar along u_e, and the gradient ∂L/∂d_e.</summary>
     public double[] S = [], Gx = [], Gy = [], Gz = [];
+    /// <summary>Radial sums: φ_n(r_e) = g_n f_c and φ_n'(r_e) at [e · N + n].</summary>
     public double[] Phi = [], DPhi = [];
+    /// <summary>Angular sums: the entries inside the angular cutoff, their count, and h_n = g_n f_c, h_n' at [m · N_a + n].</summary>
     public int AngCount;
     public int[] AngEntry = [];
     public double[] H = [], DH = [];
     public readonly double[] Values, Lambda;
     public readonly int[] SortedEntry;
-    /// <summary>Take all-Gaussian radial functions from the set's cubic Hermite table (the evaluator's fast path) instead of exp.</summary>
+    /// <summary>Take all-Gaussian radial functions from the set's cubic Hermite table instead of exp (the generic evaluator's default; <see cref="SortedGaussianKernel"/> always uses exact Gaussians).</summary>
     public bool TabulatedRadial;
 
     public void EnsureEntries(int n)
