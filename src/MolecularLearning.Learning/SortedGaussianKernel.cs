@@ -31,6 +31,8 @@ internal sealed class SortedGaussianKernel
     private readonly double _mu0, _invWidth, _delta;
     private readonly double[] _ladderFactor;  // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
+    private readonly int _cutoffPower;                           // P of f_c = (1 − r²/r_c²)^P
+    private readonly double _cutoffSlope;                        // −2P: f_c' = −2P r/r_c² (1 − r²/r_c²)^(P−1)
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
     private readonly int _angles;                                // sorted angles
@@ -59,6 +61,8 @@ internal sealed class SortedGaussianKernel
         _rcSorted = _set.Options.Cutoff;
         _rcRadial = _set.Options.RadialCutoff;
         _invRcRadial2 = 1 / (_rcRadial * _rcRadial);
+        _cutoffPower = _set.Options.CutoffPower;
+        _cutoffSlope = -2.0 * _cutoffPower;
         _sortedCounts = [.. _set.SortedCounts];
         _sortedOffset = new int[_species];
         for (int t = 0; t < _species; t++) _sortedOffset[t] = _set.SortedOffset(t);
@@ -213,7 +217,7 @@ internal sealed class SortedGaussianKernel
         var set = model.Invariants;
         // Only the families this kernel computes: anything else (angular sums, families added later) is generic.
         if (set.CountOfKnownFamilies != set.Count) return null;
-        if (set.Options.CutoffPower != 2) return null; // the kernel's f_c is (1 − (r/r_c)²)²
+        if (set.ShellSumItems.Length + set.ShellAngleItems.Length > 0) return null;
         if (set.Species.Count > 8) return null;
         var radial = set.Radial;
         if (radial.Length > 0)
@@ -503,12 +507,14 @@ internal sealed class SortedGaussianKernel
         var r = Vector512.Sqrt(r2);
         r.StoreUnsafe(ref rs, e);
         var x0 = (r - Vector512.Create(_mu0)) * iw;
-        // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
+        // f_c = (1 − r²/r_c²)^P, zero at and beyond r_c; t^(P−1) by repeated products, as SmoothCutoff (P = 2: none).
         var irc2 = Vector512.Create(_invRcRadial2);
         var inside = Vector512.LessThan(r, Vector512.Create(_rcRadial));
         var tc = Vector512<double>.One - r2 * irc2;
-        var fc = (tc * tc) & inside;
-        var dfc = (tc * r * irc2 * -4.0) & inside;
+        var tp = tc;
+        for (int p = 2; p < _cutoffPower; p++) tp *= tc;
+        var fc = (tp * tc) & inside;
+        var dfc = (tp * r * irc2 * Vector512.Create(_cutoffSlope)) & inside;
         // φ_n' = g_n (f_c' − f_c x_n / w) = g_n (h_0 + n Δh), h_0 = f_c' − f_c x_0 / w, Δh = δ f_c / w.
         var fciw = fc * iw;
         var delta = Vector512.Create(_delta);
