@@ -69,6 +69,12 @@ best96 = min((r["nsPerAtomStep"] * 96e-9 for r in step96), default=None)
 for name, c in cp2k.items():
     print("| %s | %.3f | %s | %s | %s |" % (name, c["secondsPerStep"], c["source"], "%.2e" % best96 if best96 else "—",
                                         "%.2e" % (c["secondsPerStep"] / best96) if best96 else "—"))
+# The classical bar on the same scale: how much cheaper than CP2K LAMMPS SPC/Fw is per 96-atom step.
+l96 = lammps.get((96, 1))
+if l96:
+    lstep = l96["nsPerAtomStep"] * 96e-9
+    print("\nLAMMPS SPC/Fw, 96 atoms, 1 rank: %.2e s per MD step; CP2K / LAMMPS: %s" % (lstep, ", ".join(
+        "%s %.2e" % (name, c["secondsPerStep"] / lstep) for name, c in cp2k.items())))
 
 scaling = bench.get("threadScaling", [])
 if scaling:
