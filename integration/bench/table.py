@@ -54,6 +54,13 @@ for n in sizes:
         fmt(l.get("cpuNsPerAtomStep")) if l else "—", fmt(l["nsPerAtomStep"]) if l else "—",
         fmt(ratio_fe, 2), fmt(ratio_md, 2)))
 
+flat = [r for r in rows if r["forceField"] == "learned" and r["mode"] == "agent" and r["order"] == 2 and r["threads"] == 1 and r["atoms"] >= 1000]
+if len(flat) > 1:
+    for key, name in (("nsPerAtomStep", "wall"), ("cpuNsPerAtomStep", "CPU")):
+        v = [r[key] for r in flat]
+        print("\nFlatness (agent, order 2, 1 thread, %s–%s atoms, %s): max/min %.2f" % (fmt(min(r["atoms"] for r in flat)), fmt(max(r["atoms"] for r in flat)), name, max(v) / min(v)), end="")
+    print()
+
 print("\n### CP2K against the learned model, one MD step of the 96-atom box\n")
 print("| CP2K method | CP2K s/step | source | learned MD step (s) | CP2K / learned |")
 print("|---|---|---|---|---|")
@@ -62,8 +69,23 @@ best96 = min((r["nsPerAtomStep"] * 96e-9 for r in step96), default=None)
 for name, c in cp2k.items():
     print("| %s | %.3f | %s | %s | %s |" % (name, c["secondsPerStep"], c["source"], "%.2e" % best96 if best96 else "—",
                                         "%.2e" % (c["secondsPerStep"] / best96) if best96 else "—"))
+# The classical bar on the same scale: how much cheaper than CP2K LAMMPS SPC/Fw is per 96-atom step.
+l96 = lammps.get((96, 1))
+if l96:
+    lstep = l96["nsPerAtomStep"] * 96e-9
+    print("\nLAMMPS SPC/Fw, 96 atoms, 1 rank: %.2e s per MD step; CP2K / LAMMPS: %s" % (lstep, ", ".join(
+        "%s %.2e" % (name, c["secondsPerStep"] / lstep) for name, c in cp2k.items())))
 
-print("\n### Threads: speed-up of 2 threads over 1 (best wall time), learned agent order 2\n")
+scaling = bench.get("threadScaling", [])
+if scaling:
+    print("\n### Threads: alternating 1- and 2-thread batches on one evaluator (best batch each; median of the rounds' ratios)\n")
+    print("| atoms | model | rounds × calls | 1 thread ns/atom-step | 2 threads | speed-up (best) | speed-up (median of rounds) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in scaling:
+        print("| %s | %s | %d × %d | %s | %s | %.2f | %.2f |" % (fmt(r["atoms"]), label(r), r["rounds"], r["callsPerBatch"],
+              fmt(r["nsPerAtomStep"][0]), fmt(r["nsPerAtomStep"][-1]), r["speedup"], r["medianRoundSpeedup"]))
+
+print("\n### Threads: 2 threads against 1 from the separate measurements above (best wall time), learned agent order 2\n")
 print("| atoms | 1 thread ns/atom-step | 2 threads | speed-up | CPU time ratio (2 threads / 1) |")
 print("|---|---|---|---|---|")
 for n in sizes:

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
+using MolecularLearning.Learning;
 
 namespace MolecularLearning.Cli.Tests;
 
@@ -36,6 +37,31 @@ public class BenchVerbTests
         Assert.Equal(Math.Round((double)row["nsPerAtomStep"]! / 1000.0, 3), (double)ratio["oursOverLammps"]!, 3);
         Assert.NotEmpty(report["ratios"]!["perStepCp2kOverOurs"]!.AsArray());
         Assert.Equal(2, report["neighbourList"]!.AsArray().Count); // both storages
+    }
+
+    [Fact]
+    public void ThreadScalingAlternatesThreadCountsOnTheFirstLearnedModel()
+    {
+        // A small agent-mode model written to a file, as `mld bench --model FILE` would read it.
+        var set = new InvariantSet(InvariantOptions.Parse("sorted:O4:H8+gauss:4:0.8:5.5", 6.0), [Elements.O, Elements.H]);
+        var losses = Enumerable.Range(0, 2).Select(s => new QuadraticLoss(Enumerable.Range(0, set.Count).Select(a => 1e-3 * (a + s)).ToArray(), null)).ToList();
+        var path = Path.Combine(Path.GetTempPath(), $"bench-scaling-{Environment.ProcessId}.json");
+        new LearnedModel(set, ForceMode.Agent, losses, [new RepulsionWall("O", "H", 0.85, 20)]).Save(path);
+        try
+        {
+            var report = BenchHarness.Run(new BenchOptions { BoxPath = Sample(), Replicas = [3], Threads = [2, 1], Seconds = 0.05, ModelPath = path }, null);
+            var row = Assert.Single(report["threadScaling"]!.AsArray())!;
+            Assert.Equal(2592, (int)row["atoms"]!);
+            Assert.Equal("agent", (string)row["mode"]!);
+            Assert.Equal("[1,2]", row["threads"]!.ToJsonString());
+            Assert.True((int)row["rounds"]! >= 3);
+            var ns = row["nsPerAtomStep"]!.AsArray().Select(x => (double)x!).ToArray();
+            Assert.All(ns, x => Assert.True(x > 0));
+            // The speed-up is the best 1-thread batch over the best 2-thread batch (rounded ns per atom-step).
+            Assert.Equal(ns[0] / ns[1], (double)row["speedup"]!, 2);
+            Assert.True((double)row["medianRoundSpeedup"]! > 0);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]
