@@ -131,20 +131,22 @@ public class FastKernelTests
             Assert.True(Uses(InvariantOptions.Parse(FitOptions.DefaultBasis + $"+fc:{power}", FitOptions.DefaultCutoff)), $"fc:{power}");
         foreach (var name in new[] { "inverse", "angular", "shells", "all" })
             Assert.False(Uses(Synthetic.Families().Single(f => f.Name == name).Options), name);
-        // A default family plus one the kernel does not know (the conservative default adds shells to the Gaussians).
-        Assert.False(Uses(InvariantOptions.Parse(FitOptions.DefaultConservativeBasis, FitOptions.DefaultCutoff)));
         // Gaussians that are not one evenly spaced, equal-width ladder.
         Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.3), RadialBasisFunction.Gaussian(2, 0.5)] }));
         Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.5), RadialBasisFunction.Gaussian(2, 0.5), RadialBasisFunction.Gaussian(2.5, 0.5)] }));
     }
 
-    [Fact]
-    public void SteadyStateStepsAllocateNothing()
+    /// <summary>The agent default, and the conservative default (shells, fc:4) in its own mode.</summary>
+    [Theory]
+    [InlineData(FitOptions.DefaultBasis, "agent")]
+    [InlineData(FitOptions.DefaultConservativeBasis, "conservative")]
+    public void SteadyStateStepsAllocateNothing(string basis, string modeName)
     {
         // Positions drift so the Verlet list is refreshed and rebuilt (regrouped) along the way, as in MD.
-        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.0), 2, ForceMode.Agent, seed: 6, walls: Walls, bounds: true);
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(basis, 4.0), 2, Mode(modeName), seed: 6, walls: Walls, bounds: true);
         var frame = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 3);
         var ff = new LearnedForceField(model, skin: 0.3, maxThreads: 1);
+        Assert.Equal(Vector512.IsHardwareAccelerated, ff.UsesFastKernel);
         var result = new ForceResult(frame.AtomCount);
         var rng = new Random(3);
         var drift = Enumerable.Range(0, frame.Positions.Length).Select(_ => 0.004 * (rng.NextDouble() - 0.5)).ToArray();
