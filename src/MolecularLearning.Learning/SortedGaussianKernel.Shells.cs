@@ -1,7 +1,4 @@
-using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace MolecularLearning.Learning;
 
@@ -72,7 +69,6 @@ internal sealed class KernelShells
             ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
             ref double sr = ref MemoryMarshal.GetArrayDataReference(s.ShellR);
             ref long se = ref MemoryMarshal.GetArrayDataReference(s.ShellEntry);
-            var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
             for (int t = 0; t < _species; t++)
             {
                 start[t] = c;
@@ -80,17 +76,7 @@ internal sealed class KernelShells
                 if (reach == 0) continue;
                 int e0 = s.GroupBase[t], end = e0 + s.GroupCount[t];
                 if (s.ShellR.Length < c + end - e0 + W || s.R.Length < e0 + (end - e0 + W - 1) / W * W) throw new InvalidOperationException("kernel scratch too small");
-                var vr = Vector512.Create(reach);
-                // Whole vectors: a species' padding lanes lie beyond every cutoff, so they are never packed.
-                for (int b = e0; b < end; b += W)
-                {
-                    var r = Vector512.LoadUnsafe(ref rs, (nuint)b);
-                    var inside = Vector512.LessThan(r, vr);
-                    if (inside == Vector512<double>.Zero) continue;
-                    Avx512F.Compress(Vector512<double>.Zero, inside, r).StoreUnsafe(ref sr, (nuint)c);
-                    Avx512F.Compress(Vector512<long>.Zero, inside.AsInt64(), lanes + Vector512.Create((long)b)).StoreUnsafe(ref se, (nuint)c);
-                    c += BitOperations.PopCount(inside.ExtractMostSignificantBits());
-                }
+                c = SortedGaussianKernel.PackBelow(ref rs, e0, end, reach, ref sr, ref se, c);
             }
         }
         else for (int t = 0; t < _species; t++) start[t] = 0;

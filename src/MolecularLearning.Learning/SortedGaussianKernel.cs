@@ -548,7 +548,6 @@ internal sealed partial class SortedGaussianKernel
         if (s.CandR.Length < m + 2 * W) throw new InvalidOperationException("kernel scratch too small");
         ref double cr = ref MemoryMarshal.GetArrayDataReference(s.CandR);
         ref long ce = ref MemoryMarshal.GetArrayDataReference(s.CandE);
-        var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
         if (s.RankR.Length <= kmax) { s.RankR = new double[kmax + 1]; s.RankE = new int[kmax + 1]; }
         ref double sr = ref MemoryMarshal.GetArrayDataReference(s.RankR);
         ref int se = ref MemoryMarshal.GetArrayDataReference(s.RankE);
@@ -557,18 +556,7 @@ internal sealed partial class SortedGaussianKernel
         int c;
         while (true)
         {
-            c = 0;
-            var vt = Vector512.Create(tau);
-            for (int b = e0; b < e0 + m; b += W)
-            {
-                var r = Vector512.LoadUnsafe(ref rs, (nuint)b);
-                var below = Vector512.LessThan(r, vt);
-                if (below == Vector512<double>.Zero) continue;
-                // Packed in row order by AVX-512 compress; whole vectors are stored (the arrays have a vector of room).
-                Avx512F.Compress(Vector512<double>.Zero, below, r).StoreUnsafe(ref cr, (nuint)c);
-                Avx512F.Compress(Vector512<long>.Zero, below.AsInt64(), lanes + Vector512.Create((long)b)).StoreUnsafe(ref ce, (nuint)c);
-                c += BitOperations.PopCount(below.ExtractMostSignificantBits());
-            }
+            c = PackBelow(ref rs, e0, e0 + m, tau, ref cr, ref ce, 0);
             if (c >= kmax || tau >= rc) break;
             tau = rc;
         }
@@ -626,6 +614,28 @@ internal sealed partial class SortedGaussianKernel
         for (int q = 0; q < found; q++) { values[off + q] = Unsafe.Add(ref sr, q); sortedEntry[off + q] = Unsafe.Add(ref se, q); }
         for (int q = found; q < kmax; q++) { values[off + q] = rc; sortedEntry[off + q] = -1; }
         s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
+    }
+
+    /// <summary>
+    /// Packs the entries [e0, end) with r below <paramref name="limit"/>, in row order, r and entry from slot <paramref name="c"/>
+    /// on; returns the next free slot. Whole vectors are read (a species' padding lanes lie beyond every cutoff) and stored
+    /// by AVX-512 compress: the destinations need a vector of room.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
+    {
+        var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
+        var vt = Vector512.Create(limit);
+        for (int b = e0; b < end; b += W)
+        {
+            var r = Vector512.LoadUnsafe(ref rs, (nuint)b);
+            var below = Vector512.LessThan(r, vt);
+            if (below == Vector512<double>.Zero) continue;
+            Avx512F.Compress(Vector512<double>.Zero, below, r).StoreUnsafe(ref packedR, (nuint)c);
+            Avx512F.Compress(Vector512<long>.Zero, below.AsInt64(), lanes + Vector512.Create((long)b)).StoreUnsafe(ref packedEntry, (nuint)c);
+            c += BitOperations.PopCount(below.ExtractMostSignificantBits());
+        }
+        return c;
     }
 
     /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
