@@ -23,13 +23,7 @@ public class FastKernelShellTests
         _ => throw new ArgumentException(name),
     };
 
-    public static IEnumerable<object[]> Cases()
-    {
-        foreach (var basis in new[] { "conservative", "shells", "shellAngles", "mixed" })
-            foreach (var mode in new[] { "agent", "conservative" })
-                foreach (var order in new[] { 1, 2 })
-                    yield return [basis, mode, order];
-    }
+    public static IEnumerable<object[]> Cases() => FastKernelTests.InBothModesAndOrders("conservative", "shells", "shellAngles", "mixed");
 
     [Theory]
     [MemberData(nameof(Cases))]

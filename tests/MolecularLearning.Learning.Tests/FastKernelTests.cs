@@ -46,9 +46,12 @@ public class FastKernelTests
         return mode;
     }
 
-    public static IEnumerable<object[]> Cases()
+    public static IEnumerable<object[]> Cases() => InBothModesAndOrders("default", "default+fc:4", "sorted", "gaussian", "angles", "gaussian+fc:3");
+
+    /// <summary>Test cases (basis, mode, order) for each basis name, agent and conservative, orders 1 and 2.</summary>
+    internal static IEnumerable<object[]> InBothModesAndOrders(params string[] bases)
     {
-        foreach (var basis in new[] { "default", "default+fc:4", "sorted", "gaussian", "angles", "gaussian+fc:3" })
+        foreach (var basis in bases)
             foreach (var mode in new[] { "agent", "conservative" })
                 foreach (var order in new[] { 1, 2 })
                     yield return [basis, mode, order];
@@ -174,6 +177,17 @@ public class FastKernelTests
             if (log.Length == before) return;
         }
         Assert.Fail(log.ToString());
+    }
+
+    [Fact]
+    public void ConservativeDefaultForcesDoNotDependOnTheThreadCount()
+    {
+        // Conservative mode scatters into one force array per chunk (a chunk per thread), the shells' angle forces included.
+        var model = Synthetic.RandomModel(FitOptions.DefaultConservative.Invariants, 2, ForceMode.Conservative, seed: 6, walls: Walls, bounds: true);
+        var big = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 6);
+        var serial = Evaluate(model, big, kernel: true, threads: 1);
+        var parallel = Evaluate(model, big, kernel: true, threads: 4);
+        AssertAgree(serial, parallel); // the same sums in another order
     }
 
     [Fact]
