@@ -8,10 +8,11 @@ using MolecularLearning.Core;
 namespace MolecularLearning.Learning;
 
 /// <summary>
-/// The evaluator's fast path for the default families: sorted distances, a ladder of evenly spaced,
-/// equal-width Gaussians (radial sums) and angles between sorted neighbours, with the pair walls and
-/// range walls. <see cref="TryCreate"/> returns null for any other basis (angular sums, inverse powers,
-/// other Gaussians, families added later), which then takes the generic path of <see cref="InvariantSet"/>.
+/// The evaluator's fast path for the default families of both defaults: sorted distances, a ladder of evenly
+/// spaced, equal-width Gaussians (radial sums) under any cutoff power, angles between sorted neighbours, and the
+/// smooth shells and shell angles (<see cref="KernelShells"/>), with the pair walls and range walls.
+/// <see cref="TryCreate"/> returns null for any other basis (angular sums, inverse powers, other Gaussians,
+/// families added later), which then takes the generic path of <see cref="InvariantSet"/>.
 /// </summary>
 /// <remarks>
 /// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
@@ -217,7 +218,7 @@ internal sealed partial class SortedGaussianKernel
     {
         if (!Vector512.IsHardwareAccelerated || !Avx512F.IsSupported) return null;
         var set = model.Invariants;
-        // Only the families this kernel computes: anything else (angular sums, families added later) is generic.
+        // Only the families this kernel computes (shells included; any f_c power): anything else (angular sums, families added later) is generic.
         if (set.CountOfKnownFamilies != set.Count) return null;
         if (set.Species.Count > 8) return null;
         var radial = set.Radial;
