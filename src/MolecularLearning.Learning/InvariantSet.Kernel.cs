@@ -8,9 +8,19 @@ public sealed partial class InvariantSet
     /// <summary>First sorted slot of neighbour species <paramref name="species"/>.</summary>
     internal int SortedOffset(int species) => _sortedOffset[species];
     /// <summary>
-    /// Invariants of the families this file's readers know: sorted distances, radial sums, sorted angles. Less than
-    /// <see cref="Count"/> when the basis has any other family (angular sums, shells, families added later).
+    /// Invariants of the families this file's readers know: sorted distances, radial sums, sorted angles, shells and
+    /// shell angles. Less than <see cref="Count"/> when the basis has any other family (angular sums, families added later).
     /// </summary>
     internal int CountOfKnownFamilies =>
-        SortedTotal + _species.Length * Radial.Length + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0);
+        SortedTotal + _species.Length * Radial.Length + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0)
+        + _shells.Sums.Sum(sh => sh.Degree) + _shells.Angles.Sum(a => a.Degree);
+
+    /// <summary>The shell sums in layout order: agent and neighbour species index (−2: absent), window, degree, first invariant.</summary>
+    internal (int Agent, int Type, ShellWindow Window, int Degree, int Offset)[] ShellSumItems =>
+        [.. _shells.Sums.Select(sh => (sh.Agent, sh.Type, sh.Window, sh.Degree, sh.Offset))];
+
+    /// <summary>The shell angles in layout order: agent and leg species (−2: absent), windows, degree, first invariant, and
+    /// whether both legs are one shell (then unordered pairs).</summary>
+    internal (int Agent, int TypeA, int TypeB, ShellWindow A, ShellWindow B, int Degree, int Offset, bool Same)[] ShellAngleItems =>
+        [.. _shells.Angles.Select(a => (a.Agent, a.TypeA, a.TypeB, a.A, a.B, a.Degree, a.Offset, a.Same))];
 }

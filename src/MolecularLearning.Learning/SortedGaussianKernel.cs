@@ -22,7 +22,7 @@ namespace MolecularLearning.Learning;
 /// Σ_n λ_n φ_n' from four numbers per entry as polynomials in exp(δ x_0). Results agree with the generic path (exact radial
 /// functions) to rounding; the generic evaluator's Hermite table differs from both by ~1e-9.
 /// </remarks>
-internal sealed class SortedGaussianKernel
+internal sealed partial class SortedGaussianKernel
 {
     private const int W = 8; // doubles in a Vector512
 
@@ -31,6 +31,8 @@ internal sealed class SortedGaussianKernel
     private readonly double _mu0, _invWidth, _delta;
     private readonly double[] _ladderFactor;  // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
+    private readonly int _cutoffPower;                           // P of f_c = (1 − r²/r_c²)^P
+    private readonly double _cutoffSlope;                        // −2P: f_c' = −2P r/r_c² (1 − r²/r_c²)^(P−1)
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
     private readonly int _angles;                                // sorted angles
@@ -41,6 +43,7 @@ internal sealed class SortedGaussianKernel
     private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
     private readonly double[] _boundStrength;
     private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
+    private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
 
     private SortedGaussianKernel(LearnedModel model)
     {
@@ -59,6 +62,8 @@ internal sealed class SortedGaussianKernel
         _rcSorted = _set.Options.Cutoff;
         _rcRadial = _set.Options.RadialCutoff;
         _invRcRadial2 = 1 / (_rcRadial * _rcRadial);
+        _cutoffPower = _set.Options.CutoffPower;
+        _cutoffSlope = -2.0 * _cutoffPower;
         _sortedCounts = [.. _set.SortedCounts];
         _sortedOffset = new int[_species];
         for (int t = 0; t < _species; t++) _sortedOffset[t] = _set.SortedOffset(t);
@@ -70,6 +75,7 @@ internal sealed class SortedGaussianKernel
         _wallStrength = model.WallStrength;
         _bonnetA = new double[Math.Max(1, _angleDegree)];
         _bonnetB = new double[_bonnetA.Length];
+        _shells = KernelShells.Create(_set);
         for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
@@ -213,7 +219,6 @@ internal sealed class SortedGaussianKernel
         var set = model.Invariants;
         // Only the families this kernel computes: anything else (angular sums, families added later) is generic.
         if (set.CountOfKnownFamilies != set.Count) return null;
-        if (set.Options.CutoffPower != 2) return null; // the kernel's f_c is (1 − (r/r_c)²)²
         if (set.Species.Count > 8) return null;
         var radial = set.Radial;
         if (radial.Length > 0)
@@ -259,6 +264,7 @@ internal sealed class SortedGaussianKernel
         RadialValues(s, total / W, values);
         for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
+        _shells?.Values(s, ti, values);
         double loss = Loss(ti, s.Values, s.Lambda);
         var lambda = s.Lambda;
 
@@ -271,7 +277,9 @@ internal sealed class SortedGaussianKernel
         }
         double fx = 0, fy = 0, fz = 0;
         if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
+        _shells?.Gradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
         for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
+        _shells?.ClearSlopes(s);
         for (int q = 0; q < _set.SortedTotal; q++)
         {
             int e = sortedEntry[q];
@@ -503,12 +511,14 @@ internal sealed class SortedGaussianKernel
         var r = Vector512.Sqrt(r2);
         r.StoreUnsafe(ref rs, e);
         var x0 = (r - Vector512.Create(_mu0)) * iw;
-        // f_c = (1 − r²/r_c²)², zero at and beyond r_c.
+        // f_c = (1 − r²/r_c²)^P, zero at and beyond r_c; t^(P−1) by repeated products, as SmoothCutoff (P = 2: none).
         var irc2 = Vector512.Create(_invRcRadial2);
         var inside = Vector512.LessThan(r, Vector512.Create(_rcRadial));
         var tc = Vector512<double>.One - r2 * irc2;
-        var fc = (tc * tc) & inside;
-        var dfc = (tc * r * irc2 * -4.0) & inside;
+        var tp = tc;
+        for (int p = 2; p < _cutoffPower; p++) tp *= tc;
+        var fc = (tp * tc) & inside;
+        var dfc = (tp * r * irc2 * Vector512.Create(_cutoffSlope)) & inside;
         // φ_n' = g_n (f_c' − f_c x_n / w) = g_n (h_0 + n Δh), h_0 = f_c' − f_c x_0 / w, Δh = δ f_c / w.
         var fciw = fc * iw;
         var delta = Vector512.Create(_delta);
@@ -621,7 +631,7 @@ internal sealed class SortedGaussianKernel
     /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
     private const double ThresholdMargin = 0.5;
 
-    private static double Cosine(KernelScratch s, int ej, int ek) =>
+    internal static double Cosine(KernelScratch s, int ej, int ek) =>
         (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
 
     /// <summary>P_l(cos θ) of the sorted angles; keeps cos θ and dP_l/dcos θ per angle for <see cref="AngleGradient"/>.</summary>
@@ -659,7 +669,6 @@ internal sealed class SortedGaussianKernel
     {
         int deg = _angleDegree;
         var lambda = s.Lambda;
-        var w = s.AngleVirial;
         var dps = s.AngleSlopes;
         for (int a = 0; a < _angles; a++)
         {
@@ -668,17 +677,28 @@ internal sealed class SortedGaussianKernel
             _set.SortedAngleLegs(s.SortedEntry, agentType, a, out int ej, out int ek);
             double ac = 0;
             for (int l = 0; l < deg; l++) ac += lambda[_angleOffset + a * deg + l] * dps[a * deg + l];
-            double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
-            double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
-            double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
-            Leg(ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, ref fx, ref fy, ref fz);
-            Leg(ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, ref fx, ref fy, ref fz);
+            CosineForce(s, ej, ek, c, ac, forces, conservative, ref fx, ref fy, ref fz);
         }
+    }
+
+    /// <summary>
+    /// The force of ∂L/∂cos θ = <paramref name="ac"/> on the angle between entries ej and ek: ac ∂cos θ/∂d for both legs,
+    /// into F_i, the angle virial and (conservative) the neighbours. Shared by the sorted angles and the shell angles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CosineForce(KernelScratch s, int ej, int ek, double c, double ac, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    {
+        double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
+        double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
+        double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
+        Leg(ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, ref fx, ref fy, ref fz);
+        Leg(ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, ref fx, ref fy, ref fz);
 
         void Leg(int e, double gx, double gy, double gz, ref double fx, ref double fy, ref double fz)
         {
             fx += gx; fy += gy; fz += gz;
             double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
+            var w = s.AngleVirial;
             w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
             w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
             w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
@@ -804,7 +824,7 @@ internal sealed class KernelScratch
     public int[] Atom = [];
     /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r; exp(−x_0²/2), exp(δ x_0), h_0, Δh.</summary>
     public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], Gauss0 = [], GaussStep = [], H = [], Dh = [];
-    /// <summary>Per entry: ∂L/∂r from the sorted slots (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
+    /// <summary>Per entry: ∂L/∂r from the sorted slots and the shells (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
     public double[] SortedSlope = [], SlopeOverR = [];
     /// <summary>The gradient's polynomial coefficients of one species: λ_n c_n, n λ_n c_n interleaved (N rounded up to even, zeros past N).</summary>
     public double[] SlopeCoefficients = [];
@@ -827,6 +847,12 @@ internal sealed class KernelScratch
     /// <summary>The k nearest by rank, plus one trash slot for the ranks past k.</summary>
     public double[] RankR = [];
     public int[] RankE = [];
+    /// <summary>The entries inside the agent's shell reach (<see cref="KernelShells"/>): r and entry, species t from ShellStart[t].</summary>
+    public double[] ShellR = [];
+    public long[] ShellEntry = [];
+    public int[] ShellStart = [];
+    /// <summary>P_l and dP_l/dx of one shell angle (degree ≤ 8): [0, 9) and [9, 18).</summary>
+    public readonly double[] ShellLegendre = new double[18];
 
     public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
     {
@@ -841,6 +867,7 @@ internal sealed class KernelScratch
             Gauss0 = new double[size]; GaussStep = new double[size]; H = new double[size]; Dh = new double[size];
             SortedSlope = new double[size]; SlopeOverR = new double[size];
             CandR = new double[size + 8]; CandE = new long[size + 8];
+            ShellR = new double[size + 8]; ShellEntry = new long[size + 8];
         }
         if (SlopeCoefficients.Length < 2 * nr + 2) SlopeCoefficients = new double[2 * nr + 2];
         if (LadderSums.Length < nr) LadderSums = new Vector512<double>[nr];
@@ -851,7 +878,7 @@ internal sealed class KernelScratch
         }
         if (GroupBase.Length < species)
         {
-            GroupBase = new int[species]; GroupCount = new int[species];
+            GroupBase = new int[species]; GroupCount = new int[species]; ShellStart = new int[species + 1];
             Threshold = new double[species * species];
             Threshold.AsSpan().Fill(double.PositiveInfinity);
         }

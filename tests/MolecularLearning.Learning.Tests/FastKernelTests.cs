@@ -11,9 +11,9 @@ namespace MolecularLearning.Learning.Tests;
 /// </summary>
 public class FastKernelTests
 {
-    private static readonly RepulsionWall[] Walls = [new("O", "H", 1.2, 30), new("H", "H", 1.9, 10), new("O", "O", 2.9, 5)];
+    internal static readonly RepulsionWall[] Walls = [new("O", "H", 1.2, 30), new("H", "H", 1.9, 10), new("O", "O", 2.9, 5)];
 
-    private static ForceResult Evaluate(LearnedModel model, Frame frame, bool kernel, int threads = 1)
+    internal static ForceResult Evaluate(LearnedModel model, Frame frame, bool kernel, int threads = 1)
     {
         var ff = new LearnedForceField(model, skin: 0.3, maxThreads: threads, fastKernel: kernel, tabulatedRadial: false);
         Assert.Equal(kernel && Vector512.IsHardwareAccelerated, ff.UsesFastKernel);
@@ -37,10 +37,10 @@ public class FastKernelTests
     }
 
     /// <summary>The same model and frame through the generic path and through the kernel.</summary>
-    private static void AssertKernelAgrees(LearnedModel model, Frame frame) =>
+    internal static void AssertKernelAgrees(LearnedModel model, Frame frame) =>
         AssertAgree(Evaluate(model, frame, kernel: false), Evaluate(model, frame, kernel: true));
 
-    private static ForceMode Mode(string name)
+    internal static ForceMode Mode(string name)
     {
         Assert.True(ForceModeNames.TryParse(name, out var mode));
         return mode;
@@ -48,13 +48,22 @@ public class FastKernelTests
 
     public static IEnumerable<object[]> Cases()
     {
-        foreach (var basis in new[] { "default", "sorted", "gaussian", "angles" })
+        foreach (var basis in new[] { "default", "default+fc:4", "sorted", "gaussian", "angles", "gaussian+fc:3" })
             foreach (var mode in new[] { "agent", "conservative" })
                 foreach (var order in new[] { 1, 2 })
                     yield return [basis, mode, order];
     }
 
-    private static InvariantOptions Basis(string name) => name == "default"
+    private static InvariantOptions Basis(string name)
+    {
+        // "+fc:P": the family with the cutoff power P on its Gaussians.
+        int plus = name.IndexOf("+fc:", StringComparison.Ordinal);
+        var options = plus < 0 ? BasisOf(name) : BasisOf(name[..plus]) with { CutoffPower = int.Parse(name[(plus + 4)..]) };
+        Assert.Equal(plus < 0 ? 2 : int.Parse(name[(plus + 4)..]), options.CutoffPower);
+        return options;
+    }
+
+    private static InvariantOptions BasisOf(string name) => name == "default"
         ? InvariantOptions.Parse(FitOptions.DefaultBasis, 4.5) // 4.5 Å in a ~5.6 Å triclinic cell: above half the box
         : Synthetic.Families().Single(f => f.Name == name).Options;
 
@@ -118,22 +127,26 @@ public class FastKernelTests
         bool Uses(InvariantOptions options) =>
             Synthetic.RandomModel(options, 2, ForceMode.Agent, seed: 1).CreateForceField(0.5).UsesFastKernel;
         Assert.True(Uses(InvariantOptions.Parse(FitOptions.DefaultBasis, FitOptions.DefaultCutoff)));
+        for (int power = 2; power <= 8; power++) // any cutoff power
+            Assert.True(Uses(InvariantOptions.Parse(FitOptions.DefaultBasis + $"+fc:{power}", FitOptions.DefaultCutoff)), $"fc:{power}");
         foreach (var name in new[] { "inverse", "angular", "shells", "all" })
             Assert.False(Uses(Synthetic.Families().Single(f => f.Name == name).Options), name);
-        // A default family plus one the kernel does not know (the conservative default adds shells to the Gaussians).
-        Assert.False(Uses(InvariantOptions.Parse(FitOptions.DefaultConservativeBasis, FitOptions.DefaultCutoff)));
         // Gaussians that are not one evenly spaced, equal-width ladder.
         Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.3), RadialBasisFunction.Gaussian(2, 0.5)] }));
         Assert.False(Uses(new InvariantOptions { RadialCutoff = 4, Radial = [RadialBasisFunction.Gaussian(1, 0.5), RadialBasisFunction.Gaussian(2, 0.5), RadialBasisFunction.Gaussian(2.5, 0.5)] }));
     }
 
-    [Fact]
-    public void SteadyStateStepsAllocateNothing()
+    /// <summary>The agent default, and the conservative default (shells, fc:4) in its own mode.</summary>
+    [Theory]
+    [InlineData(FitOptions.DefaultBasis, "agent")]
+    [InlineData(FitOptions.DefaultConservativeBasis, "conservative")]
+    public void SteadyStateStepsAllocateNothing(string basis, string modeName)
     {
         // Positions drift so the Verlet list is refreshed and rebuilt (regrouped) along the way, as in MD.
-        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.0), 2, ForceMode.Agent, seed: 6, walls: Walls, bounds: true);
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(basis, 4.0), 2, Mode(modeName), seed: 6, walls: Walls, bounds: true);
         var frame = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 3);
         var ff = new LearnedForceField(model, skin: 0.3, maxThreads: 1);
+        Assert.Equal(Vector512.IsHardwareAccelerated, ff.UsesFastKernel);
         var result = new ForceResult(frame.AtomCount);
         var rng = new Random(3);
         var drift = Enumerable.Range(0, frame.Positions.Length).Select(_ => 0.004 * (rng.NextDouble() - 0.5)).ToArray();
