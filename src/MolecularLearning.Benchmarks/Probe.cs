@@ -50,6 +50,16 @@ public static class Probe
             Console.WriteLine($"entries within 6 Å: {within / 96.0:F1} per atom, listed {list.PairCount / 96.0:F1}");
             return 0;
         }
+        if (args.Length > 0 && args[0] == "evaluator-list")
+        {
+            // `evaluator-list K SKIN CALLS`: builds of the learned evaluator's list alone (for perf record).
+            var box = Water.Box(int.Parse(args[1]));
+            double skin = double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+            var list = new NeighbourList(NeighbourStorage.Compact) { Runner = new ParallelRunner(1) };
+            list.SetGrouping(box.Species.Select(x => x == Elements.O ? 0 : 1).ToArray(), 2);
+            for (int q = 0, calls = int.Parse(args[3]); q < calls; q++) list.Build(box.Positions, box.Cell, 6.0, skin);
+            return 0;
+        }
         int k = args.Length > 0 ? int.Parse(args[0]) : 5;
         var frame = Water.Box(k);
         foreach (var storage in new[] { NeighbourStorage.Compact, NeighbourStorage.Displacements })
@@ -58,6 +68,16 @@ public static class Probe
             list.Build(frame.Positions, frame.Cell, 6.0, 1.0);
             var t = BenchHarness.Time(() => list.Build(frame.Positions, frame.Cell, 6.0, 1.0), 2.0, 3);
             Console.WriteLine($"{storage} {frame.AtomCount} atoms: build best {t.Best / frame.AtomCount * 1e9:F0} ns/atom, cpu {t.Cpu / frame.AtomCount * 1e9:F0} ns/atom, {list.PairCount / (double)frame.AtomCount:F1} entries/atom");
+        }
+        // As the learned evaluator builds it: compact, rows grouped by species, its own skin.
+        var types = frame.Species.Select(x => x == Elements.O ? 0 : 1).ToArray();
+        foreach (double skin in new[] { 0.5, 0.75, 1.0 })
+        {
+            var list = new NeighbourList(NeighbourStorage.Compact) { Runner = new ParallelRunner(1) };
+            list.SetGrouping(types, 2);
+            list.Build(frame.Positions, frame.Cell, 6.0, skin);
+            var t = BenchHarness.Time(() => list.Build(frame.Positions, frame.Cell, 6.0, skin), 2.0, 3);
+            Console.WriteLine($"evaluator's list (grouped, skin {skin}) {frame.AtomCount} atoms: build best {t.Best / frame.AtomCount * 1e9:F0} ns/atom, cpu {t.Cpu / frame.AtomCount * 1e9:F0} ns/atom, {list.PairCount / (double)frame.AtomCount:F1} entries/atom");
         }
         return 0;
     }

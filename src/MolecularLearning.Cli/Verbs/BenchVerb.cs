@@ -359,6 +359,18 @@ public static class BenchHarness
 
     private static double Ns(double seconds, int atoms) => Math.Round(seconds / atoms * 1e9, 2);
 
+    /// <summary>Neighbour-list builds so far of a force field that keeps one (null for others).</summary>
+    private static long? ListBuilds(IForceField ff) => ff switch
+    {
+        LearnedForceField l => l.NeighbourList.Builds,
+        CoulombLennardJonesForceField p => p.NeighbourList.Builds,
+        _ => null,
+    };
+
+    /// <summary>Verlet-list rebuilds per 1,000 calls between two <see cref="ListBuilds"/> readings.</summary>
+    private static double? RebuildsPer1000(long? before, long? after, int calls) =>
+        before is { } b && after is { } a && calls > 0 ? Math.Round(1000.0 * (a - b) / calls, 1) : null;
+
     /// <summary>Build and refresh cost and memory of the neighbour list alone, at the pair reference's cutoff and skin.</summary>
     private static JsonObject MeasureNeighbourList(Frame frame, BenchOptions options, int threads, NeighbourStorage storage)
     {
@@ -395,7 +407,9 @@ public static class BenchHarness
         var result = new ForceResult(n);
         var Step = Trajectory(frame, ff, result);
         long bytes = SteadyStateAllocatedPerCall(Step, n);
+        long? builds0 = ListBuilds(ff);
         var t = Time(Step, options.Seconds);
+        var rebuilds = RebuildsPer1000(builds0, ListBuilds(ff), t.Steps + 1);
         if (!double.IsFinite(result.Energy)) throw new DataException($"{candidate.ForceField}: non-finite energy at {n} atoms");
         var process = Process.GetCurrentProcess();
         var row = new JsonObject
@@ -411,6 +425,7 @@ public static class BenchHarness
             ["cpuNsPerAtomStep"] = Ns(t.Cpu, n),
             ["microsecondsPerStep"] = Math.Round(t.Best * 1e6, 2),
             ["allocatedBytesPerStep"] = bytes,
+            ["listRebuildsPer1000Steps"] = rebuilds,
             ["peakWorkingSetBytes"] = process.PeakWorkingSet64,
             ["managedHeapBytes"] = GC.GetTotalMemory(false),
         };
@@ -506,7 +521,10 @@ public static class BenchHarness
             catch (SimulationDivergedException) { restarts++; md = Start(); }
         }
         long bytes = SteadyStateAllocatedPerCall(Step, n);
+        long? builds0 = ListBuilds(forceField);
         var t = Time(Step, options.Seconds);
+        // Restarts from the sample rebuild the list too: counted, as they are part of the timed steps.
+        var rebuilds = RebuildsPer1000(builds0, ListBuilds(forceField), t.Steps + 1);
         return new JsonObject
         {
             ["forceField"] = candidate.ForceField,
@@ -519,6 +537,7 @@ public static class BenchHarness
             ["nsPerAtomStep"] = Ns(t.Best, n),
             ["cpuNsPerAtomStep"] = Ns(t.Cpu, n),
             ["allocatedBytesPerStep"] = bytes,
+            ["listRebuildsPer1000Steps"] = rebuilds,
             ["temperatureK"] = Math.Round(md.Temperature, 1),
             ["divergedRestarts"] = restarts,
         };
