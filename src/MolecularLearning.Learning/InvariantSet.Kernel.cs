@@ -8,12 +8,20 @@ public sealed partial class InvariantSet
     /// <summary>First sorted slot of neighbour species <paramref name="species"/>.</summary>
     internal int SortedOffset(int species) => _sortedOffset[species];
     /// <summary>
-    /// Invariants of the families this file's readers know: sorted distances, radial sums, sorted angles, shells and
-    /// shell angles. Less than <see cref="Count"/> when the basis has any other family (angular sums, families added later).
+    /// Invariants of the families this file's readers know: sorted distances, radial sums, angular sums, sorted angles,
+    /// shells and shell angles. Less than <see cref="Count"/> when the basis has any other family (families added later).
     /// </summary>
     internal int CountOfKnownFamilies =>
-        SortedTotal + _species.Length * Radial.Length + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0)
+        SortedTotal + _species.Length * Radial.Length + (SortedAngleOffset - AngularOffset)
+        + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0)
         + _shells.Sums.Sum(sh => sh.Degree) + _shells.Angles.Sum(a => a.Degree);
+
+    /// <summary>
+    /// First angular invariant of neighbour species pair (<paramref name="t"/>, <paramref name="u"/>), t ≤ u; then per
+    /// radial pair (n, m), n-major (m ≥ n when t = u), the degrees l = 1..<see cref="Degree"/>.
+    /// </summary>
+    internal int AngularPairBase(int t, int u) =>
+        t <= u && u < _species.Length ? _pairBase[t * _species.Length + u] : throw new ArgumentOutOfRangeException(nameof(u));
 
     /// <summary>The shell sums in layout order: agent and neighbour species index (−2: absent), window, degree, first invariant.</summary>
     internal (int Agent, int Type, ShellWindow Window, int Degree, int Offset)[] ShellSumItems =>

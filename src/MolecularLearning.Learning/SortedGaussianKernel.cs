@@ -8,11 +8,11 @@ using MolecularLearning.Core;
 namespace MolecularLearning.Learning;
 
 /// <summary>
-/// The evaluator's fast path for the default families of both defaults: sorted distances, a ladder of evenly
-/// spaced, equal-width Gaussians (radial sums) under any cutoff power, angles between sorted neighbours, and the
-/// smooth shells and shell angles (<see cref="KernelShells"/>), with the pair walls and range walls.
-/// <see cref="TryCreate"/> returns null for any other basis (angular sums, inverse powers, other Gaussians,
-/// families added later), which then takes the generic path of <see cref="InvariantSet"/>.
+/// The evaluator's fast path for the default families of both defaults and the accurate preset: sorted distances, a
+/// ladder of evenly spaced, equal-width Gaussians (radial sums) under any cutoff power, angles between sorted neighbours,
+/// the smooth shells and shell angles (<see cref="KernelShells"/>) and the angular sums over neighbour pairs with Gaussian
+/// h_n (<see cref="KernelAngular"/>), with the pair walls and range walls. <see cref="TryCreate"/> returns null for any
+/// other basis (inverse powers, other Gaussians, families added later), which then takes the generic path of <see cref="InvariantSet"/>.
 /// </summary>
 /// <remarks>
 /// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
@@ -33,18 +33,19 @@ internal sealed partial class SortedGaussianKernel
     private readonly double[] _ladderFactor;  // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int _cutoffPower;                           // P of f_c = (1 − r²/r_c²)^P
-    private readonly double _cutoffSlope;                        // −2P: f_c' = −2P r/r_c² (1 − r²/r_c²)^(P−1)
     private readonly int[] _sortedCounts, _sortedOffset;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
     private readonly int _angles;                                // sorted angles
     private readonly double[] _wallRMin, _wallStrength;
     private readonly int _k, _kPadded;                           // invariants, and rounded up to whole vectors
     private readonly double[][] _lossB;                          // per agent species: b (padded with zeros)
-    private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1)
+    private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1), or compacted (below)
+    private readonly int[]?[] _quadratic;                        // per agent species: the invariants with a non-zero row of C, when some rows are zero (null: all)
     private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
     private readonly double[] _boundStrength;
     private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
+    private readonly KernelAngular? _angular;                    // angular sums over neighbour pairs (null: none)
 
     private SortedGaussianKernel(LearnedModel model)
     {
@@ -64,7 +65,6 @@ internal sealed partial class SortedGaussianKernel
         _rcRadial = _set.Options.RadialCutoff;
         _invRcRadial2 = 1 / (_rcRadial * _rcRadial);
         _cutoffPower = _set.Options.CutoffPower;
-        _cutoffSlope = -2.0 * _cutoffPower;
         _sortedCounts = [.. _set.SortedCounts];
         _sortedOffset = new int[_species];
         for (int t = 0; t < _species; t++) _sortedOffset[t] = _set.SortedOffset(t);
@@ -77,11 +77,13 @@ internal sealed partial class SortedGaussianKernel
         _bonnetA = new double[Math.Max(1, _angleDegree)];
         _bonnetB = new double[_bonnetA.Length];
         _shells = KernelShells.Create(_set);
+        _angular = KernelAngular.Create(_set);
         for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
         _lossB = new double[_species][];
         _lossC = new double[]?[_species];
+        _quadratic = new int[]?[_species];
         _boundMin = new double[]?[_species]; _boundMax = new double[]?[_species]; _boundInvScale = new double[]?[_species];
         _boundStrength = new double[_species];
         for (int t = 0; t < _species; t++)
@@ -91,8 +93,17 @@ internal sealed partial class SortedGaussianKernel
             loss.Linear.CopyTo(_lossB[t]);
             if (loss.Order == 2)
             {
-                var c = new double[_k * _kPadded];
-                for (int a = 0; a < _k; a++) loss.Quadratic.Slice(a * _k, _k).CopyTo(c.AsSpan(a * _kPadded));
+                // Families that enter linearly (FitOptions.LinearFamilies: the accurate preset's angular sums) have zero rows
+                // and columns in C: C I then runs on the other invariants alone, gathered into a compact vector.
+                var full = loss.Quadratic;
+                var nonZero = new List<int>();
+                for (int a = 0; a < _k; a++) if (full.Slice(a * _k, _k).ContainsAnyExcept(0.0)) nonZero.Add(a);
+                int[] rows = [.. nonZero];
+                if (rows.Length < _k) _quadratic[t] = rows;
+                int kq = rows.Length, kqp = (kq + W - 1) / W * W;
+                var c = new double[kq * kqp];
+                for (int a = 0; a < kq; a++)
+                    for (int b = 0; b < kq; b++) c[a * kqp + b] = full[rows[a] * _k + rows[b]];
                 _lossC[t] = c;
             }
             if (loss.Bounds is { } bounds)
@@ -107,13 +118,13 @@ internal sealed partial class SortedGaussianKernel
     }
 
     /// <summary>
-    /// L(I) = b·I + ½ Iᵀ C I plus the range walls, and λ = ∂L/∂I (as <see cref="QuadraticLoss.Evaluate"/>): C I by
-    /// columns (C is symmetric), two vectors of eight invariants at a time, each I_a broadcast once per pair and
-    /// the columns split by parity of a, so four independent sums hide the FMA latency and C is read by the FMAs.
+    /// L(I) = b·I + ½ Iᵀ C I plus the range walls, and λ = ∂L/∂I (as <see cref="QuadraticLoss.Evaluate"/>), C I from
+    /// <see cref="Product"/> (on the invariants with non-zero rows of C only, when some rows are zero).
     /// </summary>
-    private double Loss(int ti, double[] values, double[] lambda)
+    private double Loss(int ti, KernelScratch s)
     {
-        int k = _k, kp = _kPadded;
+        double[] values = s.Values, lambda = s.Lambda;
+        int kp = _kPadded;
         if (values.Length < kp || lambda.Length < kp) throw new InvalidOperationException("kernel scratch too small");
         ref double iv = ref MemoryMarshal.GetArrayDataReference(values);
         ref double lv = ref MemoryMarshal.GetArrayDataReference(lambda);
@@ -121,45 +132,17 @@ internal sealed partial class SortedGaussianKernel
         var c = _lossC[ti];
         if (c is not null)
         {
-            ref double cv = ref MemoryMarshal.GetArrayDataReference(c);
-            int v = 0;
-            for (; v + 2 * W <= kp; v += 2 * W)
+            if (_quadratic[ti] is { } rows)
             {
-                var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
-                int a = 0;
-                for (; a + 2 <= k; a += 2)
-                {
-                    var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
-                    var x1 = Vector512.Create(Unsafe.Add(ref iv, a + 1));
-                    ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
-                    ref double c1 = ref Unsafe.Add(ref c0, kp);
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
-                    s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1), x1, s2);
-                    s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1, W), x1, s3);
-                }
-                if (a < k)
-                {
-                    var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
-                    ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
-                }
-                (s0 + s2).StoreUnsafe(ref lv, (nuint)v);
-                (s1 + s3).StoreUnsafe(ref lv, (nuint)(v + W));
+                int kq = rows.Length, kqp = (kq + W - 1) / W * W;
+                var x = s.QuadraticValues; var y = s.QuadraticProduct;
+                if (x.Length < kqp || y.Length < kqp) throw new InvalidOperationException("kernel scratch too small");
+                for (int a = 0; a < kq; a++) x[a] = values[rows[a]];
+                Product(c, kq, kqp, ref MemoryMarshal.GetArrayDataReference(x), ref MemoryMarshal.GetArrayDataReference(y));
+                lambda.AsSpan(0, kp).Clear();
+                for (int a = 0; a < kq; a++) lambda[rows[a]] = y[a];
             }
-            if (v < kp)
-            {
-                var s0 = Vector512<double>.Zero; var s1 = s0;
-                int a = 0;
-                for (; a + 2 <= k; a += 2)
-                {
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
-                }
-                if (a < k) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
-                (s0 + s1).StoreUnsafe(ref lv, (nuint)v);
-            }
+            else Product(c, _k, kp, ref iv, ref lv);
         }
         var loss = Vector512<double>.Zero;
         for (int v = 0; v < kp; v += W)
@@ -186,6 +169,55 @@ internal sealed partial class SortedGaussianKernel
             l.StoreUnsafe(ref lv, (nuint)v);
         }
         return Vector512.Sum(loss);
+    }
+
+    /// <summary>
+    /// C I into <paramref name="lv"/> (k × kp, rows padded to whole vectors) by columns (C is symmetric), two vectors of
+    /// eight invariants at a time, each I_a broadcast once per pair and the columns split by parity of a, so four
+    /// independent sums hide the FMA latency and C is read by the FMAs.
+    /// </summary>
+    private static void Product(double[] c, int k, int kp, ref double iv, ref double lv)
+    {
+        if (c.Length < k * kp) throw new InvalidOperationException("loss matrix too small");
+        ref double cv = ref MemoryMarshal.GetArrayDataReference(c);
+        int v = 0;
+        for (; v + 2 * W <= kp; v += 2 * W)
+        {
+            var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+            int a = 0;
+            for (; a + 2 <= k; a += 2)
+            {
+                var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
+                var x1 = Vector512.Create(Unsafe.Add(ref iv, a + 1));
+                ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
+                ref double c1 = ref Unsafe.Add(ref c0, kp);
+                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1), x1, s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1, W), x1, s3);
+            }
+            if (a < k)
+            {
+                var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
+                ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
+                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
+            }
+            (s0 + s2).StoreUnsafe(ref lv, (nuint)v);
+            (s1 + s3).StoreUnsafe(ref lv, (nuint)(v + W));
+        }
+        if (v < kp)
+        {
+            var s0 = Vector512<double>.Zero; var s1 = s0;
+            int a = 0;
+            for (; a + 2 <= k; a += 2)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
+            }
+            if (a < k) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+            (s0 + s1).StoreUnsafe(ref lv, (nuint)v);
+        }
     }
 
     /// <summary>exp(x) for |x| ≤ 700 to ~1 ulp: 2^k e^r with r = x − k ln 2, |r| ≤ ln2/2, Taylor to r¹²; inlined, unlike Vector512.Exp.</summary>
@@ -218,9 +250,10 @@ internal sealed partial class SortedGaussianKernel
     {
         if (!Vector512.IsHardwareAccelerated || !Avx512F.IsSupported) return null;
         var set = model.Invariants;
-        // Only the families this kernel computes (shells included; any f_c power): anything else (angular sums, families added later) is generic.
+        // Only the families this kernel computes (shells and angular sums included; any f_c power): anything else (families added later) is generic.
         if (set.CountOfKnownFamilies != set.Count) return null;
         if (set.Species.Count > 8) return null;
+        if (!KernelAngular.Computes(set)) return null;
         var radial = set.Radial;
         if (radial.Length > 0)
         {
@@ -266,7 +299,8 @@ internal sealed partial class SortedGaussianKernel
         for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
         _shells?.Values(s, ti, values);
-        double loss = Loss(ti, s.Values, s.Lambda);
+        _angular?.Values(s, values);
+        double loss = Loss(ti, s);
         var lambda = s.Lambda;
 
         // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
@@ -279,6 +313,7 @@ internal sealed partial class SortedGaussianKernel
         double fx = 0, fy = 0, fz = 0;
         if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
         _shells?.Gradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
+        _angular?.Gradient(s, forces, conservative, ref fx, ref fy, ref fz);
         for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
         _shells?.ClearSlopes(s);
         for (int q = 0; q < _set.SortedTotal; q++)
@@ -512,14 +547,7 @@ internal sealed partial class SortedGaussianKernel
         var r = Vector512.Sqrt(r2);
         r.StoreUnsafe(ref rs, e);
         var x0 = (r - Vector512.Create(_mu0)) * iw;
-        // f_c = (1 − r²/r_c²)^P, zero at and beyond r_c; t^(P−1) by repeated products, as SmoothCutoff (P = 2: none).
-        var irc2 = Vector512.Create(_invRcRadial2);
-        var inside = Vector512.LessThan(r, Vector512.Create(_rcRadial));
-        var tc = Vector512<double>.One - r2 * irc2;
-        var tp = tc;
-        for (int p = 2; p < _cutoffPower; p++) tp *= tc;
-        var fc = (tp * tc) & inside;
-        var dfc = (tp * r * irc2 * Vector512.Create(_cutoffSlope)) & inside;
+        var fc = Cutoff(r, r2, _rcRadial, _invRcRadial2, _cutoffPower, out var dfc);
         // φ_n' = g_n (f_c' − f_c x_n / w) = g_n (h_0 + n Δh), h_0 = f_c' − f_c x_0 / w, Δh = δ f_c / w.
         var fciw = fc * iw;
         var delta = Vector512.Create(_delta);
@@ -530,6 +558,22 @@ internal sealed partial class SortedGaussianKernel
         g.StoreUnsafe(ref gs, e);
         ex.StoreUnsafe(ref exs, e);
         return g * fc;
+    }
+
+    /// <summary>
+    /// f_c = (1 − r²/r_c²)^P and its slope −2P r/r_c² (1 − r²/r_c²)^(P−1) for eight distances, zero at and beyond r_c:
+    /// <see cref="SmoothCutoff.Value(double, double, int, out double)"/>'s arithmetic, t^(P−1) by repeated products.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> Cutoff(Vector512<double> r, Vector512<double> r2, double rc, double invRc2, int power, out Vector512<double> slope)
+    {
+        var irc2 = Vector512.Create(invRc2);
+        var inside = Vector512.LessThan(r, Vector512.Create(rc));
+        var tc = Vector512<double>.One - r2 * irc2;
+        var tp = tc;
+        for (int p = 2; p < power; p++) tp *= tc;
+        slope = (tp * r * irc2 * Vector512.Create(-2.0 * power)) & inside;
+        return (tp * tc) & inside;
     }
 
     /// <summary>
@@ -702,22 +746,27 @@ internal sealed partial class SortedGaussianKernel
         double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
         double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
         double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
-        Leg(ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, ref fx, ref fy, ref fz);
-        Leg(ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, ref fx, ref fy, ref fz);
+        EntryForce(s, ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, forces, conservative, ref fx, ref fy, ref fz);
+        EntryForce(s, ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, forces, conservative, ref fx, ref fy, ref fz);
+    }
 
-        void Leg(int e, double gx, double gy, double gz, ref double fx, ref double fy, ref double fz)
+    /// <summary>
+    /// g = ∂L/∂d_e of one entry, outside the SIMD radial pass: into F_i (Σ_e ∂L/∂d_e), the angle virial and
+    /// (conservative) the neighbour's force.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void EntryForce(KernelScratch s, int e, double gx, double gy, double gz, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    {
+        fx += gx; fy += gy; fz += gz;
+        double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
+        var w = s.AngleVirial;
+        w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
+        w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
+        w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
+        if (conservative)
         {
-            fx += gx; fy += gy; fz += gz;
-            double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
-            var w = s.AngleVirial;
-            w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
-            w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
-            w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
-            if (conservative)
-            {
-                int j = 3 * s.Atom[e];
-                forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
-            }
+            int j = 3 * s.Atom[e];
+            forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
         }
     }
 
@@ -842,6 +891,8 @@ internal sealed class KernelScratch
     /// <summary>The radial sums of one species per n, lane by lane.</summary>
     public Vector512<double>[] LadderSums = [];
     public double[] Values = [], Lambda = [];
+    /// <summary>The invariants with non-zero rows of C, gathered, and their C I (when the loss is compacted).</summary>
+    public double[] QuadraticValues = [], QuadraticProduct = [];
     public int[] SortedEntry = [];
     /// <summary>Per species: first entry and real (unpadded) count of its entries in the arrays above.</summary>
     public int[] GroupBase = [], GroupCount = [];
@@ -864,6 +915,8 @@ internal sealed class KernelScratch
     public int[] ShellStart = [];
     /// <summary>P_l and dP_l/dx of one shell angle (degree ≤ 8): [0, 9) and [9, 18).</summary>
     public readonly double[] ShellLegendre = new double[18];
+    /// <summary>The angular sums' packed entries and accumulators (<see cref="KernelAngular"/>).</summary>
+    public readonly AngularScratch Angular = new();
 
     public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
     {
@@ -886,6 +939,7 @@ internal sealed class KernelScratch
         {
             int padded = (invariants + 7) / 8 * 8; // the loss reads whole vectors: the padding stays zero
             Values = new double[padded]; Lambda = new double[padded]; SortedEntry = new int[invariants];
+            QuadraticValues = new double[padded]; QuadraticProduct = new double[padded];
         }
         if (GroupBase.Length < species)
         {

@@ -77,7 +77,6 @@ public class FastKernelShellTests
         Assert.True(Uses(FitOptions.DefaultConservative.Invariants), "the conservative default");
         foreach (var name in new[] { "conservative", "shells", "shellAngles", "mixed" }) Assert.True(Uses(Basis(name)), name);
         // Shells beside a family the kernel does not know stay generic.
-        Assert.False(Uses(InvariantOptions.Parse(FitOptions.DefaultConservativeBasis + "+angular:2", FitOptions.DefaultCutoff)));
-        Assert.False(Uses(FitOptions.Accurate.Invariants));
+        Assert.False(Uses(InvariantOptions.Parse(FitOptions.DefaultConservativeBasis + "+inv:2", FitOptions.DefaultCutoff)));
     }
 }
