@@ -54,7 +54,27 @@ internal sealed class KernelAngular
         _bonnetA = new double[_degree];
         _bonnetB = new double[_degree];
         for (int l = 1; l < _degree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
+        // M_l[n][m] of every ordered species pair (t, u) = factor × λ[index]: Λ for t < u, Λᵀ for t > u, S for t = u.
+        int na = _na, T = _species, L = _degree;
+        _mIndex = new int[T * T * L * na * na];
+        _mFactor = new double[_mIndex.Length];
+        for (int t = 0, i = 0; t < T; t++)
+            for (int u = 0; u < T; u++)
+            {
+                int pairBase = _first + _pairBase[Math.Min(t, u) * T + Math.Max(t, u)];
+                for (int l = 1; l <= L; l++)
+                    for (int n = 0; n < na; n++)
+                        for (int m = 0; m < na; m++, i++)
+                        {
+                            int q = t == u ? _sameIndex[Math.Min(n, m) * na + Math.Max(n, m)] : t < u ? n * na + m : m * na + n;
+                            _mIndex[i] = pairBase + q * L + l - 1;
+                            _mFactor[i] = t == u && n == m ? 2 : 1;
+                        }
+            }
     }
+
+    private readonly int[] _mIndex;    // [((t · T + u) · L + l − 1) · N² + n · N + m]: the λ of M_l[n][m] of species pair (t, u)
+    private readonly double[] _mFactor; // and its factor (2 on the diagonal of a same-species pair)
 
     /// <summary>Whether the kernel computes this set's angular sums exactly: h_n must be Gaussians (no inverse powers).</summary>
     public static bool Computes(InvariantSet set) => set.Degree == 0 || set.AngularRadial.All(f => f.Kind == RadialKind.Gaussian);
@@ -74,48 +94,48 @@ internal sealed class KernelAngular
         var acc = a.Sums.AsSpan(0, _count);
         acc.Clear();
         int cap = a.Capacity, na = _na, L = _degree;
-        var p = a.P.AsSpan(0, L + 1);
-        var dp = a.Dp.AsSpan(0, L + 1);
-        var y = a.Y.AsSpan(0, L + 1);
         var hj = a.Hj.AsSpan(0, na);
+        var wl = a.Y.AsSpan(0, na * L);
         var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
         ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
         ref double ux = ref MemoryMarshal.GetArrayDataReference(a.Ux);
         ref double uy = ref MemoryMarshal.GetArrayDataReference(a.Uy);
         ref double uz = ref MemoryMarshal.GetArrayDataReference(a.Uz);
-        // Every index below is within the angular invariants: the layout's sizes checked once here.
-        if (a.Sums.Length < _count || a.H.Length < na * cap || a.Ux.Length < cap || (packed > cap - W)) throw new InvalidOperationException("kernel scratch too small");
+        // Every index below is within the angular invariants and the packed arrays: sizes checked once here.
+        if (a.Sums.Length < _count || a.H.Length < na * cap || a.Ux.Length < cap || packed > cap - W) throw new InvalidOperationException("kernel scratch too small");
         ref var sums = ref MemoryMarshal.GetArrayDataReference(a.Sums);
         if (packed > 0)
             for (int t = 0; t < _species; t++)
                 for (int u = t; u < _species; u++)
                 {
-                    int k0 = a.Start[u], k1 = a.Start[u + 1];
-                    if (k1 == k0) continue;
-                    int pairBase = _pairBase[t * _species + u];
+                    int pairBase = _pairBase[t * _species + u], j0 = a.Start[t], j1 = j0 + a.Count[t];
                     bool same = t == u;
-                    for (int j = a.Start[t], jEnd = j + a.Count[t]; j < jEnd; j++)
+                    for (int kb = a.Start[u]; kb < a.Start[u + 1]; kb += W)
                     {
-                        double jx = a.Ux[j], jy = a.Uy[j], jz = a.Uz[j];
-                        for (int n = 0; n < na; n++) hj[n] = a.H[n * cap + j];
-                        for (int kb = k0; kb < k1; kb += W)
+                        // w_(n,l) = Σ_j h_n(r_j) P_l(cos θ_jk) for eight k, then I_(n,m,l) += w_(n,l) h_m(r_k).
+                        wl.Clear();
+                        for (int j = j0; j < j1; j++)
                         {
-                            var c = Vector512.LoadUnsafe(ref ux, (nuint)kb) * jx + Vector512.LoadUnsafe(ref uy, (nuint)kb) * jy + Vector512.LoadUnsafe(ref uz, (nuint)kb) * jz;
-                            Legendre(c, p, dp);
-                            // k = j (same species): that lane's h_k is dropped.
-                            var self = same ? Vector512.Equals(lanes, Vector512.Create((double)(j - kb))) : Vector512<double>.Zero;
-                            for (int m = 0; m < na; m++)
+                            var c = Vector512.LoadUnsafe(ref ux, (nuint)kb) * a.Ux[j] + Vector512.LoadUnsafe(ref uy, (nuint)kb) * a.Uy[j] + Vector512.LoadUnsafe(ref uz, (nuint)kb) * a.Uz[j];
+                            // k = j: no pair (that lane's P_l dropped).
+                            var keep = j - kb < W && j >= kb ? ~Vector512.Equals(lanes, Vector512.Create((double)(j - kb))) : Vector512<double>.AllBitsSet;
+                            for (int n = 0; n < na; n++) hj[n] = a.H[n * cap + j];
+                            var p0 = Vector512<double>.One; var p1 = c;
+                            for (int l = 1; l <= L; l++)
                             {
-                                var hk = Vector512.AndNot(Vector512.LoadUnsafe(ref h, (nuint)(m * cap + kb)), self);
-                                for (int l = 1; l <= L; l++) y[l] = hk * p[l];
-                                // Radial pairs (n, m), n ≤ m for one species: q = n N + m, or the triangle's index.
-                                for (int n = 0, nEnd = same ? m : na - 1; n <= nEnd; n++)
-                                {
-                                    int q = same ? _sameIndex[n * na + m] : n * na + m;
-                                    var hjn = Vector512.Create(hj[n]);
-                                    ref var o = ref Unsafe.Add(ref sums, pairBase + q * L - 1);
-                                    for (int l = 1; l <= L; l++) Unsafe.Add(ref o, l) = Vector512.FusedMultiplyAdd(hjn, y[l], Unsafe.Add(ref o, l));
-                                }
+                                if (l > 1) { var p2 = c * p1 * _bonnetA[l - 1] - p0 * _bonnetB[l - 1]; p0 = p1; p1 = p2; }
+                                var pl = p1 & keep;
+                                for (int n = 0; n < na; n++) wl[n * L + l - 1] += pl * hj[n];
+                            }
+                        }
+                        for (int m = 0; m < na; m++)
+                        {
+                            var hk = Vector512.LoadUnsafe(ref h, (nuint)(m * cap + kb));
+                            // Radial pairs (n, m), n ≤ m for one species: q = n N + m, or the triangle's index.
+                            for (int n = 0, nEnd = same ? m : na - 1; n <= nEnd; n++)
+                            {
+                                ref var o = ref Unsafe.Add(ref sums, pairBase + (same ? _sameIndex[n * na + m] : n * na + m) * L);
+                                for (int l = 0; l < L; l++) Unsafe.Add(ref o, l) = Vector512.FusedMultiplyAdd(wl[n * L + l], hk, Unsafe.Add(ref o, l));
                             }
                         }
                     }
@@ -133,23 +153,8 @@ internal sealed class KernelAngular
         if (a.Start[_species] == 0) return;
         int na = _na, L = _degree, T = _species, cap = a.Capacity, block = L * na * na;
         var lambda = s.Lambda;
-        // M_l of every ordered species pair: [((t · T + u) · L + l − 1) · N² + n · N + m].
-        var mat = a.M;
-        for (int t = 0; t < T; t++)
-            for (int u = 0; u < T; u++)
-            {
-                int lo = Math.Min(t, u), hi = Math.Max(t, u), pairBase = _first + _pairBase[lo * T + hi];
-                for (int l = 1; l <= L; l++)
-                    for (int n = 0; n < na; n++)
-                        for (int m = 0; m < na; m++)
-                        {
-                            double v;
-                            if (t == u) v = (n == m ? 2 : 1) * lambda[pairBase + _sameIndex[Math.Min(n, m) * na + Math.Max(n, m)] * L + l - 1];
-                            else if (t < u) v = lambda[pairBase + (n * na + m) * L + l - 1];
-                            else v = lambda[pairBase + (m * na + n) * L + l - 1];
-                            mat[(t * T + u) * block + (l - 1) * na * na + n * na + m] = v;
-                        }
-            }
+        var mat = a.M.AsSpan(0, _mIndex.Length);
+        for (int i = 0; i < mat.Length; i++) mat[i] = _mFactor[i] * lambda[_mIndex[i]];
         // z_(t,l,n)(k) = Σ_m M_l[n][m] of (t, t_k) h_m(r_k), eight k at a time: then for an entry j of species t,
         // F(j, k) / P_l = Σ_n h_n(r_j) z_(t,l,n)(k) and ∂_r_j of it Σ_n h_n'(r_j) z_(t,l,n)(k).
         int packed = a.Start[T];
@@ -159,7 +164,7 @@ internal sealed class KernelAngular
         for (int t = 0; t < T; t++)
             for (int u = 0; u < T; u++)
             {
-                var mu = mat.AsSpan((t * T + u) * block, block);
+                var mu = mat.Slice((t * T + u) * block, block);
                 for (int kb = a.Start[u]; kb < a.Start[u + 1]; kb += W)
                     for (int l = 0; l < L; l++)
                         for (int n = 0; n < na; n++)
@@ -169,57 +174,70 @@ internal sealed class KernelAngular
                             sum.StoreUnsafe(ref z, (nuint)(((t * L + l) * na + n) * cap + kb));
                         }
             }
-        var p = a.P.AsSpan(0, L + 1);
-        var dp = a.Dp.AsSpan(0, L + 1);
         var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
+        ref double dh = ref MemoryMarshal.GetArrayDataReference(a.Dh);
         ref double ux = ref MemoryMarshal.GetArrayDataReference(a.Ux);
         ref double uy = ref MemoryMarshal.GetArrayDataReference(a.Uy);
         ref double uz = ref MemoryMarshal.GetArrayDataReference(a.Uz);
-        var hj = a.Hj.AsSpan(0, na); var dhj = a.Dhj.AsSpan(0, na);
+        ref double rs = ref MemoryMarshal.GetArrayDataReference(a.R);
+        ref double gxs = ref MemoryMarshal.GetArrayDataReference(a.Gx);
+        ref double gys = ref MemoryMarshal.GetArrayDataReference(a.Gy);
+        ref double gzs = ref MemoryMarshal.GetArrayDataReference(a.Gz);
+        if (a.Gx.Length < cap) throw new InvalidOperationException("kernel scratch too small");
+        // Eight entries j (one species t) at a time against each partner k in turn: each j's sums stay in its lane.
         for (int t = 0; t < T; t++)
-            for (int j = a.Start[t], jEnd = j + a.Count[t]; j < jEnd; j++)
+            for (int jb = a.Start[t]; jb < a.Start[t + 1]; jb += W)
             {
-                double jx = a.Ux[j], jy = a.Uy[j], jz = a.Uz[j];
-                for (int n = 0; n < na; n++) { hj[n] = a.H[n * cap + j]; dhj[n] = a.Dh[n * cap + j]; }
+                var jx = Vector512.LoadUnsafe(ref ux, (nuint)jb);
+                var jy = Vector512.LoadUnsafe(ref uy, (nuint)jb);
+                var jz = Vector512.LoadUnsafe(ref uz, (nuint)jb);
                 var slope = Vector512<double>.Zero; var ax = slope; var ay = slope; var az = slope; var bc = slope;
                 ref double zt = ref Unsafe.Add(ref z, t * L * na * cap);
-                for (int kb = 0; kb < packed; kb += W) // every partner k, all species
-                {
-                    var kx = Vector512.LoadUnsafe(ref ux, (nuint)kb);
-                    var ky = Vector512.LoadUnsafe(ref uy, (nuint)kb);
-                    var kz = Vector512.LoadUnsafe(ref uz, (nuint)kb);
-                    var c = kx * jx + ky * jy + kz * jz;
-                    Legendre(c, p, dp);
-                    var ac = Vector512<double>.Zero; var sl = ac;
-                    for (int l = 0; l < L; l++)
+                for (int u = 0; u < T; u++)
+                    for (int k = a.Start[u], kEnd = k + a.Count[u]; k < kEnd; k++)
                     {
-                        var e = Vector512<double>.Zero; var d = e;
-                        for (int n = 0; n < na; n++)
+                        double kx = a.Ux[k], ky = a.Uy[k], kz = a.Uz[k];
+                        var c = jx * kx + jy * ky + jz * kz;
+                        var ac = Vector512<double>.Zero; var sl = ac;
+                        // P_l and dP_l by InvariantSet.Legendre's recursion (divisions folded into constants), degree by degree.
+                        var p0 = Vector512<double>.One; var p1 = c; var d0 = Vector512<double>.Zero; var d1 = Vector512<double>.One;
+                        for (int l = 1; l <= L; l++)
                         {
-                            var zn = Vector512.LoadUnsafe(ref zt, (nuint)((l * na + n) * cap + kb));
-                            e += zn * hj[n];
-                            d += zn * dhj[n];
+                            if (l > 1)
+                            {
+                                var p2 = c * p1 * _bonnetA[l - 1] - p0 * _bonnetB[l - 1];
+                                var d2 = d0 + p1 * (2.0 * l - 1);
+                                p0 = p1; p1 = p2; d0 = d1; d1 = d2;
+                            }
+                            var e = Vector512<double>.Zero; var d = e;
+                            for (int n = 0; n < na; n++)
+                            {
+                                double zn = Unsafe.Add(ref zt, ((l - 1) * na + n) * cap + k);
+                                e += Vector512.LoadUnsafe(ref h, (nuint)(n * cap + jb)) * zn;
+                                d += Vector512.LoadUnsafe(ref dh, (nuint)(n * cap + jb)) * zn;
+                            }
+                            ac += e * d1;
+                            sl += d * p1;
                         }
-                        ac += e * dp[l + 1];
-                        sl += d * p[l + 1];
+                        if (k - jb < W && k >= jb)
+                        {
+                            // k = j: no pair.
+                            var self = Vector512.Equals(lanes, Vector512.Create((double)(k - jb)));
+                            ac = Vector512.AndNot(ac, self);
+                            sl = Vector512.AndNot(sl, self);
+                        }
+                        slope += sl;
+                        ax += ac * kx; ay += ac * ky; az += ac * kz;
+                        bc += ac * c;
                     }
-                    if (j - kb < W && j >= kb)
-                    {
-                        // k = j: no pair.
-                        var self = Vector512.Equals(lanes, Vector512.Create((double)(j - kb)));
-                        ac = Vector512.AndNot(ac, self);
-                        sl = Vector512.AndNot(sl, self);
-                    }
-                    slope += sl;
-                    ax += ac * kx; ay += ac * ky; az += ac * kz;
-                    bc += ac * c;
-                }
-                double sA = Vector512.Sum(slope), b = Vector512.Sum(bc), inv = 1 / a.R[j];
-                double gx = (Vector512.Sum(ax) - b * jx) * inv + sA * jx;
-                double gy = (Vector512.Sum(ay) - b * jy) * inv + sA * jy;
-                double gz = (Vector512.Sum(az) - b * jz) * inv + sA * jz;
-                SortedGaussianKernel.EntryForce(s, (int)a.Entry[j], gx, gy, gz, forces, conservative, ref fx, ref fy, ref fz);
+                var inv = Vector512<double>.One / Vector512.LoadUnsafe(ref rs, (nuint)jb);
+                ((ax - bc * jx) * inv + slope * jx).StoreUnsafe(ref gxs, (nuint)jb);
+                ((ay - bc * jy) * inv + slope * jy).StoreUnsafe(ref gys, (nuint)jb);
+                ((az - bc * jz) * inv + slope * jz).StoreUnsafe(ref gzs, (nuint)jb);
             }
+        for (int t = 0; t < T; t++)
+            for (int j = a.Start[t], jEnd = j + a.Count[t]; j < jEnd; j++)
+                SortedGaussianKernel.EntryForce(s, (int)a.Entry[j], a.Gx[j], a.Gy[j], a.Gz[j], forces, conservative, ref fx, ref fy, ref fz);
     }
 
     /// <summary>
@@ -271,19 +289,6 @@ internal sealed class KernelAngular
         }
         return c;
     }
-
-    /// <summary>P_l(x) and dP_l/dx, l = 0..L, for eight cosines: <see cref="InvariantSet.Legendre"/>'s recursion with the divisions folded into constants.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Legendre(Vector512<double> x, Span<Vector512<double>> p, Span<Vector512<double>> dp)
-    {
-        p[0] = Vector512<double>.One; dp[0] = Vector512<double>.Zero;
-        p[1] = x; dp[1] = Vector512<double>.One;
-        for (int l = 1; l + 1 < p.Length; l++)
-        {
-            p[l + 1] = x * p[l] * _bonnetA[l] - p[l - 1] * _bonnetB[l];
-            dp[l + 1] = dp[l - 1] + p[l] * (2.0 * l + 1);
-        }
-    }
 }
 
 /// <summary>Per-chunk storage of <see cref="KernelAngular"/>; grows, never shrinks.</summary>
@@ -293,18 +298,18 @@ internal sealed class AngularScratch
     public int Capacity;
     /// <summary>Per packed entry: r, the row entry (−1: padding), unit vector; h_n and h_n' at [n · Capacity + q].</summary>
     public double[] R = [], Ux = [], Uy = [], Uz = [], H = [], Dh = [];
+    /// <summary>Per packed entry: ∂L/∂d of the angular sums.</summary>
+    public double[] Gx = [], Gy = [], Gz = [];
     public long[] Entry = [];
     /// <summary>Per species: first packed slot (and the total at [T]), real entries.</summary>
     public int[] Start = [], Count = [];
     /// <summary>Per angular invariant: its sum lane by lane.</summary>
     public Vector512<double>[] Sums = [];
-    /// <summary>P_l and dP_l/dx of eight cosines, l ≤ 8.</summary>
-    public readonly Vector512<double>[] P = new Vector512<double>[9], Dp = new Vector512<double>[9];
     /// <summary>The gradient's matrices M_l per ordered species pair, and z_(t,l,n) of every packed entry at [((t · L + l) · N + n) · Capacity + k].</summary>
     public double[] M = [], Z = [];
-    /// <summary>h_n and h_n' of one entry; h_m(r_k) P_l(cos θ) of one block.</summary>
-    public double[] Hj = [], Dhj = [];
-    public readonly Vector512<double>[] Y = new Vector512<double>[9];
+    /// <summary>h_n of one entry; Σ_j h_n(r_j) P_l(cos θ_jk) of one block of k at [n · L + l − 1].</summary>
+    public double[] Hj = [];
+    public Vector512<double>[] Y = [];
 
     public void Ensure(int capacity, int na, int degree, int invariants, int species)
     {
@@ -312,6 +317,7 @@ internal sealed class AngularScratch
         {
             if (Capacity < capacity) Capacity = Math.Max((capacity + capacity / 4 + 7) / 8 * 8, 2 * Capacity); // headroom, as KernelScratch
             R = new double[Capacity]; Ux = new double[Capacity]; Uy = new double[Capacity]; Uz = new double[Capacity];
+            Gx = new double[Capacity]; Gy = new double[Capacity]; Gz = new double[Capacity];
             Entry = new long[Capacity];
             H = new double[na * Capacity]; Dh = new double[na * Capacity];
         }
@@ -319,6 +325,7 @@ internal sealed class AngularScratch
         if (Start.Length < species + 1) { Start = new int[species + 1]; Count = new int[species]; }
         if (M.Length < species * species * degree * na * na) M = new double[species * species * degree * na * na];
         if (Z.Length < species * degree * na * Capacity) Z = new double[species * degree * na * Capacity];
-        if (Hj.Length < na) { Hj = new double[na]; Dhj = new double[na]; }
+        if (Hj.Length < na) Hj = new double[na];
+        if (Y.Length < na * degree) Y = new Vector512<double>[na * degree];
     }
 }
