@@ -80,6 +80,41 @@ public class FastKernelAngularTests
         FastKernelTests.AssertKernelAgrees(model, frame);
     }
 
+    /// <summary>
+    /// The accurate preset's loss: the angular family enters linearly (zero rows and columns of C), so the kernel runs C I
+    /// on the other invariants alone; with range walls on every invariant, angular ones included.
+    /// </summary>
+    [Theory]
+    [InlineData("agent")]
+    [InlineData("conservative")]
+    public void LinearAngularFamilyAgrees(string modeName)
+    {
+        var random = Synthetic.RandomModel(Basis("accurate"), 2, FastKernelTests.Mode(modeName), seed: 43, walls: FastKernelTests.Walls, bounds: true);
+        var set = random.Invariants;
+        int k = set.Count;
+        var losses = random.Losses.Select(l =>
+        {
+            var c = l.Quadratic.ToArray();
+            for (int x = 0; x < k; x++)
+                for (int y = 0; y < k; y++)
+                    if (set.FamilyOf(x) == "angular" || set.FamilyOf(y) == "angular") c[x * k + y] = 0;
+            return new QuadraticLoss(l.Linear.ToArray(), c, l.Bounds);
+        }).ToList();
+        Assert.Contains("angular", Enumerable.Range(0, k).Select(set.FamilyOf));
+        var model = new LearnedModel(set, random.Mode, losses, FastKernelTests.Walls);
+        FastKernelTests.AssertKernelAgrees(model, Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15));
+    }
+
+    [Fact]
+    public void AccuratePresetForcesDoNotDependOnTheThreadCount()
+    {
+        // Conservative mode scatters the angular forces into one force array per chunk (a chunk per thread).
+        var model = Synthetic.RandomModel(FitOptions.Accurate.Invariants, 2, ForceMode.Conservative, seed: 6, walls: FastKernelTests.Walls, bounds: true);
+        var big = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 6);
+        Assert.True(big.AtomCount >= LearnedForceField.ParallelThreshold);
+        FastKernelTests.AssertAgree(FastKernelTests.Evaluate(model, big, kernel: true, threads: 1), FastKernelTests.Evaluate(model, big, kernel: true, threads: 4));
+    }
+
     [Fact]
     public void AngularBasesTakeTheKernel()
     {

@@ -22,7 +22,7 @@ public class FastKernelTests
         return result;
     }
 
-    private static void AssertAgree(ForceResult generic, ForceResult fast, double tolerance = 1e-12)
+    internal static void AssertAgree(ForceResult generic, ForceResult fast, double tolerance = 1e-12)
     {
         double fScale = generic.Forces.Max(Math.Abs), wScale = generic.Virial.ToArray().Max(Math.Abs);
         Assert.True(fScale > 1e-3, "forces should not vanish");
