@@ -150,74 +150,86 @@ internal sealed class KernelAngular
     public void Gradient(KernelScratch s, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
     {
         var a = s.Angular;
-        if (a.Start[_species] == 0) return;
-        int na = _na, L = _degree, T = _species, cap = a.Capacity, block = L * na * na;
+        int[] start = a.Start, count = a.Count;
+        int na = _na, L = _degree, T = _species, cap = a.Capacity, block = L * na * na, packed = start[T];
+        if (packed == 0) return;
         var lambda = s.Lambda;
         var mat = a.M.AsSpan(0, _mIndex.Length);
         for (int i = 0; i < mat.Length; i++) mat[i] = _mFactor[i] * lambda[_mIndex[i]];
-        // z_(t,l,n)(k) = Σ_m M_l[n][m] of (t, t_k) h_m(r_k), eight k at a time: then for an entry j of species t,
-        // F(j, k) / P_l = Σ_n h_n(r_j) z_(t,l,n)(k) and ∂_r_j of it Σ_n h_n'(r_j) z_(t,l,n)(k).
-        int packed = a.Start[T];
-        if (a.Z.Length < T * L * na * cap || a.H.Length < na * cap || packed > cap - W) throw new InvalidOperationException("kernel scratch too small");
+        // z_(t,l,n)(k) = Σ_m M_l[n][m] of (t, t_k) h_m(r_k), eight k at a time, at [((t · L + l − 1) · N + n) · Capacity + k]:
+        // then for an entry j of species t, F(j, k) / P_l = Σ_n h_n(r_j) z_(t,l,n)(k) and ∂_r_j of it Σ_n h_n'(r_j) z_(t,l,n)(k).
+        if (a.Z.Length < T * L * na * cap || a.H.Length < na * cap || a.Gx.Length < cap || packed > cap - W) throw new InvalidOperationException("kernel scratch too small");
         ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
         ref double z = ref MemoryMarshal.GetArrayDataReference(a.Z);
         for (int t = 0; t < T; t++)
             for (int u = 0; u < T; u++)
             {
                 var mu = mat.Slice((t * T + u) * block, block);
-                for (int kb = a.Start[u]; kb < a.Start[u + 1]; kb += W)
+                for (int kb = start[u]; kb < start[u + 1]; kb += W)
                     for (int l = 0; l < L; l++)
                         for (int n = 0; n < na; n++)
                         {
                             var sum = Vector512<double>.Zero;
-                            for (int m = 0; m < na; m++) sum += Vector512.LoadUnsafe(ref h, (nuint)(m * cap + kb)) * mu[(l * na + n) * na + m];
+                            for (int m = 0; m < na; m++) sum = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref h, (nuint)(m * cap + kb)), Vector512.Create(mu[(l * na + n) * na + m]), sum);
                             sum.StoreUnsafe(ref z, (nuint)(((t * L + l) * na + n) * cap + kb));
                         }
             }
         var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
+        double[] uxs = a.Ux, uys = a.Uy, uzs = a.Uz;
         ref double dh = ref MemoryMarshal.GetArrayDataReference(a.Dh);
-        ref double ux = ref MemoryMarshal.GetArrayDataReference(a.Ux);
-        ref double uy = ref MemoryMarshal.GetArrayDataReference(a.Uy);
-        ref double uz = ref MemoryMarshal.GetArrayDataReference(a.Uz);
+        ref double ux = ref MemoryMarshal.GetArrayDataReference(uxs);
+        ref double uy = ref MemoryMarshal.GetArrayDataReference(uys);
+        ref double uz = ref MemoryMarshal.GetArrayDataReference(uzs);
         ref double rs = ref MemoryMarshal.GetArrayDataReference(a.R);
         ref double gxs = ref MemoryMarshal.GetArrayDataReference(a.Gx);
         ref double gys = ref MemoryMarshal.GetArrayDataReference(a.Gy);
         ref double gzs = ref MemoryMarshal.GetArrayDataReference(a.Gz);
-        if (a.Gx.Length < cap) throw new InvalidOperationException("kernel scratch too small");
+        ref double bonnetA = ref MemoryMarshal.GetArrayDataReference(_bonnetA);
+        ref double bonnetB = ref MemoryMarshal.GetArrayDataReference(_bonnetB);
+        // F_i (Σ_j g_j) and the virial (−Σ_j g_j ⊗ d_j, d_j = u_j r_j) lane by lane.
+        var fxv = Vector512<double>.Zero; var fyv = fxv; var fzv = fxv;
+        var wxx = fxv; var wxy = fxv; var wxz = fxv; var wyx = fxv; var wyy = fxv; var wyz = fxv; var wzx = fxv; var wzy = fxv; var wzz = fxv;
         // Eight entries j (one species t) at a time against each partner k in turn: each j's sums stay in its lane.
         for (int t = 0; t < T; t++)
-            for (int jb = a.Start[t]; jb < a.Start[t + 1]; jb += W)
+            for (int jb = start[t]; jb < start[t + 1]; jb += W)
             {
                 var jx = Vector512.LoadUnsafe(ref ux, (nuint)jb);
                 var jy = Vector512.LoadUnsafe(ref uy, (nuint)jb);
                 var jz = Vector512.LoadUnsafe(ref uz, (nuint)jb);
                 var slope = Vector512<double>.Zero; var ax = slope; var ay = slope; var az = slope; var bc = slope;
                 ref double zt = ref Unsafe.Add(ref z, t * L * na * cap);
+                ref double hj = ref Unsafe.Add(ref h, jb);
+                ref double dhj = ref Unsafe.Add(ref dh, jb);
                 for (int u = 0; u < T; u++)
-                    for (int k = a.Start[u], kEnd = k + a.Count[u]; k < kEnd; k++)
+                    for (int k = start[u], kEnd = k + count[u]; k < kEnd; k++)
                     {
-                        double kx = a.Ux[k], ky = a.Uy[k], kz = a.Uz[k];
-                        var c = jx * kx + jy * ky + jz * kz;
+                        double kx = uxs[k], ky = uys[k], kz = uzs[k];
+                        var c = Vector512.FusedMultiplyAdd(jx, Vector512.Create(kx), Vector512.FusedMultiplyAdd(jy, Vector512.Create(ky), jz * kz));
                         var ac = Vector512<double>.Zero; var sl = ac;
                         // P_l and dP_l by InvariantSet.Legendre's recursion (divisions folded into constants), degree by degree.
                         var p0 = Vector512<double>.One; var p1 = c; var d0 = Vector512<double>.Zero; var d1 = Vector512<double>.One;
+                        ref double zk = ref Unsafe.Add(ref zt, k);
+                        double odd = 1;
                         for (int l = 1; l <= L; l++)
                         {
                             if (l > 1)
                             {
-                                var p2 = c * p1 * _bonnetA[l - 1] - p0 * _bonnetB[l - 1];
-                                var d2 = d0 + p1 * (2.0 * l - 1);
+                                odd += 2; // 2l − 1
+                                var p2 = c * p1 * Unsafe.Add(ref bonnetA, l - 1) - p0 * Unsafe.Add(ref bonnetB, l - 1);
+                                var d2 = Vector512.FusedMultiplyAdd(p1, Vector512.Create(odd), d0);
                                 p0 = p1; p1 = p2; d0 = d1; d1 = d2;
                             }
                             var e = Vector512<double>.Zero; var d = e;
+                            ref double hn = ref hj; ref double dhn = ref dhj;
                             for (int n = 0; n < na; n++)
                             {
-                                double zn = Unsafe.Add(ref zt, ((l - 1) * na + n) * cap + k);
-                                e += Vector512.LoadUnsafe(ref h, (nuint)(n * cap + jb)) * zn;
-                                d += Vector512.LoadUnsafe(ref dh, (nuint)(n * cap + jb)) * zn;
+                                var zn = Vector512.Create(zk);
+                                e = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hn), zn, e);
+                                d = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref dhn), zn, d);
+                                zk = ref Unsafe.Add(ref zk, cap); hn = ref Unsafe.Add(ref hn, cap); dhn = ref Unsafe.Add(ref dhn, cap);
                             }
-                            ac += e * d1;
-                            sl += d * p1;
+                            ac = Vector512.FusedMultiplyAdd(e, d1, ac);
+                            sl = Vector512.FusedMultiplyAdd(d, p1, sl);
                         }
                         if (k - jb < W && k >= jb)
                         {
@@ -227,17 +239,36 @@ internal sealed class KernelAngular
                             sl = Vector512.AndNot(sl, self);
                         }
                         slope += sl;
-                        ax += ac * kx; ay += ac * ky; az += ac * kz;
-                        bc += ac * c;
+                        ax = Vector512.FusedMultiplyAdd(ac, Vector512.Create(kx), ax);
+                        ay = Vector512.FusedMultiplyAdd(ac, Vector512.Create(ky), ay);
+                        az = Vector512.FusedMultiplyAdd(ac, Vector512.Create(kz), az);
+                        bc = Vector512.FusedMultiplyAdd(ac, c, bc);
                     }
-                var inv = Vector512<double>.One / Vector512.LoadUnsafe(ref rs, (nuint)jb);
-                ((ax - bc * jx) * inv + slope * jx).StoreUnsafe(ref gxs, (nuint)jb);
-                ((ay - bc * jy) * inv + slope * jy).StoreUnsafe(ref gys, (nuint)jb);
-                ((az - bc * jz) * inv + slope * jz).StoreUnsafe(ref gzs, (nuint)jb);
+                // g_j = (Σ_k a_jk u_k − Σ_k a_jk c_jk u_j)/r_j + s_j u_j; padding lanes have h = 0, so g = 0.
+                var r = Vector512.LoadUnsafe(ref rs, (nuint)jb);
+                var inv = Vector512<double>.One / r;
+                var gx = (ax - bc * jx) * inv + slope * jx;
+                var gy = (ay - bc * jy) * inv + slope * jy;
+                var gz = (az - bc * jz) * inv + slope * jz;
+                fxv += gx; fyv += gy; fzv += gz;
+                var dx = jx * r; var dy = jy * r; var dz = jz * r;
+                wxx -= gx * dx; wxy -= gx * dy; wxz -= gx * dz;
+                wyx -= gy * dx; wyy -= gy * dy; wyz -= gy * dz;
+                wzx -= gz * dx; wzy -= gz * dy; wzz -= gz * dz;
+                if (conservative) { gx.StoreUnsafe(ref gxs, (nuint)jb); gy.StoreUnsafe(ref gys, (nuint)jb); gz.StoreUnsafe(ref gzs, (nuint)jb); }
             }
+        fx += Vector512.Sum(fxv); fy += Vector512.Sum(fyv); fz += Vector512.Sum(fzv);
+        var w = s.AngleVirial;
+        w[0] += Vector512.Sum(wxx); w[1] += Vector512.Sum(wxy); w[2] += Vector512.Sum(wxz);
+        w[3] += Vector512.Sum(wyx); w[4] += Vector512.Sum(wyy); w[5] += Vector512.Sum(wyz);
+        w[6] += Vector512.Sum(wzx); w[7] += Vector512.Sum(wzy); w[8] += Vector512.Sum(wzz);
+        if (!conservative) return;
         for (int t = 0; t < T; t++)
-            for (int j = a.Start[t], jEnd = j + a.Count[t]; j < jEnd; j++)
-                SortedGaussianKernel.EntryForce(s, (int)a.Entry[j], a.Gx[j], a.Gy[j], a.Gz[j], forces, conservative, ref fx, ref fy, ref fz);
+            for (int j = start[t], jEnd = j + count[t]; j < jEnd; j++)
+            {
+                int at = 3 * s.Atom[(int)a.Entry[j]];
+                forces[at] -= a.Gx[j]; forces[at + 1] -= a.Gy[j]; forces[at + 2] -= a.Gz[j];
+            }
     }
 
     /// <summary>
