@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MolecularLearning.Learning;
 
@@ -94,48 +95,66 @@ internal sealed class KernelAngular
         var acc = a.Sums.AsSpan(0, _count);
         acc.Clear();
         int cap = a.Capacity, na = _na, L = _degree;
-        var hj = a.Hj.AsSpan(0, na);
-        var wl = a.Y.AsSpan(0, na * L);
+        int[] start = a.Start, count = a.Count;
+        double[] uxs = a.Ux, uys = a.Uy, uzs = a.Uz;
         var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
-        ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
-        ref double ux = ref MemoryMarshal.GetArrayDataReference(a.Ux);
-        ref double uy = ref MemoryMarshal.GetArrayDataReference(a.Uy);
-        ref double uz = ref MemoryMarshal.GetArrayDataReference(a.Uz);
         // Every index below is within the angular invariants and the packed arrays: sizes checked once here.
-        if (a.Sums.Length < _count || a.H.Length < na * cap || a.Ux.Length < cap || packed > cap - W) throw new InvalidOperationException("kernel scratch too small");
+        if (a.Sums.Length < _count || a.H.Length < na * cap || uxs.Length < cap || uys.Length < cap || uzs.Length < cap
+            || packed > cap - W || a.Y.Length < na * L) throw new InvalidOperationException("kernel scratch too small");
+        ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
+        ref double ux = ref MemoryMarshal.GetArrayDataReference(uxs);
+        ref double uy = ref MemoryMarshal.GetArrayDataReference(uys);
+        ref double uz = ref MemoryMarshal.GetArrayDataReference(uzs);
         ref var sums = ref MemoryMarshal.GetArrayDataReference(a.Sums);
+        ref var wl = ref MemoryMarshal.GetArrayDataReference(a.Y);
+        ref double bonnetA = ref MemoryMarshal.GetArrayDataReference(_bonnetA);
+        ref double bonnetB = ref MemoryMarshal.GetArrayDataReference(_bonnetB);
         if (packed > 0)
             for (int t = 0; t < _species; t++)
                 for (int u = t; u < _species; u++)
                 {
-                    int pairBase = _pairBase[t * _species + u], j0 = a.Start[t], j1 = j0 + a.Count[t];
+                    int pairBase = _pairBase[t * _species + u], j0 = start[t], j1 = j0 + count[t];
                     bool same = t == u;
-                    for (int kb = a.Start[u]; kb < a.Start[u + 1]; kb += W)
+                    for (int kb = start[u]; kb < start[u + 1]; kb += W)
                     {
-                        // w_(n,l) = Σ_j h_n(r_j) P_l(cos θ_jk) for eight k, then I_(n,m,l) += w_(n,l) h_m(r_k).
-                        wl.Clear();
+                        // w_(n,l) = Σ_j h_n(r_j) P_l(cos θ_jk) for eight k at [n · L + l − 1], then I_(n,m,l) += w_(n,l) h_m(r_k).
+                        a.Y.AsSpan(0, na * L).Clear();
+                        var kx = Vector512.LoadUnsafe(ref ux, (nuint)kb);
+                        var ky = Vector512.LoadUnsafe(ref uy, (nuint)kb);
+                        var kz = Vector512.LoadUnsafe(ref uz, (nuint)kb);
                         for (int j = j0; j < j1; j++)
                         {
-                            var c = Vector512.LoadUnsafe(ref ux, (nuint)kb) * a.Ux[j] + Vector512.LoadUnsafe(ref uy, (nuint)kb) * a.Uy[j] + Vector512.LoadUnsafe(ref uz, (nuint)kb) * a.Uz[j];
+                            var c = Vector512.FusedMultiplyAdd(kx, Vector512.Create(uxs[j]), Vector512.FusedMultiplyAdd(ky, Vector512.Create(uys[j]), kz * uzs[j]));
                             // k = j: no pair (that lane's P_l dropped).
                             var keep = j - kb < W && j >= kb ? ~Vector512.Equals(lanes, Vector512.Create((double)(j - kb))) : Vector512<double>.AllBitsSet;
-                            for (int n = 0; n < na; n++) hj[n] = a.H[n * cap + j];
                             var p0 = Vector512<double>.One; var p1 = c;
                             for (int l = 1; l <= L; l++)
                             {
-                                if (l > 1) { var p2 = c * p1 * _bonnetA[l - 1] - p0 * _bonnetB[l - 1]; p0 = p1; p1 = p2; }
+                                if (l > 1)
+                                {
+                                    var p2 = c * p1 * Unsafe.Add(ref bonnetA, l - 1) - p0 * Unsafe.Add(ref bonnetB, l - 1);
+                                    p0 = p1; p1 = p2;
+                                }
                                 var pl = p1 & keep;
-                                for (int n = 0; n < na; n++) wl[n * L + l - 1] += pl * hj[n];
+                                ref double hn = ref Unsafe.Add(ref h, j);
+                                ref var w = ref Unsafe.Add(ref wl, l - 1);
+                                for (int n = 0; n < na; n++)
+                                {
+                                    w = Vector512.FusedMultiplyAdd(pl, Vector512.Create(hn), w);
+                                    hn = ref Unsafe.Add(ref hn, cap); w = ref Unsafe.Add(ref w, L);
+                                }
                             }
                         }
-                        for (int m = 0; m < na; m++)
+                        ref double hm = ref Unsafe.Add(ref h, kb);
+                        for (int m = 0; m < na; m++, hm = ref Unsafe.Add(ref hm, cap))
                         {
-                            var hk = Vector512.LoadUnsafe(ref h, (nuint)(m * cap + kb));
+                            var hk = Vector512.LoadUnsafe(ref hm);
                             // Radial pairs (n, m), n ≤ m for one species: q = n N + m, or the triangle's index.
                             for (int n = 0, nEnd = same ? m : na - 1; n <= nEnd; n++)
                             {
                                 ref var o = ref Unsafe.Add(ref sums, pairBase + (same ? _sameIndex[n * na + m] : n * na + m) * L);
-                                for (int l = 0; l < L; l++) Unsafe.Add(ref o, l) = Vector512.FusedMultiplyAdd(wl[n * L + l], hk, Unsafe.Add(ref o, l));
+                                ref var wn = ref Unsafe.Add(ref wl, n * L);
+                                for (int l = 0; l < L; l++) Unsafe.Add(ref o, l) = Vector512.FusedMultiplyAdd(Unsafe.Add(ref wn, l), hk, Unsafe.Add(ref o, l));
                             }
                         }
                     }
@@ -273,9 +292,9 @@ internal sealed class KernelAngular
 
     /// <summary>
     /// The entries closer than the angular cutoff, species by species (species t from Start[t], Count[t] real, padded to
-    /// whole vectors with r = r_c, h = 0, u = 0), with u = d/r, h_n = g_n f_c and h_n'. Returns the packed total.
+    /// whole vectors with r = r_c, so h = 0), with u = d/r, h_n = g_n f_c and h_n'. Returns the packed total.
     /// </summary>
-    private int Pack(KernelScratch s, AngularScratch a)
+    private unsafe int Pack(KernelScratch s, AngularScratch a)
     {
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
         ref double pr = ref MemoryMarshal.GetArrayDataReference(a.R);
@@ -288,14 +307,9 @@ internal sealed class KernelAngular
             if (a.R.Length < c + (end - e0) + 2 * W || s.R.Length < e0 + (end - e0 + W - 1) / W * W) throw new InvalidOperationException("kernel scratch too small");
             int m = SortedGaussianKernel.PackBelow(ref rs, e0, end, _rc, ref pr, ref pe, c);
             a.Count[t] = m - c;
+            // Padding: r = r_c (h = 0) and the species' first entry (a valid row index for the gathers below).
             int padded = c + (m - c + W - 1) / W * W;
-            for (int q = c; q < padded; q++)
-            {
-                if (q >= m) { a.R[q] = _rc; a.Entry[q] = -1; a.Ux[q] = a.Uy[q] = a.Uz[q] = 0; continue; }
-                int e = (int)a.Entry[q];
-                double inv = 1 / a.R[q];
-                a.Ux[q] = s.Dx[e] * inv; a.Uy[q] = s.Dy[e] * inv; a.Uz[q] = s.Dz[e] * inv;
-            }
+            for (int q = m; q < padded; q++) { a.R[q] = _rc; a.Entry[q] = a.Entry[c]; }
             c = padded;
         }
         a.Start[_species] = c;
@@ -303,6 +317,21 @@ internal sealed class KernelAngular
         ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
         ref double dh = ref MemoryMarshal.GetArrayDataReference(a.Dh);
         if (a.H.Length < _na * cap) throw new InvalidOperationException("kernel scratch too small");
+        if (a.Ux.Length < c || a.Entry.Length < c) throw new InvalidOperationException("kernel scratch too small");
+        int rowLength = Math.Min(s.Dx.Length, Math.Min(s.Dy.Length, s.Dz.Length));
+        fixed (double* dx = s.Dx, dy = s.Dy, dz = s.Dz)
+            for (int b = 0; b < c; b += W)
+            {
+                // u = d/r as the generic path (d · (1/r)), d gathered by the packed entries, four at a time.
+                var entry = Vector512.LoadUnsafe(ref pe, (nuint)b);
+                if (Vector512.GreaterThanOrEqualAny(entry, Vector512.Create((long)rowLength)) || Vector512.LessThanAny(entry, Vector512<long>.Zero))
+                    throw new IndexOutOfRangeException();
+                var lo = entry.GetLower(); var hi = entry.GetUpper();
+                var inv = Vector512<double>.One / Vector512.LoadUnsafe(ref pr, (nuint)b);
+                (Vector512.Create(Avx2.GatherVector256(dx, lo, 8), Avx2.GatherVector256(dx, hi, 8)) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Ux), (nuint)b);
+                (Vector512.Create(Avx2.GatherVector256(dy, lo, 8), Avx2.GatherVector256(dy, hi, 8)) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Uy), (nuint)b);
+                (Vector512.Create(Avx2.GatherVector256(dz, lo, 8), Avx2.GatherVector256(dz, hi, 8)) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Uz), (nuint)b);
+            }
         for (int b = 0; b < c; b += W)
         {
             // h_n = g_n f_c with RadialBasisFunction.Value's Gaussian g = exp(−x²/2), x = (r − μ)/w, g' = −g x/w, exact to rounding.
@@ -327,7 +356,7 @@ internal sealed class AngularScratch
 {
     /// <summary>Slots of the packed arrays (the stride of <see cref="H"/> and <see cref="Dh"/>).</summary>
     public int Capacity;
-    /// <summary>Per packed entry: r, the row entry (−1: padding), unit vector; h_n and h_n' at [n · Capacity + q].</summary>
+    /// <summary>Per packed entry: r, the row entry (padding: the species' first), unit vector; h_n and h_n' at [n · Capacity + q] (padding: 0).</summary>
     public double[] R = [], Ux = [], Uy = [], Uz = [], H = [], Dh = [];
     /// <summary>Per packed entry: ∂L/∂d of the angular sums.</summary>
     public double[] Gx = [], Gy = [], Gz = [];
@@ -338,8 +367,7 @@ internal sealed class AngularScratch
     public Vector512<double>[] Sums = [];
     /// <summary>The gradient's matrices M_l per ordered species pair, and z_(t,l,n) of every packed entry at [((t · L + l) · N + n) · Capacity + k].</summary>
     public double[] M = [], Z = [];
-    /// <summary>h_n of one entry; Σ_j h_n(r_j) P_l(cos θ_jk) of one block of k at [n · L + l − 1].</summary>
-    public double[] Hj = [];
+    /// <summary>Σ_j h_n(r_j) P_l(cos θ_jk) of one block of k at [n · L + l − 1].</summary>
     public Vector512<double>[] Y = [];
 
     public void Ensure(int capacity, int na, int degree, int invariants, int species)
@@ -356,7 +384,6 @@ internal sealed class AngularScratch
         if (Start.Length < species + 1) { Start = new int[species + 1]; Count = new int[species]; }
         if (M.Length < species * species * degree * na * na) M = new double[species * species * degree * na * na];
         if (Z.Length < species * degree * na * Capacity) Z = new double[species * degree * na * Capacity];
-        if (Hj.Length < na) Hj = new double[na];
         if (Y.Length < na * degree) Y = new Vector512<double>[na * degree];
     }
 }
