@@ -31,12 +31,8 @@ public class FastKernelAngularTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void AngularSumsAgreeWithTheGenericPath(string basis, string modeName, int order)
-    {
-        var model = Synthetic.RandomModel(Basis(basis), order, FastKernelTests.Mode(modeName), seed: 37, walls: FastKernelTests.Walls, bounds: order == 2);
-        var frame = Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15);
-        FastKernelTests.AssertKernelAgrees(model, frame);
-    }
+    public void AngularSumsAgreeWithTheGenericPath(string basis, string modeName, int order) =>
+        FastKernelTests.AssertRandomModelAgrees(Basis(basis), modeName, order, seed: 37);
 
     /// <summary>
     /// Clusters far apart (no cell) whose O agent has an O at z = d and an H at x = d with d exactly at, and 1e-9 Å either
@@ -81,28 +77,25 @@ public class FastKernelAngularTests
     }
 
     /// <summary>
-    /// The accurate preset's loss: the angular family enters linearly (zero rows and columns of C), so the kernel runs C I
-    /// on the other invariants alone; with range walls on every invariant, angular ones included.
+    /// A model fitted as the accurate preset (the angular family linear: zero rows and columns of C, so the kernel runs C I on
+    /// the other invariants alone; range walls on the quadratic invariants only) to forces of a random accurate-basis model.
     /// </summary>
     [Theory]
     [InlineData("agent")]
     [InlineData("conservative")]
-    public void LinearAngularFamilyAgrees(string modeName)
+    public void FittedLinearAngularFamilyAgrees(string modeName)
     {
-        var random = Synthetic.RandomModel(Basis("accurate"), 2, FastKernelTests.Mode(modeName), seed: 43, walls: FastKernelTests.Walls, bounds: true);
-        var set = random.Invariants;
-        int k = set.Count;
-        var losses = random.Losses.Select(l =>
+        var basis = Basis("accurate");
+        var truth = Synthetic.RandomModel(basis, 2, FastKernelTests.Mode(modeName), seed: 43, walls: FastKernelTests.Walls);
+        var fitted = ModelFitter.Fit(Synthetic.Labelled(truth, 6, seed: 600), FitOptions.Accurate with
         {
-            var c = l.Quadratic.ToArray();
-            for (int x = 0; x < k; x++)
-                for (int y = 0; y < k; y++)
-                    if (set.FamilyOf(x) == "angular" || set.FamilyOf(y) == "angular") c[x * k + y] = 0;
-            return new QuadraticLoss(l.Linear.ToArray(), c, l.Bounds);
-        }).ToList();
-        Assert.Contains("angular", Enumerable.Range(0, k).Select(set.FamilyOf));
-        var model = new LearnedModel(set, random.Mode, losses, FastKernelTests.Walls);
-        FastKernelTests.AssertKernelAgrees(model, Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15));
+            Mode = FastKernelTests.Mode(modeName), Invariants = basis, Ridge = 1e-8, Stride = 1, HoldoutFraction = 0, ValidationFraction = 0,
+        }).Model;
+        var set = fitted.Invariants;
+        int k = set.Count, angular = Enumerable.Range(0, k).First(q => set.FamilyOf(q) == "angular");
+        Assert.True(fitted.Losses[0].Quadratic.Slice(angular * k, k).IndexOfAnyExcept(0.0) < 0, "the angular rows of C should be zero");
+        Assert.True(fitted.Losses[0].Quadratic.IndexOfAnyExcept(0.0) >= 0, "C should not vanish");
+        FastKernelTests.AssertKernelAgrees(fitted, Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15));
     }
 
     [Fact]
