@@ -85,13 +85,15 @@ internal sealed class KernelAngular
 
     /// <summary>
     /// Packs the entries inside the angular cutoff with their unit vectors, h_n and h_n', then sets the angular
-    /// invariants. Needs r of every entry (after the radial pass).
+    /// invariants, or zeroes them when <paramref name="compute"/> is false (the loss does not need them: see
+    /// <see cref="SortedGaussianKernel"/>'s linear angular family). Needs r of every entry (after the radial pass).
     /// </summary>
-    public void Values(KernelScratch s, Span<double> values)
+    public void Values(KernelScratch s, Span<double> values, bool compute)
     {
         var a = s.Angular;
         a.Ensure(s.R.Length + W * (_species + 1), _na, _degree, _count, _species);
         int packed = Pack(s, a);
+        if (!compute) { values.Slice(_first, _count).Clear(); return; }
         var acc = a.Sums.AsSpan(0, _count);
         acc.Clear();
         int cap = a.Capacity, na = _na, L = _degree;
@@ -164,14 +166,14 @@ internal sealed class KernelAngular
 
     /// <summary>
     /// ∂L/∂d_j of the angular sums for every packed entry j, into F_i, the virial and (conservative) the neighbours.
-    /// After <see cref="Values"/> and the loss.
+    /// After <see cref="Values"/> and the loss. Returns λ · I over the angular invariants, ½ Σ over ordered pairs of F(j, k).
     /// </summary>
-    public void Gradient(KernelScratch s, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    public double Gradient(KernelScratch s, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
     {
         var a = s.Angular;
         int[] start = a.Start, count = a.Count;
         int na = _na, L = _degree, T = _species, cap = a.Capacity, block = L * na * na, packed = start[T];
-        if (packed == 0) return;
+        if (packed == 0) return 0;
         var lambda = s.Lambda;
         var mat = a.M.AsSpan(0, _mIndex.Length);
         for (int i = 0; i < mat.Length; i++) mat[i] = _mFactor[i] * lambda[_mIndex[i]];
@@ -206,7 +208,7 @@ internal sealed class KernelAngular
         ref double bonnetA = ref MemoryMarshal.GetArrayDataReference(_bonnetA);
         ref double bonnetB = ref MemoryMarshal.GetArrayDataReference(_bonnetB);
         // F_i (Σ_j g_j) and the virial (−Σ_j g_j ⊗ d_j, d_j = u_j r_j) lane by lane.
-        var fxv = Vector512<double>.Zero; var fyv = fxv; var fzv = fxv;
+        var fxv = Vector512<double>.Zero; var fyv = fxv; var fzv = fxv; var energy = fxv;
         var wxx = fxv; var wxy = fxv; var wxz = fxv; var wyx = fxv; var wyy = fxv; var wyz = fxv; var wzx = fxv; var wzy = fxv; var wzz = fxv;
         // Eight entries j (one species t) at a time against each partner k in turn: each j's sums stay in its lane.
         for (int t = 0; t < T; t++)
@@ -224,7 +226,7 @@ internal sealed class KernelAngular
                     {
                         double kx = uxs[k], ky = uys[k], kz = uzs[k];
                         var c = Vector512.FusedMultiplyAdd(jx, Vector512.Create(kx), Vector512.FusedMultiplyAdd(jy, Vector512.Create(ky), jz * kz));
-                        var ac = Vector512<double>.Zero; var sl = ac;
+                        var ac = Vector512<double>.Zero; var sl = ac; var f = ac;
                         // P_l and dP_l by InvariantSet.Legendre's recursion (divisions folded into constants), degree by degree.
                         var p0 = Vector512<double>.One; var p1 = c; var d0 = Vector512<double>.Zero; var d1 = Vector512<double>.One;
                         ref double zk = ref Unsafe.Add(ref zt, k);
@@ -249,6 +251,7 @@ internal sealed class KernelAngular
                             }
                             ac = Vector512.FusedMultiplyAdd(e, d1, ac);
                             sl = Vector512.FusedMultiplyAdd(d, p1, sl);
+                            f = Vector512.FusedMultiplyAdd(e, p1, f);
                         }
                         if (k - jb < W && k >= jb)
                         {
@@ -256,7 +259,9 @@ internal sealed class KernelAngular
                             var self = Vector512.Equals(lanes, Vector512.Create((double)(k - jb)));
                             ac = Vector512.AndNot(ac, self);
                             sl = Vector512.AndNot(sl, self);
+                            f = Vector512.AndNot(f, self);
                         }
+                        energy += f;
                         slope += sl;
                         ax = Vector512.FusedMultiplyAdd(ac, Vector512.Create(kx), ax);
                         ay = Vector512.FusedMultiplyAdd(ac, Vector512.Create(ky), ay);
@@ -281,13 +286,14 @@ internal sealed class KernelAngular
         w[0] += Vector512.Sum(wxx); w[1] += Vector512.Sum(wxy); w[2] += Vector512.Sum(wxz);
         w[3] += Vector512.Sum(wyx); w[4] += Vector512.Sum(wyy); w[5] += Vector512.Sum(wyz);
         w[6] += Vector512.Sum(wzx); w[7] += Vector512.Sum(wzy); w[8] += Vector512.Sum(wzz);
-        if (!conservative) return;
-        for (int t = 0; t < T; t++)
-            for (int j = start[t], jEnd = j + count[t]; j < jEnd; j++)
-            {
-                int at = 3 * s.Atom[(int)a.Entry[j]];
-                forces[at] -= a.Gx[j]; forces[at + 1] -= a.Gy[j]; forces[at + 2] -= a.Gz[j];
-            }
+        if (conservative)
+            for (int t = 0; t < T; t++)
+                for (int j = start[t], jEnd = j + count[t]; j < jEnd; j++)
+                {
+                    int at = 3 * s.Atom[(int)a.Entry[j]];
+                    forces[at] -= a.Gx[j]; forces[at + 1] -= a.Gy[j]; forces[at + 2] -= a.Gz[j];
+                }
+        return 0.5 * Vector512.Sum(energy);
     }
 
     /// <summary>

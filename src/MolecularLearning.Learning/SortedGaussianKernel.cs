@@ -46,6 +46,7 @@ internal sealed partial class SortedGaussianKernel
     private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
     private readonly KernelAngular? _angular;                    // angular sums over neighbour pairs (null: none)
+    private readonly bool[] _angularLinear;                      // per agent species: λ of the angular sums is b, whatever I (see the constructor)
 
     private SortedGaussianKernel(LearnedModel model)
     {
@@ -78,6 +79,7 @@ internal sealed partial class SortedGaussianKernel
         _bonnetB = new double[_bonnetA.Length];
         _shells = KernelShells.Create(_set);
         _angular = KernelAngular.Create(_set);
+        _angularLinear = new bool[_species];
         for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
@@ -113,6 +115,20 @@ internal sealed partial class SortedGaussianKernel
                 bounds.Min.CopyTo(_boundMin[t]!, 0); bounds.Max.CopyTo(_boundMax[t]!, 0);
                 for (int a = 0; a < _kPadded; a++) _boundInvScale[t]![a] = a < _k ? 1 / bounds.Scale[a] : 1;
                 _boundStrength[t] = bounds.Strength;
+            }
+            // A linear angular family (FitOptions.LinearFamilies, the accurate preset): zero rows of C and no range walls
+            // (the fit leaves linear invariants unwalled) make λ of the angular sums b whatever their values, and their
+            // share of the loss, b · I, comes out of the gradient pass: the sums themselves are not needed.
+            if (_angular is not null)
+            {
+                bool linear = true;
+                var full = loss.Order == 2 ? loss.Quadratic : default;
+                for (int a = _set.AngularOffset; a < _set.SortedAngleOffset && linear; a++)
+                {
+                    if (loss.Order == 2 && full.Slice(a * _k, _k).ContainsAnyExcept(0.0)) linear = false;
+                    if (loss.Bounds is { } b && (b.Max[a] != double.MaxValue || b.Min[a] != -double.MaxValue)) linear = false;
+                }
+                _angularLinear[t] = linear;
             }
         }
     }
@@ -299,7 +315,7 @@ internal sealed partial class SortedGaussianKernel
         for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
         _shells?.Values(s, ti, values);
-        _angular?.Values(s, values);
+        _angular?.Values(s, values, compute: !_angularLinear[ti]);
         double loss = Loss(ti, s);
         var lambda = s.Lambda;
 
@@ -313,7 +329,11 @@ internal sealed partial class SortedGaussianKernel
         double fx = 0, fy = 0, fz = 0;
         if (_angleDegree > 0) AngleGradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
         _shells?.Gradient(s, ti, forces, conservative, ref fx, ref fy, ref fz);
-        _angular?.Gradient(s, forces, conservative, ref fx, ref fy, ref fz);
+        if (_angular is not null)
+        {
+            double angular = _angular.Gradient(s, forces, conservative, ref fx, ref fy, ref fz);
+            if (_angularLinear[ti]) loss += angular; // b · I of the sums not computed (the loss saw zeros)
+        }
         for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
         _shells?.ClearSlopes(s);
         for (int q = 0; q < _set.SortedTotal; q++)
