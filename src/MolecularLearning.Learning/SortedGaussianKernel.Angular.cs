@@ -9,10 +9,11 @@ namespace MolecularLearning.Learning;
 /// The angular sums (<see cref="InvariantSet"/>'s AngularPass) on <see cref="SortedGaussianKernel"/>'s decoded row:
 /// I_(t,u,n,m,l) = Σ over neighbour pairs j (species t) and k (species u ≥ t) inside the angular cutoff of
 /// h_n(r_j) h_m(r_k) P_l(cos θ_jk), h_n = g_n f_c (Gaussians g_n, f_c of the angular cutoff), and for t = u the pair
-/// counted once with the weight symmetrised over (n, m), n ≤ m. Only the ~10 of ~90 entries closer than the angular
+/// counted once with the weight symmetrised over (n, m), n ≤ m. Only the ~9 of ~90 entries closer than the angular
 /// cutoff (3 Å in the accurate preset) count, so per agent they are packed out of the row once (<see cref="SortedGaussianKernel.PackBelow"/>),
-/// species by species, each species padded to whole vectors with h = 0; then for each packed j the partners k run eight
-/// at a time in <see cref="Vector512{T}"/> (padding lanes, and k = j, add exactly nothing).
+/// species by species, each species padded to whole vectors with h = 0; then the pair sums run eight pairs at a time in
+/// <see cref="Vector512{T}"/>: the values one j against eight k, the gradient eight j against one k (padding lanes, and
+/// k = j, add exactly nothing).
 /// </summary>
 /// <remarks>
 /// Values: t = u sums run over ordered pairs, Σ_{j≠k} h_n(r_j) h_m(r_k) P_l (n ≤ m), which is the generic path's
@@ -21,7 +22,9 @@ namespace MolecularLearning.Learning;
 /// Λᵀ for t_j &gt; t_k, and for t_j = t_k the symmetric S with S_nn = 2λ_nn, S_nm = λ_min(n,m)max(n,m), the ½ of the
 /// double count cancelled by F's symmetry), so ∂L/∂d_j = Σ_k ∂F(j, k)/∂d_j: each packed entry gathers its own
 /// gradient from all its partners, no scatter to k. That gradient, (Σ_k a_jk u_k − Σ_k a_jk c_jk u_j)/r_j + s_j u_j with
-/// a_jk = ∂F/∂cos θ and s_j = ∂F/∂r_j summed, goes into F_i, the virial and (conservative) the neighbour once per entry.
+/// a_jk = ∂F/∂cos θ and s_j = ∂F/∂r_j summed, goes into F_i and the virial lane by lane and (conservative) into the
+/// neighbour once per entry. The same pass gives λ · I = ½ Σ_jk F(j, k), so when λ does not depend on the sums (a linear
+/// family without range walls) they are not computed at all.
 /// </remarks>
 internal sealed class KernelAngular
 {
