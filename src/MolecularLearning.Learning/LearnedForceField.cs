@@ -18,9 +18,9 @@ namespace MolecularLearning.Learning;
 /// </remarks>
 public sealed class LearnedForceField : IForceField, IParallelWork
 {
-    /// <summary>Atoms per chunk below which evaluation stays on the calling thread.</summary>
-    public const int ParallelThreshold = 2048;
-    /// <summary>Most chunks an agent-mode evaluation is split into (at least 128 atoms each).</summary>
+    /// <summary>Atoms below which evaluation stays on the calling thread (the 96-atom box already gains from two threads).</summary>
+    public const int ParallelThreshold = 64;
+    /// <summary>Most chunks an agent-mode evaluation is split into (128 atoms each, or up to 8 of at least 16 in small boxes).</summary>
     private const int MaxAgentChunks = 64;
 
     private readonly LearnedModel _model;
@@ -139,7 +139,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         // hold the other up at the join (two equal halves did: 1.6-1.7x on two shared cores); the count depends
         // on n only. Conservative mode keeps one chunk a thread: each chunk owns a 3N force array.
         int count = n < ParallelThreshold || _maxThreads == 1 ? 1
-            : _model.Mode == ForceMode.Agent ? Math.Min(MaxAgentChunks, n / 128)
+            : _model.Mode == ForceMode.Agent ? Math.Min(MaxAgentChunks, Math.Max(n / 128, Math.Min(8, n / 16)))
             : Math.Min(_maxThreads, n / (ParallelThreshold / 2));
         count = Math.Max(1, count);
         if (_chunks.Length != count)
