@@ -31,20 +31,30 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private readonly NeighbourList _list = new(NeighbourStorage.Compact);
     private int[] _types = [];
     private Chunk[] _chunks = [];
+    private WorkerScratch[] _workers = [];
     private int _chunkCount, _atoms;
     private double[] _forces = [];
     private readonly SortedGaussianKernel? _kernel;
     private readonly bool _tabulatedRadial;
     private readonly PaddedCoordinates _padded = new();
 
-    private sealed class Chunk(int invariants, bool tabulatedRadial)
+    /// <summary>A range of agents and its results (reduced in chunk order, so independent of the thread count).</summary>
+    private sealed class Chunk
     {
-        public readonly AgentScratch Scratch = new(invariants) { TabulatedRadial = tabulatedRadial };
-        public readonly KernelScratch Kernel = new();
         public readonly double[] Virial = new double[9];
         public double Energy;
         public double[] Forces = [];
         public int From, To;
+    }
+
+    /// <summary>
+    /// Per worker thread: scratch the agents' evaluation reuses. Per worker, not per chunk: a thread running many
+    /// small chunks reuses one set of buffers (two sets on two threads instead of up to 64).
+    /// </summary>
+    private sealed class WorkerScratch(int invariants, bool tabulatedRadial)
+    {
+        public readonly AgentScratch Agent = new(invariants) { TabulatedRadial = tabulatedRadial };
+        public readonly KernelScratch Kernel = new();
     }
 
     public LearnedForceField(LearnedModel model, double skin = 0.5, int maxThreads = 0)
@@ -98,6 +108,13 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         else _list.Update(positions, cell, _set.Cutoff, _skin);
         result.Resize(n);
         Prepare(n);
+        // Worker indices stay below the team size of this call (settable between calls).
+        if (_workers.Length < _list.Runner.MaxWorkers)
+        {
+            int have = _workers.Length;
+            Array.Resize(ref _workers, _list.Runner.MaxWorkers);
+            for (int w = have; w < _workers.Length; w++) _workers[w] = new WorkerScratch(_set.Count, _tabulatedRadial);
+        }
         _forces = result.Forces;
         bool conservative = _model.Mode == ForceMode.Conservative;
         if (_chunkCount == 1)
@@ -105,7 +122,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             var c = _chunks[0];
             if (conservative) Array.Clear(_forces);
             c.Forces = _forces;
-            RunChunk(0);
+            RunChunk(0, 0);
         }
         else
         {
@@ -145,7 +162,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         if (_chunks.Length != count)
         {
             _chunks = new Chunk[count];
-            for (int k = 0; k < count; k++) _chunks[k] = new Chunk(_set.Count, _tabulatedRadial);
+            for (int k = 0; k < count; k++) _chunks[k] = new Chunk();
         }
         _chunkCount = count;
         for (int k = 0; k < count; k++)
@@ -157,9 +174,9 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         }
     }
 
-    void IParallelWork.Execute(int chunk, int worker) => RunChunk(chunk);
+    void IParallelWork.Execute(int chunk, int worker) => RunChunk(chunk, worker);
 
-    private void RunChunk(int index)
+    private void RunChunk(int index, int worker)
     {
         var c = _chunks[index];
         bool conservative = _model.Mode == ForceMode.Conservative;
@@ -167,10 +184,10 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         if (conservative && _chunkCount > 1) Array.Clear(forces);
         if (_kernel is not null)
         {
-            c.Energy = _kernel.Run(c.From, c.To, c.Kernel, _list, _padded, _types, forces, conservative, c.Virial);
+            c.Energy = _kernel.Run(c.From, c.To, _workers[worker].Kernel, _list, _padded, _types, forces, conservative, c.Virial);
             return;
         }
-        var s = c.Scratch;
+        var s = _workers[worker].Agent;
         Span<double> w = c.Virial;
         double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
         double energy = 0;
