@@ -43,7 +43,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         public readonly double[] Virial = new double[9];
         public double Energy;
-        public double[] Forces = [];
+        public double[] Forces = []; // conservative mode split into chunks: this chunk's 3N force sums
         public int From, To;
     }
 
@@ -117,13 +117,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         }
         _forces = result.Forces;
         bool conservative = _model.Mode == ForceMode.Conservative;
-        if (_chunkCount == 1)
-        {
-            var c = _chunks[0];
-            if (conservative) Array.Clear(_forces);
-            c.Forces = _forces;
-            RunChunk(0, 0);
-        }
+        if (_chunkCount == 1) RunChunk(0, 0);
         else
         {
             _list.Runner.Run(this, _chunkCount);
@@ -180,8 +174,9 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         var c = _chunks[index];
         bool conservative = _model.Mode == ForceMode.Conservative;
-        var forces = conservative ? (_chunkCount == 1 ? _forces : c.Forces) : _forces;
-        if (conservative && _chunkCount > 1) Array.Clear(forces);
+        // Conservative forces are sums of every agent's reactions, from zero: split runs sum each chunk into its own array.
+        var forces = conservative && _chunkCount > 1 ? c.Forces : _forces;
+        if (conservative) Array.Clear(forces);
         if (_kernel is not null)
         {
             c.Energy = _kernel.Run(c.From, c.To, _workers[worker].Kernel, _list, _padded, _types, forces, conservative, c.Virial);
