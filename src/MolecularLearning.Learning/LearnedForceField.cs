@@ -4,10 +4,11 @@ namespace MolecularLearning.Learning;
 
 /// <summary>
 /// Evaluates a <see cref="LearnedModel"/>: energy Σ_i L_i, forces (agent or conservative) and virial.
-/// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-chunk scratch, so a
-/// steady-state step allocates nothing. Large systems are split into a fixed number of atom chunks run on
-/// the shared <see cref="ParallelRunner"/> (allocation-free, unlike Parallel.For); each chunk owns its
-/// partial sums, reduced in chunk order, so results do not depend on thread scheduling or thread count.
+/// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-worker scratch, so a
+/// steady-state step allocates nothing. Systems from <see cref="ParallelThreshold"/> atoms up are split into
+/// atom chunks (how many depends on the atom count and mode only) run on the shared <see cref="ParallelRunner"/>
+/// (allocation-free, unlike Parallel.For); each chunk owns its partial sums, reduced in chunk order, so results
+/// do not depend on thread scheduling or thread count.
 /// The neighbour list is compact (6 bytes an entry, rows computed on demand), so 10^6 atoms fit in memory.
 /// </summary>
 /// <remarks>
