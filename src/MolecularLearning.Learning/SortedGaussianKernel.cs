@@ -75,12 +75,10 @@ internal sealed partial class SortedGaussianKernel
         _angles = _set.SortedAngleCount;
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
-        _bonnetA = new double[Math.Max(1, _angleDegree)];
-        _bonnetB = new double[_bonnetA.Length];
+        (_bonnetA, _bonnetB) = BonnetConstants(_angleDegree);
         _shells = KernelShells.Create(_set);
         _angular = KernelAngular.Create(_set);
         _angularLinear = new bool[_species];
-        for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
         _lossB = new double[_species][];
@@ -131,6 +129,18 @@ internal sealed partial class SortedGaussianKernel
                 _angularLinear[t] = linear;
             }
         }
+    }
+
+    /// <summary>
+    /// Bonnet's recursion P_{l+1} = A_l x P_l − B_l P_{l−1} with the divisions folded into constants: A_l = (2l+1)/(l+1),
+    /// B_l = l/(l+1) for l = 1..degree−1 (index 0 unused). Shared by the sorted angles and the angular sums.
+    /// </summary>
+    internal static (double[] A, double[] B) BonnetConstants(int degree)
+    {
+        var a = new double[Math.Max(1, degree)];
+        var b = new double[a.Length];
+        for (int l = 1; l < degree; l++) { a[l] = (2.0 * l + 1) / (l + 1); b[l] = (double)l / (l + 1); }
+        return (a, b);
     }
 
     /// <summary>
