@@ -358,7 +358,7 @@ internal sealed class KernelAngular
     }
 }
 
-/// <summary>Per-chunk storage of <see cref="KernelAngular"/>; grows, never shrinks.</summary>
+/// <summary>Working storage of <see cref="KernelAngular"/>, in <see cref="KernelScratch"/> (one per worker thread); grows, never shrinks.</summary>
 internal sealed class AngularScratch
 {
     /// <summary>Slots of the packed arrays (the stride of <see cref="H"/> and <see cref="Dh"/>).</summary>
