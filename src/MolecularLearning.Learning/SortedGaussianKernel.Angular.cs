@@ -55,9 +55,7 @@ internal sealed class KernelAngular
         _sameIndex = new int[_na * _na];
         for (int n = 0, q = 0; n < _na; n++)
             for (int m = 0; m < _na; m++) _sameIndex[n * _na + m] = m < n ? -1 : q++;
-        _bonnetA = new double[_degree];
-        _bonnetB = new double[_degree];
-        for (int l = 1; l < _degree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
+        (_bonnetA, _bonnetB) = SortedGaussianKernel.BonnetConstants(_degree);
         // M_l[n][m] of every ordered species pair (t, u) = factor × λ[index]: Λ for t < u, Λᵀ for t > u, S for t = u.
         int na = _na, T = _species, L = _degree;
         _mIndex = new int[T * T * L * na * na];
@@ -360,7 +358,7 @@ internal sealed class KernelAngular
     }
 }
 
-/// <summary>Per-chunk storage of <see cref="KernelAngular"/>; grows, never shrinks.</summary>
+/// <summary>Working storage of <see cref="KernelAngular"/>, in <see cref="KernelScratch"/> (one per worker thread); grows, never shrinks.</summary>
 internal sealed class AngularScratch
 {
     /// <summary>Slots of the packed arrays (the stride of <see cref="H"/> and <see cref="Dh"/>).</summary>
