@@ -63,7 +63,7 @@ internal sealed class KernelAngular
         for (int t = 0, i = 0; t < T; t++)
             for (int u = 0; u < T; u++)
             {
-                int pairBase = _first + _pairBase[Math.Min(t, u) * T + Math.Max(t, u)];
+                int pairBase = set.AngularPairBase(Math.Min(t, u), Math.Max(t, u));
                 for (int l = 1; l <= L; l++)
                     for (int n = 0; n < na; n++)
                         for (int m = 0; m < na; m++, i++)
