@@ -367,9 +367,21 @@ public static class BenchHarness
         _ => null,
     };
 
-    /// <summary>Verlet-list rebuilds per 1,000 calls between two <see cref="ListBuilds"/> readings.</summary>
-    private static double? RebuildsPer1000(long? before, long? after, int calls) =>
-        before is { } b && after is { } a && calls > 0 ? Math.Round(1000.0 * (a - b) / calls, 1) : null;
+    /// <summary>
+    /// A force evaluation or MD step of <paramref name="ff"/> on <paramref name="atoms"/> atoms: its steady-state
+    /// bytes per call, then its <see cref="Time"/>, and the Verlet-list rebuilds per 1,000 of the timed calls
+    /// (null for a force field without a list).
+    /// </summary>
+    private static (Timing Time, long Bytes, double? RebuildsPer1000) MeasureCalls(Action step, IForceField ff, int atoms, double seconds)
+    {
+        long bytes = SteadyStateAllocatedPerCall(step, atoms);
+        long? before = ListBuilds(ff);
+        var t = Time(step, seconds);
+        long? after = ListBuilds(ff);
+        int calls = t.Steps + 1; // Time's first call sizes the batches
+        double? rebuilds = before is { } b && after is { } a ? Math.Round(1000.0 * (a - b) / calls, 1) : null;
+        return (t, bytes, rebuilds);
+    }
 
     /// <summary>Build and refresh cost and memory of the neighbour list alone, at the pair reference's cutoff and skin.</summary>
     private static JsonObject MeasureNeighbourList(Frame frame, BenchOptions options, int threads, NeighbourStorage storage)
@@ -405,11 +417,7 @@ public static class BenchHarness
         int n = frame.AtomCount;
         var ff = candidate.Create();
         var result = new ForceResult(n);
-        var Step = Trajectory(frame, ff, result);
-        long bytes = SteadyStateAllocatedPerCall(Step, n);
-        long? builds0 = ListBuilds(ff);
-        var t = Time(Step, options.Seconds);
-        var rebuilds = RebuildsPer1000(builds0, ListBuilds(ff), t.Steps + 1);
+        var (t, bytes, rebuilds) = MeasureCalls(Trajectory(frame, ff, result), ff, n, options.Seconds);
         if (!double.IsFinite(result.Energy)) throw new DataException($"{candidate.ForceField}: non-finite energy at {n} atoms");
         var process = Process.GetCurrentProcess();
         var row = new JsonObject
@@ -520,11 +528,8 @@ public static class BenchHarness
             try { md.Step(); }
             catch (SimulationDivergedException) { restarts++; md = Start(); }
         }
-        long bytes = SteadyStateAllocatedPerCall(Step, n);
-        long? builds0 = ListBuilds(forceField);
-        var t = Time(Step, options.Seconds);
         // Restarts from the sample rebuild the list too: counted, as they are part of the timed steps.
-        var rebuilds = RebuildsPer1000(builds0, ListBuilds(forceField), t.Steps + 1);
+        var (t, bytes, rebuilds) = MeasureCalls(Step, forceField, n, options.Seconds);
         return new JsonObject
         {
             ["forceField"] = candidate.ForceField,
