@@ -292,7 +292,7 @@ public static class BenchHarness
         long t0 = Stopwatch.GetTimestamp();
         step();
         double first = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        int batch = Math.Max(1, (int)Math.Min(100_000, seconds / 8 / Math.Max(first, 1e-9)));
+        int batch = CallsPerBatch(seconds, first);
         var times = new List<double>();
         int steps = 0;
         var process = Process.GetCurrentProcess();
@@ -311,6 +311,10 @@ public static class BenchHarness
         times.Sort();
         return new Timing(steps, times[0], times[times.Count / 2], cpu);
     }
+
+    /// <summary>Calls in a batch so that about eight batches fill <paramref name="seconds"/> (1 to 100,000 calls).</summary>
+    private static int CallsPerBatch(double seconds, double secondsPerCall) =>
+        Math.Max(1, (int)Math.Min(100_000, seconds / 8 / Math.Max(secondsPerCall, 1e-9)));
 
     /// <summary>
     /// One force evaluation per call along a trajectory: every coordinate oscillates by ±0.15 Å around the frame's
@@ -462,7 +466,7 @@ public static class BenchHarness
             step();
             first = Math.Min(first, Stopwatch.GetElapsedTime(t0).TotalSeconds);
         }
-        int batch = Math.Max(1, (int)Math.Min(100_000, options.Seconds / 8 / threads.Length / Math.Max(first, 1e-9)));
+        int batch = CallsPerBatch(options.Seconds / threads.Length, first);
         var times = threads.Select(_ => new List<double>()).ToArray();
         long start = Stopwatch.GetTimestamp();
         while (times[0].Count < 3 || (Stopwatch.GetElapsedTime(start).TotalSeconds < options.Seconds && times[0].Count < 32))
