@@ -389,7 +389,7 @@ public static class ModelFitter
                     _set.ComputeGradient(s, ref sink);
                     for (int c = 0; c < 3; c++)
                     {
-                        FillColumns(_row, 0, s.Values, _d, c, 3);
+                        FillColumns(_row, 0, s.Values, _d, c);
                         acc[_types[i]].AddRow(_row, y[3 * i + c]);
                     }
                 }
@@ -433,7 +433,7 @@ public static class ModelFitter
                 {
                     int atom = _slotAtom[a];
                     for (int c = 0; c < 3; c++)
-                        FillColumns(_block.AsSpan((3 * atom + c) * cols, cols), offset, s.Values, _slotGrad.AsSpan(3 * a * k, 3 * k), c, 3, accumulate: true);
+                        FillColumns(_block.AsSpan((3 * atom + c) * cols, cols), offset, s.Values, _slotGrad.AsSpan(3 * a * k, 3 * k), c, accumulate: true);
                     _slotOf[atom] = -1;
                 }
             }
@@ -444,23 +444,23 @@ public static class ModelFitter
         /// Force columns for one component c: −∂φ_p/∂x with φ = (I_k; ½I_k² for C_kk, I_k I_l for C_kl, k &lt; l)
         /// and grad[3q + c] = ∂I_q/∂x_c; the quadratic terms run over the quadratic invariants only.
         /// </summary>
-        private void FillColumns(Span<double> row, int offset, ReadOnlySpan<double> values, ReadOnlySpan<double> grad, int c, int stride, bool accumulate = false)
+        private void FillColumns(Span<double> row, int offset, ReadOnlySpan<double> values, ReadOnlySpan<double> grad, int c, bool accumulate = false)
         {
             int k = _k;
             if (!accumulate) row.Slice(offset, _perSpecies).Clear();
-            for (int q = 0; q < k; q++) row[offset + q] -= grad[stride * q + c];
+            for (int q = 0; q < k; q++) row[offset + q] -= grad[3 * q + c];
             if (_order == 1) return;
             int p = offset + k;
             var quadratic = _quadratic;
             for (int x = 0; x < quadratic.Length; x++)
             {
                 int a = quadratic[x];
-                double ia = values[a], ga = grad[stride * a + c];
+                double ia = values[a], ga = grad[3 * a + c];
                 row[p++] -= ia * ga;
                 for (int y = x + 1; y < quadratic.Length; y++)
                 {
                     int b = quadratic[y];
-                    row[p++] -= values[b] * ga + ia * grad[stride * b + c];
+                    row[p++] -= values[b] * ga + ia * grad[3 * b + c];
                 }
             }
         }
