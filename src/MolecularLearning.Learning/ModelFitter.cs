@@ -130,7 +130,7 @@ public static class ModelFitter
         var report = new FitReport
         {
             Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
-            Ridge = ridge, RidgeScan = scans, Parameters = columns * (conservative ? 1 : species.Count),
+            Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
             DesignSeconds = designSeconds, SolveSeconds = solveSeconds,
         };
