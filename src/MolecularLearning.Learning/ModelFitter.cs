@@ -282,8 +282,7 @@ public static class ModelFitter
             var scale = new double[k];
             for (int q = 0; q < k; q++)
             {
-                double mean = sum[s * k + q] / n[s];
-                double sd = Math.Sqrt(Math.Max(0, sum2[s * k + q] / n[s] - mean * mean));
+                double sd = StandardDeviation(sum[s * k + q], sum2[s * k + q], n[s]);
                 // Invariants that never vary (an absent neighbour species) get a unit scale: any change is new.
                 // Ones that barely vary (a shell no neighbour reaches in training, so ~1e-8) get a floor: a wall
                 // scaled by their tiny spread would rise by S already a hair beyond the range and be the
@@ -300,6 +299,13 @@ public static class ModelFitter
             result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
         }
         return result;
+    }
+
+    /// <summary>Population standard deviation from a sum and a sum of squares over n samples.</summary>
+    private static double StandardDeviation(double sum, double sumSquares, long n)
+    {
+        double mean = sum / n;
+        return Math.Sqrt(Math.Max(0, sumSquares / n - mean * mean));
     }
 
     private static IReadOnlyDictionary<string, IReadOnlyList<Sensitivity>> Sensitivities(LearnedModel model, IReadOnlyList<Frame> frames, List<int> used)
@@ -326,8 +332,7 @@ public static class ModelFitter
             var list2 = new List<Sensitivity>();
             for (int q = 0; q < k; q++)
             {
-                double mean = sumI[s * k + q] / n[s];
-                double sd = Math.Sqrt(Math.Max(0, sumI2[s * k + q] / n[s] - mean * mean));
+                double sd = StandardDeviation(sumI[s * k + q], sumI2[s * k + q], n[s]);
                 list2.Add(new Sensitivity(set.Labels[q], Math.Sqrt(sumL2[s * k + q] / n[s]) * sd));
             }
             result[set.Species[s].Symbol] = list2;
