@@ -329,13 +329,13 @@ public static class ModelFitter
         for (int s = 0; s < t; s++)
         {
             if (n[s] == 0) continue;
-            var list2 = new List<Sensitivity>();
+            var perInvariant = new List<Sensitivity>();
             for (int q = 0; q < k; q++)
             {
                 double sd = StandardDeviation(sumI[s * k + q], sumI2[s * k + q], n[s]);
-                list2.Add(new Sensitivity(set.Labels[q], Math.Sqrt(sumL2[s * k + q] / n[s]) * sd));
+                perInvariant.Add(new Sensitivity(set.Labels[q], Math.Sqrt(sumL2[s * k + q] / n[s]) * sd));
             }
-            result[set.Species[s].Symbol] = list2;
+            result[set.Species[s].Symbol] = perInvariant;
         }
         return result;
     }
