@@ -13,7 +13,7 @@ public sealed partial class InvariantSet
     /// </summary>
     internal int CountOfKnownFamilies =>
         SortedTotal + _species.Length * Radial.Length + (SortedAngleOffset - AngularOffset)
-        + (AngleDegree > 0 ? SortedAngleCount * AngleDegree : 0)
+        + SortedAngleCount * AngleDegree
         + _shells.Sums.Sum(sh => sh.Degree) + _shells.Angles.Sum(a => a.Degree);
 
     /// <summary>

@@ -55,9 +55,7 @@ internal sealed class KernelAngular
         _sameIndex = new int[_na * _na];
         for (int n = 0, q = 0; n < _na; n++)
             for (int m = 0; m < _na; m++) _sameIndex[n * _na + m] = m < n ? -1 : q++;
-        _bonnetA = new double[_degree];
-        _bonnetB = new double[_degree];
-        for (int l = 1; l < _degree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
+        (_bonnetA, _bonnetB) = SortedGaussianKernel.BonnetConstants(_degree);
         // M_l[n][m] of every ordered species pair (t, u) = factor × λ[index]: Λ for t < u, Λᵀ for t > u, S for t = u.
         int na = _na, T = _species, L = _degree;
         _mIndex = new int[T * T * L * na * na];
@@ -65,7 +63,7 @@ internal sealed class KernelAngular
         for (int t = 0, i = 0; t < T; t++)
             for (int u = 0; u < T; u++)
             {
-                int pairBase = _first + _pairBase[Math.Min(t, u) * T + Math.Max(t, u)];
+                int pairBase = set.AngularPairBase(Math.Min(t, u), Math.Max(t, u));
                 for (int l = 1; l <= L; l++)
                     for (int n = 0; n < na; n++)
                         for (int m = 0; m < na; m++, i++)
@@ -105,13 +103,13 @@ internal sealed class KernelAngular
         var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
         // Every index below is within the angular invariants and the packed arrays: sizes checked once here.
         if (a.Sums.Length < _count || a.H.Length < na * cap || uxs.Length < cap || uys.Length < cap || uzs.Length < cap
-            || packed > cap - W || a.Y.Length < na * L) throw new InvalidOperationException("kernel scratch too small");
+            || packed > cap - W || a.WeightedLegendre.Length < na * L) throw new InvalidOperationException("kernel scratch too small");
         ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
         ref double ux = ref MemoryMarshal.GetArrayDataReference(uxs);
         ref double uy = ref MemoryMarshal.GetArrayDataReference(uys);
         ref double uz = ref MemoryMarshal.GetArrayDataReference(uzs);
         ref var sums = ref MemoryMarshal.GetArrayDataReference(a.Sums);
-        ref var wl = ref MemoryMarshal.GetArrayDataReference(a.Y);
+        ref var wl = ref MemoryMarshal.GetArrayDataReference(a.WeightedLegendre);
         ref double bonnetA = ref MemoryMarshal.GetArrayDataReference(_bonnetA);
         ref double bonnetB = ref MemoryMarshal.GetArrayDataReference(_bonnetB);
         if (packed > 0)
@@ -123,7 +121,7 @@ internal sealed class KernelAngular
                     for (int kb = start[u]; kb < start[u + 1]; kb += W)
                     {
                         // w_(n,l) = Σ_j h_n(r_j) P_l(cos θ_jk) for eight k at [n · L + l − 1], then I_(n,m,l) += w_(n,l) h_m(r_k).
-                        a.Y.AsSpan(0, na * L).Clear();
+                        a.WeightedLegendre.AsSpan(0, na * L).Clear();
                         var kx = Vector512.LoadUnsafe(ref ux, (nuint)kb);
                         var ky = Vector512.LoadUnsafe(ref uy, (nuint)kb);
                         var kz = Vector512.LoadUnsafe(ref uz, (nuint)kb);
@@ -360,7 +358,7 @@ internal sealed class KernelAngular
     }
 }
 
-/// <summary>Per-chunk storage of <see cref="KernelAngular"/>; grows, never shrinks.</summary>
+/// <summary>Working storage of <see cref="KernelAngular"/>, in <see cref="KernelScratch"/> (one per worker thread); grows, never shrinks.</summary>
 internal sealed class AngularScratch
 {
     /// <summary>Slots of the packed arrays (the stride of <see cref="H"/> and <see cref="Dh"/>).</summary>
@@ -376,8 +374,8 @@ internal sealed class AngularScratch
     public Vector512<double>[] Sums = [];
     /// <summary>The gradient's matrices M_l per ordered species pair, and z_(t,l,n) of every packed entry at [((t · L + l) · N + n) · Capacity + k].</summary>
     public double[] M = [], Z = [];
-    /// <summary>Σ_j h_n(r_j) P_l(cos θ_jk) of one block of k at [n · L + l − 1].</summary>
-    public Vector512<double>[] Y = [];
+    /// <summary>w_(n,l)(k) = Σ_j h_n(r_j) P_l(cos θ_jk) of one block of eight k, at [n · L + l − 1] (the values pass).</summary>
+    public Vector512<double>[] WeightedLegendre = [];
 
     public void Ensure(int capacity, int na, int degree, int invariants, int species)
     {
@@ -393,6 +391,6 @@ internal sealed class AngularScratch
         if (Start.Length < species + 1) { Start = new int[species + 1]; Count = new int[species]; }
         if (M.Length < species * species * degree * na * na) M = new double[species * species * degree * na * na];
         if (Z.Length < species * degree * na * Capacity) Z = new double[species * degree * na * Capacity];
-        if (Y.Length < na * degree) Y = new Vector512<double>[na * degree];
+        if (WeightedLegendre.Length < na * degree) WeightedLegendre = new Vector512<double>[na * degree];
     }
 }

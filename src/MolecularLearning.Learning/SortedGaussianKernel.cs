@@ -16,8 +16,9 @@ namespace MolecularLearning.Learning;
 /// </summary>
 /// <remarks>
 /// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
-/// (trimmed at the cutoff without branches), then everything per entry runs eight entries at a time in
-/// <see cref="Vector512{T}"/>. The Gaussians are exact, not tabulated: with x_n = (r − μ_0)/w − nδ
+/// (trimmed at the cutoff without branches), then the radial sums, the sorted-distance ranks and the angular sums run eight
+/// entries (or pairs) at a time in <see cref="Vector512{T}"/>; the sorted angles and the shells, a few entries per agent,
+/// run scalar. The Gaussians are exact, not tabulated: with x_n = (r − μ_0)/w − nδ
 /// (δ = spacing/width), g_n = exp(−x_n²/2) = exp(−x_0²/2) · exp(δ x_0)^n · exp(−n²δ²/2), so the whole ladder
 /// costs two exponentials per entry. φ_n' is not stored: once λ = ∂L/∂I is known, the gradient pass rebuilds
 /// Σ_n λ_n φ_n' from four numbers per entry as polynomials in exp(δ x_0). Results agree with the generic path (exact radial
@@ -75,12 +76,10 @@ internal sealed partial class SortedGaussianKernel
         _angles = _set.SortedAngleCount;
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
-        _bonnetA = new double[Math.Max(1, _angleDegree)];
-        _bonnetB = new double[_bonnetA.Length];
+        (_bonnetA, _bonnetB) = BonnetConstants(_angleDegree);
         _shells = KernelShells.Create(_set);
         _angular = KernelAngular.Create(_set);
         _angularLinear = new bool[_species];
-        for (int l = 1; l < _angleDegree; l++) { _bonnetA[l] = (2.0 * l + 1) / (l + 1); _bonnetB[l] = (double)l / (l + 1); }
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
         _lossB = new double[_species][];
@@ -131,6 +130,18 @@ internal sealed partial class SortedGaussianKernel
                 _angularLinear[t] = linear;
             }
         }
+    }
+
+    /// <summary>
+    /// Bonnet's recursion P_{l+1} = A_l x P_l − B_l P_{l−1} with the divisions folded into constants: A_l = (2l+1)/(l+1),
+    /// B_l = l/(l+1) for l = 1..degree−1 (index 0 unused). Shared by the sorted angles and the angular sums.
+    /// </summary>
+    internal static (double[] A, double[] B) BonnetConstants(int degree)
+    {
+        var a = new double[Math.Max(1, degree)];
+        var b = new double[a.Length];
+        for (int l = 1; l < degree; l++) { a[l] = (2.0 * l + 1) / (l + 1); b[l] = (double)l / (l + 1); }
+        return (a, b);
     }
 
     /// <summary>
@@ -898,7 +909,7 @@ internal sealed class PaddedCoordinates
     }
 }
 
-/// <summary>Per-chunk working storage of <see cref="SortedGaussianKernel"/>; grows, never shrinks.</summary>
+/// <summary>Working storage of <see cref="SortedGaussianKernel"/>, one per worker thread (reused by its chunks); grows, never shrinks.</summary>
 internal sealed class KernelScratch
 {
     public int[] Atom = [];
@@ -918,7 +929,7 @@ internal sealed class KernelScratch
     public int[] GroupBase = [], GroupCount = [];
     /// <summary>Per (agent species, neighbour species): the sorted-distance candidate threshold (Å).</summary>
     public double[] Threshold = [];
-    /// <summary>The chunk's virial: the radial part (symmetric) per lane, the angle part in full.</summary>
+    /// <summary>The virial of the chunk being run: the radial part (symmetric) per lane, the rest (sorted angles, shell angles, angular sums) in full.</summary>
     public Vector512<double> Wxx, Wyy, Wzz, Wxy, Wxz, Wyz;
     public readonly double[] AngleVirial = new double[9];
     /// <summary>Per sorted angle: cos θ (NaN when the angle is absent) and dP_l/dcos θ, kept from the values for the gradient.</summary>
