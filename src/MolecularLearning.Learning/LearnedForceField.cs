@@ -4,10 +4,11 @@ namespace MolecularLearning.Learning;
 
 /// <summary>
 /// Evaluates a <see cref="LearnedModel"/>: energy Σ_i L_i, forces (agent or conservative) and virial.
-/// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-chunk scratch, so a
-/// steady-state step allocates nothing. Large systems are split into a fixed number of atom chunks run on
-/// the shared <see cref="ParallelRunner"/> (allocation-free, unlike Parallel.For); each chunk owns its
-/// partial sums, reduced in chunk order, so results do not depend on thread scheduling or thread count.
+/// Keeps a Verlet neighbour list (cutoff + skin) across calls and preallocated per-worker scratch, so a
+/// steady-state step allocates nothing. Systems from <see cref="ParallelThreshold"/> atoms up are split into
+/// atom chunks (how many depends on the atom count and mode only) run on the shared <see cref="ParallelRunner"/>
+/// (allocation-free, unlike Parallel.For); each chunk owns its partial sums, reduced in chunk order, so results
+/// do not depend on thread scheduling or thread count.
 /// The neighbour list is compact (6 bytes an entry, rows computed on demand), so 10^6 atoms fit in memory.
 /// </summary>
 /// <remarks>
@@ -43,7 +44,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         public readonly double[] Virial = new double[9];
         public double Energy;
-        public double[] Forces = [];
+        public double[] Forces = []; // conservative mode split into chunks: this chunk's 3N force sums
         public int From, To;
     }
 
@@ -117,13 +118,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         }
         _forces = result.Forces;
         bool conservative = _model.Mode == ForceMode.Conservative;
-        if (_chunkCount == 1)
-        {
-            var c = _chunks[0];
-            if (conservative) Array.Clear(_forces);
-            c.Forces = _forces;
-            RunChunk(0, 0);
-        }
+        if (_chunkCount == 1) RunChunk(0, 0);
         else
         {
             _list.Runner.Run(this, _chunkCount);
@@ -180,8 +175,9 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     {
         var c = _chunks[index];
         bool conservative = _model.Mode == ForceMode.Conservative;
-        var forces = conservative ? (_chunkCount == 1 ? _forces : c.Forces) : _forces;
-        if (conservative && _chunkCount > 1) Array.Clear(forces);
+        // Conservative forces are sums of every agent's reactions, from zero: split runs sum each chunk into its own array.
+        var forces = conservative && _chunkCount > 1 ? c.Forces : _forces;
+        if (conservative) Array.Clear(forces);
         if (_kernel is not null)
         {
             c.Energy = _kernel.Run(c.From, c.To, _workers[worker].Kernel, _list, _padded, _types, forces, conservative, c.Virial);
