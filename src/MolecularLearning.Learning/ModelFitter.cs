@@ -130,7 +130,7 @@ public static class ModelFitter
         var report = new FitReport
         {
             Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
-            Ridge = ridge, RidgeScan = scans, Parameters = columns * (conservative ? 1 : species.Count),
+            Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
             DesignSeconds = designSeconds, SolveSeconds = solveSeconds,
         };
@@ -282,8 +282,7 @@ public static class ModelFitter
             var scale = new double[k];
             for (int q = 0; q < k; q++)
             {
-                double mean = sum[s * k + q] / n[s];
-                double sd = Math.Sqrt(Math.Max(0, sum2[s * k + q] / n[s] - mean * mean));
+                double sd = StandardDeviation(sum[s * k + q], sum2[s * k + q], n[s]);
                 // Invariants that never vary (an absent neighbour species) get a unit scale: any change is new.
                 // Ones that barely vary (a shell no neighbour reaches in training, so ~1e-8) get a floor: a wall
                 // scaled by their tiny spread would rise by S already a hair beyond the range and be the
@@ -300,6 +299,13 @@ public static class ModelFitter
             result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
         }
         return result;
+    }
+
+    /// <summary>Population standard deviation from a sum and a sum of squares over n samples.</summary>
+    private static double StandardDeviation(double sum, double sumSquares, long n)
+    {
+        double mean = sum / n;
+        return Math.Sqrt(Math.Max(0, sumSquares / n - mean * mean));
     }
 
     private static IReadOnlyDictionary<string, IReadOnlyList<Sensitivity>> Sensitivities(LearnedModel model, IReadOnlyList<Frame> frames, List<int> used)
@@ -323,14 +329,13 @@ public static class ModelFitter
         for (int s = 0; s < t; s++)
         {
             if (n[s] == 0) continue;
-            var list2 = new List<Sensitivity>();
+            var perInvariant = new List<Sensitivity>();
             for (int q = 0; q < k; q++)
             {
-                double mean = sumI[s * k + q] / n[s];
-                double sd = Math.Sqrt(Math.Max(0, sumI2[s * k + q] / n[s] - mean * mean));
-                list2.Add(new Sensitivity(set.Labels[q], Math.Sqrt(sumL2[s * k + q] / n[s]) * sd));
+                double sd = StandardDeviation(sumI[s * k + q], sumI2[s * k + q], n[s]);
+                perInvariant.Add(new Sensitivity(set.Labels[q], Math.Sqrt(sumL2[s * k + q] / n[s]) * sd));
             }
-            result[set.Species[s].Symbol] = list2;
+            result[set.Species[s].Symbol] = perInvariant;
         }
         return result;
     }
@@ -389,7 +394,7 @@ public static class ModelFitter
                     _set.ComputeGradient(s, ref sink);
                     for (int c = 0; c < 3; c++)
                     {
-                        FillColumns(_row, 0, s.Values, _d, c, 3);
+                        FillColumns(_row, 0, s.Values, _d, c);
                         acc[_types[i]].AddRow(_row, y[3 * i + c]);
                     }
                 }
@@ -433,7 +438,7 @@ public static class ModelFitter
                 {
                     int atom = _slotAtom[a];
                     for (int c = 0; c < 3; c++)
-                        FillColumns(_block.AsSpan((3 * atom + c) * cols, cols), offset, s.Values, _slotGrad.AsSpan(3 * a * k, 3 * k), c, 3, accumulate: true);
+                        FillColumns(_block.AsSpan((3 * atom + c) * cols, cols), offset, s.Values, _slotGrad.AsSpan(3 * a * k, 3 * k), c, accumulate: true);
                     _slotOf[atom] = -1;
                 }
             }
@@ -444,23 +449,23 @@ public static class ModelFitter
         /// Force columns for one component c: −∂φ_p/∂x with φ = (I_k; ½I_k² for C_kk, I_k I_l for C_kl, k &lt; l)
         /// and grad[3q + c] = ∂I_q/∂x_c; the quadratic terms run over the quadratic invariants only.
         /// </summary>
-        private void FillColumns(Span<double> row, int offset, ReadOnlySpan<double> values, ReadOnlySpan<double> grad, int c, int stride, bool accumulate = false)
+        private void FillColumns(Span<double> row, int offset, ReadOnlySpan<double> values, ReadOnlySpan<double> grad, int c, bool accumulate = false)
         {
             int k = _k;
             if (!accumulate) row.Slice(offset, _perSpecies).Clear();
-            for (int q = 0; q < k; q++) row[offset + q] -= grad[stride * q + c];
+            for (int q = 0; q < k; q++) row[offset + q] -= grad[3 * q + c];
             if (_order == 1) return;
             int p = offset + k;
             var quadratic = _quadratic;
             for (int x = 0; x < quadratic.Length; x++)
             {
                 int a = quadratic[x];
-                double ia = values[a], ga = grad[stride * a + c];
+                double ia = values[a], ga = grad[3 * a + c];
                 row[p++] -= ia * ga;
                 for (int y = x + 1; y < quadratic.Length; y++)
                 {
                     int b = quadratic[y];
-                    row[p++] -= values[b] * ga + ia * grad[stride * b + c];
+                    row[p++] -= values[b] * ga + ia * grad[3 * b + c];
                 }
             }
         }

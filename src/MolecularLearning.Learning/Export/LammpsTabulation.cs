@@ -132,8 +132,8 @@ public sealed class LammpsTabulation
 
         // Pair tables: double N until the pair part's force error is within half the budget.
         double pairError = 0;
-        LammpsLinearTable?[,] tables = new LammpsLinearTable?[ns, ns];
-        var pairCurves = new ICurve?[ns, ns]; // the same tables, as the evaluator's curves
+        LammpsLinearTable?[,] tables;
+        ICurve?[,] pairCurves; // the same tables, as the evaluator's curves
         for (int points = options.FirstTablePoints; ; points *= 2)
         {
             tables = new LammpsLinearTable?[ns, ns];

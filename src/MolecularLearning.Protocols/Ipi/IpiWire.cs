@@ -28,7 +28,10 @@ internal static class IpiWire
     public const int ForceReadyTailBytes = 9 * 8 + 4;
 
     /// <summary>A timeout as a socket's SendTimeout / ReceiveTimeout (ms, rounded up; 0, meaning none, for zero or less).</summary>
-    public static int SocketTimeoutMs(TimeSpan t) => t <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue - 1, Math.Ceiling(t.TotalMilliseconds));
+    public static int SocketTimeoutMs(TimeSpan t) => SocketTimeoutMs(t.TotalMilliseconds);
+
+    /// <inheritdoc cref="SocketTimeoutMs(TimeSpan)"/>
+    public static int SocketTimeoutMs(double milliseconds) => milliseconds <= 0 ? 0 : (int)Math.Min(int.MaxValue - 1, Math.Ceiling(milliseconds));
 
     private static readonly (IpiMessage Message, byte[] Bytes)[] Headers =
     [
@@ -266,7 +269,7 @@ internal sealed class IpiConnection : IDisposable
         }
         double remainingMs = (_deadline - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
         if (remainingMs <= 0) throw new IpiTimeoutException(_deadlineKind, _deadlineMessage);
-        int want = (int)Math.Min(int.MaxValue - 1, Math.Ceiling(remainingMs));
+        int want = IpiWire.SocketTimeoutMs(remainingMs);
         // Tighten only when the current setting would overshoot noticeably: no syscall per message in
         // steady state, and a setting that fires early just loops here again.
         if (_receiveTimeoutMs == 0 || _receiveTimeoutMs > want + Math.Max(5, want / 1000)) SetReceiveTimeout(want);
