@@ -117,6 +117,9 @@ public sealed class ParallelRunner
         }
     }
 
+    /// <summary>Whether <paramref name="ticket"/> names run <paramref name="run"/> with its fields written (not <see cref="Closed"/>).</summary>
+    private static bool IsOpen(long ticket, int run) => (int)(ticket >> 32) == run && (ticket & 0xFFFFFFFF) != Closed;
+
     private void EnsureThreads(int count)
     {
         if (_threads is not null && _threads.Length >= count) return;
@@ -143,7 +146,7 @@ public sealed class ParallelRunner
             int chunks = Volatile.Read(ref _chunks), workers = Volatile.Read(ref _workers);
             long after = Volatile.Read(ref _ticket);
             int run = (int)(before >> 32);
-            if (work is null || (int)(after >> 32) != run || (before & 0xFFFFFFFF) == Closed || (after & 0xFFFFFFFF) == Closed) continue;
+            if (work is null || !IsOpen(before, run) || !IsOpen(after, run)) continue;
             // Slots are taken per run so worker indices stay below this run's worker count.
             int slot = Interlocked.Increment(ref _slot);
             if (slot >= workers) continue;
