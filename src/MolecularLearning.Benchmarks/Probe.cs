@@ -55,8 +55,7 @@ public static class Probe
             // `evaluator-list K SKIN CALLS`: builds of the learned evaluator's list alone (for perf record).
             var box = Water.Box(int.Parse(args[1]));
             double skin = double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-            var list = new NeighbourList(NeighbourStorage.Compact) { Runner = new ParallelRunner(1) };
-            list.SetGrouping(box.Species.Select(x => x == Elements.O ? 0 : 1).ToArray(), 2);
+            var list = EvaluatorList(box);
             for (int q = 0, calls = int.Parse(args[3]); q < calls; q++) list.Build(box.Positions, box.Cell, 6.0, skin);
             return 0;
         }
@@ -69,17 +68,23 @@ public static class Probe
             var t = BenchHarness.Time(() => list.Build(frame.Positions, frame.Cell, 6.0, 1.0), 2.0, 3);
             Console.WriteLine($"{storage} {frame.AtomCount} atoms: build best {t.Best / frame.AtomCount * 1e9:F0} ns/atom, cpu {t.Cpu / frame.AtomCount * 1e9:F0} ns/atom, {list.PairCount / (double)frame.AtomCount:F1} entries/atom");
         }
-        // As the learned evaluator builds it: compact, rows grouped by species, its own skin.
-        var types = frame.Species.Select(x => x == Elements.O ? 0 : 1).ToArray();
+        // As the learned evaluator builds it, at its own skin.
         foreach (double skin in new[] { 0.5, 0.75, 1.0 })
         {
-            var list = new NeighbourList(NeighbourStorage.Compact) { Runner = new ParallelRunner(1) };
-            list.SetGrouping(types, 2);
+            var list = EvaluatorList(frame);
             list.Build(frame.Positions, frame.Cell, 6.0, skin);
             var t = BenchHarness.Time(() => list.Build(frame.Positions, frame.Cell, 6.0, skin), 2.0, 3);
             Console.WriteLine($"evaluator's list (grouped, skin {skin}) {frame.AtomCount} atoms: build best {t.Best / frame.AtomCount * 1e9:F0} ns/atom, cpu {t.Cpu / frame.AtomCount * 1e9:F0} ns/atom, {list.PairCount / (double)frame.AtomCount:F1} entries/atom");
         }
         return 0;
+    }
+
+    /// <summary>A serial list of a water box as the learned evaluator keeps it: compact, rows grouped by species (O, H).</summary>
+    private static NeighbourList EvaluatorList(Frame box)
+    {
+        var list = new NeighbourList(NeighbourStorage.Compact) { Runner = new ParallelRunner(1) };
+        list.SetGrouping(box.Species.Select(x => x == Elements.O ? 0 : 1).ToArray(), 2);
+        return list;
     }
 
     /// <summary>`model FILE [replicas] [seconds] [threads]`: a fitted model file evaluated repeatedly (for `perf record`).</summary>
