@@ -210,6 +210,8 @@ public static class BenchHarness
         var fits = new JsonArray();
         var scaling = new JsonArray();
         var candidates = Candidates(options, fits);
+        // The learned model measured at every size and for the thread scaling (agent, order 2 by default).
+        var firstLearned = candidates.FirstOrDefault(c => c.ForceField == "learned");
         var runner = ParallelRunner.Shared;
         int originalWorkers = runner.MaxWorkers;
         try
@@ -231,7 +233,7 @@ public static class BenchHarness
                         GC.Collect();
                         GC.WaitForPendingFinalizers();
                         // Above 20,000 atoms only the first learned model (agent, order 2 by default) and the pair reference.
-                        if (n > 20_000 && candidate.ForceField == "learned" && !ReferenceEquals(candidate, candidates.First(c => c.ForceField == "learned")))
+                        if (n > 20_000 && candidate.ForceField == "learned" && !ReferenceEquals(candidate, firstLearned))
                             continue;
                         var row = MeasureForceEval(frame, candidate, options, t);
                         forceEval.Add(row);
@@ -245,7 +247,7 @@ public static class BenchHarness
                     }
                 }
                 // The thread speed-up from alternating batches on one evaluator (the first learned model).
-                if (options.Threads.Distinct().Count() > 1 && candidates.FirstOrDefault(c => c.ForceField == "learned") is { } first)
+                if (options.Threads.Distinct().Count() > 1 && firstLearned is { } first)
                 {
                     var row = MeasureThreadScaling(frame, first, options, runner);
                     scaling.Add(row);
