@@ -153,7 +153,6 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         int count = n < ParallelThreshold || _maxThreads == 1 ? 1
             : _model.Mode == ForceMode.Agent ? Math.Min(MaxAgentChunks, Math.Max(n / 128, Math.Min(8, n / 16)))
             : Math.Min(_maxThreads, n / (ParallelThreshold / 2));
-        count = Math.Max(1, count);
         if (_chunks.Length != count)
         {
             _chunks = new Chunk[count];
