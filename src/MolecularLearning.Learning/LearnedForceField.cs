@@ -33,7 +33,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private int[] _types = [];
     private Chunk[] _chunks = [];
     private WorkerScratch[] _workers = [];
-    private int _chunkCount, _atoms;
+    private int _atoms;
     private double[] _forces = [];
     private readonly SortedGaussianKernel? _kernel;
     private readonly bool _tabulatedRadial;
@@ -118,14 +118,14 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         }
         _forces = result.Forces;
         bool conservative = _model.Mode == ForceMode.Conservative;
-        if (_chunkCount == 1) RunChunk(0, 0);
+        if (_chunks.Length == 1) RunChunk(0, 0);
         else
         {
-            _list.Runner.Run(this, _chunkCount);
+            _list.Runner.Run(this, _chunks.Length);
             if (conservative)
             {
                 Array.Copy(_chunks[0].Forces, _forces, 3 * n);
-                for (int k = 1; k < _chunkCount; k++)
+                for (int k = 1; k < _chunks.Length; k++)
                 {
                     var f = _chunks[k].Forces;
                     for (int x = 0; x < 3 * n; x++) _forces[x] += f[x];
@@ -135,7 +135,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         double energy = 0;
         Span<double> virial = result.Virial;
         virial.Clear();
-        for (int k = 0; k < _chunkCount; k++)
+        for (int k = 0; k < _chunks.Length; k++)
         {
             energy += _chunks[k].Energy;
             for (int a = 0; a < 9; a++) virial[a] += _chunks[k].Virial[a];
@@ -158,7 +158,6 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             _chunks = new Chunk[count];
             for (int k = 0; k < count; k++) _chunks[k] = new Chunk();
         }
-        _chunkCount = count;
         for (int k = 0; k < count; k++)
         {
             _chunks[k].From = (int)((long)n * k / count);
@@ -175,7 +174,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         var c = _chunks[index];
         bool conservative = _model.Mode == ForceMode.Conservative;
         // Conservative forces are sums of every agent's reactions, from zero: split runs sum each chunk into its own array.
-        var forces = conservative && _chunkCount > 1 ? c.Forces : _forces;
+        var forces = conservative && _chunks.Length > 1 ? c.Forces : _forces;
         if (conservative) Array.Clear(forces);
         if (_kernel is not null)
         {
