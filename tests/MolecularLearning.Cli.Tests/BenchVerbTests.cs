@@ -57,8 +57,9 @@ public class BenchVerbTests
             Assert.True((int)row["rounds"]! >= 3);
             var ns = row["nsPerAtomStep"]!.AsArray().Select(x => (double)x!).ToArray();
             Assert.All(ns, x => Assert.True(x > 0));
-            // The speed-up is the best 1-thread batch over the best 2-thread batch (rounded ns per atom-step).
-            Assert.Equal(ns[0] / ns[1], (double)row["speedup"]!, 2);
+            // The speed-up is the best 1-thread batch over the best 2-thread batch: the report rounds it to 3 decimals
+            // and the times to 0.01 ns, so they agree within 0.001 (comparing at 2 decimals failed near a rounding edge).
+            Assert.Equal(ns[0] / ns[1], (double)row["speedup"]!, 0.001);
             Assert.True((double)row["medianRoundSpeedup"]! > 0);
         }
         finally { File.Delete(path); }
