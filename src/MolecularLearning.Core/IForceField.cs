@@ -16,6 +16,29 @@ public interface IForceField
     /// <paramref name="result"/> and do not allocate in steady state when its arrays already fit.
     /// </summary>
     void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result);
+
+    /// <summary>
+    /// As <see cref="Compute(ReadOnlySpan{Species}, ReadOnlySpan{double}, Cell?, ForceResult)"/>, stopping early with
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellation"/> fires (a gRPC deadline, a
+    /// shutdown). Force fields whose evaluation is long override it and check the token between pieces of work;
+    /// the result is then undefined.
+    /// </summary>
+    void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result,
+        CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        Compute(species, positions, cell, result);
+    }
+}
+
+/// <summary>
+/// How a force field computes (OpenMM's Platform, LAMMPS's accelerator suffix): the backend's name
+/// ("reference", "simd", "remote"...) and the SIMD width it runs at in bits (0 when not vectorised).
+/// Shown in logs, gRPC DescribeModel and benchmark rows, so nobody mistakes a slow path for a fast one.
+/// </summary>
+public sealed record BackendInfo(string Name, int VectorBits)
+{
+    public override string ToString() => VectorBits > 0 ? $"{Name} ({VectorBits}-bit)" : Name;
 }
 
 /// <summary>What a force field returns; reused across steps so the hot path allocates nothing.</summary>
@@ -30,6 +53,17 @@ public sealed class ForceResult
     /// <summary>Virial W = −∂E/∂ε in eV, row-major 3×3 (the i-PI / LAMMPS convention; stress = −W/V).</summary>
     public double[] Virial { get; } = new double[9];
 
+    /// <summary>
+    /// How far the structure lies outside what the force field was fitted on: the largest, over atoms and
+    /// invariants, distance of an invariant beyond its training range in units of its training spread (0 inside
+    /// the range). NaN when the force field does not report one (every force field but the learned model).
+    /// </summary>
+    public double Extrapolation { get; set; } = double.NaN;
+    /// <summary>The atom (0-based) whose invariant is furthest out, or −1.</summary>
+    public int ExtrapolationAtom { get; set; } = -1;
+    /// <summary>The name of that invariant (e.g. "radial O 3"), or null.</summary>
+    public string? ExtrapolationInvariant { get; set; }
+
     /// <summary>Makes <see cref="Forces"/> hold exactly 3N entries, reallocating only when N changes.</summary>
     public void Resize(int atoms)
     {
@@ -39,6 +73,9 @@ public sealed class ForceResult
     public void Clear()
     {
         Energy = 0;
+        Extrapolation = double.NaN;
+        ExtrapolationAtom = -1;
+        ExtrapolationInvariant = null;
         Array.Clear(Forces);
         Array.Clear(Virial);
     }
@@ -53,4 +90,26 @@ public static class ForceFieldExtensions
         forceField.Compute(frame.Species, frame.Positions, frame.Cell, result);
         return result;
     }
+}
+
+/// <summary>
+/// A force field that evaluates one domain of a larger system: an MPI rank's own atoms with the ghost atoms
+/// around them (LAMMPS's local and ghost atoms), without periodic images (the ghosts are the images).
+/// Atoms [0, owned) are the domain's; atoms [owned, N) are ghosts.
+/// </summary>
+public interface IDomainForceField
+{
+    /// <summary>
+    /// How far (Å) beyond the domain the ghosts must reach for the owned atoms' forces to be exact: the cutoff
+    /// when an atom's force depends on its own loss only (agent mode), twice the cutoff when it depends on its
+    /// neighbours' losses too (conservative mode).
+    /// </summary>
+    double GhostCutoff { get; }
+
+    /// <summary>
+    /// Energy: the sum of the owned atoms' losses. Virial: the owned atoms' share (shares summed over every domain
+    /// give the system's virial). Forces: exact on the owned atoms; the ghosts' entries of
+    /// <paramref name="result"/> are left at zero. <paramref name="positions"/> holds all N atoms (3N, Å).
+    /// </summary>
+    void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ForceResult result);
 }
