@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MolecularLearning.Benchmarks;
 using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
 using MolecularLearning.Learning;

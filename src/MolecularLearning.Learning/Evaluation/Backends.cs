@@ -14,12 +14,13 @@ public static class BackendChoices
     /// <summary>The values `--backend` and the Model:Backend setting accept.</summary>
     public const string Help = "auto|reference|simd";
 
-    public static BackendChoice Parse(string text) => text.Trim().ToLowerInvariant() switch
+    /// <summary>Parses auto, reference or simd (any case); <paramref name="where"/> names the option or setting in the error.</summary>
+    public static BackendChoice Parse(string text, string where = "backend") => text.Trim().ToLowerInvariant() switch
     {
         "auto" => BackendChoice.Auto,
         "reference" => BackendChoice.Reference,
         "simd" => BackendChoice.Simd,
-        _ => throw new DataException($"backend: '{text}' is not one of {Help}"),
+        _ => throw new DataException($"{where}: '{text}' is not one of {Help}"),
     };
 
     public static string Name(this BackendChoice choice) => choice.ToString().ToLowerInvariant();
