@@ -22,7 +22,7 @@ public class BackendConformanceTests
         "sorted" or "gaussian" or "angles" => Synthetic.Families().Single(f => f.Name == name).Options,
         "gaussian+fc:3" => Synthetic.Families().Single(f => f.Name == "gaussian").Options with { CutoffPower = 3 },
         // The sorted-distance radius inside the interaction range.
-        "sortedInsideRange" => InvariantOptions.Parse("sorted:O2:H3+gauss:4:0.9:3.2", 3.6) with { Cutoff = 2.9 },
+        "sortedInsideRange" => InvariantOptions.Parse("sorted:O2:H3+gauss:4:0.9:3.2", 3.6) with { SortedCutoff = 2.9 },
         // The accurate preset's angular family alone; degrees 1–4 with the default angular Gaussians; degree 1, C² cutoff.
         "angular" => InvariantOptions.Parse("angular:2:3.0+angularGauss:2:1.0:2.2:0.5", 4.0),
         "angularDegree4" => InvariantOptions.Parse("angular:4:3.4", 4.0),
@@ -66,8 +66,8 @@ public class BackendConformanceTests
     public void NeighboursAtAndAroundEveryCutoffAgree(int bits, string basis, string mode, int order)
     {
         var options = Basis(basis);
-        double[] cutoffs = new[] { options.Cutoff, options.RadialCutoff, options.AngularCutoff, options.MaxCutoff }
-            .Where(c => c <= options.MaxCutoff).Distinct().ToArray();
+        double[] cutoffs = new[] { options.SortedCutoff, options.RadialCutoff, options.AngularCutoff, options.Cutoff }
+            .Where(c => c <= options.Cutoff).Distinct().ToArray();
         const double eps = 1e-9;
         var cluster = new Clusters();
         double bend = 104.5 * Math.PI / 180;
