@@ -58,7 +58,8 @@ public sealed class ServeVerb : IVerb
         var served = LearnedModelServing.ToServedModel(model, Path.GetFileName(path), settings.Backend);
         using var host = ForceFieldHost.Build(configuration, settings, served);
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MolecularLearning.Serve");
-        log.LogInformation("model {Model}: backend {Backend}, {VectorBits}-bit vectors", path, probe.Backend.Name, probe.Backend.VectorBits);
+        log.LogInformation("model {Model}: backend {Backend}, {Width}", path, probe.Backend.Name,
+            probe.Backend.VectorBits > 0 ? $"{probe.Backend.VectorBits}-bit vectors" : "scalar");
         if (probe.BackendNote is { } note) log.LogWarning("{Note}", note);
         await host.StartAsync();
         // One line per address on standard output, for scripts waiting for the server (logs go to standard error).
