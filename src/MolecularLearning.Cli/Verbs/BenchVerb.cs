@@ -1,11 +1,7 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using MolecularLearning.Core;
-using MolecularLearning.Cp2k;
-using MolecularLearning.Dynamics;
 using MolecularLearning.Learning;
 using MolecularLearning.Benchmarks;
 

@@ -10,6 +10,8 @@ namespace MolecularLearning.Learning;
 /// (allocation-free, unlike Parallel.For); each chunk owns its partial sums, reduced in chunk order, so results
 /// do not depend on thread scheduling or thread count.
 /// The neighbour list is compact (6 bytes an entry, rows computed on demand), so 10^6 atoms fit in memory.
+/// The agents themselves are evaluated by a backend (<see cref="BackendChoice"/>, <see cref="Backend"/>): Reference, the
+/// scalar <see cref="InvariantSet"/> path, or Simd, the fused kernel.
 /// </summary>
 /// <remarks>
 /// Virial: W_ab = −Σ_i Σ_e (∂L_i/∂d_e)_a d_e,b over the neighbour displacements d_e = x_e − x_i, i.e.
