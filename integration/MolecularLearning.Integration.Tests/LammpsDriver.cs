@@ -1,5 +1,5 @@
 using System.Globalization;
-using MolecularLearning.Cli.Verbs;
+using MolecularLearning.Benchmarks;
 using MolecularLearning.Core;
 using MolecularLearning.Learning.Export;
 

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
 using MolecularLearning.Learning;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
 using MolecularLearning.Learning;
 

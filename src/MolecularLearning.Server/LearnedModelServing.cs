@@ -8,7 +8,8 @@ namespace MolecularLearning.Server;
 /// <summary>A fitted <see cref="LearnedModel"/> as the gRPC service serves it (evaluators + DescribeModel).</summary>
 public static class LearnedModelServing
 {
-    public static ServedModel ToServedModel(LearnedModel model, string name)
+    /// <summary>The model served with an evaluator per call or stream on <paramref name="backend"/>.</summary>
+    public static ServedModel ToServedModel(LearnedModel model, string name, BackendChoice backend = BackendChoice.Auto)
     {
         var description = new ModelDescription
         {
@@ -26,6 +27,6 @@ public static class LearnedModelServing
                 {
                     Symbol = symbol, RelRmse = e.RelRmse, RmseEvPerAngstrom = e.Rmse, Atoms = (ulong)Math.Max(0, e.Atoms),
                 });
-        return new ServedModel(model.Species, model.CreateForceField, description);
+        return new ServedModel(model.Species, () => model.CreateForceField(backend), description);
     }
 }

@@ -1,13 +1,14 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using MolecularLearning.Core;
+using MolecularLearning.Learning;
 using MolecularLearning.Protocols.Grpc;
 
 namespace MolecularLearning.Server;
 
 /// <summary>
 /// What `mld serve` does, read from configuration (appsettings.json, MLD_ environment variables, the command
-/// line; later sources win). Keys: Model:Path; Grpc:Address ("none" turns gRPC off), Grpc:MaxMessageBytes,
+/// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd); Grpc:Address ("none" turns gRPC off), Grpc:MaxMessageBytes,
 /// Grpc:MaxAtoms, Grpc:CertificatePath, Grpc:CertificatePassword; Ipi:Address, Ipi:Template,
 /// Ipi:SocketsPrefix; Host:ShutdownTimeoutSeconds.
 /// </summary>
@@ -16,6 +17,8 @@ public sealed record ServeSettings
     public const string DefaultGrpcAddress = "127.0.0.1:50051";
 
     public string? ModelPath { get; init; }
+    /// <summary>The backend evaluating the model (Model:Backend).</summary>
+    public BackendChoice Backend { get; init; } = BackendChoice.Auto;
     /// <summary>IP:PORT or localhost:PORT; null when gRPC is off. Loopback unless configured otherwise.</summary>
     public string? GrpcAddress { get; init; } = DefaultGrpcAddress;
     public int MaxMessageBytes { get; init; } = GrpcEndpoint.DefaultMaxReceiveMessageBytes;
@@ -45,6 +48,7 @@ public sealed record ServeSettings
         var settings = new ServeSettings
         {
             ModelPath = Text("Model:Path"),
+            Backend = Text("Model:Backend") is { } backend ? BackendChoices.Parse(backend, "configuration Model:Backend") : BackendChoice.Auto,
             GrpcAddress = grpc.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : grpc,
             MaxMessageBytes = Positive("Grpc:MaxMessageBytes", GrpcEndpoint.DefaultMaxReceiveMessageBytes),
             MaxAtoms = Positive("Grpc:MaxAtoms", ForceFieldService.DefaultMaxAtoms),

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MolecularLearning.Benchmarks;
 using MolecularLearning.Cli.Verbs;
 using MolecularLearning.Core;
 using MolecularLearning.Learning;
@@ -37,6 +38,34 @@ public class BenchVerbTests
         Assert.Equal(Math.Round((double)row["nsPerAtomStep"]! / 1000.0, 3), (double)ratio["oursOverLammps"]!, 3);
         Assert.NotEmpty(report["ratios"]!["perStepCp2kOverOurs"]!.AsArray());
         Assert.Equal(2, report["neighbourList"]!.AsArray().Count); // both storages
+        Assert.Equal("scalar", (string)row["backend"]!); // the pair reference
+        Assert.Equal(0, (int)row["vectorBits"]!);
+    }
+
+    [Theory]
+    [InlineData(BackendChoice.Auto)]
+    [InlineData(BackendChoice.Reference)]
+    public void EveryLearnedRowSaysItsBackend(BackendChoice backend)
+    {
+        var set = new InvariantSet(InvariantOptions.Parse("sorted:O4:H8+gauss:4:0.8:5.5", 6.0), [Elements.O, Elements.H]);
+        var losses = Enumerable.Range(0, 2).Select(s => new QuadraticLoss(Enumerable.Range(0, set.Count).Select(a => 1e-3 * (a + s)).ToArray(), null)).ToList();
+        var model = new LearnedModel(set, ForceMode.Agent, losses, [new RepulsionWall("O", "H", 0.85, 20)]);
+        var path = Path.Combine(Path.GetTempPath(), $"bench-backend-{backend}-{Environment.ProcessId}.json");
+        model.Save(path);
+        try
+        {
+            var want = model.CreateForceField(backend).Backend;
+            Assert.Equal(backend == BackendChoice.Reference ? "reference" : want.Name, want.Name);
+            var report = BenchHarness.Run(new BenchOptions { BoxPath = Sample(), Replicas = [1], Threads = [1], Seconds = 0.01, ModelPath = path, Backend = backend }, null);
+            var rows = report["forceEval"]!.AsArray().Concat(report["md"]!.AsArray()).Where(r => (string)r!["forceField"]! == "learned").ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.All(rows, r =>
+            {
+                Assert.Equal(want.Name, (string)r!["backend"]!);
+                Assert.Equal(want.VectorBits, (int)r["vectorBits"]!);
+            });
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]

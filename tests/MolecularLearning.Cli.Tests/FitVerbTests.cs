@@ -25,6 +25,7 @@ public sealed class FitVerbTests : IDisposable
     [Theory]
     [InlineData("--preset", "fastest", "--preset")]
     [InlineData("--linear", "angular,bogus", "bogus")]
+    [InlineData("--backend", "gpu", "--backend: 'gpu' is not one of auto|reference|simd")]
     public void BadOptionsGiveOneErrorLine(string option, string value, string named)
     {
         var (code, _, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "m.json"), option, value);
@@ -49,5 +50,33 @@ public sealed class FitVerbTests : IDisposable
         Assert.Equal(1, report.RootElement.GetProperty("holdout").GetProperty("frames").GetInt32());
         using var file = JsonDocument.Parse(File.ReadAllText(model));
         Assert.Equal(2, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
+    }
+
+    /// <summary>
+    /// A basis outside the SIMD kernel (inverse powers): fit's auto backend says once why it evaluates on Reference and
+    /// reports it; evaluate --backend simd refuses with the reason; --backend reference evaluates.
+    /// </summary>
+    [Fact]
+    public void TheBackendIsReportedAndSimdIsRefusedWithTheReason()
+    {
+        string model = Path.Combine(_dir, "inverse.json");
+        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--basis", "sorted+inv:2", "--stride", "1", "--json");
+        Assert.True(code == 0, err);
+        var note = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("note:", StringComparison.Ordinal));
+        Assert.Contains("backend auto: reference", note);
+        using (var report = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal("reference", report.RootElement.GetProperty("backend").GetString());
+            Assert.Equal(0, report.RootElement.GetProperty("vectorBits").GetInt32());
+        }
+        (code, _, err) = Mld("evaluate", model, PbeSample(), "--backend", "simd");
+        Assert.Equal(2, code);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: backend simd: ", line);
+        (code, stdout, err) = Mld("evaluate", model, PbeSample(), "--backend", "reference", "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal("", err);
+        using var errors = JsonDocument.Parse(stdout);
+        Assert.True(errors.RootElement.GetProperty("species").GetProperty("O").GetProperty("relRmse").GetDouble() > 0);
     }
 }

@@ -128,7 +128,7 @@ public class InvariantTests
     [Fact]
     public void SortedDistancesAreTheNearestNeighboursInOrder()
     {
-        var options = new InvariantOptions { Cutoff = 3.0, SortedCounts = new Dictionary<string, int> { ["H"] = 3 } };
+        var options = new InvariantOptions { SortedCutoff = 3.0, SortedCounts = new Dictionary<string, int> { ["H"] = 3 } };
         var set = new InvariantSet(options, [Elements.O, Elements.H]);
         // One O with H at 1.0 and 2.0 Å: the third slot is padded with the cutoff.
         var frame = new Frame([Elements.O, Elements.H, Elements.H], [0, 0, 0, 2.0, 0, 0, 0, 1.0, 0], null);

@@ -107,7 +107,7 @@ internal static class Synthetic
     /// <summary>Each family on its own and all together, cutoffs chosen for a ~5.5 Å box.</summary>
     public static IEnumerable<(string Name, InvariantOptions Options)> Families()
     {
-        yield return ("sorted", new InvariantOptions { Cutoff = 3.6, SortedCounts = new Dictionary<string, int> { ["O"] = 3, ["H"] = 4 } });
+        yield return ("sorted", new InvariantOptions { SortedCutoff = 3.6, SortedCounts = new Dictionary<string, int> { ["O"] = 3, ["H"] = 4 } });
         yield return ("gaussian", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = InvariantOptions.GaussianLadder(4, 0.9, 3.2) });
         yield return ("inverse", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), RadialCutoff = 3.6, Radial = [RadialBasisFunction.InversePower(1), RadialBasisFunction.InversePower(3)] });
         yield return ("angular", new InvariantOptions { SortedCounts = new Dictionary<string, int>(), AngularDegree = 3, AngularCutoff = 3.3, AngularRadial = [RadialBasisFunction.Gaussian(1.0, 0.3), RadialBasisFunction.Gaussian(2.2, 0.6)] });

@@ -54,6 +54,9 @@ public sealed class ServerHostTests
                 new Dictionary<string, string?> { ["Grpc:MaxMessageBytes"] = "444", ["Grpc:Address"] = null }));
             Assert.Equal(333, fromCommandLine.MaxAtoms);
             Assert.Equal(444, fromCommandLine.MaxMessageBytes);
+            Assert.Equal(Learning.BackendChoice.Auto, fromCommandLine.Backend);
+            Assert.Equal(Learning.BackendChoice.Reference,
+                ServeSettings.From(ForceFieldHost.ReadConfiguration(["--Model:Backend=Reference"])).Backend);
         }
         finally
         {
@@ -66,6 +69,7 @@ public sealed class ServerHostTests
     [InlineData("Grpc:MaxAtoms", "many", "configuration Grpc:MaxAtoms = 'many' is not a positive integer")]
     [InlineData("Ipi:Address", "unix:md", "i-PI needs a template structure")]
     [InlineData("Grpc:Address", "none", "nothing to serve")]
+    [InlineData("Model:Backend", "gpu", "configuration Model:Backend: 'gpu' is not one of auto|reference|simd")]
     public void Bad_settings_are_one_clear_message(string key, string value, string expected)
     {
         var configuration = ForceFieldHost.ReadConfiguration([], new Dictionary<string, string?> { [key] = value });

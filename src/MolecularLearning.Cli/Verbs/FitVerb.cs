@@ -28,9 +28,10 @@ public sealed class FitVerb : IVerb
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants, ~5x slower to evaluate than the default; README); other options override its settings" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
+        var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, preset, json,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, preset, json, backend,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -71,6 +72,7 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(linear) is { } lin)
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
+            options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json));
         }));
         return command;
@@ -85,6 +87,7 @@ public sealed class FitVerb : IVerb
         var progress = new ProgressLine(asJson ? null : "building design matrix");
         var result = ModelFitter.Fit(frames, options, progress);
         progress.Done();
+        if (result.Report.BackendNote is { } note) Console.Error.WriteLine("note: " + note);
         result.Model.Save(output);
         if (asJson) WriteJson(result, output);
         else WriteTables(result, output);
@@ -115,6 +118,7 @@ public sealed class FitVerb : IVerb
             w.WritePropertyName("holdout"); ErrorJson.Write(w, result.Report.Holdout);
             w.WriteNumber("order", result.Model.Order);
             w.WriteString("mode", result.Model.Mode.Name());
+            if (result.Report.Backend is { } b) { w.WriteString("backend", b.Name); w.WriteNumber("vectorBits", b.VectorBits); }
             w.WriteNumber("invariants", result.Report.Invariants);
             w.WriteNumber("parameters", result.Report.Parameters);
             w.WriteNumber("rows", result.Report.Rows);

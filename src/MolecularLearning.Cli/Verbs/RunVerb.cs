@@ -41,10 +41,11 @@ public sealed class RunVerb : IVerb
         var forces = new Option<string?>("--forces") { Description = "take forces from an i-PI client instead of a model: ipi:unix:NAME (socket /tmp/ipi_NAME) or ipi:HOST:PORT; mld listens, the client connects" };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "with --forces: seconds to wait for the client to connect", DefaultValueFactory = _ => 120 };
         var requestTimeout = new Option<double>("--request-timeout") { Description = "with --forces: seconds one force request may take", DefaultValueFactory = _ => 600 };
+        var backend = BackendOption.Create();
         var command = new Command("run", "molecular dynamics with a learned model: NVE or Nosé–Hoover NVT, trajectory, thermo log, checkpoints")
         {
             model, from, frame, cell, steps, timestep, temperature, thermostat, chain, tau, massive, seed,
-            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout,
+            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout, backend,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -65,6 +66,7 @@ public sealed class RunVerb : IVerb
                 Log = parse.GetValue(log), LogEvery = parse.GetValue(logEvery) ?? parse.GetValue(every),
                 Checkpoint = parse.GetValue(checkpoint), CheckpointEvery = parse.GetValue(checkpointEvery), Restart = parse.GetValue(restart),
                 Forces = parse.GetValue(forces), ConnectTimeoutSeconds = parse.GetValue(connectTimeout), RequestTimeoutSeconds = parse.GetValue(requestTimeout),
+                Backend = BackendOption.Parse(parse.GetValue(backend)!),
             };
             return Execute(o);
         }));
@@ -90,6 +92,7 @@ public sealed class RunVerb : IVerb
         public string? Forces { get; init; }
         public double ConnectTimeoutSeconds { get; init; } = 120;
         public double RequestTimeoutSeconds { get; init; } = 600;
+        public BackendChoice Backend { get; init; } = BackendChoice.Auto;
     }
 
     private static int Execute(RunOptions o)
@@ -124,7 +127,10 @@ public sealed class RunVerb : IVerb
                 "(measured: the default model diverged after 3.4 ps with --tau 100); --massive --tau 10 is recommended (README, \"Choosing the thermostat\")");
         // No Verlet skin: the neighbour list is rebuilt every step (measured no slower for 96 atoms), so the
         // evaluator keeps no state between steps and a restart from any step is bit-identical.
-        Func<IForceField> newForceField = () => learned.CreateForceField(skin: 0);
+        var probe = learned.CreateForceField(skin: 0, backend: o.Backend); // fails here, before any file is written, if simd cannot be had
+        BackendOption.Tell(probe);
+        Console.Error.WriteLine($"backend: {probe.Backend}");
+        Func<IForceField> newForceField = () => learned.CreateForceField(skin: 0, backend: o.Backend);
         return Simulate(o, newForceField);
     }
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using MolecularLearning.Core;
 using MolecularLearning.Learning;
 using MolecularLearning.Server;
@@ -21,9 +23,10 @@ public sealed class ServeVerb : IVerb
         var template = new Option<string?>("--template") { Description = "structure (xyz/extxyz/CP2K run) with the species in i-PI's atom order" };
         var prefix = new Option<string?>("--sockets-prefix") { Description = "prefix of unix:NAME socket paths (i-PI's sockets_prefix, default /tmp/ipi_)" };
         var certificate = new Option<string?>("--certificate") { Description = "PKCS#12 (.pfx) certificate: gRPC over TLS instead of cleartext h2c" };
+        var backend = new Option<string?>("--backend") { Description = $"what evaluates the model: {BackendChoices.Help} (default auto; or Model:Backend)" };
         var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
         {
-            model, grpc, ipi, template, prefix, certificate,
+            model, grpc, ipi, template, prefix, certificate, backend,
         };
         // Unknown --Section:Key=value tokens are configuration (e.g. --Grpc:MaxAtoms=5000).
         command.TreatUnmatchedTokensAsErrors = false;
@@ -32,6 +35,7 @@ public sealed class ServeVerb : IVerb
         command.SetAction(parse => CliErrors.Guard(() => Run([.. parse.UnmatchedTokens], new Dictionary<string, string?>
         {
             ["Model:Path"] = parse.GetValue(model),
+            ["Model:Backend"] = parse.GetValue(backend),
             ["Grpc:Address"] = parse.GetValue(grpc),
             ["Grpc:CertificatePath"] = parse.GetValue(certificate),
             ["Ipi:Address"] = parse.GetValue(ipi),
@@ -49,8 +53,14 @@ public sealed class ServeVerb : IVerb
         var configuration = ForceFieldHost.ReadConfiguration(configurationArgs, overrides);
         var settings = ServeSettings.From(configuration);
         var path = settings.ModelPath ?? throw new DataException("no model: give the model file (mld serve model.json) or Model:Path");
-        var served = LearnedModelServing.ToServedModel(LearnedModel.Load(path), Path.GetFileName(path));
+        var model = LearnedModel.Load(path);
+        var probe = model.CreateForceField(settings.Backend); // a clear error now if simd cannot be had
+        var served = LearnedModelServing.ToServedModel(model, Path.GetFileName(path), settings.Backend);
         using var host = ForceFieldHost.Build(configuration, settings, served);
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MolecularLearning.Serve");
+        log.LogInformation("model {Model}: backend {Backend}, {Width}", path, probe.Backend.Name,
+            probe.Backend.VectorBits > 0 ? $"{probe.Backend.VectorBits}-bit vectors" : "scalar");
+        if (probe.BackendNote is { } note) log.LogWarning("{Note}", note);
         await host.StartAsync();
         // One line per address on standard output, for scripts waiting for the server (logs go to standard error).
         foreach (var address in ForceFieldHost.GrpcAddresses(host)) Console.WriteLine($"gRPC listening on {address}");

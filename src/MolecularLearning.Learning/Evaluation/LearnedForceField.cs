@@ -10,6 +10,8 @@ namespace MolecularLearning.Learning;
 /// (allocation-free, unlike Parallel.For); each chunk owns its partial sums, reduced in chunk order, so results
 /// do not depend on thread scheduling or thread count.
 /// The neighbour list is compact (6 bytes an entry, rows computed on demand), so 10^6 atoms fit in memory.
+/// The agents themselves are evaluated by a backend (<see cref="BackendChoice"/>, <see cref="Backend"/>): Reference, the
+/// scalar <see cref="InvariantSet"/> path, or Simd, the fused kernel.
 /// </summary>
 /// <remarks>
 /// Virial: W_ab = −Σ_i Σ_e (∂L_i/∂d_e)_a d_e,b over the neighbour displacements d_e = x_e − x_i, i.e.
@@ -26,18 +28,15 @@ public sealed class LearnedForceField : IForceField, IParallelWork
 
     private readonly LearnedModel _model;
     private readonly InvariantSet _set;
-    private readonly QuadraticLoss[] _losses;
     private readonly double _skin;
     private readonly int _maxThreads;
     private readonly NeighbourList _list = new(NeighbourStorage.Compact);
+    private readonly AgentBackend _backend;
     private int[] _types = [];
     private Chunk[] _chunks = [];
-    private WorkerScratch[] _workers = [];
     private int _atoms;
     private double[] _forces = [];
-    private readonly SortedGaussianKernel? _kernel;
-    private readonly bool _tabulatedRadial;
-    private readonly PaddedCoordinates _padded = new();
+    private CancellationToken _cancellation;
 
     /// <summary>A range of agents and its results (reduced in chunk order, so independent of the thread count).</summary>
     private sealed class Chunk
@@ -49,30 +48,23 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     }
 
     /// <summary>
-    /// Per worker thread: scratch the agents' evaluation reuses. Per worker, not per chunk: a thread running many
-    /// small chunks reuses one set of buffers (two sets on two threads instead of up to 64).
+    /// An evaluator on the <paramref name="backend"/> asked for; <see cref="BackendChoice.Simd"/> throws
+    /// <see cref="DataException"/> (with the reason) when the model or the machine cannot use it.
     /// </summary>
-    private sealed class WorkerScratch(int invariants, bool tabulatedRadial)
-    {
-        public readonly AgentScratch Agent = new(invariants) { TabulatedRadial = tabulatedRadial };
-        public readonly KernelScratch Kernel = new();
-    }
-
-    public LearnedForceField(LearnedModel model, double skin = 0.5, int maxThreads = 0)
-        : this(model, skin, maxThreads, fastKernel: true, tabulatedRadial: true) { }
+    public LearnedForceField(LearnedModel model, double skin = 0.5, int maxThreads = 0, BackendChoice backend = BackendChoice.Auto)
+        : this(model, skin, maxThreads, backend, vectorBits: 0, tabulatedRadial: true) { }
 
     /// <summary>
-    /// With the switches tests use: <paramref name="fastKernel"/> false forces the generic invariant path even
-    /// for the default families; <paramref name="tabulatedRadial"/> false makes the generic path evaluate
-    /// Gaussians exactly instead of from the Hermite table.
+    /// With the switches tests use: <paramref name="vectorBits"/> forces the Simd backend's width (0: widest);
+    /// <paramref name="tabulatedRadial"/> false makes the Reference backend evaluate Gaussians exactly instead of
+    /// from the Hermite table.
     /// </summary>
-    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, bool fastKernel, bool tabulatedRadial)
+    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, BackendChoice backend, int vectorBits, bool tabulatedRadial)
     {
-        _kernel = fastKernel ? SortedGaussianKernel.TryCreate(model) : null;
-        _tabulatedRadial = tabulatedRadial;
+        _backend = AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out var note);
+        BackendNote = note;
         _model = model;
         _set = model.Invariants;
-        _losses = [.. model.Losses];
         _skin = skin;
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
         Name = $"learned loss (order {model.Order}, {model.Mode.Name()}, cutoff {model.Cutoff:0.##} Å)";
@@ -82,11 +74,19 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     public LearnedModel Model => _model;
     /// <summary>The neighbour list used for the last evaluation (for diagnostics and tests).</summary>
     public NeighbourList NeighbourList => _list;
-    /// <summary>True when the model's families take the fused SIMD kernel (<see cref="SortedGaussianKernel"/>) rather than the generic path.</summary>
-    public bool UsesFastKernel => _kernel is not null;
+    /// <summary>The backend evaluating the agents and its SIMD width.</summary>
+    public BackendInfo Backend => _backend.Info;
+    /// <summary>Why <see cref="BackendChoice.Auto"/> took the Reference backend (one line, to show once), or null.</summary>
+    public string? BackendNote { get; }
 
-    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result) =>
+        Compute(species, positions, cell, result, CancellationToken.None);
+
+    /// <summary>As the other overload; the token is looked at every 64 agents (a deadline stops a large evaluation).</summary>
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result,
+        CancellationToken cancellation)
     {
+        cancellation.ThrowIfCancellationRequested();
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
         bool typesChanged = _types.Length != n;
@@ -98,38 +98,27 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             typesChanged |= _types[i] != t;
             _types[i] = t;
         }
-        if (_kernel is not null)
-        {
-            // The kernel reads each neighbour species as one run of the row: rows grouped by type, regrouped when types change.
-            _list.SetGrouping(_types, _set.Species.Count);
-            if (typesChanged || _list.GroupCount == 0) _list.Build(positions, cell, _set.Cutoff, _skin);
-            else _list.Update(positions, cell, _set.Cutoff, _skin);
-            _padded.Update(_list);
-        }
-        else _list.Update(positions, cell, _set.Cutoff, _skin);
+        _backend.UpdateList(_list, positions, cell, _types, typesChanged, _skin);
         result.Resize(n);
         Prepare(n);
         // Worker indices stay below the team size of this call (settable between calls).
-        if (_workers.Length < _list.Runner.MaxWorkers)
-        {
-            int have = _workers.Length;
-            Array.Resize(ref _workers, _list.Runner.MaxWorkers);
-            for (int w = have; w < _workers.Length; w++) _workers[w] = new WorkerScratch(_set.Count, _tabulatedRadial);
-        }
+        _backend.EnsureWorkers(_list.Runner.MaxWorkers);
         _forces = result.Forces;
+        _cancellation = cancellation;
         bool conservative = _model.Mode == ForceMode.Conservative;
-        if (_chunks.Length == 1) RunChunk(0, 0);
-        else
+        try
         {
-            _list.Runner.Run(this, _chunks.Length);
-            if (conservative)
+            if (_chunks.Length == 1) RunChunk(0, 0);
+            else _list.Runner.Run(this, _chunks.Length);
+        }
+        finally { _cancellation = default; }
+        if (_chunks.Length > 1 && conservative)
+        {
+            Array.Copy(_chunks[0].Forces, _forces, 3 * n);
+            for (int k = 1; k < _chunks.Length; k++)
             {
-                Array.Copy(_chunks[0].Forces, _forces, 3 * n);
-                for (int k = 1; k < _chunks.Length; k++)
-                {
-                    var f = _chunks[k].Forces;
-                    for (int x = 0; x < 3 * n; x++) _forces[x] += f[x];
-                }
+                var f = _chunks[k].Forces;
+                for (int x = 0; x < 3 * n; x++) _forces[x] += f[x];
             }
         }
         double energy = 0;
@@ -176,59 +165,6 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         // Conservative forces are sums of every agent's reactions, from zero: split runs sum each chunk into its own array.
         var forces = conservative && _chunks.Length > 1 ? c.Forces : _forces;
         if (conservative) Array.Clear(forces);
-        if (_kernel is not null)
-        {
-            c.Energy = _kernel.Run(c.From, c.To, _workers[worker].Kernel, _list, _padded, _types, forces, conservative, c.Virial);
-            return;
-        }
-        var s = _workers[worker].Agent;
-        Span<double> w = c.Virial;
-        double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
-        double energy = 0;
-        int t = _set.Species.Count;
-        var wallR = _model.WallRMin;
-        var wallK = _model.WallStrength;
-        for (int i = c.From; i < c.To; i++)
-        {
-            int ti = _types[i];
-            _set.Gather(s, i, _list, _types);
-            _set.ComputeValues(s);
-            double loss = _losses[ti].Evaluate(s.Values.AsSpan(0, _set.Count), s.Lambda);
-            var sink = new LossGradientSink(s);
-            _set.ComputeGradient(s, ref sink);
-            int entries = s.Entries;
-            // The fixed wall under the learned loss.
-            for (int e = 0; e < entries; e++)
-            {
-                int pair = ti * t + s.Type[e];
-                double gap = wallR[pair] - s.R[e];
-                if (gap <= 0) continue;
-                double k = wallK[pair];
-                loss += k * gap * gap * gap;
-                double dl = -3 * k * gap * gap;
-                s.Gx[e] += dl * s.Ux[e]; s.Gy[e] += dl * s.Uy[e]; s.Gz[e] += dl * s.Uz[e];
-            }
-            energy += loss;
-            double fx = 0, fy = 0, fz = 0;
-            for (int e = 0; e < entries; e++)
-            {
-                double gx = s.Gx[e], gy = s.Gy[e], gz = s.Gz[e];
-                fx += gx; fy += gy; fz += gz;
-                double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
-                // Virial in registers: nine read-modify-writes of the chunk's array per entry were a memory-bound chain.
-                wxx -= gx * dx; wxy -= gx * dy; wxz -= gx * dz;
-                wyx -= gy * dx; wyy -= gy * dy; wyz -= gy * dz;
-                wzx -= gz * dx; wzy -= gz * dy; wzz -= gz * dz;
-                if (conservative)
-                {
-                    int j = 3 * s.Atom[e];
-                    forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
-                }
-            }
-            if (conservative) { forces[3 * i] += fx; forces[3 * i + 1] += fy; forces[3 * i + 2] += fz; }
-            else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
-        }
-        w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
-        c.Energy = energy;
+        c.Energy = _backend.Run(c.From, c.To, worker, _list, _types, forces, conservative, c.Virial, _cancellation);
     }
 }

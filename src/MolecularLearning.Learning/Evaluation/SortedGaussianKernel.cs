@@ -63,7 +63,7 @@ internal sealed partial class SortedGaussianKernel
         _ladderFactor = new double[Math.Max(1, _nr)];
         for (int n = 0; n < _nr; n++) _ladderFactor[n] = Math.Exp(-(double)n * n * _delta * _delta / 2);
         _rcList2 = _set.Cutoff * _set.Cutoff;
-        _rcSorted = _set.Options.Cutoff;
+        _rcSorted = _set.Options.SortedCutoff;
         _rcRadial = _set.Options.RadialCutoff;
         _invRcRadial2 = 1 / (_rcRadial * _rcRadial);
         _cutoffPower = _set.Options.CutoffPower;

@@ -1,3 +1,5 @@
+using MolecularLearning.Core;
+
 namespace MolecularLearning.Learning;
 
 /// <summary>What the fit reproduces: reference forces, or accelerations of the positions alone.</summary>
@@ -50,6 +52,8 @@ public sealed record FitOptions
     public int Chunks { get; init; } = 4;
     /// <summary>A name for the data, stored in the model's training metadata.</summary>
     public string Source { get; init; } = "";
+    /// <summary>The backend the training and held-out errors are evaluated on.</summary>
+    public BackendChoice Backend { get; init; } = BackendChoice.Auto;
 
     /// <summary>
     /// The default model: order 2, agent mode. Chosen by measurement (README, "The learned model").
@@ -147,6 +151,9 @@ public sealed record FitReport
     public long Rows { get; init; }
     /// <summary>Wall time of the whole fit, of building the design Gram matrices, and of the ridge solves.</summary>
     public double Seconds { get; init; }
+    /// <summary>The backend the errors were evaluated on, and why Auto fell back to Reference (null if it did not).</summary>
+    public BackendInfo? Backend { get; init; }
+    public string? BackendNote { get; init; }
     public double DesignSeconds { get; init; }
     public double SolveSeconds { get; init; }
 }

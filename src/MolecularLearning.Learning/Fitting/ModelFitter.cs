@@ -109,7 +109,7 @@ public static class ModelFitter
         bool[] walled = [.. Enumerable.Range(0, k).Select(q => options.Order == 1 || Array.IndexOf(quadratic, q) >= 0)];
         if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength, options.RangeWallMargin, options.RangeWallMinScale, walled);
         var model = new LearnedModel(set, options.Mode, losses, walls);
-        var ff = model.CreateForceField(skin: 0);
+        var ff = model.CreateForceField(skin: 0, backend: options.Backend);
         var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
         var holdReport = ForceErrors.Evaluate(ff, hold.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
         var sensitivities = Sensitivities(model, frames, used);
@@ -132,7 +132,7 @@ public static class ModelFitter
             Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
             Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
-            DesignSeconds = designSeconds, SolveSeconds = solveSeconds,
+            DesignSeconds = designSeconds, SolveSeconds = solveSeconds, Backend = ff.Backend, BackendNote = ff.BackendNote,
         };
         return new FitResult(model, report);
     }

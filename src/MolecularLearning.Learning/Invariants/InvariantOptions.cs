@@ -10,8 +10,8 @@ namespace MolecularLearning.Learning;
 /// </summary>
 public sealed record InvariantOptions
 {
-    /// <summary>Cutoff (Å) of the sorted-distance family; missing neighbours count as this distance.</summary>
-    public double Cutoff { get; init; } = 6.0;
+    /// <summary>Radius (Å) of the sorted-distance family; missing neighbours count as this distance. Not the interaction range: <see cref="Cutoff"/>.</summary>
+    public double SortedCutoff { get; init; } = 6.0;
 
     /// <summary>k nearest neighbours per neighbour species symbol (absent species: 0).</summary>
     public IReadOnlyDictionary<string, int> SortedCounts { get; init; } = new Dictionary<string, int>();
@@ -44,12 +44,12 @@ public sealed record InvariantOptions
     /// <summary>(f) Angles between two smooth shells: Σ_jk s_A(r_ij) s_B(r_ik) P_l(cos θ_jik), the smooth stand-in for sorted angles.</summary>
     public IReadOnlyList<ShellAngle> ShellAngles { get; init; } = [];
 
-    /// <summary>Largest cutoff of the families in use: the neighbour-list cutoff.</summary>
-    public double MaxCutoff
+    /// <summary>The interaction range: the largest cutoff of the families in use, and the neighbour-list cutoff.</summary>
+    public double Cutoff
     {
         get
         {
-            double c = SortedCounts.Values.Any(v => v > 0) ? Cutoff : 0;
+            double c = SortedCounts.Values.Any(v => v > 0) ? SortedCutoff : 0;
             if (Radial.Count > 0) c = Math.Max(c, RadialCutoff);
             if (AngularDegree > 0 && AngularRadial.Count > 0) c = Math.Max(c, AngularCutoff);
             foreach (var sh in Shells) c = Math.Max(c, sh.Window.Off);
@@ -74,7 +74,7 @@ public sealed record InvariantOptions
         {
             if (!(v > 0) || !double.IsFinite(v)) throw new DataException($"invariants: {name} must be a positive number of Å, got {v}");
         }
-        Positive(Cutoff, "cutoff"); Positive(RadialCutoff, "radial cutoff"); Positive(AngularCutoff, "angular cutoff");
+        Positive(SortedCutoff, "sorted cutoff"); Positive(RadialCutoff, "radial cutoff"); Positive(AngularCutoff, "angular cutoff");
         foreach (var (sym, k) in SortedCounts)
             if (k < 0 || k > 64) throw new DataException($"invariants: sorted count for {sym} must be 0..64, got {k}");
         for (int i = 0; i < Radial.Count; i++) Radial[i].Validate($"invariants: radial function {i}");
@@ -90,7 +90,7 @@ public sealed record InvariantOptions
         }
         foreach (var sh in Shells) sh.Validate();
         foreach (var a in ShellAngles) a.Validate();
-        if (MaxCutoff <= 0) throw new DataException("invariants: no invariant family is enabled");
+        if (Cutoff <= 0) throw new DataException("invariants: no invariant family is enabled");
     }
 
     /// <summary>
@@ -164,7 +164,7 @@ public sealed record InvariantOptions
         if (degree > 0 && angRadial.Count == 0) angRadial.AddRange(DefaultAngularRadial);
         var options = new InvariantOptions
         {
-            Cutoff = cutoff, SortedCounts = sorted, RadialCutoff = cutoff, Radial = radial,
+            SortedCutoff = cutoff, SortedCounts = sorted, RadialCutoff = cutoff, Radial = radial,
             AngularDegree = degree, AngularCutoff = angCut, AngularRadial = degree > 0 ? angRadial : [],
             SortedAngleDegree = angleDegree, SortedAngles = angleDegree > 0 ? angles : [],
             Shells = shells, ShellAngles = shellAngles, CutoffPower = cutoffPower,

@@ -87,7 +87,7 @@ public sealed partial class InvariantSet
         if (AngleDegree > 0) k += options.SortedAngles.Count * AngleDegree;
         _shells = ShellLayout.Build(options, _species, ref k);
         Count = k;
-        Cutoff = options.MaxCutoff;
+        Cutoff = options.Cutoff;
         Labels = BuildLabels();
     }
 
@@ -178,7 +178,7 @@ public sealed partial class InvariantSet
 
         // (a) sorted distances: the k smallest per species by insertion into a short sorted list, all
         // species in one pass over the entries (each species still sees its entries in order).
-        double rcSorted = Options.Cutoff;
+        double rcSorted = Options.SortedCutoff;
         if (SortedTotal > 0)
         {
             Span<int> found = stackalloc int[t];

@@ -77,8 +77,11 @@ public sealed class LearnedModel
     /// <summary>A fresh evaluator (own neighbour list and scratch): one per thread, connection or stream.</summary>
     public IForceField CreateForceField() => new LearnedForceField(this);
 
-    /// <summary>An evaluator with explicit neighbour-list skin (Å) and threading.</summary>
-    public LearnedForceField CreateForceField(double skin, int maxThreads = 0) => new(this, skin, maxThreads);
+    /// <summary>A fresh evaluator on the backend asked for (<see cref="LearnedForceField(LearnedModel, double, int, BackendChoice)"/>).</summary>
+    public LearnedForceField CreateForceField(BackendChoice backend) => new(this, backend: backend);
+
+    /// <summary>An evaluator with explicit neighbour-list skin (Å), threading and backend.</summary>
+    public LearnedForceField CreateForceField(double skin, int maxThreads = 0, BackendChoice backend = BackendChoice.Auto) => new(this, skin, maxThreads, backend);
 
     public void Save(string path) => ModelFile.Save(this, path);
     public static LearnedModel Load(string path) => ModelFile.Load(path);

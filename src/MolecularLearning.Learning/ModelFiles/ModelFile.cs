@@ -130,7 +130,7 @@ internal static class ModelFile
         w.WriteStartObject();
         w.WritePropertyName("sortedDistances");
         w.WriteStartObject();
-        w.WriteNumber("cutoff", o.Cutoff);
+        w.WriteNumber("cutoff", o.SortedCutoff);
         w.WritePropertyName("counts");
         w.WriteStartObject();
         foreach (var (sym, k) in o.SortedCounts) w.WriteNumber(sym, k);
@@ -429,7 +429,7 @@ internal static class ModelFile
         var angularEl = r.Get(inv, "angular", P, JsonValueKind.Object);
         var options = new InvariantOptions
         {
-            Cutoff = r.Number(sortedEl, "cutoff", P + ".sortedDistances"),
+            SortedCutoff = r.Number(sortedEl, "cutoff", P + ".sortedDistances"),
             SortedCounts = counts,
             RadialCutoff = r.Number(radialEl, "cutoff", P + ".radial"),
             Radial = ReadRadial(r, radialEl, P + ".radial"),
