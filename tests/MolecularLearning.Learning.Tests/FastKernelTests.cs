@@ -16,7 +16,7 @@ public class FastKernelTests
     internal static ForceResult Evaluate(LearnedModel model, Frame frame, bool kernel, int threads = 1)
     {
         var ff = new LearnedForceField(model, skin: 0.3, maxThreads: threads, fastKernel: kernel, tabulatedRadial: false);
-        Assert.Equal(kernel && Vector512.IsHardwareAccelerated, ff.UsesFastKernel);
+        Assert.Equal(kernel && SortedGaussianKernel.WidestAcceleratedBits > 0, ff.UsesFastKernel);
         var result = new ForceResult(frame.AtomCount);
         ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
         return result;
@@ -127,7 +127,7 @@ public class FastKernelTests
     [Fact]
     public void OnlyTheDefaultFamiliesTakeTheKernel()
     {
-        if (!Vector512.IsHardwareAccelerated) return; // the generic path everywhere
+        if (SortedGaussianKernel.WidestAcceleratedBits == 0) return; // the generic path everywhere
         bool Uses(InvariantOptions options) =>
             Synthetic.RandomModel(options, 2, ForceMode.Agent, seed: 1).CreateForceField(0.5).UsesFastKernel;
         Assert.True(Uses(InvariantOptions.Parse(FitOptions.DefaultBasis, FitOptions.DefaultCutoff)));
@@ -150,7 +150,7 @@ public class FastKernelTests
         var model = Synthetic.RandomModel(InvariantOptions.Parse(basis, 4.0), 2, Mode(modeName), seed: 6, walls: Walls, bounds: true);
         var frame = ForceFieldTests.Replicate(Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed: 12, jitter: 0.1), 3);
         var ff = new LearnedForceField(model, skin: 0.3, maxThreads: 1);
-        Assert.Equal(Vector512.IsHardwareAccelerated, ff.UsesFastKernel);
+        Assert.Equal(SortedGaussianKernel.WidestAcceleratedBits > 0, ff.UsesFastKernel);
         var result = new ForceResult(frame.AtomCount);
         var rng = new Random(3);
         var drift = Enumerable.Range(0, frame.Positions.Length).Select(_ => 0.004 * (rng.NextDouble() - 0.5)).ToArray();

@@ -64,11 +64,11 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     /// <summary>
     /// With the switches tests use: <paramref name="fastKernel"/> false forces the generic invariant path even
     /// for the default families; <paramref name="tabulatedRadial"/> false makes the generic path evaluate
-    /// Gaussians exactly instead of from the Hermite table.
+    /// Gaussians exactly instead of from the Hermite table; <paramref name="vectorBits"/> forces the kernel's width (0: the widest accelerated).
     /// </summary>
-    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, bool fastKernel, bool tabulatedRadial)
+    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, bool fastKernel, bool tabulatedRadial, int vectorBits = 0)
     {
-        _kernel = fastKernel ? SortedGaussianKernel.TryCreate(model) : null;
+        _kernel = fastKernel ? SortedGaussianKernel.TryCreate(model, vectorBits) : null;
         _tabulatedRadial = tabulatedRadial;
         _model = model;
         _set = model.Invariants;
