@@ -11,8 +11,8 @@ namespace MolecularLearning.Learning;
 /// h_n(r_j) h_m(r_k) P_l(cos θ_jk), h_n = g_n f_c (Gaussians g_n, f_c of the angular cutoff), and for t = u the pair
 /// counted once with the weight symmetrised over (n, m), n ≤ m. Only the ~9 of ~90 entries closer than the angular
 /// cutoff (3 Å in the accurate preset) count, so per agent they are packed out of the row once (<see cref="SortedGaussianKernel.PackBelow"/>),
-/// species by species, each species padded to whole vectors with h = 0; then the pair sums run eight pairs at a time in
-/// <see cref="Vector512{T}"/>: the values one j against eight k, the gradient eight j against one k (padding lanes, and
+/// species by species, each species padded to whole vectors with h = 0; then the pair sums run a vector of pairs at a time
+/// (<see cref="ISimd{V}"/>): the values one j against a vector of k, the gradient a vector of j against one k (padding lanes, and
 /// k = j, add exactly nothing).
 /// </summary>
 /// <remarks>

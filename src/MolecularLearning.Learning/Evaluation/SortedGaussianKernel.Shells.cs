@@ -5,8 +5,8 @@ namespace MolecularLearning.Learning;
 /// <summary>
 /// The smooth shells (<see cref="ShellSum"/>, <see cref="ShellAngle"/>) on <see cref="SortedGaussianKernel"/>'s decoded row.
 /// Only neighbours closer than the largest shell edge count (2.6 Å in the conservative default: two to six of the ~90
-/// entries of a 6 Å row), so per agent the entries inside it are packed out of the row once, eight at a time by
-/// AVX-512 compress, and the shells run scalar on those few, with the generic path's switch
+/// entries of a 6 Å row), so per agent the entries inside it are packed out of the row once (<see cref="ISimd{V}.PackBelow"/>:
+/// AVX-512 compress where there is one), and the shells run scalar on those few, with the generic path's switch
 /// (<see cref="ShellWindow.Weight"/>) and Legendre recursion (<see cref="InvariantSet.Legendre"/>).
 /// </summary>
 /// <remarks>

@@ -16,8 +16,8 @@ namespace MolecularLearning.Learning;
 /// </summary>
 /// <remarks>
 /// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
-/// (trimmed at the cutoff without branches), then the radial sums, the sorted-distance ranks and the angular sums run eight
-/// entries (or pairs) at a time in <see cref="Vector512{T}"/>; the sorted angles and the shells, a few entries per agent,
+/// (trimmed at the cutoff without branches), then the radial sums, the sorted-distance ranks and the angular sums run a vector
+/// of entries (or pairs) at a time (eight at 512 bits, <see cref="ISimd{V}"/>); the sorted angles and the shells, a few entries per agent,
 /// run scalar. The Gaussians are exact, not tabulated: with x_n = (r − μ_0)/w − nδ
 /// (δ = spacing/width), g_n = exp(−x_n²/2) = exp(−x_0²/2) · exp(δ x_0)^n · exp(−n²δ²/2), so the whole ladder
 /// costs two exponentials per entry. φ_n' is not stored: once λ = ∂L/∂I is known, the gradient pass rebuilds
@@ -451,8 +451,8 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         {
             int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
             s.GroupBase[t] = at;
-            int m = Avx2.IsSupported && Avx512F.VL.IsSupported
-                ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
+            int m = Avx2.IsSupported && Avx512F.VL.IsSupported ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
+                : Vector256.IsHardwareAccelerated && Avx.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
                 : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
             s.GroupCount[t] = m - at;
             int end = at + (m - at + W - 1) / W * W;
@@ -481,7 +481,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     }
 
     /// <summary>
-    /// <see cref="DecodeScalar"/> eight, then four entries at a time: each neighbour's (x, y, z, 0) and its image translation
+    /// <see cref="DecodeScalar"/> eight, then four entries at a time, where AVX-512 is there (any kernel width): each neighbour's (x, y, z, 0) and its image translation
     /// are one 256-bit load each, transposed into x, y, z vectors, and the entries inside the cutoff packed by AVX-512
     /// compress. The scalar loop takes the last few entries.
     /// </summary>
@@ -559,6 +559,47 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         return DecodeScalar(i, k, k1, m, index, image, u, img, s);
     }
 
+    /// <summary>
+    /// <see cref="DecodeWide"/>'s four-at-a-time loop without AVX-512 (AVX2 machines): the same loads and transpose, then
+    /// every lane stored and the slot advanced by the lanes kept, as <see cref="DecodeScalar"/> (no compress before AVX-512).
+    /// </summary>
+    private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k)) throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector256.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var ui = Vector256.Load(pu + 4 * i);
+            for (; k + 4 <= k1; k += 4)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
+                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
+                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
+                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
+                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
+                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
+                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);
+                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);
+                var x = Avx.Permute2x128(t0, t2, 0x20);
+                var z = Avx.Permute2x128(t0, t2, 0x31);
+                var y = Avx.Permute2x128(t1, t3, 0x20);
+                var r2 = x * x + y * y + z * z;
+                uint keep = Vector256.LessThan(r2, rc2).ExtractMostSignificantBits();
+                if (keep == 0) continue;
+                dx[m] = x.GetElement(0); dy[m] = y.GetElement(0); dz[m] = z.GetElement(0); r2s[m] = r2.GetElement(0); atom[m] = j0; m += (int)(keep & 1);
+                dx[m] = x.GetElement(1); dy[m] = y.GetElement(1); dz[m] = z.GetElement(1); r2s[m] = r2.GetElement(1); atom[m] = j1; m += (int)((keep >> 1) & 1);
+                dx[m] = x.GetElement(2); dy[m] = y.GetElement(2); dz[m] = z.GetElement(2); r2s[m] = r2.GetElement(2); atom[m] = j2; m += (int)((keep >> 2) & 1);
+                dx[m] = x.GetElement(3); dy[m] = y.GetElement(3); dz[m] = z.GetElement(3); r2s[m] = r2.GetElement(3); atom[m] = j3; m += (int)(keep >> 3);
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and per entry what <see cref="RadialGradient"/> needs for φ_n'.</summary>
     /// <remarks>
     /// With x_n = x_0 − nδ, g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n, c_n = exp(−n²δ²/2) a constant: the ladder runs on
@@ -631,7 +672,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     }
 
     /// <summary>
-    /// One block of eight entries: r, and for the gradient exp(−x_0²/2), exp(δ x_0), h_0 and Δh; returns the ladder's
+    /// One vector of entries: r, and for the gradient exp(−x_0²/2), exp(δ x_0), h_0 and Δh; returns the ladder's
     /// first term p_0 = f_c exp(−x_0²/2), with exp(δ x_0) (its step) in <paramref name="ex"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -792,7 +833,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
 
     /// <summary>
     /// Per entry of species t the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair wall), then
-    /// G_e = s_e d_e / r_e into F_i and the virial, eight entries at a time. Returns the pair-wall energy.
+    /// G_e = s_e d_e / r_e into F_i and the virial, a vector of entries at a time. Returns the pair-wall energy.
     /// </summary>
     private double RadialGradient(KernelScratch s, int ti, int t, ref double fx, ref double fy, ref double fz, bool conservative)
     {
