@@ -11,8 +11,8 @@ namespace MolecularLearning.Learning;
 /// h_n(r_j) h_m(r_k) P_l(cos θ_jk), h_n = g_n f_c (Gaussians g_n, f_c of the angular cutoff), and for t = u the pair
 /// counted once with the weight symmetrised over (n, m), n ≤ m. Only the ~9 of ~90 entries closer than the angular
 /// cutoff (3 Å in the accurate preset) count, so per agent they are packed out of the row once (<see cref="SortedGaussianKernel.PackBelow"/>),
-/// species by species, each species padded to whole vectors with h = 0; then the pair sums run eight pairs at a time in
-/// <see cref="Vector512{T}"/>: the values one j against eight k, the gradient eight j against one k (padding lanes, and
+/// species by species, each species padded to whole vectors with h = 0; then the pair sums run a vector of pairs at a time
+/// (<see cref="ISimd{V}"/>): the values one j against a vector of k, the gradient a vector of j against one k (padding lanes, and
 /// k = j, add exactly nothing).
 /// </summary>
 /// <remarks>
@@ -26,9 +26,9 @@ namespace MolecularLearning.Learning;
 /// neighbour once per entry. The same pass gives λ · I = ½ Σ_jk F(j, k), so when λ does not depend on the sums (a linear
 /// family without range walls) they are not computed at all.
 /// </remarks>
-internal sealed class KernelAngular
+internal sealed class KernelAngular<V> where V : struct, ISimd<V>
 {
-    private const int W = 8;
+    private static int W => V.Count;
     private readonly int _species, _na, _degree, _power;
     private readonly double _rc, _invRc2;
     private readonly double[] _centre, _invWidth; // of the Gaussians g_n
@@ -82,7 +82,7 @@ internal sealed class KernelAngular
     public static bool Computes(InvariantSet set) => set.Degree == 0 || set.AngularRadial.All(f => f.Kind == RadialKind.Gaussian);
 
     /// <summary>The angular sums of this set, or null when it has none.</summary>
-    public static KernelAngular? Create(InvariantSet set) => set.Degree > 0 ? new KernelAngular(set) : null;
+    public static KernelAngular<V>? Create(InvariantSet set) => set.Degree > 0 ? new KernelAngular<V>(set) : null;
 
     /// <summary>
     /// Packs the entries inside the angular cutoff with their unit vectors, h_n and h_n', then sets the angular
@@ -95,21 +95,20 @@ internal sealed class KernelAngular
         a.Ensure(s.R.Length + W * (_species + 1), _na, _degree, _count, _species);
         int packed = Pack(s, a);
         if (!compute) { values.Slice(_first, _count).Clear(); return; }
-        var acc = a.Sums.AsSpan(0, _count);
-        acc.Clear();
+        a.Sums.AsSpan(0, _count * W).Clear();
         int cap = a.Capacity, na = _na, L = _degree;
         int[] start = a.Start, count = a.Count;
         double[] uxs = a.Ux, uys = a.Uy, uzs = a.Uz;
-        var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
+        var lanes = V.Lanes;
         // Every index below is within the angular invariants and the packed arrays: sizes checked once here.
-        if (a.Sums.Length < _count || a.H.Length < na * cap || uxs.Length < cap || uys.Length < cap || uzs.Length < cap
-            || packed > cap - W || a.WeightedLegendre.Length < na * L) throw new InvalidOperationException("kernel scratch too small");
+        if (a.Sums.Length < _count * W || a.H.Length < na * cap || uxs.Length < cap || uys.Length < cap || uzs.Length < cap
+            || packed > cap - W || a.WeightedLegendre.Length < na * L * W) throw new InvalidOperationException("kernel scratch too small");
         ref double h = ref MemoryMarshal.GetArrayDataReference(a.H);
         ref double ux = ref MemoryMarshal.GetArrayDataReference(uxs);
         ref double uy = ref MemoryMarshal.GetArrayDataReference(uys);
         ref double uz = ref MemoryMarshal.GetArrayDataReference(uzs);
-        ref var sums = ref MemoryMarshal.GetArrayDataReference(a.Sums);
-        ref var wl = ref MemoryMarshal.GetArrayDataReference(a.WeightedLegendre);
+        ref V sums = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(a.Sums));
+        ref V wl = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(a.WeightedLegendre));
         ref double bonnetA = ref MemoryMarshal.GetArrayDataReference(_bonnetA);
         ref double bonnetB = ref MemoryMarshal.GetArrayDataReference(_bonnetB);
         if (packed > 0)
@@ -121,16 +120,16 @@ internal sealed class KernelAngular
                     for (int kb = start[u]; kb < start[u + 1]; kb += W)
                     {
                         // w_(n,l) = Σ_j h_n(r_j) P_l(cos θ_jk) for eight k at [n · L + l − 1], then I_(n,m,l) += w_(n,l) h_m(r_k).
-                        a.WeightedLegendre.AsSpan(0, na * L).Clear();
-                        var kx = Vector512.LoadUnsafe(ref ux, (nuint)kb);
-                        var ky = Vector512.LoadUnsafe(ref uy, (nuint)kb);
-                        var kz = Vector512.LoadUnsafe(ref uz, (nuint)kb);
+                        a.WeightedLegendre.AsSpan(0, na * L * W).Clear();
+                        var kx = V.LoadUnsafe(ref ux, (nuint)kb);
+                        var ky = V.LoadUnsafe(ref uy, (nuint)kb);
+                        var kz = V.LoadUnsafe(ref uz, (nuint)kb);
                         for (int j = j0; j < j1; j++)
                         {
-                            var c = Vector512.FusedMultiplyAdd(kx, Vector512.Create(uxs[j]), Vector512.FusedMultiplyAdd(ky, Vector512.Create(uys[j]), kz * uzs[j]));
+                            var c = V.FusedMultiplyAdd(kx, V.Create(uxs[j]), V.FusedMultiplyAdd(ky, V.Create(uys[j]), kz * uzs[j]));
                             // k = j: no pair (that lane's P_l dropped).
-                            var keep = j - kb < W && j >= kb ? ~Vector512.Equals(lanes, Vector512.Create((double)(j - kb))) : Vector512<double>.AllBitsSet;
-                            var p0 = Vector512<double>.One; var p1 = c;
+                            var keep = j - kb < W && j >= kb ? ~V.Equal(lanes, V.Create((double)(j - kb))) : V.AllBitsSet;
+                            var p0 = V.One; var p1 = c;
                             for (int l = 1; l <= L; l++)
                             {
                                 if (l > 1)
@@ -143,7 +142,7 @@ internal sealed class KernelAngular
                                 ref var w = ref Unsafe.Add(ref wl, l - 1);
                                 for (int n = 0; n < na; n++)
                                 {
-                                    w = Vector512.FusedMultiplyAdd(pl, Vector512.Create(hn), w);
+                                    w = V.FusedMultiplyAdd(pl, V.Create(hn), w);
                                     hn = ref Unsafe.Add(ref hn, cap); w = ref Unsafe.Add(ref w, L);
                                 }
                             }
@@ -151,18 +150,18 @@ internal sealed class KernelAngular
                         ref double hm = ref Unsafe.Add(ref h, kb);
                         for (int m = 0; m < na; m++, hm = ref Unsafe.Add(ref hm, cap))
                         {
-                            var hk = Vector512.LoadUnsafe(ref hm);
+                            var hk = V.LoadUnsafe(ref hm);
                             // Radial pairs (n, m), n ≤ m for one species: q = n N + m, or the triangle's index.
                             for (int n = 0, nEnd = same ? m : na - 1; n <= nEnd; n++)
                             {
                                 ref var o = ref Unsafe.Add(ref sums, pairBase + (same ? _sameIndex[n * na + m] : n * na + m) * L);
                                 ref var wn = ref Unsafe.Add(ref wl, n * L);
-                                for (int l = 0; l < L; l++) Unsafe.Add(ref o, l) = Vector512.FusedMultiplyAdd(Unsafe.Add(ref wn, l), hk, Unsafe.Add(ref o, l));
+                                for (int l = 0; l < L; l++) Unsafe.Add(ref o, l) = V.FusedMultiplyAdd(Unsafe.Add(ref wn, l), hk, Unsafe.Add(ref o, l));
                             }
                         }
                     }
                 }
-        for (int q = 0; q < _count; q++) values[_first + q] = Vector512.Sum(acc[q]);
+        for (int q = 0; q < _count; q++) values[_first + q] = V.Sum(Unsafe.Add(ref sums, q));
     }
 
     /// <summary>
@@ -191,12 +190,12 @@ internal sealed class KernelAngular
                     for (int l = 0; l < L; l++)
                         for (int n = 0; n < na; n++)
                         {
-                            var sum = Vector512<double>.Zero;
-                            for (int m = 0; m < na; m++) sum = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref h, (nuint)(m * cap + kb)), Vector512.Create(mu[(l * na + n) * na + m]), sum);
+                            var sum = V.Zero;
+                            for (int m = 0; m < na; m++) sum = V.FusedMultiplyAdd(V.LoadUnsafe(ref h, (nuint)(m * cap + kb)), V.Create(mu[(l * na + n) * na + m]), sum);
                             sum.StoreUnsafe(ref z, (nuint)(((t * L + l) * na + n) * cap + kb));
                         }
             }
-        var lanes = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
+        var lanes = V.Lanes;
         double[] uxs = a.Ux, uys = a.Uy, uzs = a.Uz;
         ref double dh = ref MemoryMarshal.GetArrayDataReference(a.Dh);
         ref double ux = ref MemoryMarshal.GetArrayDataReference(uxs);
@@ -209,16 +208,16 @@ internal sealed class KernelAngular
         ref double bonnetA = ref MemoryMarshal.GetArrayDataReference(_bonnetA);
         ref double bonnetB = ref MemoryMarshal.GetArrayDataReference(_bonnetB);
         // F_i (Σ_j g_j) and the virial (−Σ_j g_j ⊗ d_j, d_j = u_j r_j) lane by lane.
-        var fxv = Vector512<double>.Zero; var fyv = fxv; var fzv = fxv; var energy = fxv;
+        var fxv = V.Zero; var fyv = fxv; var fzv = fxv; var energy = fxv;
         var wxx = fxv; var wxy = fxv; var wxz = fxv; var wyx = fxv; var wyy = fxv; var wyz = fxv; var wzx = fxv; var wzy = fxv; var wzz = fxv;
         // Eight entries j (one species t) at a time against each partner k in turn: each j's sums stay in its lane.
         for (int t = 0; t < T; t++)
             for (int jb = start[t]; jb < start[t + 1]; jb += W)
             {
-                var jx = Vector512.LoadUnsafe(ref ux, (nuint)jb);
-                var jy = Vector512.LoadUnsafe(ref uy, (nuint)jb);
-                var jz = Vector512.LoadUnsafe(ref uz, (nuint)jb);
-                var slope = Vector512<double>.Zero; var ax = slope; var ay = slope; var az = slope; var bc = slope;
+                var jx = V.LoadUnsafe(ref ux, (nuint)jb);
+                var jy = V.LoadUnsafe(ref uy, (nuint)jb);
+                var jz = V.LoadUnsafe(ref uz, (nuint)jb);
+                var slope = V.Zero; var ax = slope; var ay = slope; var az = slope; var bc = slope;
                 ref double zt = ref Unsafe.Add(ref z, t * L * na * cap);
                 ref double hj = ref Unsafe.Add(ref h, jb);
                 ref double dhj = ref Unsafe.Add(ref dh, jb);
@@ -226,10 +225,10 @@ internal sealed class KernelAngular
                     for (int k = start[u], kEnd = k + count[u]; k < kEnd; k++)
                     {
                         double kx = uxs[k], ky = uys[k], kz = uzs[k];
-                        var c = Vector512.FusedMultiplyAdd(jx, Vector512.Create(kx), Vector512.FusedMultiplyAdd(jy, Vector512.Create(ky), jz * kz));
-                        var ac = Vector512<double>.Zero; var sl = ac; var f = ac;
+                        var c = V.FusedMultiplyAdd(jx, V.Create(kx), V.FusedMultiplyAdd(jy, V.Create(ky), jz * kz));
+                        var ac = V.Zero; var sl = ac; var f = ac;
                         // P_l and dP_l by InvariantSet.Legendre's recursion (divisions folded into constants), degree by degree.
-                        var p0 = Vector512<double>.One; var p1 = c; var d0 = Vector512<double>.Zero; var d1 = Vector512<double>.One;
+                        var p0 = V.One; var p1 = c; var d0 = V.Zero; var d1 = V.One;
                         ref double zk = ref Unsafe.Add(ref zt, k);
                         double odd = 1;
                         for (int l = 1; l <= L; l++)
@@ -238,40 +237,40 @@ internal sealed class KernelAngular
                             {
                                 odd += 2; // 2l − 1
                                 var p2 = c * p1 * Unsafe.Add(ref bonnetA, l - 1) - p0 * Unsafe.Add(ref bonnetB, l - 1);
-                                var d2 = Vector512.FusedMultiplyAdd(p1, Vector512.Create(odd), d0);
+                                var d2 = V.FusedMultiplyAdd(p1, V.Create(odd), d0);
                                 p0 = p1; p1 = p2; d0 = d1; d1 = d2;
                             }
-                            var e = Vector512<double>.Zero; var d = e;
+                            var e = V.Zero; var d = e;
                             ref double hn = ref hj; ref double dhn = ref dhj;
                             for (int n = 0; n < na; n++)
                             {
-                                var zn = Vector512.Create(zk);
-                                e = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hn), zn, e);
-                                d = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref dhn), zn, d);
+                                var zn = V.Create(zk);
+                                e = V.FusedMultiplyAdd(V.LoadUnsafe(ref hn), zn, e);
+                                d = V.FusedMultiplyAdd(V.LoadUnsafe(ref dhn), zn, d);
                                 zk = ref Unsafe.Add(ref zk, cap); hn = ref Unsafe.Add(ref hn, cap); dhn = ref Unsafe.Add(ref dhn, cap);
                             }
-                            ac = Vector512.FusedMultiplyAdd(e, d1, ac);
-                            sl = Vector512.FusedMultiplyAdd(d, p1, sl);
-                            f = Vector512.FusedMultiplyAdd(e, p1, f);
+                            ac = V.FusedMultiplyAdd(e, d1, ac);
+                            sl = V.FusedMultiplyAdd(d, p1, sl);
+                            f = V.FusedMultiplyAdd(e, p1, f);
                         }
                         if (k - jb < W && k >= jb)
                         {
                             // k = j: no pair.
-                            var self = Vector512.Equals(lanes, Vector512.Create((double)(k - jb)));
-                            ac = Vector512.AndNot(ac, self);
-                            sl = Vector512.AndNot(sl, self);
-                            f = Vector512.AndNot(f, self);
+                            var self = V.Equal(lanes, V.Create((double)(k - jb)));
+                            ac = V.AndNot(ac, self);
+                            sl = V.AndNot(sl, self);
+                            f = V.AndNot(f, self);
                         }
                         energy += f;
                         slope += sl;
-                        ax = Vector512.FusedMultiplyAdd(ac, Vector512.Create(kx), ax);
-                        ay = Vector512.FusedMultiplyAdd(ac, Vector512.Create(ky), ay);
-                        az = Vector512.FusedMultiplyAdd(ac, Vector512.Create(kz), az);
-                        bc = Vector512.FusedMultiplyAdd(ac, c, bc);
+                        ax = V.FusedMultiplyAdd(ac, V.Create(kx), ax);
+                        ay = V.FusedMultiplyAdd(ac, V.Create(ky), ay);
+                        az = V.FusedMultiplyAdd(ac, V.Create(kz), az);
+                        bc = V.FusedMultiplyAdd(ac, c, bc);
                     }
                 // g_j = (Σ_k a_jk u_k − Σ_k a_jk c_jk u_j)/r_j + s_j u_j; padding lanes have h = 0, so g = 0.
-                var r = Vector512.LoadUnsafe(ref rs, (nuint)jb);
-                var inv = Vector512<double>.One / r;
+                var r = V.LoadUnsafe(ref rs, (nuint)jb);
+                var inv = V.One / r;
                 var gx = (ax - bc * jx) * inv + slope * jx;
                 var gy = (ay - bc * jy) * inv + slope * jy;
                 var gz = (az - bc * jz) * inv + slope * jz;
@@ -282,11 +281,11 @@ internal sealed class KernelAngular
                 wzx -= gz * dx; wzy -= gz * dy; wzz -= gz * dz;
                 if (conservative) { gx.StoreUnsafe(ref gxs, (nuint)jb); gy.StoreUnsafe(ref gys, (nuint)jb); gz.StoreUnsafe(ref gzs, (nuint)jb); }
             }
-        fx += Vector512.Sum(fxv); fy += Vector512.Sum(fyv); fz += Vector512.Sum(fzv);
+        fx += V.Sum(fxv); fy += V.Sum(fyv); fz += V.Sum(fzv);
         var w = s.AngleVirial;
-        w[0] += Vector512.Sum(wxx); w[1] += Vector512.Sum(wxy); w[2] += Vector512.Sum(wxz);
-        w[3] += Vector512.Sum(wyx); w[4] += Vector512.Sum(wyy); w[5] += Vector512.Sum(wyz);
-        w[6] += Vector512.Sum(wzx); w[7] += Vector512.Sum(wzy); w[8] += Vector512.Sum(wzz);
+        w[0] += V.Sum(wxx); w[1] += V.Sum(wxy); w[2] += V.Sum(wxz);
+        w[3] += V.Sum(wyx); w[4] += V.Sum(wyy); w[5] += V.Sum(wyz);
+        w[6] += V.Sum(wzx); w[7] += V.Sum(wzy); w[8] += V.Sum(wzz);
         if (conservative)
             for (int t = 0; t < T; t++)
                 for (int j = start[t], jEnd = j + count[t]; j < jEnd; j++)
@@ -294,7 +293,7 @@ internal sealed class KernelAngular
                     int at = 3 * s.Atom[(int)a.Entry[j]];
                     forces[at] -= a.Gx[j]; forces[at + 1] -= a.Gy[j]; forces[at + 2] -= a.Gz[j];
                 }
-        return 0.5 * Vector512.Sum(energy);
+        return 0.5 * V.Sum(energy);
     }
 
     /// <summary>
@@ -312,7 +311,7 @@ internal sealed class KernelAngular
             a.Start[t] = c;
             int e0 = s.GroupBase[t], end = e0 + s.GroupCount[t];
             if (a.R.Length < c + (end - e0) + 2 * W || s.R.Length < e0 + (end - e0 + W - 1) / W * W) throw new InvalidOperationException("kernel scratch too small");
-            int m = SortedGaussianKernel.PackBelow(ref rs, e0, end, _rc, ref pr, ref pe, c);
+            int m = V.PackBelow(ref rs, e0, end, _rc, ref pr, ref pe, c);
             a.Count[t] = m - c;
             // Padding: r = r_c (h = 0) and the species' first entry (a valid row index for the gathers below).
             int padded = c + (m - c + W - 1) / W * W;
@@ -329,26 +328,25 @@ internal sealed class KernelAngular
         fixed (double* dx = s.Dx, dy = s.Dy, dz = s.Dz)
             for (int b = 0; b < c; b += W)
             {
-                // u = d/r as the generic path (d · (1/r)), d gathered by the packed entries, four at a time.
-                var entry = Vector512.LoadUnsafe(ref pe, (nuint)b);
-                if (Vector512.GreaterThanOrEqualAny(entry, Vector512.Create((long)rowLength)) || Vector512.LessThanAny(entry, Vector512<long>.Zero))
-                    throw new IndexOutOfRangeException();
-                var lo = entry.GetLower(); var hi = entry.GetUpper();
-                var inv = Vector512<double>.One / Vector512.LoadUnsafe(ref pr, (nuint)b);
-                (Vector512.Create(Avx2.GatherVector256(dx, lo, 8), Avx2.GatherVector256(dx, hi, 8)) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Ux), (nuint)b);
-                (Vector512.Create(Avx2.GatherVector256(dy, lo, 8), Avx2.GatherVector256(dy, hi, 8)) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Uy), (nuint)b);
-                (Vector512.Create(Avx2.GatherVector256(dz, lo, 8), Avx2.GatherVector256(dz, hi, 8)) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Uz), (nuint)b);
+                // u = d/r as the generic path (d · (1/r)), d gathered by the packed entries.
+                ref long entry = ref Unsafe.Add(ref pe, b);
+                for (int l = 0; l < W; l++)
+                    if ((ulong)Unsafe.Add(ref entry, l) >= (ulong)rowLength) throw new IndexOutOfRangeException();
+                var inv = V.One / V.LoadUnsafe(ref pr, (nuint)b);
+                (V.Gather(dx, ref entry) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Ux), (nuint)b);
+                (V.Gather(dy, ref entry) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Uy), (nuint)b);
+                (V.Gather(dz, ref entry) * inv).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a.Uz), (nuint)b);
             }
         for (int b = 0; b < c; b += W)
         {
             // h_n = g_n f_c with RadialBasisFunction.Value's Gaussian g = exp(−x²/2), x = (r − μ)/w, g' = −g x/w, exact to rounding.
-            var r = Vector512.LoadUnsafe(ref pr, (nuint)b);
-            var fc = SortedGaussianKernel.Cutoff(r, r * r, _rc, _invRc2, _power, out var dfc);
+            var r = V.LoadUnsafe(ref pr, (nuint)b);
+            var fc = Simd.Cutoff(r, r * r, _rc, _invRc2, _power, out var dfc);
             for (int n = 0; n < _na; n++)
             {
-                var iw = Vector512.Create(_invWidth[n]);
-                var x = (r - Vector512.Create(_centre[n])) * iw;
-                var g = SortedGaussianKernel.Exp(x * x * -0.5);
+                var iw = V.Create(_invWidth[n]);
+                var x = (r - V.Create(_centre[n])) * iw;
+                var g = Simd.Exp(x * x * -0.5);
                 var dg = -g * x * iw;
                 (g * fc).StoreUnsafe(ref h, (nuint)(n * cap + b));
                 (dg * fc + g * dfc).StoreUnsafe(ref dh, (nuint)(n * cap + b));
@@ -358,7 +356,7 @@ internal sealed class KernelAngular
     }
 }
 
-/// <summary>Working storage of <see cref="KernelAngular"/>, in <see cref="KernelScratch"/> (one per worker thread); grows, never shrinks.</summary>
+/// <summary>Working storage of <see cref="KernelAngular{V}"/>, in <see cref="KernelScratch"/> (one per worker thread); grows, never shrinks.</summary>
 internal sealed class AngularScratch
 {
     /// <summary>Slots of the packed arrays (the stride of <see cref="H"/> and <see cref="Dh"/>).</summary>
@@ -370,12 +368,12 @@ internal sealed class AngularScratch
     public long[] Entry = [];
     /// <summary>Per species: first packed slot (and the total at [T]), real entries.</summary>
     public int[] Start = [], Count = [];
-    /// <summary>Per angular invariant: its sum lane by lane.</summary>
-    public Vector512<double>[] Sums = [];
+    /// <summary>Per angular invariant: its sum lane by lane (invariant · 8 + lane, as many lanes as the kernel's vectors).</summary>
+    public double[] Sums = [];
     /// <summary>The gradient's matrices M_l per ordered species pair, and z_(t,l,n) of every packed entry at [((t · L + l) · N + n) · Capacity + k].</summary>
     public double[] M = [], Z = [];
     /// <summary>w_(n,l)(k) = Σ_j h_n(r_j) P_l(cos θ_jk) of one block of eight k, at [n · L + l − 1] (the values pass).</summary>
-    public Vector512<double>[] WeightedLegendre = [];
+    public double[] WeightedLegendre = []; // as Sums, lane by lane
 
     public void Ensure(int capacity, int na, int degree, int invariants, int species)
     {
@@ -387,10 +385,10 @@ internal sealed class AngularScratch
             Entry = new long[Capacity];
             H = new double[na * Capacity]; Dh = new double[na * Capacity];
         }
-        if (Sums.Length < invariants) Sums = new Vector512<double>[invariants];
+        if (Sums.Length < 8 * invariants) Sums = new double[8 * invariants];
         if (Start.Length < species + 1) { Start = new int[species + 1]; Count = new int[species]; }
         if (M.Length < species * species * degree * na * na) M = new double[species * species * degree * na * na];
         if (Z.Length < species * degree * na * Capacity) Z = new double[species * degree * na * Capacity];
-        if (WeightedLegendre.Length < na * degree) WeightedLegendre = new Vector512<double>[na * degree];
+        if (WeightedLegendre.Length < 8 * na * degree) WeightedLegendre = new double[8 * na * degree];
     }
 }

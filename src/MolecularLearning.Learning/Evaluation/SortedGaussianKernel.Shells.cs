@@ -5,8 +5,8 @@ namespace MolecularLearning.Learning;
 /// <summary>
 /// The smooth shells (<see cref="ShellSum"/>, <see cref="ShellAngle"/>) on <see cref="SortedGaussianKernel"/>'s decoded row.
 /// Only neighbours closer than the largest shell edge count (2.6 Å in the conservative default: two to six of the ~90
-/// entries of a 6 Å row), so per agent the entries inside it are packed out of the row once, eight at a time by
-/// AVX-512 compress, and the shells run scalar on those few, with the generic path's switch
+/// entries of a 6 Å row), so per agent the entries inside it are packed out of the row once (<see cref="ISimd{V}.PackBelow"/>:
+/// AVX-512 compress where there is one), and the shells run scalar on those few, with the generic path's switch
 /// (<see cref="ShellWindow.Weight"/>) and Legendre recursion (<see cref="InvariantSet.Legendre"/>).
 /// </summary>
 /// <remarks>
@@ -59,7 +59,7 @@ internal sealed class KernelShells
     /// and <see cref="KernelScratch.ShellEntry"/>, species t from <see cref="KernelScratch.ShellStart"/>[t]), then adds the shell values.
     /// Needs r of every entry (after the radial pass).
     /// </summary>
-    public void Values(KernelScratch s, int ti, Span<double> values)
+    public void Values<V>(KernelScratch s, int ti, Span<double> values) where V : struct, ISimd<V>
     {
         values[_first.._end].Clear();
         var start = s.ShellStart;
@@ -76,7 +76,7 @@ internal sealed class KernelShells
                 if (reach == 0) continue;
                 int e0 = s.GroupBase[t], end = e0 + s.GroupCount[t];
                 if (s.ShellR.Length < c + end - e0 + W || s.R.Length < e0 + (end - e0 + W - 1) / W * W) throw new InvalidOperationException("kernel scratch too small");
-                c = SortedGaussianKernel.PackBelow(ref rs, e0, end, reach, ref sr, ref se, c);
+                c = V.PackBelow(ref rs, e0, end, reach, ref sr, ref se, c);
             }
         }
         else for (int t = 0; t < _species; t++) start[t] = 0;

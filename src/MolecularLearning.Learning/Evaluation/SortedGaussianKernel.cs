@@ -11,22 +11,151 @@ namespace MolecularLearning.Learning;
 /// The evaluator's fast path for the default families of both defaults and the accurate preset: sorted distances, a
 /// ladder of evenly spaced, equal-width Gaussians (radial sums) under any cutoff power, angles between sorted neighbours,
 /// the smooth shells and shell angles (<see cref="KernelShells"/>) and the angular sums over neighbour pairs with Gaussian
-/// h_n (<see cref="KernelAngular"/>), with the pair walls and range walls. <see cref="TryCreate"/> returns null for any
+/// h_n (<see cref="KernelAngular{V}"/>), with the pair walls and range walls. <see cref="TryCreate"/> returns null for any
 /// other basis (inverse powers, other Gaussians, families added later), which then takes the generic path of <see cref="InvariantSet"/>.
 /// </summary>
 /// <remarks>
 /// Per agent, one fused pass decodes the compact neighbour row straight into structure-of-arrays scratch
-/// (trimmed at the cutoff without branches), then the radial sums, the sorted-distance ranks and the angular sums run eight
-/// entries (or pairs) at a time in <see cref="Vector512{T}"/>; the sorted angles and the shells, a few entries per agent,
+/// (trimmed at the cutoff without branches), then the radial sums, the sorted-distance ranks and the angular sums run a vector
+/// of entries (or pairs) at a time (eight at 512 bits, <see cref="ISimd{V}"/>); the sorted angles and the shells, a few entries per agent,
 /// run scalar. The Gaussians are exact, not tabulated: with x_n = (r − μ_0)/w − nδ
 /// (δ = spacing/width), g_n = exp(−x_n²/2) = exp(−x_0²/2) · exp(δ x_0)^n · exp(−n²δ²/2), so the whole ladder
 /// costs two exponentials per entry. φ_n' is not stored: once λ = ∂L/∂I is known, the gradient pass rebuilds
 /// Σ_n λ_n φ_n' from four numbers per entry as polynomials in exp(δ x_0). Results agree with the generic path (exact radial
 /// functions) to rounding; the generic evaluator's Hermite table differs from both by ~1e-9.
 /// </remarks>
-internal sealed partial class SortedGaussianKernel
+
+/// <summary>
+/// The fast evaluator of the default families, written once over <see cref="ISimd{V}"/> (<see cref="SortedGaussianKernel{V}"/>)
+/// and run at the widest vector width the CPU accelerates: 512 bits (AVX-512), 256 (AVX2) or 128 (SSE, ARM NEON).
+/// </summary>
+public abstract class SortedGaussianKernel
 {
-    private const int W = 8; // doubles in a Vector512
+    private protected SortedGaussianKernel() { }
+
+    /// <summary>Bits per vector this kernel runs at: 512, 256 or 128.</summary>
+    public abstract int VectorBits { get; }
+
+    /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
+    /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
+    internal abstract double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial);
+
+    /// <summary>The widest width (bits) with hardware acceleration, or 0 when none.</summary>
+    public static int WidestAcceleratedBits =>
+        Simd512.IsHardwareAccelerated ? 512 : Simd256.IsHardwareAccelerated ? 256 : Simd128.IsHardwareAccelerated ? 128 : 0;
+
+    /// <summary>Whether this machine accelerates vectors of <paramref name="vectorBits"/> bits (512, 256 or 128).</summary>
+    public static bool IsAccelerated(int vectorBits) => vectorBits switch
+    {
+        512 => Simd512.IsHardwareAccelerated,
+        256 => Simd256.IsHardwareAccelerated,
+        128 => Simd128.IsHardwareAccelerated,
+        _ => false,
+    };
+
+    /// <summary>
+    /// The kernel for this model at <paramref name="vectorBits"/> (0: the widest the machine accelerates; 512, 256 or 128
+    /// to force one), or null when that width is not hardware-accelerated or the model's basis needs the generic path
+    /// (<see cref="Unsupported"/> says why).
+    /// </summary>
+    public static SortedGaussianKernel? TryCreate(LearnedModel model, int vectorBits = 0)
+    {
+        if (vectorBits == 0) vectorBits = WidestAcceleratedBits;
+        if (vectorBits is not (512 or 256 or 128)) throw new ArgumentOutOfRangeException(nameof(vectorBits), vectorBits, "vector width: 0, 512, 256 or 128 bits");
+        if (!IsAccelerated(vectorBits) || Unsupported(model) is not null) return null;
+        return vectorBits switch
+        {
+            512 => new SortedGaussianKernel<Simd512>(model),
+            256 => new SortedGaussianKernel<Simd256>(model),
+            _ => new SortedGaussianKernel<Simd128>(model),
+        };
+    }
+
+    /// <summary>Why this model's basis cannot use the kernel (it then takes the generic path of <see cref="InvariantSet"/>), or null when it can.</summary>
+    public static string? Unsupported(LearnedModel model)
+    {
+        var set = model.Invariants;
+        // Only the families this kernel computes (shells and angular sums included; any f_c power): anything else (families added later) is generic.
+        if (set.CountOfKnownFamilies != set.Count) return "the basis has invariant families the fast kernel does not know";
+        if (set.Species.Count > 8) return $"{set.Species.Count} species (the fast kernel takes up to 8)";
+        if (!KernelAngular<Simd128>.Computes(set)) return "the angular sums' radial functions are not all Gaussians";
+        var radial = set.Radial;
+        if (radial.Length > 0)
+        {
+            double mu0 = radial[0].A, width = radial[0].B;
+            double spacing = radial.Length > 1 ? (radial[^1].A - mu0) / (radial.Length - 1) : 0;
+            for (int n = 0; n < radial.Length; n++)
+            {
+                if (radial[n].Kind != RadialKind.Gaussian) return $"radial function {n} is {radial[n].Kind}, not a Gaussian";
+                if (Math.Abs(radial[n].B - width) > 1e-12 * width) return "the radial Gaussians differ in width";
+                if (Math.Abs(radial[n].A - (mu0 + n * spacing)) > 1e-12 * Math.Max(1, Math.Abs(mu0) + Math.Abs(spacing) * n)) return "the radial Gaussians are not evenly spaced";
+            }
+            // The recurrence multiplies exp(−x_0²/2) by exp(δ x_0) up to N−1 times: keep both far from under/overflow.
+            double x0 = Math.Max(Math.Abs(mu0), Math.Abs(2 * set.Cutoff - mu0)) / width;
+            if (x0 > 25 || x0 * spacing / width * radial.Length > 600) return "the radial Gaussians are too narrow for the kernel's exp(δ x) ladder";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Bonnet's recursion P_{l+1} = A_l x P_l − B_l P_{l−1} with the divisions folded into constants: A_l = (2l+1)/(l+1),
+    /// B_l = l/(l+1) for l = 1..degree−1 (index 0 unused). Shared by the sorted angles and the angular sums.
+    /// </summary>
+    internal static (double[] A, double[] B) BonnetConstants(int degree)
+    {
+        var a = new double[Math.Max(1, degree)];
+        var b = new double[a.Length];
+        for (int l = 1; l < degree; l++) { a[l] = (2.0 * l + 1) / (l + 1); b[l] = (double)l / (l + 1); }
+        return (a, b);
+    }
+
+    internal static double Cosine(KernelScratch s, int ej, int ek) =>
+        (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
+
+    /// <summary>
+    /// The force of ∂L/∂cos θ = <paramref name="ac"/> on the angle between entries ej and ek: ac ∂cos θ/∂d for both legs,
+    /// into F_i, the angle virial and (conservative) the neighbours. Shared by the sorted angles and the shell angles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CosineForce(KernelScratch s, int ej, int ek, double c, double ac, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    {
+        double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
+        double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
+        double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
+        EntryForce(s, ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, forces, conservative, ref fx, ref fy, ref fz);
+        EntryForce(s, ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, forces, conservative, ref fx, ref fy, ref fz);
+    }
+
+    /// <summary>
+    /// g = ∂L/∂d_e of one entry, outside the SIMD radial pass: into F_i (Σ_e ∂L/∂d_e), the angle virial and
+    /// (conservative) the neighbour's force.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void EntryForce(KernelScratch s, int e, double gx, double gy, double gz, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
+    {
+        fx += gx; fy += gy; fz += gz;
+        double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
+        var w = s.AngleVirial;
+        w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
+        w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
+        w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
+        if (conservative)
+        {
+            int j = 3 * s.Atom[e];
+            forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
+        }
+    }
+
+}
+
+/// <summary>
+/// The kernel at the width of <typeparamref name="V"/>: one source, specialised by the JIT per vector type.
+/// </summary>
+internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel where V : struct, ISimd<V>
+{
+    private static int W => V.Count; // doubles in a vector
+
+    public override int VectorBits => 64 * V.Count;
 
     private readonly InvariantSet _set;
     private readonly int _species, _nr;
@@ -46,10 +175,10 @@ internal sealed partial class SortedGaussianKernel
     private readonly double[] _boundStrength;
     private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
-    private readonly KernelAngular? _angular;                    // angular sums over neighbour pairs (null: none)
+    private readonly KernelAngular<V>? _angular;                    // angular sums over neighbour pairs (null: none)
     private readonly bool[] _angularLinear;                      // per agent species: λ of the angular sums is b, whatever I (see the constructor)
 
-    private SortedGaussianKernel(LearnedModel model)
+    internal SortedGaussianKernel(LearnedModel model)
     {
         _set = model.Invariants;
         _species = _set.Species.Count;
@@ -78,7 +207,7 @@ internal sealed partial class SortedGaussianKernel
         _wallStrength = model.WallStrength;
         (_bonnetA, _bonnetB) = BonnetConstants(_angleDegree);
         _shells = KernelShells.Create(_set);
-        _angular = KernelAngular.Create(_set);
+        _angular = KernelAngular<V>.Create(_set);
         _angularLinear = new bool[_species];
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
@@ -133,18 +262,6 @@ internal sealed partial class SortedGaussianKernel
     }
 
     /// <summary>
-    /// Bonnet's recursion P_{l+1} = A_l x P_l − B_l P_{l−1} with the divisions folded into constants: A_l = (2l+1)/(l+1),
-    /// B_l = l/(l+1) for l = 1..degree−1 (index 0 unused). Shared by the sorted angles and the angular sums.
-    /// </summary>
-    internal static (double[] A, double[] B) BonnetConstants(int degree)
-    {
-        var a = new double[Math.Max(1, degree)];
-        var b = new double[a.Length];
-        for (int l = 1; l < degree; l++) { a[l] = (2.0 * l + 1) / (l + 1); b[l] = (double)l / (l + 1); }
-        return (a, b);
-    }
-
-    /// <summary>
     /// L(I) = b·I + ½ Iᵀ C I plus the range walls, and λ = ∂L/∂I (as <see cref="QuadraticLoss.Evaluate"/>), C I from
     /// <see cref="Product"/> (on the invariants with non-zero rows of C only, when some rows are zero).
     /// </summary>
@@ -171,15 +288,15 @@ internal sealed partial class SortedGaussianKernel
             }
             else Product(c, _k, kp, ref iv, ref lv);
         }
-        var loss = Vector512<double>.Zero;
+        var loss = V.Zero;
         for (int v = 0; v < kp; v += W)
         {
-            var b = Vector512.LoadUnsafe(ref bv, (nuint)v);
-            var x = Vector512.LoadUnsafe(ref iv, (nuint)v);
-            Vector512<double> l;
+            var b = V.LoadUnsafe(ref bv, (nuint)v);
+            var x = V.LoadUnsafe(ref iv, (nuint)v);
+            V l;
             if (c is not null)
             {
-                var ci = Vector512.LoadUnsafe(ref lv, (nuint)v); // C I, from above
+                var ci = V.LoadUnsafe(ref lv, (nuint)v); // C I, from above
                 l = b + ci;
                 loss += x * (b + ci * 0.5);
             }
@@ -187,15 +304,15 @@ internal sealed partial class SortedGaussianKernel
             if (_boundMin[ti] is { } min)
             {
                 double strength = _boundStrength[ti];
-                var inv = Vector512.Create(_boundInvScale[ti]!.AsSpan(v, W));
-                var above = Vector512.Max(x - Vector512.Create(_boundMax[ti]!.AsSpan(v, W)), Vector512<double>.Zero) * inv;
-                var below = Vector512.Max(Vector512.Create(min.AsSpan(v, W)) - x, Vector512<double>.Zero) * inv;
+                var inv = V.LoadUnsafe(ref _boundInvScale[ti]![v]);
+                var above = V.Max(x - V.LoadUnsafe(ref _boundMax[ti]![v]), V.Zero) * inv;
+                var below = V.Max(V.LoadUnsafe(ref min[v]) - x, V.Zero) * inv;
                 loss += (above * above * above + below * below * below) * strength;
                 l += (above * above - below * below) * inv * (3 * strength);
             }
             l.StoreUnsafe(ref lv, (nuint)v);
         }
-        return Vector512.Sum(loss);
+        return V.Sum(loss);
     }
 
     /// <summary>
@@ -210,110 +327,57 @@ internal sealed partial class SortedGaussianKernel
         int v = 0;
         for (; v + 2 * W <= kp; v += 2 * W)
         {
-            var s0 = Vector512<double>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+            var s0 = V.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
             int a = 0;
             for (; a + 2 <= k; a += 2)
             {
-                var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
-                var x1 = Vector512.Create(Unsafe.Add(ref iv, a + 1));
+                var x0 = V.Create(Unsafe.Add(ref iv, a));
+                var x1 = V.Create(Unsafe.Add(ref iv, a + 1));
                 ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
                 ref double c1 = ref Unsafe.Add(ref c0, kp);
-                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
-                s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1), x1, s2);
-                s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c1, W), x1, s3);
+                s0 = V.FusedMultiplyAdd(V.LoadUnsafe(ref c0), x0, s0);
+                s1 = V.FusedMultiplyAdd(V.LoadUnsafe(ref c0, (nuint)W), x0, s1);
+                s2 = V.FusedMultiplyAdd(V.LoadUnsafe(ref c1), x1, s2);
+                s3 = V.FusedMultiplyAdd(V.LoadUnsafe(ref c1, (nuint)W), x1, s3);
             }
             if (a < k)
             {
-                var x0 = Vector512.Create(Unsafe.Add(ref iv, a));
+                var x0 = V.Create(Unsafe.Add(ref iv, a));
                 ref double c0 = ref Unsafe.Add(ref cv, a * kp + v);
-                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0), x0, s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c0, W), x0, s1);
+                s0 = V.FusedMultiplyAdd(V.LoadUnsafe(ref c0), x0, s0);
+                s1 = V.FusedMultiplyAdd(V.LoadUnsafe(ref c0, (nuint)W), x0, s1);
             }
             (s0 + s2).StoreUnsafe(ref lv, (nuint)v);
             (s1 + s3).StoreUnsafe(ref lv, (nuint)(v + W));
         }
         if (v < kp)
         {
-            var s0 = Vector512<double>.Zero; var s1 = s0;
+            var s0 = V.Zero; var s1 = s0;
             int a = 0;
             for (; a + 2 <= k; a += 2)
             {
-                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a + 1)), s1);
+                s0 = V.FusedMultiplyAdd(V.LoadUnsafe(ref cv, (nuint)(a * kp + v)), V.Create(Unsafe.Add(ref iv, a)), s0);
+                s1 = V.FusedMultiplyAdd(V.LoadUnsafe(ref cv, (nuint)((a + 1) * kp + v)), V.Create(Unsafe.Add(ref iv, a + 1)), s1);
             }
-            if (a < k) s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cv, (nuint)(a * kp + v)), Vector512.Create(Unsafe.Add(ref iv, a)), s0);
+            if (a < k) s0 = V.FusedMultiplyAdd(V.LoadUnsafe(ref cv, (nuint)(a * kp + v)), V.Create(Unsafe.Add(ref iv, a)), s0);
             (s0 + s1).StoreUnsafe(ref lv, (nuint)v);
         }
     }
 
-    /// <summary>exp(x) for |x| ≤ 700 to ~1 ulp: 2^k e^r with r = x − k ln 2, |r| ≤ ln2/2, Taylor to r¹²; inlined, unlike Vector512.Exp.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<double> Exp(Vector512<double> x)
-    {
-        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-700.0)), Vector512.Create(700.0));
-        var k = Vector512.Round(x * 1.4426950408889634);
-        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
-        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r);
-        var p = Vector512.Create(1.0 / 479001600);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
-        var scale = ((Vector512.ConvertToInt64(k) + Vector512.Create(1023L)) << 52).AsDouble();
-        return p * scale;
-    }
-
-    /// <summary>The kernel for this model, or null when its basis (or the machine) needs the generic path.</summary>
-    public static SortedGaussianKernel? TryCreate(LearnedModel model)
-    {
-        if (!Vector512.IsHardwareAccelerated || !Avx512F.IsSupported) return null;
-        var set = model.Invariants;
-        // Only the families this kernel computes (shells and angular sums included; any f_c power): anything else (families added later) is generic.
-        if (set.CountOfKnownFamilies != set.Count) return null;
-        if (set.Species.Count > 8) return null;
-        if (!KernelAngular.Computes(set)) return null;
-        var radial = set.Radial;
-        if (radial.Length > 0)
-        {
-            double mu0 = radial[0].A, width = radial[0].B;
-            double spacing = radial.Length > 1 ? (radial[^1].A - mu0) / (radial.Length - 1) : 0;
-            for (int n = 0; n < radial.Length; n++)
-            {
-                if (radial[n].Kind != RadialKind.Gaussian) return null;
-                if (Math.Abs(radial[n].B - width) > 1e-12 * width) return null;
-                if (Math.Abs(radial[n].A - (mu0 + n * spacing)) > 1e-12 * Math.Max(1, Math.Abs(mu0) + Math.Abs(spacing) * n)) return null;
-            }
-            // The recurrence multiplies exp(−x_0²/2) by exp(δ x_0) up to N−1 times: keep both far from under/overflow.
-            double x0 = Math.Max(Math.Abs(mu0), Math.Abs(2 * set.Cutoff - mu0)) / width;
-            if (x0 > 25 || x0 * spacing / width * radial.Length > 600) return null;
-        }
-        return new SortedGaussianKernel(model);
-    }
-
-    /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
-    /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
-    public double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
+    internal override double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
         s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angles * _angleDegree);
-        s.Wxx = s.Wyy = s.Wzz = s.Wxy = s.Wxz = s.Wyz = Vector512<double>.Zero;
+        s.RadialVirial.AsSpan().Clear();
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
         for (int i = from; i < to; i++) energy += Agent(i, s, list, xyz, types, forces, conservative);
         var a = s.AngleVirial;
-        double xy = Vector512.Sum(s.Wxy), xz = Vector512.Sum(s.Wxz), yz = Vector512.Sum(s.Wyz);
-        virial[0] = Vector512.Sum(s.Wxx) + a[0]; virial[1] = xy + a[1]; virial[2] = xz + a[2];
-        virial[3] = xy + a[3]; virial[4] = Vector512.Sum(s.Wyy) + a[4]; virial[5] = yz + a[5];
-        virial[6] = xz + a[6]; virial[7] = yz + a[7]; virial[8] = Vector512.Sum(s.Wzz) + a[8];
+        ref V w = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(s.RadialVirial)); // xx yy zz xy xz yz
+        double xy = V.Sum(Unsafe.Add(ref w, 3)), xz = V.Sum(Unsafe.Add(ref w, 4)), yz = V.Sum(Unsafe.Add(ref w, 5));
+        virial[0] = V.Sum(w) + a[0]; virial[1] = xy + a[1]; virial[2] = xz + a[2];
+        virial[3] = xy + a[3]; virial[4] = V.Sum(Unsafe.Add(ref w, 1)) + a[4]; virial[5] = yz + a[5];
+        virial[6] = xz + a[6]; virial[7] = yz + a[7]; virial[8] = V.Sum(Unsafe.Add(ref w, 2)) + a[8];
         return energy;
     }
 
@@ -325,7 +389,7 @@ internal sealed partial class SortedGaussianKernel
         RadialValues(s, total / W, values);
         for (int t = 0; t < _species; t++) SortedValues(s, ti, t, values);
         AngleValues(s, ti, values);
-        _shells?.Values(s, ti, values);
+        _shells?.Values<V>(s, ti, values);
         _angular?.Values(s, values, compute: !_angularLinear[ti]);
         double loss = Loss(ti, s);
         var lambda = s.Lambda;
@@ -387,8 +451,8 @@ internal sealed partial class SortedGaussianKernel
         {
             int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
             s.GroupBase[t] = at;
-            int m = Avx2.IsSupported && Avx512F.VL.IsSupported
-                ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
+            int m = Avx2.IsSupported && Avx512F.VL.IsSupported ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
+                : Vector256.IsHardwareAccelerated && Avx.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
                 : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
             s.GroupCount[t] = m - at;
             int end = at + (m - at + W - 1) / W * W;
@@ -417,7 +481,7 @@ internal sealed partial class SortedGaussianKernel
     }
 
     /// <summary>
-    /// <see cref="DecodeScalar"/> eight, then four entries at a time: each neighbour's (x, y, z, 0) and its image translation
+    /// <see cref="DecodeScalar"/> eight, then four entries at a time, where AVX-512 is there (any kernel width): each neighbour's (x, y, z, 0) and its image translation
     /// are one 256-bit load each, transposed into x, y, z vectors, and the entries inside the cutoff packed by AVX-512
     /// compress. The scalar loop takes the last few entries.
     /// </summary>
@@ -495,6 +559,47 @@ internal sealed partial class SortedGaussianKernel
         return DecodeScalar(i, k, k1, m, index, image, u, img, s);
     }
 
+    /// <summary>
+    /// <see cref="DecodeWide"/>'s four-at-a-time loop without AVX-512 (AVX2 machines): the same loads and transpose, then
+    /// every lane stored and the slot advanced by the lanes kept, as <see cref="DecodeScalar"/> (no compress before AVX-512).
+    /// </summary>
+    private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k)) throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector256.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var ui = Vector256.Load(pu + 4 * i);
+            for (; k + 4 <= k1; k += 4)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
+                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
+                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
+                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
+                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
+                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
+                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);
+                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);
+                var x = Avx.Permute2x128(t0, t2, 0x20);
+                var z = Avx.Permute2x128(t0, t2, 0x31);
+                var y = Avx.Permute2x128(t1, t3, 0x20);
+                var r2 = x * x + y * y + z * z;
+                uint keep = Vector256.LessThan(r2, rc2).ExtractMostSignificantBits();
+                if (keep == 0) continue;
+                dx[m] = x.GetElement(0); dy[m] = y.GetElement(0); dz[m] = z.GetElement(0); r2s[m] = r2.GetElement(0); atom[m] = j0; m += (int)(keep & 1);
+                dx[m] = x.GetElement(1); dy[m] = y.GetElement(1); dz[m] = z.GetElement(1); r2s[m] = r2.GetElement(1); atom[m] = j1; m += (int)((keep >> 1) & 1);
+                dx[m] = x.GetElement(2); dy[m] = y.GetElement(2); dz[m] = z.GetElement(2); r2s[m] = r2.GetElement(2); atom[m] = j2; m += (int)((keep >> 2) & 1);
+                dx[m] = x.GetElement(3); dy[m] = y.GetElement(3); dz[m] = z.GetElement(3); r2s[m] = r2.GetElement(3); atom[m] = j3; m += (int)(keep >> 3);
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and per entry what <see cref="RadialGradient"/> needs for φ_n'.</summary>
     /// <remarks>
     /// With x_n = x_0 − nδ, g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n, c_n = exp(−n²δ²/2) a constant: the ladder runs on
@@ -509,12 +614,12 @@ internal sealed partial class SortedGaussianKernel
         ref double rs = ref MemoryMarshal.GetArrayDataReference(s.R);
         if (nr == 0)
         {
-            for (int b = 0; b < blocks; b++) Vector512.Sqrt(Vector512.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
+            for (int b = 0; b < blocks; b++) V.Sqrt(V.LoadUnsafe(ref r2s, (nuint)(b * W))).StoreUnsafe(ref rs, (nuint)(b * W));
             return;
         }
         var acc = s.LadderSums;
-        if (acc.Length < nr || s.Gauss0.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
-        ref Vector512<double> ac = ref MemoryMarshal.GetArrayDataReference(acc);
+        if (acc.Length < nr * W || s.Gauss0.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
+        ref V ac = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(acc));
         ref double gs = ref MemoryMarshal.GetArrayDataReference(s.Gauss0);
         ref double exs = ref MemoryMarshal.GetArrayDataReference(s.GaussStep);
         ref double hs = ref MemoryMarshal.GetArrayDataReference(s.H);
@@ -525,7 +630,7 @@ internal sealed partial class SortedGaussianKernel
             if (nr == 10)
             {
                 // The default's ten Gaussians: the ten sums stay in registers (an array of sums costs ~3 % here).
-                var a0 = Vector512<double>.Zero; var a1 = a0; var a2 = a0; var a3 = a0; var a4 = a0;
+                var a0 = V.Zero; var a1 = a0; var a2 = a0; var a3 = a0; var a4 = a0;
                 var a5 = a0; var a6 = a0; var a7 = a0; var a8 = a0; var a9 = a0;
                 for (int b = b0; b < b1; b++)
                 {
@@ -539,12 +644,12 @@ internal sealed partial class SortedGaussianKernel
                     a6 += p; a7 += q; p *= ex2; q *= ex2;
                     a8 += p; a9 += q;
                 }
-                acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4;
-                acc[5] = a5; acc[6] = a6; acc[7] = a7; acc[8] = a8; acc[9] = a9;
+                ac = a0; Unsafe.Add(ref ac, 1) = a1; Unsafe.Add(ref ac, 2) = a2; Unsafe.Add(ref ac, 3) = a3; Unsafe.Add(ref ac, 4) = a4;
+                Unsafe.Add(ref ac, 5) = a5; Unsafe.Add(ref ac, 6) = a6; Unsafe.Add(ref ac, 7) = a7; Unsafe.Add(ref ac, 8) = a8; Unsafe.Add(ref ac, 9) = a9;
             }
             else
             {
-                acc.AsSpan(0, nr).Clear();
+                acc.AsSpan(0, nr * W).Clear();
                 for (int b = b0; b < b1; b++)
                 {
                     var p = RadialBlock(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
@@ -562,49 +667,33 @@ internal sealed partial class SortedGaussianKernel
                     if (n < nr) Unsafe.Add(ref ac, n) += q;
                 }
             }
-            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = _ladderFactor[n] * Vector512.Sum(acc[n]);
+            for (int n = 0; n < nr; n++) values[_radialOffset + t * nr + n] = _ladderFactor[n] * V.Sum(Unsafe.Add(ref ac, n));
         }
     }
 
     /// <summary>
-    /// One block of eight entries: r, and for the gradient exp(−x_0²/2), exp(δ x_0), h_0 and Δh; returns the ladder's
+    /// One vector of entries: r, and for the gradient exp(−x_0²/2), exp(δ x_0), h_0 and Δh; returns the ladder's
     /// first term p_0 = f_c exp(−x_0²/2), with exp(δ x_0) (its step) in <paramref name="ex"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<double> RadialBlock(ref double r2s, ref double rs, ref double hs, ref double dhs, ref double gs, ref double exs, nuint e, out Vector512<double> ex)
+    private V RadialBlock(ref double r2s, ref double rs, ref double hs, ref double dhs, ref double gs, ref double exs, nuint e, out V ex)
     {
-        var iw = Vector512.Create(_invWidth);
-        var r2 = Vector512.LoadUnsafe(ref r2s, e);
-        var r = Vector512.Sqrt(r2);
+        var iw = V.Create(_invWidth);
+        var r2 = V.LoadUnsafe(ref r2s, e);
+        var r = V.Sqrt(r2);
         r.StoreUnsafe(ref rs, e);
-        var x0 = (r - Vector512.Create(_mu0)) * iw;
-        var fc = Cutoff(r, r2, _rcRadial, _invRcRadial2, _cutoffPower, out var dfc);
+        var x0 = (r - V.Create(_mu0)) * iw;
+        var fc = Simd.Cutoff(r, r2, _rcRadial, _invRcRadial2, _cutoffPower, out var dfc);
         // φ_n' = g_n (f_c' − f_c x_n / w) = g_n (h_0 + n Δh), h_0 = f_c' − f_c x_0 / w, Δh = δ f_c / w.
         var fciw = fc * iw;
-        var delta = Vector512.Create(_delta);
+        var delta = V.Create(_delta);
         (dfc - fciw * x0).StoreUnsafe(ref hs, e);
         (fciw * delta).StoreUnsafe(ref dhs, e);
-        var g = Exp(x0 * x0 * -0.5);
-        ex = Exp(x0 * delta);
+        var g = Simd.Exp(x0 * x0 * -0.5);
+        ex = Simd.Exp(x0 * delta);
         g.StoreUnsafe(ref gs, e);
         ex.StoreUnsafe(ref exs, e);
         return g * fc;
-    }
-
-    /// <summary>
-    /// f_c = (1 − r²/r_c²)^P and its slope −2P r/r_c² (1 − r²/r_c²)^(P−1) for eight distances, zero at and beyond r_c:
-    /// <see cref="SmoothCutoff.Value(double, double, int, out double)"/>'s arithmetic, t^(P−1) by repeated products.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<double> Cutoff(Vector512<double> r, Vector512<double> r2, double rc, double invRc2, int power, out Vector512<double> slope)
-    {
-        var irc2 = Vector512.Create(invRc2);
-        var inside = Vector512.LessThan(r, Vector512.Create(rc));
-        var tc = Vector512<double>.One - r2 * irc2;
-        var tp = tc;
-        for (int p = 2; p < power; p++) tp *= tc;
-        slope = (tp * r * irc2 * Vector512.Create(-2.0 * power)) & inside;
-        return (tp * tc) & inside;
     }
 
     /// <summary>
@@ -632,7 +721,7 @@ internal sealed partial class SortedGaussianKernel
         int c;
         while (true)
         {
-            c = PackBelow(ref rs, e0, e0 + m, tau, ref cr, ref ce, 0);
+            c = V.PackBelow(ref rs, e0, e0 + m, tau, ref cr, ref ce, 0);
             if (c >= kmax || tau >= rc) break;
             tau = rc;
         }
@@ -644,14 +733,14 @@ internal sealed partial class SortedGaussianKernel
         if (blocks <= 2)
         {
             // The usual case (up to 16 candidates): both vectors in registers, no inner loop.
-            var p0 = Vector512.LoadUnsafe(ref cr);
-            var p1 = blocks == 2 ? Vector512.LoadUnsafe(ref cr, W) : Vector512.Create(double.PositiveInfinity);
+            var p0 = V.LoadUnsafe(ref cr);
+            var p1 = blocks == 2 ? V.LoadUnsafe(ref cr, (nuint)W) : V.Create(double.PositiveInfinity);
             for (int q = 0; q < c; q++)
             {
                 double r = Unsafe.Add(ref cr, q);
-                var vr = Vector512.Create(r);
-                int rank = BitOperations.PopCount(Vector512.LessThan(p0, vr).ExtractMostSignificantBits())
-                    + BitOperations.PopCount(Vector512.LessThan(p1, vr).ExtractMostSignificantBits());
+                var vr = V.Create(r);
+                int rank = BitOperations.PopCount(V.LessThan(p0, vr).ExtractMostSignificantBits())
+                    + BitOperations.PopCount(V.LessThan(p1, vr).ExtractMostSignificantBits());
                 sum += rank;
                 int slot = Math.Min(rank, kmax);
                 Unsafe.Add(ref sr, slot) = r;
@@ -663,10 +752,10 @@ internal sealed partial class SortedGaussianKernel
             for (int q = 0; q < c; q++)
             {
                 double r = Unsafe.Add(ref cr, q);
-                var vr = Vector512.Create(r);
+                var vr = V.Create(r);
                 int rank = 0;
                 for (int b = 0; b < blocks; b++)
-                    rank += BitOperations.PopCount(Vector512.LessThan(Vector512.LoadUnsafe(ref cr, (nuint)(b * W)), vr).ExtractMostSignificantBits());
+                    rank += BitOperations.PopCount(V.LessThan(V.LoadUnsafe(ref cr, (nuint)(b * W)), vr).ExtractMostSignificantBits());
                 sum += rank;
                 int slot = Math.Min(rank, kmax);
                 Unsafe.Add(ref sr, slot) = r;
@@ -692,33 +781,8 @@ internal sealed partial class SortedGaussianKernel
         s.Threshold[ti * _species + t] = found == kmax ? values[off + kmax - 1] + ThresholdMargin : rc;
     }
 
-    /// <summary>
-    /// Packs the entries [e0, end) with r below <paramref name="limit"/>, in row order, r and entry from slot <paramref name="c"/>
-    /// on; returns the next free slot. Whole vectors are read (a species' padding lanes lie beyond every cutoff) and stored
-    /// by AVX-512 compress: the destinations need a vector of room.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
-    {
-        var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
-        var vt = Vector512.Create(limit);
-        for (int b = e0; b < end; b += W)
-        {
-            var r = Vector512.LoadUnsafe(ref rs, (nuint)b);
-            var below = Vector512.LessThan(r, vt);
-            if (below == Vector512<double>.Zero) continue;
-            Avx512F.Compress(Vector512<double>.Zero, below, r).StoreUnsafe(ref packedR, (nuint)c);
-            Avx512F.Compress(Vector512<long>.Zero, below.AsInt64(), lanes + Vector512.Create((long)b)).StoreUnsafe(ref packedEntry, (nuint)c);
-            c += BitOperations.PopCount(below.ExtractMostSignificantBits());
-        }
-        return c;
-    }
-
     /// <summary>Å added to an agent's k-th distance to pick the next agent's candidates (a speed knob only).</summary>
     private const double ThresholdMargin = 0.5;
-
-    internal static double Cosine(KernelScratch s, int ej, int ek) =>
-        (s.Dx[ej] * s.Dx[ek] + s.Dy[ej] * s.Dy[ek] + s.Dz[ej] * s.Dz[ek]) / (s.R[ej] * s.R[ek]);
 
     /// <summary>P_l(cos θ) of the sorted angles; keeps cos θ and dP_l/dcos θ per angle for <see cref="AngleGradient"/>.</summary>
     private void AngleValues(KernelScratch s, int agentType, Span<double> values)
@@ -768,42 +832,8 @@ internal sealed partial class SortedGaussianKernel
     }
 
     /// <summary>
-    /// The force of ∂L/∂cos θ = <paramref name="ac"/> on the angle between entries ej and ek: ac ∂cos θ/∂d for both legs,
-    /// into F_i, the angle virial and (conservative) the neighbours. Shared by the sorted angles and the shell angles.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void CosineForce(KernelScratch s, int ej, int ek, double c, double ac, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
-    {
-        double ij = 1 / s.R[ej], ik = 1 / s.R[ek];
-        double ujx = s.Dx[ej] * ij, ujy = s.Dy[ej] * ij, ujz = s.Dz[ej] * ij;
-        double ukx = s.Dx[ek] * ik, uky = s.Dy[ek] * ik, ukz = s.Dz[ek] * ik;
-        EntryForce(s, ej, ac * (ukx - c * ujx) * ij, ac * (uky - c * ujy) * ij, ac * (ukz - c * ujz) * ij, forces, conservative, ref fx, ref fy, ref fz);
-        EntryForce(s, ek, ac * (ujx - c * ukx) * ik, ac * (ujy - c * uky) * ik, ac * (ujz - c * ukz) * ik, forces, conservative, ref fx, ref fy, ref fz);
-    }
-
-    /// <summary>
-    /// g = ∂L/∂d_e of one entry, outside the SIMD radial pass: into F_i (Σ_e ∂L/∂d_e), the angle virial and
-    /// (conservative) the neighbour's force.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void EntryForce(KernelScratch s, int e, double gx, double gy, double gz, double[] forces, bool conservative, ref double fx, ref double fy, ref double fz)
-    {
-        fx += gx; fy += gy; fz += gz;
-        double dx = s.Dx[e], dy = s.Dy[e], dz = s.Dz[e];
-        var w = s.AngleVirial;
-        w[0] -= gx * dx; w[1] -= gx * dy; w[2] -= gx * dz;
-        w[3] -= gy * dx; w[4] -= gy * dy; w[5] -= gy * dz;
-        w[6] -= gz * dx; w[7] -= gz * dy; w[8] -= gz * dz;
-        if (conservative)
-        {
-            int j = 3 * s.Atom[e];
-            forces[j] -= gx; forces[j + 1] -= gy; forces[j + 2] -= gz;
-        }
-    }
-
-    /// <summary>
     /// Per entry of species t the radial slope s_e = ∂L/∂r_e (radial sums via φ', sorted slots, pair wall), then
-    /// G_e = s_e d_e / r_e into F_i and the virial, eight entries at a time. Returns the pair-wall energy.
+    /// G_e = s_e d_e / r_e into F_i and the virial, a vector of entries at a time. Returns the pair-wall energy.
     /// </summary>
     private double RadialGradient(KernelScratch s, int ti, int t, ref double fx, ref double fy, ref double fz, bool conservative)
     {
@@ -832,56 +862,58 @@ internal sealed partial class SortedGaussianKernel
         ref double lc = ref MemoryMarshal.GetArrayDataReference(coefficients);
         int speciesPair = ti * _species + t;
         double wallK = _wallStrength[speciesPair];
-        var rmin = Vector512.Create(_wallRMin[speciesPair]);
-        var vfx = Vector512<double>.Zero; var vfy = vfx; var vfz = vfx; var wall = vfx;
-        var wxx = s.Wxx; var wyy = s.Wyy; var wzz = s.Wzz; var wxy = s.Wxy; var wxz = s.Wxz; var wyz = s.Wyz;
+        var rmin = V.Create(_wallRMin[speciesPair]);
+        var vfx = V.Zero; var vfy = vfx; var vfz = vfx; var wall = vfx;
+        if (s.RadialVirial.Length < 6 * W) throw new InvalidOperationException("kernel scratch too small");
+        ref V rw = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(s.RadialVirial));
+        var wxx = rw; var wyy = Unsafe.Add(ref rw, 1); var wzz = Unsafe.Add(ref rw, 2); var wxy = Unsafe.Add(ref rw, 3); var wxz = Unsafe.Add(ref rw, 4); var wyz = Unsafe.Add(ref rw, 5);
         for (int b = b0; b < b1; b++)
         {
             nuint e = (nuint)(b * W);
-            var r = Vector512.LoadUnsafe(ref rs, e);
-            var slope = Vector512.LoadUnsafe(ref sortedSlope, e);
+            var r = V.LoadUnsafe(ref rs, e);
+            var slope = V.LoadUnsafe(ref sortedSlope, e);
             if (pairs > 0) // no Gaussians (a sorted-only basis): nothing radial to add
             {
                 // The two polynomials by Horner, each split into even and odd powers: four chains in e² against the FMA latency.
-                var ex = Vector512.LoadUnsafe(ref exs, e);
+                var ex = V.LoadUnsafe(ref exs, e);
                 var ex2 = ex * ex;
                 ref double top = ref Unsafe.Add(ref lc, 4 * (pairs - 1));
-                var ae = Vector512.Create(top); var be = Vector512.Create(Unsafe.Add(ref top, 1));
-                var ao = Vector512.Create(Unsafe.Add(ref top, 2)); var bo = Vector512.Create(Unsafe.Add(ref top, 3));
+                var ae = V.Create(top); var be = V.Create(Unsafe.Add(ref top, 1));
+                var ao = V.Create(Unsafe.Add(ref top, 2)); var bo = V.Create(Unsafe.Add(ref top, 3));
                 for (int m = pairs - 2; m >= 0; m--)
                 {
                     ref double c = ref Unsafe.Add(ref lc, 4 * m);
-                    ae = Vector512.FusedMultiplyAdd(ae, ex2, Vector512.Create(c));
-                    be = Vector512.FusedMultiplyAdd(be, ex2, Vector512.Create(Unsafe.Add(ref c, 1)));
-                    ao = Vector512.FusedMultiplyAdd(ao, ex2, Vector512.Create(Unsafe.Add(ref c, 2)));
-                    bo = Vector512.FusedMultiplyAdd(bo, ex2, Vector512.Create(Unsafe.Add(ref c, 3)));
+                    ae = V.FusedMultiplyAdd(ae, ex2, V.Create(c));
+                    be = V.FusedMultiplyAdd(be, ex2, V.Create(Unsafe.Add(ref c, 1)));
+                    ao = V.FusedMultiplyAdd(ao, ex2, V.Create(Unsafe.Add(ref c, 2)));
+                    bo = V.FusedMultiplyAdd(bo, ex2, V.Create(Unsafe.Add(ref c, 3)));
                 }
-                var pa = Vector512.FusedMultiplyAdd(ao, ex, ae);
-                var pb = Vector512.FusedMultiplyAdd(bo, ex, be);
-                var ladder = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref hs, e), pa, Vector512.LoadUnsafe(ref dhs, e) * pb);
-                slope = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref gs, e), ladder, slope);
+                var pa = V.FusedMultiplyAdd(ao, ex, ae);
+                var pb = V.FusedMultiplyAdd(bo, ex, be);
+                var ladder = V.FusedMultiplyAdd(V.LoadUnsafe(ref hs, e), pa, V.LoadUnsafe(ref dhs, e) * pb);
+                slope = V.FusedMultiplyAdd(V.LoadUnsafe(ref gs, e), ladder, slope);
             }
             if (wallK != 0)
             {
                 // The fixed wall k (r_min − r)³ under the loss.
-                var gap = Vector512.Max(rmin - r, Vector512<double>.Zero);
+                var gap = V.Max(rmin - r, V.Zero);
                 var kg2 = gap * gap * wallK;
                 wall += kg2 * gap;
                 slope -= kg2 * 3.0;
             }
             var coef = slope / r;
-            var dx = Vector512.LoadUnsafe(ref dxs, e);
-            var dy = Vector512.LoadUnsafe(ref dys, e);
-            var dz = Vector512.LoadUnsafe(ref dzs, e);
+            var dx = V.LoadUnsafe(ref dxs, e);
+            var dy = V.LoadUnsafe(ref dys, e);
+            var dz = V.LoadUnsafe(ref dzs, e);
             var gx = coef * dx; var gy = coef * dy; var gz = coef * dz;
             vfx += gx; vfy += gy; vfz += gz;
             wxx -= gx * dx; wyy -= gy * dy; wzz -= gz * dz;
             wxy -= gx * dy; wxz -= gx * dz; wyz -= gy * dz;
             if (conservative) coef.StoreUnsafe(ref slopeOverR, e);
         }
-        s.Wxx = wxx; s.Wyy = wyy; s.Wzz = wzz; s.Wxy = wxy; s.Wxz = wxz; s.Wyz = wyz;
-        fx += Vector512.Sum(vfx); fy += Vector512.Sum(vfy); fz += Vector512.Sum(vfz);
-        return Vector512.Sum(wall);
+        rw = wxx; Unsafe.Add(ref rw, 1) = wyy; Unsafe.Add(ref rw, 2) = wzz; Unsafe.Add(ref rw, 3) = wxy; Unsafe.Add(ref rw, 4) = wxz; Unsafe.Add(ref rw, 5) = wyz;
+        fx += V.Sum(vfx); fy += V.Sum(vfy); fz += V.Sum(vfz);
+        return V.Sum(wall);
     }
 }
 
@@ -919,8 +951,8 @@ internal sealed class KernelScratch
     public double[] SortedSlope = [], SlopeOverR = [];
     /// <summary>The gradient's polynomial coefficients of one species: λ_n c_n, n λ_n c_n interleaved (N rounded up to even, zeros past N).</summary>
     public double[] SlopeCoefficients = [];
-    /// <summary>The radial sums of one species per n, lane by lane.</summary>
-    public Vector512<double>[] LadderSums = [];
+    /// <summary>The radial sums of one species per n, lane by lane (n · 8 + lane, as many lanes as the kernel's vectors).</summary>
+    public double[] LadderSums = [];
     public double[] Values = [], Lambda = [];
     /// <summary>The invariants with non-zero rows of C, gathered, and their C I (when the loss is compacted).</summary>
     public double[] QuadraticValues = [], QuadraticProduct = [];
@@ -930,7 +962,7 @@ internal sealed class KernelScratch
     /// <summary>Per (agent species, neighbour species): the sorted-distance candidate threshold (Å).</summary>
     public double[] Threshold = [];
     /// <summary>The virial of the chunk being run: the radial part (symmetric) per lane, the rest (sorted angles, shell angles, angular sums) in full.</summary>
-    public Vector512<double> Wxx, Wyy, Wzz, Wxy, Wxz, Wyz;
+    public readonly double[] RadialVirial = new double[6 * 8]; // xx yy zz xy xz yz, lane by lane
     public readonly double[] AngleVirial = new double[9];
     /// <summary>Per sorted angle: cos θ (NaN when the angle is absent) and dP_l/dcos θ, kept from the values for the gradient.</summary>
     public double[] AngleCos = [], AngleSlopes = [];
@@ -946,7 +978,7 @@ internal sealed class KernelScratch
     public int[] ShellStart = [];
     /// <summary>P_l and dP_l/dx of one shell angle (degree ≤ 8): [0, 9) and [9, 18).</summary>
     public readonly double[] ShellLegendre = new double[18];
-    /// <summary>The angular sums' packed entries and accumulators (<see cref="KernelAngular"/>).</summary>
+    /// <summary>The angular sums' packed entries and accumulators (<see cref="KernelAngular{V}"/>).</summary>
     public readonly AngularScratch Angular = new();
 
     public void Ensure(int maxRow, int nr, int species, int invariants, int angleSlopes)
@@ -965,7 +997,7 @@ internal sealed class KernelScratch
             ShellR = new double[size + 8]; ShellEntry = new long[size + 8];
         }
         if (SlopeCoefficients.Length < 2 * nr + 2) SlopeCoefficients = new double[2 * nr + 2];
-        if (LadderSums.Length < nr) LadderSums = new Vector512<double>[nr];
+        if (LadderSums.Length < 8 * nr) LadderSums = new double[8 * nr];
         if (Values.Length < invariants)
         {
             int padded = (invariants + 7) / 8 * 8; // the loss reads whole vectors: the padding stays zero

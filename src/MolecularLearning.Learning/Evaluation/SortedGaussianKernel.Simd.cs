@@ -1,0 +1,318 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>
+/// The operations <see cref="SortedGaussianKernel{V}"/> needs on a vector of doubles, so the kernel is written once and
+/// the JIT specialises it per width (<see cref="Simd512"/>, <see cref="Simd256"/>, <see cref="Simd128"/>).
+/// The BCL's own ISimdVector is internal in .NET 10, hence this small copy of it.
+/// </summary>
+/// <remarks>Masks are vectors of doubles with all bits set or clear, as Vector512.LessThan returns them.</remarks>
+internal interface ISimd<V> where V : struct, ISimd<V>
+{
+    /// <summary>Doubles per vector.</summary>
+    static abstract int Count { get; }
+    static abstract bool IsHardwareAccelerated { get; }
+    static abstract V Zero { get; }
+    static abstract V One { get; }
+    static abstract V AllBitsSet { get; }
+    /// <summary>(0, 1, …, Count − 1).</summary>
+    static abstract V Lanes { get; }
+    static abstract V Create(double x);
+    static abstract V LoadUnsafe(ref double source);
+    static abstract V LoadUnsafe(ref double source, nuint index);
+    void StoreUnsafe(ref double destination);
+    void StoreUnsafe(ref double destination, nuint index);
+    uint ExtractMostSignificantBits();
+    static abstract V operator +(V a, V b);
+    static abstract V operator -(V a, V b);
+    static abstract V operator *(V a, V b);
+    static abstract V operator *(V a, double b);
+    static abstract V operator /(V a, V b);
+    static abstract V operator -(V a);
+    static abstract V operator &(V a, V b);
+    static abstract V operator ~(V a);
+    /// <summary>a b + c, fused where the hardware has FMA (else a product and a sum: ~1 ulp apart).</summary>
+    static abstract V FusedMultiplyAdd(V a, V b, V c);
+    static abstract V Min(V a, V b);
+    static abstract V Max(V a, V b);
+    static abstract V Sqrt(V a);
+    /// <summary>Nearest integer, ties to even.</summary>
+    static abstract V Round(V a);
+    static abstract V LessThan(V a, V b);
+    static abstract V Equal(V a, V b);
+    /// <summary>a &amp; ~b.</summary>
+    static abstract V AndNot(V a, V b);
+    static abstract double Sum(V a);
+    /// <summary>2^k for integral k in [−1022, 1023], exactly.</summary>
+    static abstract V Pow2(V k);
+    /// <summary>The doubles at p[i] for the Count entries from <paramref name="entries"/> (indices checked by the caller).</summary>
+    static abstract unsafe V Gather(double* p, ref long entries);
+    /// <summary>
+    /// Packs the entries [e0, end) with r below <paramref name="limit"/>, in row order, r and entry from slot <paramref name="c"/>
+    /// on; returns the next free slot. Whole vectors are read (a species' padding lanes lie beyond every cutoff) and
+    /// whole vectors stored: the destinations need a vector of room.
+    /// </summary>
+    static abstract int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c);
+}
+
+/// <summary>The kernel's width-independent pieces built on <see cref="ISimd{V}"/>.</summary>
+internal static class Simd
+{
+    /// <summary>1.5 · 2^52 + 1023: adding it to an integral double k (|k| &lt; 2^51) leaves k + 1023 in the low mantissa bits.</summary>
+    internal const double ExponentMagic = 6755399441055744.0 + 1023;
+
+    /// <summary>exp(x) for |x| ≤ 700 to ~1 ulp: 2^k e^r with r = x − k ln 2, |r| ≤ ln2/2, Taylor to r¹²; inlined, unlike Vector512.Exp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static V Exp<V>(V x) where V : struct, ISimd<V>
+    {
+        x = V.Min(V.Max(x, V.Create(-700.0)), V.Create(700.0));
+        var k = V.Round(x * 1.4426950408889634);
+        var r = V.FusedMultiplyAdd(k, V.Create(-6.93147180369123816490e-01), x);
+        r = V.FusedMultiplyAdd(k, V.Create(-1.90821492927058770002e-10), r);
+        var p = V.Create(1.0 / 479001600);
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 39916800));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 3628800));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 362880));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 40320));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 5040));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 720));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 120));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 24));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 6));
+        p = V.FusedMultiplyAdd(p, r, V.Create(0.5));
+        p = V.FusedMultiplyAdd(p, r, V.One);
+        p = V.FusedMultiplyAdd(p, r, V.One);
+        return p * V.Pow2(k);
+    }
+
+    /// <summary>
+    /// f_c = (1 − r²/r_c²)^P and its slope −2P r/r_c² (1 − r²/r_c²)^(P−1) for a vector of distances, zero at and beyond r_c:
+    /// <see cref="SmoothCutoff.Value(double, double, int, out double)"/>'s arithmetic, t^(P−1) by repeated products.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static V Cutoff<V>(V r, V r2, double rc, double invRc2, int power, out V slope) where V : struct, ISimd<V>
+    {
+        var irc2 = V.Create(invRc2);
+        var inside = V.LessThan(r, V.Create(rc));
+        var tc = V.One - r2 * irc2;
+        var tp = tc;
+        for (int p = 2; p < power; p++) tp *= tc;
+        slope = (tp * r * irc2 * V.Create(-2.0 * power)) & inside;
+        return (tp * tc) & inside;
+    }
+
+    /// <summary><see cref="ISimd{V}.PackBelow"/> without compress: every lane stored, the slot advanced by the lanes kept (no branch per lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int PackBelowByLanes<V>(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c) where V : struct, ISimd<V>
+    {
+        var vt = V.Create(limit);
+        for (int b = e0; b < end; b += V.Count)
+        {
+            uint below = V.LessThan(V.LoadUnsafe(ref rs, (nuint)b), vt).ExtractMostSignificantBits();
+            if (below == 0) continue;
+            for (int l = 0; l < V.Count; l++)
+            {
+                Unsafe.Add(ref packedR, c) = Unsafe.Add(ref rs, b + l);
+                Unsafe.Add(ref packedEntry, c) = b + l;
+                c += (int)((below >> l) & 1);
+            }
+        }
+        return c;
+    }
+
+    /// <summary>Whether the hardware fuses a b + c for 128-bit vectors (x86 FMA3, every ARM64).</summary>
+    internal static readonly bool Fused128 = Fma.IsSupported || AdvSimd.Arm64.IsSupported;
+}
+
+/// <summary>512 bits: x86 AVX-512.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly struct Simd512(Vector512<double> value) : ISimd<Simd512>
+{
+    public readonly Vector512<double> Value = value;
+    public static int Count => Vector512<double>.Count;
+    public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    public static Simd512 Zero => new(Vector512<double>.Zero);
+    public static Simd512 One => new(Vector512<double>.One);
+    public static Simd512 AllBitsSet => new(Vector512<double>.AllBitsSet);
+    public static Simd512 Lanes => new(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Create(double x) => new(Vector512.Create(x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 LoadUnsafe(ref double source) => new(Vector512.LoadUnsafe(ref source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 LoadUnsafe(ref double source, nuint index) => new(Vector512.LoadUnsafe(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination) => Value.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination, nuint index) => Value.StoreUnsafe(ref destination, index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public uint ExtractMostSignificantBits() => (uint)Value.ExtractMostSignificantBits();
+    public static Simd512 operator +(Simd512 a, Simd512 b) => new(a.Value + b.Value);
+    public static Simd512 operator -(Simd512 a, Simd512 b) => new(a.Value - b.Value);
+    public static Simd512 operator *(Simd512 a, Simd512 b) => new(a.Value * b.Value);
+    public static Simd512 operator *(Simd512 a, double b) => new(a.Value * b);
+    public static Simd512 operator /(Simd512 a, Simd512 b) => new(a.Value / b.Value);
+    public static Simd512 operator -(Simd512 a) => new(-a.Value);
+    public static Simd512 operator &(Simd512 a, Simd512 b) => new(a.Value & b.Value);
+    public static Simd512 operator ~(Simd512 a) => new(~a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 FusedMultiplyAdd(Simd512 a, Simd512 b, Simd512 c) => new(Vector512.FusedMultiplyAdd(a.Value, b.Value, c.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Min(Simd512 a, Simd512 b) => new(Vector512.Min(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Max(Simd512 a, Simd512 b) => new(Vector512.Max(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Sqrt(Simd512 a) => new(Vector512.Sqrt(a.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Round(Simd512 a) => new(Vector512.Round(a.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 LessThan(Simd512 a, Simd512 b) => new(Vector512.LessThan(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Equal(Simd512 a, Simd512 b) => new(Vector512.Equals(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 AndNot(Simd512 a, Simd512 b) => new(Vector512.AndNot(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Simd512 a) => Vector512.Sum(a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 Pow2(Simd512 k) => new(((Vector512.ConvertToInt64(k.Value) + Vector512.Create(1023L)) << 52).AsDouble());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Simd512 Gather(double* p, ref long entries)
+    {
+        if (Avx2.IsSupported)
+        {
+            var e = Vector512.LoadUnsafe(ref entries);
+            return new(Vector512.Create(Avx2.GatherVector256(p, e.GetLower(), 8), Avx2.GatherVector256(p, e.GetUpper(), 8)));
+        }
+        return new(Vector512.Create(Simd256.Gather(p, ref entries).Value, Simd256.Gather(p, ref Unsafe.Add(ref entries, 4)).Value));
+    }
+
+    /// <summary>By AVX-512 compress.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
+    {
+        var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
+        var vt = Vector512.Create(limit);
+        for (int b = e0; b < end; b += 8)
+        {
+            var r = Vector512.LoadUnsafe(ref rs, (nuint)b);
+            var below = Vector512.LessThan(r, vt);
+            if (below == Vector512<double>.Zero) continue;
+            Avx512F.Compress(Vector512<double>.Zero, below, r).StoreUnsafe(ref packedR, (nuint)c);
+            Avx512F.Compress(Vector512<long>.Zero, below.AsInt64(), lanes + Vector512.Create((long)b)).StoreUnsafe(ref packedEntry, (nuint)c);
+            c += BitOperations.PopCount(below.ExtractMostSignificantBits());
+        }
+        return c;
+    }
+}
+
+/// <summary>256 bits: x86 AVX2 (and AVX-512 machines asked for 256).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
+{
+    public readonly Vector256<double> Value = value;
+    public static int Count => Vector256<double>.Count;
+    public static bool IsHardwareAccelerated => Vector256.IsHardwareAccelerated;
+    public static Simd256 Zero => new(Vector256<double>.Zero);
+    public static Simd256 One => new(Vector256<double>.One);
+    public static Simd256 AllBitsSet => new(Vector256<double>.AllBitsSet);
+    public static Simd256 Lanes => new(Vector256.Create(0.0, 1, 2, 3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Create(double x) => new(Vector256.Create(x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 LoadUnsafe(ref double source) => new(Vector256.LoadUnsafe(ref source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 LoadUnsafe(ref double source, nuint index) => new(Vector256.LoadUnsafe(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination) => Value.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination, nuint index) => Value.StoreUnsafe(ref destination, index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public uint ExtractMostSignificantBits() => Value.ExtractMostSignificantBits();
+    public static Simd256 operator +(Simd256 a, Simd256 b) => new(a.Value + b.Value);
+    public static Simd256 operator -(Simd256 a, Simd256 b) => new(a.Value - b.Value);
+    public static Simd256 operator *(Simd256 a, Simd256 b) => new(a.Value * b.Value);
+    public static Simd256 operator *(Simd256 a, double b) => new(a.Value * b);
+    public static Simd256 operator /(Simd256 a, Simd256 b) => new(a.Value / b.Value);
+    public static Simd256 operator -(Simd256 a) => new(-a.Value);
+    public static Simd256 operator &(Simd256 a, Simd256 b) => new(a.Value & b.Value);
+    public static Simd256 operator ~(Simd256 a) => new(~a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 FusedMultiplyAdd(Simd256 a, Simd256 b, Simd256 c) =>
+        Fma.IsSupported ? new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.Min(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.Max(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Sqrt(Simd256 a) => new(Vector256.Sqrt(a.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Round(Simd256 a) => new(Vector256.Round(a.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 LessThan(Simd256 a, Simd256 b) => new(Vector256.LessThan(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Equal(Simd256 a, Simd256 b) => new(Vector256.Equals(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 AndNot(Simd256 a, Simd256 b) => new(Vector256.AndNot(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Simd256 a) => Vector256.Sum(a.Value);
+    /// <summary>By the magic-number trick (Vector256.ConvertToInt64 has no instruction before AVX-512): the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 Pow2(Simd256 k) => new(((k.Value + Vector256.Create(Simd.ExponentMagic)).AsInt64() << 52).AsDouble());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Simd256 Gather(double* p, ref long entries)
+    {
+        if (Avx2.IsSupported) return new(Avx2.GatherVector256(p, Vector256.LoadUnsafe(ref entries), 8));
+        return new(Vector256.Create(p[entries], p[Unsafe.Add(ref entries, 1)], p[Unsafe.Add(ref entries, 2)], p[Unsafe.Add(ref entries, 3)]));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
+    {
+        if (!Avx512F.VL.IsSupported) return Simd.PackBelowByLanes<Simd256>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
+        var lanes = Vector256.Create(0L, 1, 2, 3);
+        var vt = Vector256.Create(limit);
+        for (int b = e0; b < end; b += 4)
+        {
+            var r = Vector256.LoadUnsafe(ref rs, (nuint)b);
+            var below = Vector256.LessThan(r, vt);
+            if (below == Vector256<double>.Zero) continue;
+            Avx512F.VL.Compress(Vector256<double>.Zero, below, r).StoreUnsafe(ref packedR, (nuint)c);
+            Avx512F.VL.Compress(Vector256<long>.Zero, below.AsInt64(), lanes + Vector256.Create((long)b)).StoreUnsafe(ref packedEntry, (nuint)c);
+            c += BitOperations.PopCount(below.ExtractMostSignificantBits());
+        }
+        return c;
+    }
+}
+
+/// <summary>128 bits: x86 SSE (no AVX2) and ARM64 NEON.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly struct Simd128(Vector128<double> value) : ISimd<Simd128>
+{
+    public readonly Vector128<double> Value = value;
+    public static int Count => Vector128<double>.Count;
+    public static bool IsHardwareAccelerated => Vector128.IsHardwareAccelerated;
+    public static Simd128 Zero => new(Vector128<double>.Zero);
+    public static Simd128 One => new(Vector128<double>.One);
+    public static Simd128 AllBitsSet => new(Vector128<double>.AllBitsSet);
+    public static Simd128 Lanes => new(Vector128.Create(0.0, 1));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Create(double x) => new(Vector128.Create(x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 LoadUnsafe(ref double source) => new(Vector128.LoadUnsafe(ref source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 LoadUnsafe(ref double source, nuint index) => new(Vector128.LoadUnsafe(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination) => Value.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination, nuint index) => Value.StoreUnsafe(ref destination, index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public uint ExtractMostSignificantBits() => Value.ExtractMostSignificantBits();
+    public static Simd128 operator +(Simd128 a, Simd128 b) => new(a.Value + b.Value);
+    public static Simd128 operator -(Simd128 a, Simd128 b) => new(a.Value - b.Value);
+    public static Simd128 operator *(Simd128 a, Simd128 b) => new(a.Value * b.Value);
+    public static Simd128 operator *(Simd128 a, double b) => new(a.Value * b);
+    public static Simd128 operator /(Simd128 a, Simd128 b) => new(a.Value / b.Value);
+    public static Simd128 operator -(Simd128 a) => new(-a.Value);
+    public static Simd128 operator &(Simd128 a, Simd128 b) => new(a.Value & b.Value);
+    public static Simd128 operator ~(Simd128 a) => new(~a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 FusedMultiplyAdd(Simd128 a, Simd128 b, Simd128 c) =>
+        Simd.Fused128 ? new(Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Min(Simd128 a, Simd128 b) => new(Vector128.Min(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Max(Simd128 a, Simd128 b) => new(Vector128.Max(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Sqrt(Simd128 a) => new(Vector128.Sqrt(a.Value));
+    /// <summary>By the magic-number trick (ties to even, as roundpd/frintn): Vector128.Round has no SSE2 instruction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 Round(Simd128 a)
+    {
+        if (Sse41.IsSupported || AdvSimd.Arm64.IsSupported) return new(Vector128.Round(a.Value));
+        var magic = Vector128.Create(6755399441055744.0); // |a| ≤ 2^51 here (exp's clamp)
+        return new(a.Value + magic - magic);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 LessThan(Simd128 a, Simd128 b) => new(Vector128.LessThan(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Equal(Simd128 a, Simd128 b) => new(Vector128.Equals(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 AndNot(Simd128 a, Simd128 b) => new(Vector128.AndNot(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Simd128 a) => Vector128.Sum(a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 Pow2(Simd128 k) => new(((k.Value + Vector128.Create(Simd.ExponentMagic)).AsInt64() << 52).AsDouble());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Simd128 Gather(double* p, ref long entries) => new(Vector128.Create(p[entries], p[Unsafe.Add(ref entries, 1)]));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c) =>
+        Simd.PackBelowByLanes<Simd128>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
+}
