@@ -15,6 +15,9 @@ public sealed class Cell : IEquatable<Cell>
         foreach (var v in rowMajorVectors)
             if (!double.IsFinite(v)) throw new DataException("cell has a non-finite component");
         rowMajorVectors.CopyTo(_h);
+        for (int i = 0; i < 3; i++)
+            if (!(Row(i).Norm() <= NeighbourLimits.MaxCoordinate))
+                throw new DataException($"cell vector {"abc"[i]} is {Row(i).Norm():G4} Å long; the limit is {NeighbourLimits.MaxCoordinate:G0} Å");
         Volume = Det(_h);
         if (!(Math.Abs(Volume) > 1e-12)) throw new DataException("cell vectors are degenerate (zero volume)");
         Invert(_h, _inv, Volume);

@@ -12,18 +12,7 @@ internal static class ModelFile
 {
     public static void Save(LearnedModel model, string path)
     {
-        var json = ToJson(model);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var temp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
-        try
-        {
-            File.WriteAllText(temp, json, new UTF8Encoding(false));
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteText(path, ToJson(model));
     }
 
     public static LearnedModel Load(string path)
