@@ -296,6 +296,7 @@ internal static class ModelFile
             var r = new Reader(file);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new DataException($"{file}: not a model file (expected a JSON object)");
+            ModelFileChecks.Check(root, file);
             int version = r.Integer(root, "schemaVersion", "");
             if (version != LearnedModel.SchemaVersion)
                 throw r.Error("schemaVersion", $"unknown version {version} (this program reads version {LearnedModel.SchemaVersion})");
