@@ -47,7 +47,7 @@ internal static class ModelFileChecks
             var keys = parameters.EnumerateObject().Select(p => p.Name).ToList();
             var common = keys.Where(symbols.Contains).ToList();
             var expected = symbols.Where(keys.Contains).ToList();
-            if (!common.SequenceEqual(expected))
+            if (symbols.Distinct().Count() == symbols.Count && !common.SequenceEqual(expected))
                 throw Error("species", $"order {string.Join(", ", symbols)} differs from the parameters' order {string.Join(", ", keys)}; "
                     + "the invariants are laid out in species order, so the species list must not be reordered");
             foreach (var p in parameters.EnumerateObject())
