@@ -38,7 +38,7 @@ public static class NeighbourLimits
             double v = positions[i];
             if (!(Math.Abs(v) <= MaxCoordinate))
                 throw new DataException(double.IsFinite(v)
-                    ? $"atom {i / 3}: coordinate {"xyz"[i % 3]} = {v:G6} Å is beyond ±{MaxCoordinate:G0} Å"
+                    ? $"atom {i / 3}: coordinate {"xyz"[i % 3]} = {v:G6} Å is beyond ±{MaxCoordinate:G3} Å"
                     : $"atom {i / 3}: coordinate {"xyz"[i % 3]} is {v} (not a finite number)");
         }
     }

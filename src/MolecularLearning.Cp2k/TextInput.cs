@@ -219,7 +219,7 @@ internal static class Fields
     {
         double v = Number(s, path, frame, line, what) * unit;
         if (!(Math.Abs(v) <= NeighbourLimits.MaxCoordinate))
-            throw DataException.At(path, frame, $"line {line}: {what} = '{Text(s)}' is beyond ±{NeighbourLimits.MaxCoordinate:G0} (in Å, eV/Å or Å/fs)");
+            throw DataException.At(path, frame, $"line {line}: {what} = '{Text(s)}' is beyond ±{NeighbourLimits.MaxCoordinate:G3} (in Å, eV/Å or Å/fs)");
         return v;
     }
 

@@ -35,7 +35,7 @@ internal static class ModelFileChecks
                 if (s.ValueKind != JsonValueKind.Object) { i++; continue; }
                 if (s.TryGetProperty("symbol", out var sym) && sym.ValueKind == JsonValueKind.String) symbols.Add(sym.GetString()!);
                 if (s.TryGetProperty("mass", out var m) && m.TryGetDouble(out var mass) && mass > MaxMass)
-                    throw Error($"species[{i}].mass", $"{mass:G4} amu is beyond {MaxMass:G0}");
+                    throw Error($"species[{i}].mass", $"{mass:G4} amu is beyond {MaxMass:G3}");
                 i++;
             }
         }
@@ -123,7 +123,7 @@ internal static class ModelFileChecks
             foreach (var v in arr.EnumerateArray())
             {
                 if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && !(Math.Abs(d) <= MaxParameter))
-                    throw Error($"{field}[{i}]", $"{d:G4} is beyond ±{MaxParameter:G0} (energies would overflow)");
+                    throw Error($"{field}[{i}]", $"{d:G4} is beyond ±{MaxParameter:G3} (energies would overflow)");
                 i++;
             }
         }
@@ -131,7 +131,7 @@ internal static class ModelFileChecks
         void Strength(JsonElement obj, string field)
         {
             if (obj.TryGetProperty("strength", out var s) && s.TryGetDouble(out var v) && !(v >= 0 && v <= MaxStrength))
-                throw Error(field + ".strength", $"{v:G4} must be in 0..{MaxStrength:G0} eV (a negative wall attracts atoms onto each other)");
+                throw Error(field + ".strength", $"{v:G4} must be in 0..{MaxStrength:G3} eV (a negative wall attracts atoms onto each other)");
         }
 
         void Cutoff(JsonElement obj, string name, string field, bool allowZero = false)
