@@ -64,7 +64,8 @@ public sealed class Cp2kFuzzTests(ITestOutputHelper output) : IDisposable
             var dir = Path.Combine(_root, $"case{c}");
             Directory.CreateDirectory(dir);
             foreach (var (file, text) in sample)
-                File.WriteAllText(Path.Combine(dir, file), file == name ? Mutator.Mutate(text, rng, 1 + rng.Next(3)) : text);
+                File.WriteAllText(Path.Combine(dir, file), file != name ? text
+                    : tally == tallies["cp2k input/restart"] && rng.Next(2) == 0 ? DamageCell(text, rng) : Mutator.Mutate(text, rng, 1 + rng.Next(3)));
             await tally.Run($"case {c} ({name})", Limit, _ => Ingest(dir, () => Cp2kRun.Read(dir).Frames));
         }
         FuzzTally.Report(output, [.. tallies.Values]);
@@ -89,6 +90,22 @@ public sealed class Cp2kFuzzTests(ITestOutputHelper output) : IDisposable
             await tally.Run($"case {c}", Limit, _ => Ingest(dir, () => ExtendedXyz.Read(input)));
         }
         FuzzTally.Report(output, tally);
+    }
+
+    private static readonly string[] CellValues = ["0.37", "0.1", "1e300", "1e-300", "-9.8528", "0", "nan", "inf", "1e9", "", "x"];
+
+    /// <summary>Damage aimed at the cell (&CELL's ABC line, or the restart's A/B/C vectors): random edits rarely land there.</summary>
+    private static string DamageCell(string text, Random rng)
+    {
+        var lines = text.Split('\n');
+        var cell = Enumerable.Range(0, lines.Length)
+            .Where(i => System.Text.RegularExpressions.Regex.IsMatch(lines[i], @"^\s*(ABC|A|B|C)\s+[-0-9.]")).ToList();
+        if (cell.Count == 0) return Mutator.Mutate(text, rng, 1);
+        int li = cell[rng.Next(cell.Count)];
+        var tokens = lines[li].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        tokens[1 + rng.Next(tokens.Length - 1)] = CellValues[rng.Next(CellValues.Length)];
+        lines[li] = "  " + string.Join(' ', tokens);
+        return string.Join('\n', lines);
     }
 
     private string WriteSample(Dictionary<string, string> sample)
@@ -122,6 +139,7 @@ public sealed class Cp2kFuzzTests(ITestOutputHelper output) : IDisposable
             if (!Sane(f.Positions) || (f.Forces is { } F && !Sane(F)) || (f.Velocities is { } V && !Sane(V))) return Outcome.SilentWrong;
             if (f.Energy is { } e && !double.IsFinite(e)) return Outcome.SilentWrong;
             if (f.Positions.Length != 3 * f.Species.Length) return Outcome.SilentWrong;
+            if (f.Cell is { } cell && !(cell.Volume > 0 && double.IsFinite(cell.Volume))) return Outcome.SilentWrong;
         }
         ExtendedXyz.Write(output, frames);
         if (Directory.GetFiles(outDir).Length != 1) return Outcome.DataLost;
