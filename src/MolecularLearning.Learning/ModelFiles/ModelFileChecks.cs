@@ -13,7 +13,7 @@ internal static class ModelFileChecks
     public const string Kind = "molecular-learning agent loss";
     /// <summary>Longest cutoff (Å) of any invariant family or shell window: 30 Å already lists ~12,000 neighbours an atom in water.</summary>
     public const double MaxCutoff = 30;
-    /// <summary>Largest |parameter| (b, C, bounds): a fitted loss is of order eV per unit invariant; past this, energies overflow.</summary>
+    /// <summary>Largest |parameter| (b, C): a fitted loss is of order eV per unit invariant; past this, energies overflow.</summary>
     public const double MaxParameter = 1e15;
     /// <summary>Largest mass (amu) and wall strength (eV) accepted.</summary>
     public const double MaxMass = 1e6, MaxStrength = 1e12;
@@ -57,7 +57,7 @@ internal static class ModelFileChecks
                 Magnitudes(p.Value, "cUpper", $"parameters.{p.Name}.cUpper");
                 if (p.Value.TryGetProperty("bounds", out var bounds) && bounds.ValueKind == JsonValueKind.Object)
                 {
-                    foreach (var name in new[] { "min", "max", "scale" }) Magnitudes(bounds, name, $"parameters.{p.Name}.bounds.{name}");
+                    // min/max are not checked: ±double.MaxValue is how an unwalled invariant is written.
                     Strength(bounds, $"parameters.{p.Name}.bounds");
                 }
             }
