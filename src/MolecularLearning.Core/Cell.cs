@@ -15,6 +15,9 @@ public sealed class Cell : IEquatable<Cell>
         foreach (var v in rowMajorVectors)
             if (!double.IsFinite(v)) throw new DataException("cell has a non-finite component");
         rowMajorVectors.CopyTo(_h);
+        for (int i = 0; i < 9; i++)
+            if (!(Math.Abs(_h[i]) <= NeighbourLimits.MaxCoordinate))
+                throw new DataException($"cell vector {"abc"[i / 3]} has a component of {_h[i]:G4} Å; the limit is ±{NeighbourLimits.MaxCoordinate:G3} Å");
         Volume = Det(_h);
         if (!(Math.Abs(Volume) > 1e-12)) throw new DataException("cell vectors are degenerate (zero volume)");
         Invert(_h, _inv, Volume);

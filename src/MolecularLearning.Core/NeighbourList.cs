@@ -69,6 +69,8 @@ public sealed class NeighbourList : IParallelWork
     public NeighbourList(NeighbourStorage storage) => Storage = storage;
 
     public NeighbourStorage Storage { get; }
+    /// <summary>Rows longer than this are refused with <see cref="NeighbourLimitException"/> before the entries are allocated.</summary>
+    public int MaxNeighboursPerAtom { get; set; } = NeighbourLimits.DefaultPerAtom;
     /// <summary>The thread team for builds and refreshes (default: the shared one).</summary>
     public ParallelRunner Runner { get; set; } = ParallelRunner.Shared;
 
@@ -122,6 +124,8 @@ public sealed class NeighbourList : IParallelWork
         if (positions.Length % 3 != 0) throw new ArgumentException("positions must hold 3N numbers");
         if (!(cutoff > 0) || !(skin >= 0)) throw new ArgumentOutOfRangeException(nameof(cutoff), "cutoff must be positive and skin non-negative");
         int n = positions.Length / 3;
+        NeighbourLimits.CheckPositions(positions);
+        NeighbourLimits.CheckEstimate(n, cell, cutoff + skin, MaxNeighboursPerAtom);
         Builds++;
         AtomCount = n; Cell = cell; Cutoff = cutoff; Skin = skin;
         _periodic = cell is not null;
@@ -188,7 +192,7 @@ public sealed class NeighbourList : IParallelWork
         AxisTable(ref _wrapC, ref _liftC, nb[2], reach[2]);
         long codes = (2L * q[0] + 1) * (2L * q[1] + 1) * (2L * q[2] + 1);
         if (codes > ushort.MaxValue + 1L)
-            throw new ArgumentOutOfRangeException(nameof(cutoff), $"cutoff {cutoff} Å reaches more than 19 cell heights");
+            throw new NeighbourLimitException($"cutoff {rc:0.###} Å reaches {codes} periodic images (more than 19 cell heights; smallest height {heights[0]:G4}/{heights[1]:G4}/{heights[2]:G4} Å)", -1, codes, ushort.MaxValue + 1L);
         Grow(ref _images, 3 * (int)codes);
         for (int qa = -q[0]; qa <= q[0]; qa++)
             for (int qb = -q[1]; qb <= q[1]; qb++)
@@ -247,6 +251,7 @@ public sealed class NeighbourList : IParallelWork
         int chunks = (n + ChunkAtoms - 1) / ChunkAtoms;
         _phase = Phase.Count;
         Runner.Run(this, chunks);
+        NeighbourLimits.CheckCounts(_start.AsSpan(1, n), rc, MaxNeighboursPerAtom);
         int count = 0, maxRow = 0;
         for (int i = 0; i < n; i++)
         {

@@ -125,6 +125,9 @@ public static partial class Cp2kRun
             frames[k] = frame;
         }
 
+        WarnMissing(frames, forces, f => f.Forces is not null, "forces", warn);
+        WarnMissing(frames, velocities, f => f.Velocities is not null, "velocities", warn);
+
         var files = new List<string> { posPath };
         if (frcPath is not null) files.Add(frcPath);
         if (velPath is not null) files.Add(velPath);
@@ -197,6 +200,16 @@ public static partial class Cp2kRun
     {
         if (task.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(task.Exception!.InnerException!).Throw();
         return task.Result;
+    }
+
+    /// <summary>A forces (velocities) file shorter than the positions leaves frames without them: say how many, and which steps.</summary>
+    private static void WarnMissing(Frame[] frames, Cp2kXyzFile? file, Func<Frame, bool> has, string what, Action<string>? warn)
+    {
+        if (file is null) return;
+        var missing = frames.Where(f => !has(f)).Select(f => f.Step!.Value).ToList();
+        if (missing.Count == 0) return;
+        warn?.Invoke($"{Path.GetFileName(file.Path)}: {what} for {frames.Length - missing.Count} of {frames.Length} frames; "
+            + $"{missing.Count} frames (steps {missing[0]}..{missing[^1]}) have no {what}");
     }
 
     private static void CheckSameAtoms(Cp2kXyzFile positions, Cp2kXyzFile other)

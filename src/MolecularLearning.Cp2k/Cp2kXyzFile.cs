@@ -37,6 +37,7 @@ internal sealed class Cp2kXyzFile
                 if (reader.LastLineUnterminated) { file.DropTruncated(warn, frame, "the atom count line is cut"); break; }
                 throw DataException.At(path, frame, $"line {reader.LineNumber}: expected the atom count, found '{Fields.Text(countLine)}'");
             }
+            if (file.Species.Length == 0) Fields.CheckAtomCount(atoms, path, frame, reader.LineNumber);
             if (file.Species.Length != 0 && atoms != file.Species.Length)
                 throw DataException.At(path, frame, $"line {reader.LineNumber}: {atoms} atoms, the first frame has {file.Species.Length}");
 
@@ -85,9 +86,9 @@ internal sealed class Cp2kXyzFile
                     throw DataException.At(path, frame,
                         $"line {reader.LineNumber}: atom {atom + 1} is '{Fields.Text(label)}', the first frame has '{Encoding.ASCII.GetString(labels[atom])}'");
                 }
-                values[3 * atom] = unit * Fields.Number(x, path, frame, reader.LineNumber, "x");
-                values[3 * atom + 1] = unit * Fields.Number(y, path, frame, reader.LineNumber, "y");
-                values[3 * atom + 2] = unit * Fields.Number(z, path, frame, reader.LineNumber, "z");
+                values[3 * atom] = Fields.AtomValue(x, path, frame, reader.LineNumber, "x", unit);
+                values[3 * atom + 1] = Fields.AtomValue(y, path, frame, reader.LineNumber, "y", unit);
+                values[3 * atom + 2] = Fields.AtomValue(z, path, frame, reader.LineNumber, "z", unit);
             }
             if (truncated)
             {

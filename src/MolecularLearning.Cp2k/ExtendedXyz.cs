@@ -84,6 +84,7 @@ public static class ExtendedXyz
                 if (reader.LastLineUnterminated) { Dropped(warn, path, frameNo, "the atom count line is cut"); break; }
                 throw DataException.At(path, frameNo, $"line {reader.LineNumber}: expected the atom count, found '{Fields.Text(countLine)}'");
             }
+            if (previousSpecies is null || atoms != previousSpecies.Length) Fields.CheckAtomCount(atoms, path, frameNo, reader.LineNumber);
             if (!reader.TryReadLine(out var headerBytes) || reader.LastLineUnterminated)
             {
                 Dropped(warn, path, frameNo, "the file ends in the comment line");
@@ -130,16 +131,16 @@ public static class ExtendedXyz
                 for (int k = 0; k < 3; k++)
                 {
                     int c = layout.Positions + k;
-                    positions[3 * atom + k] = Fields.Number(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "pos");
+                    positions[3 * atom + k] = Fields.AtomValue(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "pos");
                     if (forces is not null)
                     {
                         c = layout.Forces + k;
-                        forces[3 * atom + k] = Fields.Number(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "forces");
+                        forces[3 * atom + k] = Fields.AtomValue(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "forces");
                     }
                     if (velocities is not null)
                     {
                         c = layout.Velocities + k;
-                        velocities[3 * atom + k] = Fields.Number(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "velocities");
+                        velocities[3 * atom + k] = Fields.AtomValue(line.Slice(starts[c], lengths[c]), path, frameNo, ln, "velocities");
                     }
                 }
             }

@@ -211,6 +211,35 @@ internal static class Fields
     public static string Text(ReadOnlySpan<byte> s) => Encoding.ASCII.GetString(s.Length > 40 ? s[..40] : s);
 
     /// <summary>A finite number or a <see cref="DataException"/> naming file, frame, line and field.</summary>
+    /// <summary>
+    /// A per-atom value (position Å, force eV/Å, velocity) times <paramref name="unit"/>, refused past ±1e8 like the
+    /// evaluator's coordinates: such a number is a corrupt file, not a configuration.
+    /// </summary>
+    public static double AtomValue(ReadOnlySpan<byte> s, string path, int frame, long line, string what, double unit = 1)
+    {
+        double v = Number(s, path, frame, line, what) * unit;
+        if (!(Math.Abs(v) <= NeighbourLimits.MaxCoordinate))
+            throw DataException.At(path, frame, $"line {line}: {what} = '{Text(s)}' is beyond ±{NeighbourLimits.MaxCoordinate:G3} (in Å, eV/Å or Å/fs)");
+        return v;
+    }
+
+    /// <summary>
+    /// Refuses an atom count the file cannot hold before anything is allocated: every atom line takes at least
+    /// 8 bytes ("H 0 0 0\n"), and gzip shrinks text at most ~1000×.
+    /// </summary>
+    public static void CheckAtomCount(long atoms, string path, int frame, long line)
+    {
+        long bytes;
+        try { bytes = new FileInfo(path).Length; } catch (IOException) { return; }
+        bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        long most = Math.Min(MaxAtoms, (gz ? 1100 : 1) * bytes / 8 + 1);
+        if (atoms > most)
+            throw DataException.At(path, frame, $"line {line}: the frame announces {atoms} atoms, more than the file can hold ({bytes} bytes{(gz ? ", compressed" : "")}; at most {most})");
+    }
+
+    /// <summary>Atoms one frame may have (the gRPC and i-PI limits are lower).</summary>
+    public const long MaxAtoms = 100_000_000;
+
     public static double Number(ReadOnlySpan<byte> s, string path, int frame, long line, string what)
     {
         if (!TryParseDouble(s, out var v))

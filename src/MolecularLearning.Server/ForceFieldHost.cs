@@ -94,7 +94,7 @@ public static class ForceFieldHost
             if (ipi is not null)
                 services.AddHostedService(sp => new IpiClientService(model, template!, ipi, settings.GrpcAddress is null,
                     sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ServeOutcome>(),
-                    sp.GetRequiredService<ILogger<IpiClientService>>()));
+                    sp.GetRequiredService<ILogger<IpiClientService>>(), settings));
         }
     }
 

@@ -12,12 +12,18 @@ namespace MolecularLearning.Server;
 /// the host stops too. A failure is logged and stops the host with a non-zero exit code.
 /// </summary>
 public sealed class IpiClientService(ServedModel model, Species[] template, IpiAddress address, bool stopHostWhenDone,
-    IHostApplicationLifetime lifetime, ServeOutcome outcome, ILogger<IpiClientService> log) : BackgroundService
+    IHostApplicationLifetime lifetime, ServeOutcome outcome, ILogger<IpiClientService> log, ServeSettings? settings = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var client = new IpiClient();
-        var options = new IpiClientOptions { Log = message => log.LogInformation("i-PI: {Message}", message) };
+        var defaults = new IpiClientOptions();
+        var options = new IpiClientOptions
+        {
+            Log = message => log.LogInformation("i-PI: {Message}", message),
+            ConnectTimeout = settings?.IpiConnectTimeout ?? defaults.ConnectTimeout,
+            RequestTimeout = settings?.IpiRequestTimeout ?? defaults.RequestTimeout,
+        };
         log.LogInformation("i-PI client for {Address}, {Atoms} atoms from the template", address, template.Length);
         try
         {
@@ -31,7 +37,10 @@ public sealed class IpiClientService(ServedModel model, Species[] template, IpiA
         }
         catch (Exception e)
         {
-            log.LogError(e, "i-PI client for {Address} failed after {Steps} steps: {Message}", address, client.StepsServed, e.Message);
+            // Bad peers and timeouts are one line; the stack only at Debug (serve --verbose), or for a bug.
+            if (e is DataException) log.LogError("i-PI client for {Address} failed after {Steps} steps: {Message}", address, client.StepsServed, e.Message);
+            else log.LogError(e, "i-PI client for {Address} failed after {Steps} steps: {Message}", address, client.StepsServed, e.Message);
+            log.LogDebug(e, "i-PI client failure detail");
             outcome.Fail(1);
             lifetime.StopApplication();
         }

@@ -10,7 +10,7 @@ namespace MolecularLearning.Server;
 /// What `mld serve` does, read from configuration (appsettings.json, MLD_ environment variables, the command
 /// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd); Grpc:Address ("none" turns gRPC off), Grpc:MaxMessageBytes,
 /// Grpc:MaxAtoms, Grpc:CertificatePath, Grpc:CertificatePassword; Ipi:Address, Ipi:Template,
-/// Ipi:SocketsPrefix; Host:ShutdownTimeoutSeconds.
+/// Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds, Ipi:RequestTimeoutSeconds; Host:ShutdownTimeoutSeconds.
 /// </summary>
 public sealed record ServeSettings
 {
@@ -31,6 +31,10 @@ public sealed record ServeSettings
     /// <summary>Structure file giving the species, in i-PI's atom order (i-PI sends positions only).</summary>
     public string? IpiTemplate { get; init; }
     public string? IpiSocketsPrefix { get; init; }
+    /// <summary>How long the i-PI client retries while no server is up (serve --connect-timeout).</summary>
+    public TimeSpan IpiConnectTimeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>Longest wait for the i-PI server's next message (serve --request-timeout).</summary>
+    public TimeSpan IpiRequestTimeout { get; init; } = TimeSpan.FromSeconds(600);
     /// <summary>How long shutdown waits for in-flight calls before cutting connections.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -43,6 +47,13 @@ public sealed record ServeSettings
             if (text is null) return fallback;
             return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
                 ? v : throw new DataException($"configuration {key} = '{text}' is not a positive integer");
+        }
+        TimeSpan Seconds(string key, double fallback)
+        {
+            var text = Text(key);
+            if (text is null) return TimeSpan.FromSeconds(fallback);
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && v <= 1e6
+                ? TimeSpan.FromSeconds(v) : throw new DataException($"configuration {key} = '{text}' is not a number of seconds in (0, 1e6]");
         }
         var grpc = Text("Grpc:Address") ?? DefaultGrpcAddress;
         var settings = new ServeSettings
@@ -57,6 +68,8 @@ public sealed record ServeSettings
             IpiAddress = Text("Ipi:Address"),
             IpiTemplate = Text("Ipi:Template"),
             IpiSocketsPrefix = Text("Ipi:SocketsPrefix"),
+            IpiConnectTimeout = Seconds("Ipi:ConnectTimeoutSeconds", 120),
+            IpiRequestTimeout = Seconds("Ipi:RequestTimeoutSeconds", 600),
             ShutdownTimeout = TimeSpan.FromSeconds(Positive("Host:ShutdownTimeoutSeconds", 30)),
         };
         if (settings.IpiAddress is not null && settings.IpiTemplate is null)

@@ -159,4 +159,70 @@ public sealed class IngestVerbTests : IDisposable
         Assert.Equal("previous", File.ReadAllText(Output));
         Assert.Single(Directory.GetFileSystemEntries(_outDir));
     }
+
+    [SkippableFact]
+    public void A_device_node_as_output_is_refused_and_left_alone()
+    {
+        // Issue 17 item 2: as root, -o /dev/null replaced the device with a regular file. A private null device
+        // (mknod c 1 3) stands in for /dev/null, so a regression cannot damage the machine's own.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX only");
+        _run.WriteComplete(steps: 2);
+        var device = Path.Combine(_outDir, "null");
+        using (var mknod = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mknod", [device, "c", "1", "3"]) { UseShellExecute = false, RedirectStandardError = true }))
+        {
+            mknod!.WaitForExit();
+            Skip.If(mknod.ExitCode != 0, "mknod needs root");
+        }
+        var link = Path.Combine(_outDir, "link.extxyz");
+        File.CreateSymbolicLink(link, device);
+        foreach (var output in new[] { device, link })
+        {
+            var r = Mld("ingest", _run.Directory, "-o", output);
+            Assert.Equal(2, r.ExitCode);
+            var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("is a character device", line);
+        }
+        Assert.Equal(2, Directory.GetFileSystemEntries(_outDir).Length);
+        Assert.NotNull(new FileInfo(link).LinkTarget);
+        Assert.Equal(0, new FileInfo(device).Length);
+    }
+
+    [Fact]
+    public void An_empty_output_path_is_one_line()
+    {
+        _run.WriteComplete(steps: 2);
+        var r = Mld("ingest", _run.Directory, "-o", "");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("error: output path is empty", r.StdErr.Trim());
+    }
+
+    [SkippableFact]
+    public void Sigterm_while_writing_leaves_no_temporary_file()
+    {
+        // Issue 17 item 7: SIGTERM/SIGINT during ingest left a 20-53 MB .tmp beside the output.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        var all = Enumerable.Range(0, 40_000).Select(s => (long)s).ToArray();
+        _run.Write("-pos-1.xyz", _run.Xyz(Kind.Positions, all));
+        _run.Write("-frc-1.xyz", _run.Xyz(Kind.Forces, all));
+        _run.Write("-1.restart", RestartCell);
+        File.WriteAllText(Output, "previous");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mld.dll"), "ingest", _run.Directory, "-o", Output }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        _ = p.StandardOutput.ReadToEndAsync();
+        _ = p.StandardError.ReadToEndAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool sawTemp = false;
+        while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (Directory.GetFiles(_outDir, "*.tmp").Length > 0) { sawTemp = true; break; }
+            Thread.Sleep(1);
+        }
+        Skip.IfNot(sawTemp, "ingest finished before its temporary file was seen");
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(p.WaitForExit(30_000), "ingest did not stop after SIGTERM");
+        Assert.Empty(Directory.GetFiles(_outDir, "*.tmp"));
+        var text = File.ReadAllText(Output);
+        Assert.True(text == "previous" || MolecularLearning.Cp2k.ExtendedXyz.Read(Output).Count == all.Length, "the output is neither the previous file nor the whole dataset");
+    }
 }

@@ -43,6 +43,46 @@ public class BadInputTests
         Assert.Matches(@"P-pos-1\.xyz: frame 3: line 22: frame cut short: atom 4 of 6 has 1 fields", e.Message);
     }
 
+    [Theory]
+    [InlineData("999999999")]
+    [InlineData("2147483647")]
+    public void Absurd_atom_count_is_refused_before_allocating(string count)
+    {
+        // Issue 17 item 7: 999999999 took 34 s and 7.8 GB before an OverflowException.
+        using var run = new SyntheticRun().WriteComplete(steps: 2);
+        var lines = run.Xyz(Kind.Positions, [0, 1]).Split('\n');
+        lines[0] = count;
+        run.Write("-pos-1.xyz", string.Join('\n', lines));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<DataException>(() => Cp2kRun.Read(run.Directory));
+        Assert.Contains($"P-pos-1.xyz: frame 1: line 1: the frame announces {count} atoms, more than the file can hold", e.Message);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64 << 20, "refused after allocating");
+    }
+
+    [Fact]
+    public void Absurd_coordinate_is_refused_naming_file_frame_and_line()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 2);
+        var lines = run.Xyz(Kind.Positions, [0, 1]).Split('\n');
+        var fields = lines[2 + 8 + 3].Split(' ', StringSplitOptions.RemoveEmptyEntries); // frame 2, atom 4
+        fields[2] = "1e308";
+        lines[2 + 8 + 3] = string.Join(' ', fields);
+        run.Write("-pos-1.xyz", string.Join('\n', lines));
+        var e = Assert.Throws<DataException>(() => Cp2kRun.Read(run.Directory));
+        Assert.EndsWith("P-pos-1.xyz: frame 2: line 14: y = '1e308' is beyond ±1E+08 (in Å, eV/Å or Å/fs)", e.Message);
+    }
+
+    [Fact]
+    public void Forces_file_shorter_than_positions_is_named_with_counts()
+    {
+        using var run = new SyntheticRun().WriteComplete(steps: 4);
+        run.Write("-frc-1.xyz", run.Xyz(Kind.Forces, [0, 1]));
+        var warnings = new List<string>();
+        var t = Cp2kRun.Read(run.Directory, warnings.Add);
+        Assert.Equal(4, t.Frames.Count);
+        Assert.Contains(warnings, w => w.EndsWith("P-frc-1.xyz: forces for 2 of 4 frames; 2 frames (steps 2..3) have no forces"));
+    }
+
     [Fact]
     public void Atom_count_differs_between_positions_and_forces()
     {

@@ -70,7 +70,7 @@ public sealed class ExtendedXyzTests : IDisposable
     {
         // Values with few decimals take the writer's fixed-point path, the rest "R"; both must be exact.
         var rng = new Random(9);
-        var values = new List<double> { 9.8528, -0.0, 0.0, 1e-10, -1e-10, 123456.0000000001, 2.280398, 1e-11, 5e15, -7.5, 0.1 + 0.2 };
+        var values = new List<double> { 9.8528, -0.0, 0.0, 1e-10, -1e-10, 123456.0000000001, 2.280398, 1e-11, 5e7, 9.87654321e7, -7.5, 0.1 + 0.2 };
         for (int n = 0; n < 3000; n++)
         {
             double x = Math.Round((rng.NextDouble() - 0.5) * 20, rng.Next(0, 12));

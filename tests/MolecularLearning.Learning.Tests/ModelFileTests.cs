@@ -57,6 +57,11 @@ public class ModelFileTests : IDisposable
     [InlineData("\"mode\": \"agent\"", "\"mode\": \"sideways\"", "field 'mode'")]
     [InlineData("\"kind\": \"gaussian\"", "\"kind\": \"spline\"", "unknown radial function 'spline'")]
     [InlineData("\"symbol\": \"H\"", "\"symbol\": \"Xx\"", "unknown element 'Xx'")]
+    [InlineData("\"kind\": \"molecular-learning agent loss\"", "\"kind\": \"something else\"", "field 'kind'")]
+    [InlineData("\"cutoff\": 3.4", "\"cutoff\": 1000000", "field 'invariants.sortedDistances.cutoff': 1E+06 Å is outside (0, 30] Å")]
+    [InlineData("\"b\": [", "\"b\": [1e300, ", "field 'parameters.O.b[0]': 1E+300 is beyond")]
+    [InlineData("\"strength\": 6.6", "\"strength\": -6.6", "field 'repulsion[0].strength'")]
+    [InlineData("\"mass\": 15.999", "\"mass\": 1e300", "field 'species[0].mass'")]
     public void CorruptedFieldsAreNamed(string find, string replace, string expected)
     {
         var json = Model(ForceMode.Agent, 2).ToJson();
@@ -68,6 +73,20 @@ public class ModelFileTests : IDisposable
         var e = Assert.Throws<DataException>(() => LearnedModel.Load(path));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith(path, e.Message);
+    }
+
+    [Fact]
+    public void ReorderedSpeciesAreRefused()
+    {
+        // The parameters and invariants follow the species order: swapping the species entries would pair them wrongly.
+        var json = Model(ForceMode.Agent, 2).ToJson();
+        var swapped = System.Text.RegularExpressions.Regex.Replace(json,
+            "(\\{\\s*\"symbol\": \"O\"[^}]*\\})(,\\s*)(\\{\\s*\"symbol\": \"H\"[^}]*\\})", "$3$2$1");
+        Assert.NotEqual(json, swapped);
+        var path = Path.Combine(_dir, "swapped.json");
+        File.WriteAllText(path, swapped);
+        var e = Assert.Throws<DataException>(() => LearnedModel.Load(path));
+        Assert.Contains("field 'species': order H, O differs from the parameters' order O, H", e.Message);
     }
 
     [Fact]

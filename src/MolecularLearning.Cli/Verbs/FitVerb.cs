@@ -80,6 +80,7 @@ public sealed class FitVerb : IVerb
 
     private static int Run(string[] inputs, string output, FitOptions options, bool asJson)
     {
+        AtomicFile.Target(output); // an empty path, a directory or a device node is refused before the fit, not after
         if (options.Target == FitTarget.Accelerations && inputs.Length > 1)
             throw new DataException("--target accelerations needs one continuous trajectory, got several inputs");
         var frames = LoadFrames(inputs);

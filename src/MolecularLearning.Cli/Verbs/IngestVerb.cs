@@ -25,6 +25,7 @@ public sealed class IngestVerb : IVerb
     private static int Run(string input, string? output, bool asJson)
     {
         var clock = Stopwatch.StartNew();
+        if (output is not null) AtomicFile.Target(output); // refused before reading, not after
         var warnings = new List<string>();
         void Warn(string w) { warnings.Add(w); Console.Error.WriteLine("warning: " + w); }
 

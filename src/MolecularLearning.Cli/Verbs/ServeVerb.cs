@@ -24,9 +24,12 @@ public sealed class ServeVerb : IVerb
         var prefix = new Option<string?>("--sockets-prefix") { Description = "prefix of unix:NAME socket paths (i-PI's sockets_prefix, default /tmp/ipi_)" };
         var certificate = new Option<string?>("--certificate") { Description = "PKCS#12 (.pfx) certificate: gRPC over TLS instead of cleartext h2c" };
         var backend = new Option<string?>("--backend") { Description = $"what evaluates the model: {BackendChoices.Help} (default auto; or Model:Backend)" };
+        var connectTimeout = new Option<string?>("--connect-timeout") { Description = "with --ipi: seconds to keep retrying while no i-PI server is up (default 120; Ipi:ConnectTimeoutSeconds)" };
+        var requestTimeout = new Option<string?>("--request-timeout") { Description = "with --ipi: seconds to wait for the i-PI server's next message (default 600; Ipi:RequestTimeoutSeconds)" };
+        var verbose = new Option<bool>("--verbose") { Description = "debug logging, with stack traces of i-PI failures" };
         var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
         {
-            model, grpc, ipi, template, prefix, certificate, backend,
+            model, grpc, ipi, template, prefix, certificate, backend, connectTimeout, requestTimeout, verbose,
         };
         // Unknown --Section:Key=value tokens are configuration (e.g. --Grpc:MaxAtoms=5000).
         command.TreatUnmatchedTokensAsErrors = false;
@@ -41,6 +44,9 @@ public sealed class ServeVerb : IVerb
             ["Ipi:Address"] = parse.GetValue(ipi),
             ["Ipi:Template"] = parse.GetValue(template),
             ["Ipi:SocketsPrefix"] = parse.GetValue(prefix),
+            ["Ipi:ConnectTimeoutSeconds"] = parse.GetValue(connectTimeout),
+            ["Ipi:RequestTimeoutSeconds"] = parse.GetValue(requestTimeout),
+            ["Logging:LogLevel:MolecularLearning"] = parse.GetValue(verbose) ? "Debug" : null,
         }).GetAwaiter().GetResult()));
         return command;
     }

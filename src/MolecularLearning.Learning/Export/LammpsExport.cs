@@ -203,15 +203,6 @@ public static class LammpsExport
 
     private static string F(double x) => x.ToString("R", Inv);
 
-    /// <summary>Writes through a temporary file and a rename, so a failed export leaves no half-written file.</summary>
-    internal static void WriteText(string path, string text)
-    {
-        string tmp = path + ".tmp";
-        try
-        {
-            File.WriteAllText(tmp, text);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
-    }
+    /// <summary>Through <see cref="AtomicFile"/>: a failed export leaves no half-written file, and no device or symlink is replaced.</summary>
+    internal static void WriteText(string path, string text) => AtomicFile.WriteText(path, text);
 }

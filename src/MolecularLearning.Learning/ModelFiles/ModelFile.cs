@@ -12,18 +12,7 @@ internal static class ModelFile
 {
     public static void Save(LearnedModel model, string path)
     {
-        var json = ToJson(model);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var temp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
-        try
-        {
-            File.WriteAllText(temp, json, new UTF8Encoding(false));
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteText(path, ToJson(model));
     }
 
     public static LearnedModel Load(string path)
@@ -307,6 +296,7 @@ internal static class ModelFile
             var r = new Reader(file);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new DataException($"{file}: not a model file (expected a JSON object)");
+            ModelFileChecks.Check(root, file);
             int version = r.Integer(root, "schemaVersion", "");
             if (version != LearnedModel.SchemaVersion)
                 throw r.Error("schemaVersion", $"unknown version {version} (this program reads version {LearnedModel.SchemaVersion})");

@@ -7,10 +7,18 @@ namespace MolecularLearning.Protocols.Ipi;
 
 public sealed class IpiClientOptions
 {
-    /// <summary>How long to keep retrying while the server is not up yet; null retries until cancelled.</summary>
-    public TimeSpan? ConnectTimeout { get; init; }
-    /// <summary>Pause between connection attempts.</summary>
+    /// <summary>How long to keep retrying while the server is not up yet (the driver's --connect-timeout); null retries until cancelled.</summary>
+    public TimeSpan? ConnectTimeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>
+    /// Longest wait for the server's next message once connected (the driver's --request-timeout): a server that
+    /// accepts and never sends, or stops between steps, ends the run with <see cref="IpiTimeoutException"/>; null waits forever.
+    /// </summary>
+    public TimeSpan? RequestTimeout { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>First pause between connection attempts; it doubles up to <see cref="MaxRetryInterval"/>.</summary>
     public TimeSpan RetryInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxRetryInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Connection attempts before giving up, whatever the connect timeout (null: bounded by the timeout only).</summary>
+    public int? MaxConnectAttempts { get; init; } = 1000;
     /// <summary>Once the server has started a message, the rest must arrive within this (a server that dies mid-message does not hang us).</summary>
     public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>
@@ -85,8 +93,11 @@ public sealed class IpiClient
     {
         var started = DateTime.UtcNow;
         bool announced = false;
+        int attempts = 0;
+        var interval = options.RetryInterval;
         while (true)
         {
+            attempts++;
             ct.ThrowIfCancellationRequested();
             string? why = null;
             foreach (var endPoint in address.ResolveEndPoints())
@@ -110,13 +121,18 @@ public sealed class IpiClient
             var waited = DateTime.UtcNow - started;
             if (options.ConnectTimeout is { } limit && waited >= limit)
                 throw new IpiTimeoutException(IpiTimeoutKind.Connect,
-                    $"no i-PI server answered at {address} within {limit.TotalSeconds:0.#} s (last error: {why}); start the server first or raise the connect timeout");
+                    $"no i-PI server answered at {address} within {limit.TotalSeconds:0.#} s ({attempts} attempts, last error: {why}); start the server first or raise --connect-timeout");
+            if (options.MaxConnectAttempts is { } most && attempts >= most)
+                throw new IpiTimeoutException(IpiTimeoutKind.Connect,
+                    $"no i-PI server answered at {address} after {attempts} attempts in {waited.TotalSeconds:0.#} s (last error: {why}); start the server first");
             if (!announced)
             {
-                log($"i-PI client: waiting for a server at {address} ({why}), retrying every {options.RetryInterval.TotalMilliseconds:0} ms");
+                log($"i-PI client: waiting for a server at {address} ({why}), retrying"
+                    + (options.ConnectTimeout is { } t ? $" for up to {t.TotalSeconds:0.#} s" : " until stopped"));
                 announced = true;
             }
-            var pause = options.RetryInterval;
+            var pause = interval;
+            interval = TimeSpan.FromTicks(Math.Min(2 * interval.Ticks, Math.Max(options.MaxRetryInterval.Ticks, options.RetryInterval.Ticks)));
             if (options.ConnectTimeout is { } l2 && l2 - waited < pause) pause = l2 - waited;
             if (pause > TimeSpan.Zero && ct.WaitHandle.WaitOne(pause)) ct.ThrowIfCancellationRequested();
         }
@@ -133,12 +149,15 @@ public sealed class IpiClient
         var result = new ForceResult(n);
         var extra = Encoding.UTF8.GetBytes(options.Extra);
         bool initialised = false, haveData = false;
-        string unfinished = $"{conn.Peer} started a message but did not finish it within {options.MessageTimeout.TotalSeconds:0.#} s";
+        var messageTimeout = options.RequestTimeout is { } rt && rt < options.MessageTimeout ? rt : options.MessageTimeout;
+        string unfinished = $"{conn.Peer} started a message but did not finish it within {messageTimeout.TotalSeconds:0.#} s";
+        string silent = $"{conn.Peer} sent nothing for {options.RequestTimeout?.TotalSeconds:0.#} s (--request-timeout); giving up";
 
         while (true)
         {
             IpiMessage message;
             ReadOnlySpan<byte> raw;
+            if (options.RequestTimeout is { } idle) conn.SetDeadline(idle, IpiTimeoutKind.Request, silent);
             try { message = conn.ReadHeader(out raw); }
             catch (IpiClosedException)
             {
@@ -147,7 +166,7 @@ public sealed class IpiClient
                 log($"i-PI client: {conn.Peer} closed the connection after {StepsServed} steps");
                 return;
             }
-            conn.SetDeadline(options.MessageTimeout, IpiTimeoutKind.Request, unfinished);
+            conn.SetDeadline(messageTimeout, IpiTimeoutKind.Request, unfinished);
             switch (message)
             {
                 case IpiMessage.Status:

@@ -192,6 +192,57 @@ public class IpiClientTests
     }
 
     [Fact]
+    public async Task ServerThatAcceptsAndNeverSendsTimesOut()
+    {
+        // Issue 17 item 6: a server that accepts and then says nothing must not hang the client.
+        var (species, _, _) = Water.Triclinic();
+        using var fake = FakeServer.Listen(tcp: true);
+        var options = new IpiClientOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Log = _ => { } };
+        var run = new IpiClient().RunAsync(new GaussianPairForceField(), species, fake.Address, options, CancellationToken.None);
+        using var server = fake.Accept();
+        var e = await Assert.ThrowsAsync<IpiTimeoutException>(() => run.WaitAsync(Wait));
+        Assert.Equal(IpiTimeoutKind.Request, e.Kind);
+        Assert.Contains("sent nothing for 0.3 s (--request-timeout)", e.Message);
+    }
+
+    [Fact]
+    public async Task ServerStoppingInsideAHeaderTimesOut()
+    {
+        var (species, _, _) = Water.Triclinic();
+        using var fake = FakeServer.Listen(tcp: false);
+        var options = new IpiClientOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Log = _ => { } };
+        var run = new IpiClient().RunAsync(new GaussianPairForceField(), species, fake.Address, options, CancellationToken.None);
+        using var server = fake.Accept();
+        server.Raw(Encoding.ASCII.GetBytes("POSD")); // 4 of 12 header bytes, then silence
+        var e = await Assert.ThrowsAsync<IpiTimeoutException>(() => run.WaitAsync(Wait));
+        Assert.Equal(IpiTimeoutKind.Request, e.Kind);
+    }
+
+    [Fact]
+    public async Task ConnectionAttemptsAreBounded()
+    {
+        // No server and no connect timeout: the attempt limit still ends it (issue 17: "retries every 200 ms without end").
+        var (species, _, _) = Water.Triclinic();
+        var options = new IpiClientOptions
+        {
+            ConnectTimeout = null, MaxConnectAttempts = 3, RetryInterval = TimeSpan.FromMilliseconds(20), Log = _ => { },
+        };
+        var run = new IpiClient().RunAsync(new GaussianPairForceField(), species, TestAddresses.Unix(), options, CancellationToken.None);
+        var e = await Assert.ThrowsAsync<IpiTimeoutException>(() => run.WaitAsync(Wait));
+        Assert.Equal(IpiTimeoutKind.Connect, e.Kind);
+        Assert.Contains("after 3 attempts", e.Message);
+    }
+
+    [Fact]
+    public void DefaultsAreBounded()
+    {
+        var o = new IpiClientOptions();
+        Assert.Equal(TimeSpan.FromSeconds(120), o.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(600), o.RequestTimeout);
+        Assert.NotNull(o.MaxConnectAttempts);
+    }
+
+    [Fact]
     public async Task RetriesUntilTheServerIsUp()
     {
         var (species, positions, cell) = Water.Triclinic();
