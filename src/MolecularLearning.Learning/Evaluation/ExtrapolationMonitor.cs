@@ -14,6 +14,8 @@ namespace MolecularLearning.Learning;
 internal sealed class ExtrapolationMonitor
 {
     private readonly double[][] _lo, _hi, _invSpread; // per agent species, padded to whole vectors
+    /// <summary>Spreads beyond the recorded range still read as inside.</summary>
+    public const double DeadBand = 1e-6;
 
     private ExtrapolationMonitor(double[][] lo, double[][] hi, double[][] invSpread, IReadOnlyList<string> labels)
     {
@@ -43,7 +45,10 @@ internal sealed class ExtrapolationMonitor
             for (int q = 0; q < k; q++)
             {
                 if (skipAngular && q >= set.AngularOffset && q < set.SortedAngleOffset) continue;
-                lo[s][q] = range.Min[q]; hi[s][q] = range.Max[q]; inv[s][q] = 1 / range.SpreadOf(q);
+                // A dead band of 1e-6 spreads: the fit's scalar Gaussians and the evaluators' (table, SIMD) differ by ~1e-9,
+                // and a training frame must read 0, not 1e-9.
+                double spread = range.SpreadOf(q);
+                lo[s][q] = range.Min[q] - DeadBand * spread; hi[s][q] = range.Max[q] + DeadBand * spread; inv[s][q] = 1 / spread;
             }
         }
         return new ExtrapolationMonitor(lo, hi, inv, set.Labels);
