@@ -1,14 +1,15 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using MolecularLearning.Core;
-using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Grpc;
 
 namespace MolecularLearning.Server;
 
 /// <summary>
 /// What `mld serve` does, read from configuration (appsettings.json, MLD_ environment variables, the command
-/// line; later sources win). Keys: Model:Path; Grpc:Address ("none" turns gRPC off), Grpc:MaxMessageBytes,
-/// Grpc:MaxAtoms, Grpc:CertificatePath, Grpc:CertificatePassword; Ipi:Address, Ipi:Template,
+/// line; later sources win). Keys: Model:Path; Grpc:Address (IP:PORT; none or absent: no gRPC, unless nothing
+/// else is served, then the loopback default), Grpc:MaxAtoms, Grpc:MaxMessageBytes (default: from MaxAtoms),
+/// Grpc:StreamIdleTimeoutSeconds, Grpc:CertificatePath, Grpc:CertificatePassword; Ipi:Address, Ipi:Template,
 /// Ipi:SocketsPrefix; Host:ShutdownTimeoutSeconds.
 /// </summary>
 public sealed record ServeSettings
@@ -18,8 +19,8 @@ public sealed record ServeSettings
     public string? ModelPath { get; init; }
     /// <summary>IP:PORT or localhost:PORT; null when gRPC is off. Loopback unless configured otherwise.</summary>
     public string? GrpcAddress { get; init; } = DefaultGrpcAddress;
-    public int MaxMessageBytes { get; init; } = GrpcEndpoint.DefaultMaxReceiveMessageBytes;
-    public int MaxAtoms { get; init; } = ForceFieldService.DefaultMaxAtoms;
+    /// <summary>Atom limit, message size and idle timeout of the gRPC service.</summary>
+    public GrpcServeOptions Grpc { get; init; } = new();
     /// <summary>A PKCS#12 (.pfx) file: gRPC over TLS instead of cleartext h2c.</summary>
     public string? CertificatePath { get; init; }
     public string? CertificatePassword { get; init; }
@@ -41,16 +42,22 @@ public sealed record ServeSettings
             return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
                 ? v : throw new DataException($"configuration {key} = '{text}' is not a positive integer");
         }
-        var grpc = Text("Grpc:Address") ?? DefaultGrpcAddress;
+        var ipi = Text("Ipi:Address");
+        // One job unless asked for both: --ipi alone is an i-PI client (no port bound, exits when i-PI ends).
+        var grpc = Text("Grpc:Address") ?? (ipi is null ? DefaultGrpcAddress : "none");
         var settings = new ServeSettings
         {
             ModelPath = Text("Model:Path"),
             GrpcAddress = grpc.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : grpc,
-            MaxMessageBytes = Positive("Grpc:MaxMessageBytes", GrpcEndpoint.DefaultMaxReceiveMessageBytes),
-            MaxAtoms = Positive("Grpc:MaxAtoms", ForceFieldService.DefaultMaxAtoms),
+            Grpc = new GrpcServeOptions
+            {
+                MaxAtoms = Positive("Grpc:MaxAtoms", GrpcServeOptions.DefaultMaxAtoms),
+                MaxMessageBytes = Text("Grpc:MaxMessageBytes") is null ? null : Positive("Grpc:MaxMessageBytes", 0),
+                StreamIdleTimeout = TimeSpan.FromSeconds(Positive("Grpc:StreamIdleTimeoutSeconds", 300)),
+            },
             CertificatePath = Text("Grpc:CertificatePath"),
             CertificatePassword = configuration["Grpc:CertificatePassword"],
-            IpiAddress = Text("Ipi:Address"),
+            IpiAddress = ipi,
             IpiTemplate = Text("Ipi:Template"),
             IpiSocketsPrefix = Text("Ipi:SocketsPrefix"),
             ShutdownTimeout = TimeSpan.FromSeconds(Positive("Host:ShutdownTimeoutSeconds", 30)),

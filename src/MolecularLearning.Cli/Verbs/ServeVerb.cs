@@ -9,6 +9,7 @@ namespace MolecularLearning.Cli.Verbs;
 /// <summary>
 /// `mld serve model.json [--grpc 127.0.0.1:50051] [--ipi ADDR --template FILE] [--sockets-prefix P]`:
 /// the learned model over gRPC (h2c, or TLS with --certificate) and/or to an i-PI server, in the Generic Host.
+/// One job unless asked: --ipi alone binds no port and exits 0 when the i-PI server ends.
 /// Further settings as configuration: appsettings.json, MLD_* environment variables, or --Section:Key=value.
 /// </summary>
 public sealed class ServeVerb : IVerb
@@ -16,11 +17,11 @@ public sealed class ServeVerb : IVerb
     public Command Build()
     {
         var model = new Argument<string?>("model") { Description = "learned model file (JSON from `mld fit`); or Model:Path", Arity = ArgumentArity.ZeroOrOne };
-        var grpc = new Option<string?>("--grpc") { Description = $"gRPC listen address IP:PORT or localhost:PORT (default {ServeSettings.DefaultGrpcAddress}, loopback); none turns gRPC off" };
-        var ipi = new Option<string?>("--ipi") { Description = "also serve forces to this i-PI server: unix:NAME, HOST:PORT or a socket path" };
+        var grpc = new Option<string?>("--grpc") { Description = $"gRPC listen address IP:PORT or localhost:PORT (default {ServeSettings.DefaultGrpcAddress}, loopback, unless --ipi is given alone)" };
+        var ipi = new Option<string?>("--ipi") { Description = "serve forces to this i-PI server: unix:NAME, HOST:PORT or a socket path (alone: no gRPC, exit when i-PI ends)" };
         var template = new Option<string?>("--template") { Description = "structure (xyz/extxyz/CP2K run) with the species in i-PI's atom order" };
         var prefix = new Option<string?>("--sockets-prefix") { Description = "prefix of unix:NAME socket paths (i-PI's sockets_prefix, default /tmp/ipi_)" };
-        var certificate = new Option<string?>("--certificate") { Description = "PKCS#12 (.pfx) certificate: gRPC over TLS instead of cleartext h2c" };
+        var certificate = new Option<string?>("--certificate") { Description = "certificate with its key (PKCS#12 .pfx, or PEM): gRPC over TLS instead of cleartext h2c" };
         var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
         {
             model, grpc, ipi, template, prefix, certificate,
