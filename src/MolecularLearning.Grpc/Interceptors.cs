@@ -37,14 +37,16 @@ public sealed class ErrorMappingInterceptor(IHostApplicationLifetime lifetime, I
 
     private RpcException Map(Exception e, ServerCallContext context)
     {
+        // Once the call is cancelled (deadline, client gone: a read then fails with a reset) nothing is an error.
+        bool ended = context.CancellationToken.IsCancellationRequested;
         var status = e switch
         {
             DataException => new Status(StatusCode.InvalidArgument, e.Message),
-            OperationCanceledException when context.Deadline <= DateTime.UtcNow =>
+            _ when ended && context.Deadline <= DateTime.UtcNow =>
                 new Status(StatusCode.DeadlineExceeded, "deadline exceeded: the evaluation was stopped"),
+            _ when ended => new Status(StatusCode.Cancelled, "call cancelled by the client"),
             OperationCanceledException when lifetime.ApplicationStopping.IsCancellationRequested =>
                 new Status(StatusCode.Unavailable, "server is shutting down"),
-            OperationCanceledException => new Status(StatusCode.Cancelled, "call cancelled by the client"),
             _ => new Status(StatusCode.Internal, "internal error evaluating the request (logged by the server)"),
         };
         if (status.StatusCode == StatusCode.Internal)
