@@ -351,7 +351,7 @@ public sealed class GrpcServeClientTests(GrpcServeFixture fixture) : IClassFixtu
     public void Run_on_grpc_forces_is_identical_to_the_in_process_run_and_evaluate_reads_the_served_model()
     {
         string start = Path.Combine(GrpcServeFixture.DataPath, "init.xyz");
-        string[] common = ["--from", start, "--cell", "9.8528 9.8528 9.8528", "--steps", "2000", "--every", "100", "--seed", "7", "--thermostat", "none"];
+        string[] common = ["--from", start, "--cell", "9.8528 9.8528 9.8528", "--steps", "2000", "--every", "100", "--seed", "7", "--massive", "--tau", "10"];
         var local = Path.Combine(fixture.Dir, "local.extxyz");
         var remote = Path.Combine(fixture.Dir, "remote.extxyz");
         var a = Peers.Mld(["run", fixture.ModelPath, .. common, "--trajectory", local], TimeSpan.FromMinutes(10));
