@@ -6,6 +6,7 @@ using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Dynamics;
 using MolecularLearning.Learning;
+using MolecularLearning.Grpc.Client;
 using MolecularLearning.Protocols.Ipi;
 
 namespace MolecularLearning.Cli.Verbs;
@@ -38,7 +39,7 @@ public sealed class RunVerb : IVerb
         var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file, written every --checkpoint-every steps, at the end and on SIGINT/SIGTERM" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 1000 };
         var restart = new Option<string?>("--restart") { Description = "continue from a checkpoint (its settings are used; trajectory and log are appended)" };
-        var forces = new Option<string?>("--forces") { Description = "take forces from an i-PI client instead of a model: ipi:unix:NAME (socket /tmp/ipi_NAME) or ipi:HOST:PORT; mld listens, the client connects" };
+        var forces = new Option<string?>("--forces") { Description = "take forces from elsewhere instead of a model: ipi:unix:NAME (socket /tmp/ipi_NAME) or ipi:HOST:PORT (mld listens, an i-PI client connects), or grpc:HOST:PORT (a served model, e.g. mld serve --grpc)" };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "with --forces: seconds to wait for the client to connect", DefaultValueFactory = _ => 120 };
         var requestTimeout = new Option<double>("--request-timeout") { Description = "with --forces: seconds one force request may take", DefaultValueFactory = _ => 600 };
         var backend = BackendOption.Create();
@@ -105,10 +106,12 @@ public sealed class RunVerb : IVerb
         if (o.Forces is not null)
         {
             if (o.Model is not null) throw new DataException($"give a model file or --forces, not both ({o.Model}, {o.Forces})");
-            if (!o.Forces.StartsWith("ipi:", StringComparison.OrdinalIgnoreCase))
-                throw new DataException($"--forces '{o.Forces}': expected ipi:unix:NAME or ipi:HOST:PORT");
             if (!(o.ConnectTimeoutSeconds > 0) || !(o.RequestTimeoutSeconds > 0))
                 throw new DataException("--connect-timeout and --request-timeout must be > 0 seconds");
+            if (o.Forces.StartsWith("grpc:", StringComparison.OrdinalIgnoreCase))
+                return Simulate(o, GrpcForces(o));
+            if (!o.Forces.StartsWith("ipi:", StringComparison.OrdinalIgnoreCase))
+                throw new DataException($"--forces '{o.Forces}': expected ipi:unix:NAME, ipi:HOST:PORT or grpc:HOST:PORT");
             var address = IpiAddress.Parse(o.Forces);
             // One server for the whole run (the client keeps its connection); it is stateless on our side,
             // so the same instance serves after checkpoints too.
@@ -132,6 +135,22 @@ public sealed class RunVerb : IVerb
         Console.Error.WriteLine($"backend: {probe.Backend}");
         Func<IForceField> newForceField = () => learned.CreateForceField(skin: 0, backend: o.Backend);
         return Simulate(o, newForceField);
+    }
+
+    /// <summary>
+    /// --forces grpc:HOST:PORT: each evaluator the run asks for is its own EvaluateStream (its own evaluator on the
+    /// server); the server's model is checked (connect timeout) before the run starts.
+    /// </summary>
+    private static Func<IForceField> GrpcForces(RunOptions o)
+    {
+        var address = o.Forces!["grpc:".Length..];
+        var options = new GrpcForceFieldOptions
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(o.ConnectTimeoutSeconds), CallTimeout = TimeSpan.FromSeconds(o.RequestTimeoutSeconds),
+        };
+        using (var probe = new GrpcForceField(address, options))
+            Console.WriteLine($"forces: gRPC server {address}, model {probe.Connect().Name}");
+        return () => new GrpcForceField(address, options);
     }
 
     /// <summary>Sets up the integrator and files, runs, and cleans up; <paramref name="newForceField"/> gives a fresh evaluator.</summary>
