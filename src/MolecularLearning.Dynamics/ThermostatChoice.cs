@@ -31,8 +31,8 @@ public static class ThermostatChoice
         bool defaulted = massive is null || tauFs is null || kind is null;
         string what = string.Create(inv, $"thermostat: Nosé–Hoover chain of {settings.ChainLength}, {(chosenMassive ? "massive (one per atom)" : "global")}, τ {chosenTau:0.###} fs, {settings.TemperatureK:0.#} K");
         string why = !defaulted ? "as given"
-            : conservative ? "default for conservative forces"
-            : "default for agent-mode forces (a global chain lets them heat up locally)";
-        return (settings, $"{what} ({why})");
+            : conservative ? "the default for conservative forces"
+            : "the default for agent-mode forces, which a global chain lets heat up locally";
+        return (settings, $"{what}: {why}");
     }
 }

@@ -61,7 +61,7 @@ public sealed class RunVerb : IVerb
                     ChainLength = parse.GetValue(chain),
                 },
                 ThermostatGiven = parse.GetValue(thermostat) switch { null => null, "none" => ThermostatKind.None, _ => ThermostatKind.NoseHoover },
-                MassiveGiven = parse.GetResult(massive) is null ? null : parse.GetValue(massive),
+                MassiveGiven = parse.GetResult(massive) is { Implicit: false } ? parse.GetValue(massive) : null,
                 TauGiven = parse.GetValue(tau),
                 Profile = parse.GetValue(profile),
                 Seed = parse.GetValue(seed), Trajectory = parse.GetValue(trajectory), Every = parse.GetValue(every),
