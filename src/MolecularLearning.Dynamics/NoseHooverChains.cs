@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Dynamics;
@@ -192,9 +193,11 @@ public sealed class NoseHooverChains
     /// velocity scale factor on return. Same operations in the same order as <see cref="PropagateChain"/>; only
     /// exp differs (Vector.Exp, within an ulp of Math.Exp).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first step: skip tier 0
     private void PropagateMassive(double[] xiArray, double[] vArray, int stride, int c, double[] twiceKeArray, double dt)
     {
         int m = Length;
+        if (m == 3) { PropagateMassive3(xiArray, vArray, stride, c, twiceKeArray, dt); return; }
         var vs = _vBlock.AsSpan(0, m);
         var xs = _xiBlock.AsSpan(0, m);
         var a = _aBlock.AsSpan(0, m);
@@ -245,6 +248,47 @@ public sealed class NoseHooverChains
             vs[j].CopyTo(vArray, j * stride + c);
             xs[j].CopyTo(xiArray, j * stride + c);
         }
+        total.CopyTo(twiceKeArray, c);
+    }
+
+    /// <summary>
+    /// <see cref="PropagateMassive"/> for chains of 3 (the default) with the links in registers: the same operations in
+    /// the same order, so the same numbers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PropagateMassive3(double[] xiArray, double[] vArray, int stride, int c, double[] twiceKeArray, double dt)
+    {
+        var v0 = new Vector<double>(vArray, c); var v1 = new Vector<double>(vArray, stride + c); var v2 = new Vector<double>(vArray, 2 * stride + c);
+        var x0 = new Vector<double>(xiArray, c); var x1 = new Vector<double>(xiArray, stride + c); var x2 = new Vector<double>(xiArray, 2 * stride + c);
+        var twiceKe = new Vector<double>(twiceKeArray, c);
+        var nkT = new Vector<double>(_chainDof * _kT);
+        var kT = new Vector<double>(_kT);
+        var q0 = new Vector<double>(_q[0]); var q1 = new Vector<double>(_q[1]); var q2 = new Vector<double>(_q[2]);
+        var total = Vector<double>.One;
+        for (int n = 0; n < MultipleTimeSteps; n++)
+            foreach (var w in _weights)
+            {
+                double dt2s = w * dt / (2 * MultipleTimeSteps), dt4s = 0.5 * dt2s, dt8s = 0.5 * dt4s;
+                var dt2 = new Vector<double>(dt2s); var dt4 = new Vector<double>(dt4s); var mdt8 = new Vector<double>(-dt8s);
+                v2 += dt4 * (q1 * v1 * v1 - kT) / q2;
+                var g = (q0 * v0 * v0 - kT) / q1;
+                var a1 = Vector.Exp(mdt8 * v2);
+                v1 = v1 * a1 * a1 + dt4 * g * a1;
+                g = (twiceKe - nkT) / q0;
+                var a0 = Vector.Exp(mdt8 * v1);
+                v0 = v0 * a0 * a0 + dt4 * g * a0;
+                var s = Vector.Exp(-dt2 * v0);
+                total *= s;
+                twiceKe *= s * s;
+                x0 += dt2 * v0; x1 += dt2 * v1; x2 += dt2 * v2;
+                g = (twiceKe - nkT) / q0;
+                v0 = v0 * a0 * a0 + dt4 * g * a0;
+                g = (q0 * v0 * v0 - kT) / q1;
+                v1 = v1 * a1 * a1 + dt4 * g * a1;
+                v2 += dt4 * (q1 * v1 * v1 - kT) / q2;
+            }
+        v0.CopyTo(vArray, c); v1.CopyTo(vArray, stride + c); v2.CopyTo(vArray, 2 * stride + c);
+        x0.CopyTo(xiArray, c); x1.CopyTo(xiArray, stride + c); x2.CopyTo(xiArray, 2 * stride + c);
         total.CopyTo(twiceKeArray, c);
     }
 

