@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `mld run`'s loop against the engine's MD row (issue 19): `mld bench` at 96 and 96,000 atoms, 1 and 2 threads,
 # the agent and conservative defaults, then a dated markdown file with the ratios, each within one run, and the load.
-# Usage: integration/bench/runloop.sh [--quick] [outdir]   (--quick: 96 atoms only, 0.3 s per measurement)
+# Usage: [MODEL=model.json] integration/bench/runloop.sh [--quick] [outdir]
+#   --quick: 96 atoms only, 0.3 s per measurement; MODEL: measure that model file instead of fitting the two defaults.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 replicas=1,10; seconds=2
@@ -12,7 +13,7 @@ stamp=$(date -u +%Y-%m-%d)
 dotnet build src/MolecularLearning.Cli -c Release -nologo -v q
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll bench --replicas "$replicas" --threads 1,2 --seconds "$seconds" \
-  --models agent:2,conservative:2 --json > "$out/runloop-$stamp.json"
+  $([ -n "${MODEL:-}" ] && echo "--model $MODEL" || echo "--models agent:2,conservative:2") --json > "$out/runloop-$stamp.json"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 /usr/bin/python3 - "$out/runloop-$stamp.json" "$load_before" "$load_after" > "$out/runloop-$stamp.md" <<'PY'
 import json, sys

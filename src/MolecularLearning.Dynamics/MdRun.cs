@@ -159,7 +159,8 @@ public sealed class MdRun : IDisposable
             while (md.State.Step < untilStep)
             {
                 if (_stop) break;
-                md.Step();
+                try { md.Step(); }
+                catch (SimulationDivergedException e) { throw new SimulationDivergedException(e.Message + CheckpointNote()); }
                 long step = md.State.Step;
                 long t0 = profile is null ? 0 : Stopwatch.GetTimestamp();
                 double temperature = md.Temperature;
@@ -199,13 +200,12 @@ public sealed class MdRun : IDisposable
         }
     }
 
-    private SimulationDivergedException Diverged(string what)
-    {
-        string kept = LastCheckpointStep is { } k
-            ? $"; last good checkpoint {Output.CheckpointPath} (step {k})"
-            : File.Exists(Output.CheckpointPath) ? $"; checkpoint {Output.CheckpointPath} left as it was" : "";
-        return new SimulationDivergedException(string.Create(CultureInfo.InvariantCulture, $"{what}: the dynamics diverged{kept}"));
-    }
+    private SimulationDivergedException Diverged(string what) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"{what}: the dynamics diverged{CheckpointNote()}"));
+
+    private string CheckpointNote() => LastCheckpointStep is { } k
+        ? $"; last good checkpoint {Output.CheckpointPath} (step {k})"
+        : File.Exists(Output.CheckpointPath) ? $"; checkpoint {Output.CheckpointPath} left as it was" : "";
 
     private void Emit(long step)
     {
