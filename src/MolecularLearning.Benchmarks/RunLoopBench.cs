@@ -80,7 +80,7 @@ public static class RunLoopBench
                 batches++;
                 if (md.State.Step == batch) best = Math.Min(best, perStep);
             }
-            while (clock.Elapsed.TotalSeconds < seconds || batches < 3);
+            while (clock.Elapsed.TotalSeconds < seconds || batches < 2);
             return new JsonObject
             {
                 ["what"] = "run loop",
