@@ -80,31 +80,25 @@ public sealed class DemoVerb : IVerb
         var integrator = new VerletIntegrator(model.CreateForceField(), state, settings);
         // Frames as often as the CP2K sample has them, so both sides are sampled alike.
         int every = Math.Max(1, (int)Math.Round(((frames[1].Time ?? cp2kDt) - (start.Time ?? 0)) / cp2kDt));
-        var learnedFrames = new List<Frame>();
         string trajPath = Path.Combine(outputDir, "learned.extxyz"), logPath = Path.Combine(outputDir, "thermo.csv");
         var mdClock = new Stopwatch();
         bool diverged = false;
         string? divergence = null;
-        using (var traj = new ExtendedXyzWriter(trajPath))
-        using (var log = new StreamWriter(logPath))
+        // The cost per step printed below is `mld run`'s own loop (MdRun: thermostat, checks and output included).
+        var progress = new RunProgress(0, steps);
+        using (var run = new MdRun(integrator, new MdRunOutput { Trajectory = trajPath, Every = every, Log = logPath, LogEvery = every })
         {
-            log.WriteLine(SimulationLoop.ThermoHeader);
-            var progress = new RunProgress(0, steps);
-            var loop = new SimulationLoop(integrator)
-            {
-                FrameEvery = every,
-                Frame = m => { var f = m.State.ToFrame(); learnedFrames.Add(f); traj.Write(f); },
-                LogEvery = every,
-                Log = m => log.WriteLine(SimulationLoop.ThermoLine(m)),
-                Progress = progress.Report,
-            };
+            Progress = progress.Report,
+        })
+        {
             integrator.Initialise();
             mdClock.Start();
-            try { loop.Run(steps, emitStart: true); }
+            try { run.Run(steps, emitStart: true); }
             catch (SimulationDivergedException e) { diverged = true; divergence = e.Message; }
             mdClock.Stop();
             progress.Done();
         }
+        var learnedFrames = ExtendedXyz.Read(trajPath);
         long done = integrator.State.Step;
         double msPerStep = 1000 * mdClock.Elapsed.TotalSeconds / Math.Max(1, done);
         if (diverged) Console.Error.WriteLine($"    the learned run diverged: {divergence}; analysing the {learnedFrames.Count} frames before it");
