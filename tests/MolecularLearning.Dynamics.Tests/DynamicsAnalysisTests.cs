@@ -62,9 +62,10 @@ public class DynamicsAnalysisTests
         Assert.InRange(h.StretchCm1, stretch * 0.995, stretch * 1.005);
         Assert.InRange(h.BendCm1, bend * 0.995, bend * 1.005);
         Assert.Equal(1.0, h.Vacf[0], 12);
-        // Unit area over 0..Nyquist; the spectrum is returned up to 4500 cm⁻¹, which holds (nearly) all of it here.
+        // Unit area over 0..Nyquist; the spectrum is returned up to 4500 cm⁻¹, which holds (nearly) all of it here
+        // (the Hann kernel's small negative side lobes beyond let the part slightly exceed 1).
         double area = h.Spectrum.Intensity.Sum() * h.Spectrum.Spacing;
-        Assert.InRange(area, 0.98, 1.0 + 1e-9);
+        Assert.InRange(area, 0.99, 1.01);
     }
 
     [Fact]
@@ -160,7 +161,8 @@ public class DynamicsAnalysisTests
         // Coarse frames cannot show the stretch: no peak, and the note says why.
         var coarse = DynamicsAnalysis.TryAnalyse(Oscillators(3600, 1600, 5, 600, true), out reason);
         Assert.NotNull(coarse);
-        Assert.True(double.IsNaN(coarse.Vdos["H"].StretchCm1));
+        Assert.True(double.IsNaN(coarse.Vdos["H"].StretchCm1), $"aliased stretch reported at {coarse.Vdos["H"].StretchCm1}");
+        Assert.True(double.IsNaN(coarse.Vdos["H"].BendCm1));
         Assert.Contains("Nyquist", coarse.Note);
     }
 

@@ -64,6 +64,9 @@ public sealed class DynamicsAnalysis
         }
         int maxLag = (int)Math.Min(Math.Floor(maxLagFs / dt + 1e-9), (n - 1) / 2);
         var species = frames[0].Species;
+        double nyquist = Spectra.NyquistCm1(dt);
+        // Coarser frames fold the stretch back into the windows (at 5 fs, 3600 appears at ~3070): no peaks then.
+        bool resolved = nyquist >= StretchToCm1;
         var vdos = new Dictionary<string, SpeciesVdos>();
         foreach (var s in frames[0].DistinctSpecies())
         {
@@ -75,12 +78,12 @@ public sealed class DynamicsAnalysis
             var normalised = c.Select(x => c0 > 0 ? x / c0 : 0).ToArray();
             var spectrum = Spectra.FromCorrelation(normalised, dt);
             vdos[s.Symbol] = new SpeciesVdos(s.Symbol, Enumerable.Range(0, maxLag + 1).Select(k => k * dt).ToArray(), normalised, 3 * c0,
-                spectrum, Spectra.Peak(spectrum, StretchFromCm1, StretchToCm1), Spectra.Peak(spectrum, BendFromCm1, BendToCm1));
+                spectrum, resolved ? Spectra.Peak(spectrum, StretchFromCm1, StretchToCm1) : double.NaN,
+                resolved ? Spectra.Peak(spectrum, BendFromCm1, BendToCm1) : double.NaN);
         }
         var notes = new List<string>();
-        double nyquist = Spectra.NyquistCm1(dt);
-        if (nyquist < StretchToCm1)
-            notes.Add(string.Create(inv, $"frames {dt:0.###} fs apart resolve only up to {nyquist:0} cm⁻¹ (Nyquist): write frames more often to see the O–H stretch"));
+        if (!resolved)
+            notes.Add(string.Create(inv, $"frames {dt:0.###} fs apart resolve only up to {nyquist:0} cm⁻¹ (Nyquist), which folds the O–H stretch into the peak windows: no peaks; write frames at least every {1 / (2 * StretchToCm1 * Spectra.LightCmPerFs):0.#} fs"));
         DiffusionCoefficient? diffusion = null;
         double span = (frames.Count - 1) * dt;
         if (species.Any(s => s.Symbol == "O"))
