@@ -43,17 +43,25 @@ run() { # name, model, run options...
   fi
   [ -n "${SKIP_ANALYZE:-}" ] && return
   if [ ! -s "$work/$name.analysis.json" ] && [ -s "$work/$name.extxyz" ]; then
-    "$MLD" analyze "$work/$name.extxyz" --reference "$data" --skip 200 --json > "$work/$name.analysis.json" 2> "$work/$name.analysis.err" \
+    "$MLD" analyze "$work/$name.extxyz" --skip 200 --json > "$work/$name.analysis.json" 2> "$work/$name.analysis.err" \
       || log "analyze $name failed (see $name.analysis.err)"
   fi
 }
-# Reference alone (its own side of every comparison is the same; kept once for the table).
+# The reference once (summarise.py sets every run beside it).
 [ -n "${SKIP_ANALYZE:-}" ] || [ -s "$work/cp2k.analysis.json" ] || "$MLD" analyze "$data" --skip 200 --json > "$work/cp2k.analysis.json" 2> "$work/cp2k.analysis.err"
 run agent-massive-tau10 agent --massive --tau 10
 run agent-massive-tau100 agent --massive --tau 100
 run agent-global-tau25 agent --tau 25
+run agent-global-tau100 agent --tau 100
 run conservative-nve conservative --thermostat none
 run conservative-global-tau100 conservative --tau 100
 run accurate-nve accurate --thermostat none
 run accurate-global-tau100 accurate --tau 100
+# Two HTML reports with the spectra overlaid on CP2K's.
+if [ -z "${SKIP_ANALYZE:-}" ]; then
+  for name in agent-massive-tau10 conservative-global-tau100; do
+    [ -s "$work/$name.html" ] || "$MLD" analyze "$work/$name.extxyz" --reference "$data" --skip 200 --title "$name vs CP2K" \
+      --report "$work/$name.html" > /dev/null 2>> "$work/$name.analysis.err" || log "report $name failed"
+  done
+fi
 log "done: $(uptime)"

@@ -5,7 +5,7 @@ import datetime, glob, json, os, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 work = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "work")
-ORDER = ["agent-massive-tau10", "agent-massive-tau100", "agent-global-tau25",
+ORDER = ["agent-massive-tau10", "agent-massive-tau100", "agent-global-tau25", "agent-global-tau100",
          "conservative-nve", "conservative-global-tau100", "accurate-nve", "accurate-global-tau100"]
 
 
