@@ -64,4 +64,17 @@ if [ -z "${SKIP_ANALYZE:-}" ]; then
       --report "$work/$name.html" > /dev/null 2>> "$work/$name.analysis.err" || log "report $name failed"
   done
 fi
+# Scatter of 2 ps pieces (CP2K's length) of two 10 ps runs: how far peaks and D_O move from piece to piece.
+if [ -z "${SKIP_ANALYZE:-}" ]; then
+  for name in agent-massive-tau10 conservative-global-tau100; do
+    lines=$(( $(head -1 "$work/$name.extxyz") + 2 ))
+    for piece in 1 2 3 4; do  # frames 1000k+1 .. 1000(k+1)+1 (2 fs apart), after the first piece's start
+      out="$work/$name.piece$piece.analysis.json"
+      [ -s "$out" ] && continue
+      tail -n +$(( piece * 1000 * lines + 1 )) "$work/$name.extxyz" | head -n $(( 1001 * lines )) > "$work/piece.extxyz"
+      "$MLD" analyze "$work/piece.extxyz" --json > "$out" 2>> "$work/$name.analysis.err" || log "piece $piece of $name failed"
+    done
+  done
+  rm -f "$work/piece.extxyz"
+fi
 log "done: $(uptime)"

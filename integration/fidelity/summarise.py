@@ -56,7 +56,7 @@ lines = [f"# Dynamics fidelity, {now:%Y-%m-%d %H:%M} UTC", "",
          "(models fitted by `mld fit` on CP2K's xTB run; learned runs from its first frame, 0.5 fs steps, "
          "a frame every 2 fs; statistics after 200 fs). Peaks: H vibrational density of states; "
          "D_O: Einstein fit of the O MSD, ± standard error over 4 groups of oxygens.", "",
-         "| run | options | exit | analysed (ps) | T (K) | O–H stretch (cm⁻¹) | H–O–H bend (cm⁻¹) | D_O (Å²/ps) |",
+         "| run | options | exit | length (ps) | T (K) | O–H stretch (cm⁻¹) | H–O–H bend (cm⁻¹) | D_O (Å²/ps) |",
          "| --- | --- | --- | --- | --- | --- | --- | --- |"]
 if ref:
     lines.append(f"| CP2K GFN1-xTB (global chain, τ 100 fs) | reference | — | {ref['spanFs'] / 1000:.2f} | {num(ref['temperature'], '.1f')} | "
@@ -69,14 +69,33 @@ for r in rows:
                  f"{num(r['stretchCm1'], '.0f')}{pct(r['stretchCm1'], ref and ref['stretchCm1'])} | "
                  f"{num(r['bendCm1'], '.0f')}{pct(r['bendCm1'], ref and ref['bendCm1'])} | "
                  f"{num(r['diffusionO'], '.3f')} ± {num(r['diffusionOError'], '.3f')}{pct(r['diffusionO'], ref and ref['diffusionO'])} |")
+pieces = {}
+for name in ORDER:
+    docs = [side(load(p)["trajectory"]) for p in sorted(glob.glob(os.path.join(work, name + ".piece*.analysis.json"))) if os.path.getsize(p) > 0]
+    if len(docs) > 1:
+        def ms(key):
+            v = [d[key] for d in docs if d[key] is not None]
+            m = sum(v) / len(v)
+            return m, (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else None
+        pieces[name] = {k: ms(k) for k in ("stretchCm1", "bendCm1", "diffusionO")} | {"count": len(docs)}
+if pieces:
+    lines += ["", "Scatter over 2 ps pieces (CP2K's length) of 10 ps runs, 2–10 ps, each analysed alone: mean ± standard deviation.", "",
+              "| run | pieces | O–H stretch (cm⁻¹) | H–O–H bend (cm⁻¹) | D_O (Å²/ps) |", "| --- | --- | --- | --- | --- |"]
+    for name, p in pieces.items():
+        lines.append(f"| {name} | {p['count']} | {p['stretchCm1'][0]:.0f} ± {p['stretchCm1'][1]:.0f} | {p['bendCm1'][0]:.0f} ± {p['bendCm1'][1]:.0f} | "
+                     f"{p['diffusionO'][0]:.3f} ± {p['diffusionO'][1]:.3f} |")
 notes = [f"- {r['run']}: {r['note']}" for r in rows if r.get("note")]
+for r in rows:  # a run that stopped: mld run's own error line
+    if r["rc"] != 0:
+        err = [l.strip() for l in open(os.path.join(work, r["run"] + ".run.txt"), errors="replace") if l.startswith("error:")]
+        notes.append(f"- {r['run']} stopped (exit {r['rc']}): {err[-1] if err else 'see its .run.txt'}; analysed up to there")
 if ref and ref.get("note"):
     notes.insert(0, f"- CP2K: {ref['note']}")
 if notes:
     lines += ["", "Notes:"] + notes
 lines += ["", f"Load average when summarised: {os.getloadavg()[0]:.1f} (the machine is shared)."]
 stem = os.path.join(here, f"results-{now:%Y-%m-%d}")
-for ext, text in ((".md", "\n".join(lines) + "\n"), (".json", json.dumps({"reference": ref, "runs": rows}, indent=1) + "\n")):
+for ext, text in ((".md", "\n".join(lines) + "\n"), (".json", json.dumps({"reference": ref, "runs": rows, "pieces": pieces}, indent=1) + "\n")):
     tmp = stem + ext + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)
