@@ -8,7 +8,7 @@ namespace MolecularLearning.Dynamics.Analysis;
 /// Value and Error in Å²/ps; the MSD curve (Å²) on lags in fs.
 /// </summary>
 public sealed record DiffusionCoefficient(string Species, double Value, double Error, int Blocks,
-    double FitFromFs, double FitToFs, double[] LagFs, double[] Msd);
+    double FitFromFs, double FitToFs, double[] LagFs, double[] Msd, string ErrorFrom = "molecule groups");
 
 /// <summary>Mean-squared displacements of unwrapped positions and the diffusion coefficient they give.</summary>
 public static class Diffusion
@@ -92,9 +92,10 @@ public static class Diffusion
 
     /// <summary>
     /// D of the atoms of <paramref name="species"/> from frames <paramref name="dtFs"/> apart: the slope of
-    /// the MSD over lags [fromFs, toFs] by least squares, / 6. The error is the standard error of the
-    /// slopes of <paramref name="blocks"/> interleaved groups of those atoms (each fitted the same way):
-    /// the sampling error over molecules; correlations along one short run are not in it.
+    /// the MSD over lags [fromFs, toFs] by least squares, / 6. The error is the standard error of the same
+    /// fit on independent stretches of the run (2 × toFs each, up to 10) when there are at least
+    /// <paramref name="blocks"/> of them; otherwise on <paramref name="blocks"/> interleaved groups of the
+    /// atoms, the sampling error over molecules, which leaves out correlations along the run (a lower bound).
     /// </summary>
     public static DiffusionCoefficient Coefficient(double[][] unwrapped, IReadOnlyList<Species> atomSpecies, string species, double dtFs,
         double fromFs = DefaultFitFromFs, double toFs = DefaultFitToFs, int blocks = DefaultBlocks)
@@ -109,17 +110,24 @@ public static class Diffusion
         int stride = Math.Max(1, (int)Math.Round(OriginSpacingFs / dtFs));
         var msd = MeanSquaredDisplacement(unwrapped, atoms, hiLag, stride);
         double value = Slope(msd, loLag, hiLag, dtFs) / 6 * Units.FemtosecondsPerPicosecond;
-        blocks = Math.Clamp(blocks, 1, atoms.Count);
+        // Independent stretches of the run, each twice the longest lag, when there are enough of them; else
+        // groups of molecules, which miss the correlations along the run (on 2 ps pieces of 10 ps runs the
+        // D_O scatter was ~2× the molecule-group error).
+        int segment = 2 * hiLag, segments = unwrapped.Length / segment;
+        bool inTime = segments >= blocks;
+        if (inTime) blocks = Math.Min(segments, 10); else blocks = Math.Clamp(blocks, 1, atoms.Count);
         var perBlock = new double[blocks];
         for (int b = 0; b < blocks; b++)
         {
-            var group = atoms.Where((_, k) => k % blocks == b).ToList();
-            perBlock[b] = Slope(MeanSquaredDisplacement(unwrapped, group, hiLag, stride), loLag, hiLag, dtFs) / 6 * Units.FemtosecondsPerPicosecond;
+            var part = inTime ? MeanSquaredDisplacement(unwrapped[(b * segment)..((b + 1) * segment)], atoms, hiLag, stride)
+                : MeanSquaredDisplacement(unwrapped, atoms.Where((_, k) => k % blocks == b).ToList(), hiLag, stride);
+            perBlock[b] = Slope(part, loLag, hiLag, dtFs) / 6 * Units.FemtosecondsPerPicosecond;
         }
         var spread = MeanStd.Of(perBlock);
         double error = blocks > 1 ? spread.Std / Math.Sqrt(blocks) : double.NaN;
         var lags = Enumerable.Range(0, hiLag + 1).Select(k => k * dtFs).ToArray();
-        return new DiffusionCoefficient(species, value, error, blocks, loLag * dtFs, hiLag * dtFs, lags, msd);
+        return new DiffusionCoefficient(species, value, error, blocks, loLag * dtFs, hiLag * dtFs, lags, msd,
+            inTime ? "time blocks" : "molecule groups");
     }
 
     /// <summary>Least-squares slope (Å²/fs) of msd[k] against k·dt over k in [lo, hi].</summary>

@@ -52,6 +52,7 @@ public static class DynamicsJson
             Number(w, "fitFromFs", o.FitFromFs);
             Number(w, "fitToFs", o.FitToFs);
             w.WriteNumber("blocks", o.Blocks);
+            w.WriteString("errorFrom", o.ErrorFrom);
             w.WriteEndObject();
         }
         w.WriteEndObject();

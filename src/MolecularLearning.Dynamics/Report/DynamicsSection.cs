@@ -78,7 +78,10 @@ public static class DynamicsSection
           .Append("refined by a parabola through the neighbouring bins. Velocities: ")
           .Append(Esc(string.Join(", ", new[] { t, r }.Where(d => d is not null).Select(d => d!.VelocitySource).Distinct())))
           .Append(". D_O: Einstein relation on the unwrapped oxygen positions (centre-of-mass drift removed), least-squares slope of the MSD over the fit window / 6; ")
-          .Append("the error is the standard error over 4 groups of oxygens, so it leaves out correlations along the run. ")
+          .Append("the error is the standard error over independent stretches of the run (each twice the longest lag) when there are at least 4, ")
+          .Append("else over 4 groups of oxygens, which leaves out correlations along the run (a lower bound). Errors from: ")
+          .Append(Esc(string.Join(", ", new[] { t, r }.Where(d => d?.OxygenDiffusion is not null).Select(d => d!.OxygenDiffusion!.ErrorFrom).Distinct())))
+          .Append(". ")
           .Append("A strong (e.g. massive, τ 10 fs) thermostat damps both.");
         foreach (var a in new[] { trajectory, reference })
             if (a?.DynamicsNote is { } note) sb.Append(' ').Append(Esc(a.Label)).Append(": ").Append(Esc(note)).Append('.');
