@@ -16,7 +16,7 @@ def side(doc):
             "temperature": (doc.get("temperature") or {}).get("mean"),
             "stretchCm1": h.get("stretchCm1"), "bendCm1": h.get("bendCm1"),
             "diffusionO": o.get("value"), "diffusionOError": o.get("error"),
-            "fitFs": [o.get("fitFromFs"), o.get("fitToFs")],
+            "fitFs": [o.get("fitFromFs"), o.get("fitToFs")], "errorFrom": o.get("errorFrom"),
             "velocitySource": (doc.get("dynamics") or {}).get("velocitySource"), "note": (doc.get("dynamics") or {}).get("note")}
 
 
@@ -46,6 +46,10 @@ def pct(v, r):
     return "" if v is None or r in (None, 0) else f" ({(v - r) / r * 100:+.1f}%)"
 
 
+def dag(side):
+    return "†" if side.get("errorFrom") == "molecule groups" else ""
+
+
 def num(v, f):
     return "n/a" if v is None else format(v, f)
 
@@ -55,12 +59,13 @@ lines = [f"# Dynamics fidelity, {now:%Y-%m-%d %H:%M} UTC", "",
          "Written by integration/fidelity/summarise.py from integration/fidelity/measure.sh's runs "
          "(models fitted by `mld fit` on CP2K's xTB run; learned runs from its first frame, 0.5 fs steps, "
          "a frame every 2 fs; statistics after 200 fs). Peaks: H vibrational density of states; "
-         "D_O: Einstein fit of the O MSD, ± standard error over 4 groups of oxygens.", "",
+         "D_O: Einstein fit of the O MSD over 0.5–1 ps lags, ± standard error over 4–5 independent 2 ps stretches of the run, "
+         "or, marked †, over 4 groups of oxygens when the run is too short for that (a lower bound: it leaves out correlations along the run).", "",
          "| run | options | exit | length (ps) | T (K) | O–H stretch (cm⁻¹) | H–O–H bend (cm⁻¹) | D_O (Å²/ps) |",
          "| --- | --- | --- | --- | --- | --- | --- | --- |"]
 if ref:
     lines.append(f"| CP2K GFN1-xTB (global chain, τ 100 fs) | reference | — | {ref['spanFs'] / 1000:.2f} | {num(ref['temperature'], '.1f')} | "
-                 f"{num(ref['stretchCm1'], '.0f')} | {num(ref['bendCm1'], '.0f')} | {num(ref['diffusionO'], '.3f')} ± {num(ref['diffusionOError'], '.3f')} |")
+                 f"{num(ref['stretchCm1'], '.0f')} | {num(ref['bendCm1'], '.0f')} | {num(ref['diffusionO'], '.3f')} ± {num(ref['diffusionOError'], '.3f')}{dag(ref)} |")
 for r in rows:
     if "stretchCm1" not in r:
         lines.append(f"| {r['run']} | `{r['options']}` | {r['rc']} | n/a | | | | |")
@@ -68,7 +73,7 @@ for r in rows:
     lines.append(f"| {r['run']} | `{r['options']}` | {r['rc']} | {r['spanFs'] / 1000:.2f} | {num(r['temperature'], '.1f')} | "
                  f"{num(r['stretchCm1'], '.0f')}{pct(r['stretchCm1'], ref and ref['stretchCm1'])} | "
                  f"{num(r['bendCm1'], '.0f')}{pct(r['bendCm1'], ref and ref['bendCm1'])} | "
-                 f"{num(r['diffusionO'], '.3f')} ± {num(r['diffusionOError'], '.3f')}{pct(r['diffusionO'], ref and ref['diffusionO'])} |")
+                 f"{num(r['diffusionO'], '.3f')} ± {num(r['diffusionOError'], '.3f')}{dag(r)}{pct(r['diffusionO'], ref and ref['diffusionO'])} |")
 pieces = {}
 for name in ORDER:
     docs = [side(load(p)["trajectory"]) for p in sorted(glob.glob(os.path.join(work, name + ".piece*.analysis.json"))) if os.path.getsize(p) > 0]
