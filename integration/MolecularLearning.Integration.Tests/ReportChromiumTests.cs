@@ -24,6 +24,7 @@ public sealed class ReportChromiumTests : IDisposable
         var analyze = Peers.Mld(["analyze", sample, "--reference", pbe, "--report", report, "--json", "--skip", "0"], TimeSpan.FromMinutes(3));
         Assert.True(analyze.ExitCode == 0, analyze.StdErr);
         using (var json = JsonDocument.Parse(analyze.StdOut))
+        {
             foreach (var side in new[] { "trajectory", "reference" })
             {
                 var s = json.RootElement.GetProperty(side);
@@ -32,9 +33,20 @@ public sealed class ReportChromiumTests : IDisposable
                 Assert.InRange(s.GetProperty("hohAngle").GetProperty("mean").GetDouble(), 95, 115);
                 Assert.InRange(s.GetProperty("rdf").GetProperty("OH").GetProperty("firstPeak").GetProperty("r").GetDouble(), 0.9, 1.05);
             }
+            // Dynamics: the 2 ps xTB sample has them (water's bands); the 4-step PBE sample is too short and says so.
+            var t = json.RootElement.GetProperty("trajectory");
+            var h = t.GetProperty("vdos").GetProperty("H");
+            Assert.InRange(h.GetProperty("stretchCm1").GetDouble(), 3000, 4000);
+            Assert.InRange(h.GetProperty("bendCm1").GetDouble(), 1300, 1800);
+            Assert.True(h.GetProperty("spectrum").GetArrayLength() > 100);
+            Assert.True(t.GetProperty("vdos").GetProperty("O").GetProperty("spectrum")[10].GetArrayLength() == 2);
+            Assert.True(t.GetProperty("diffusion").GetProperty("O").GetProperty("value").GetDouble() > 0);
+            Assert.True(t.GetProperty("diffusion").GetProperty("O").GetProperty("error").GetDouble() > 0);
+            Assert.Contains("too few", json.RootElement.GetProperty("reference").GetProperty("dynamics").GetProperty("note").GetString());
+        }
 
         var html = File.ReadAllText(report);
-        Assert.Equal(8, Regex.Matches(html, "<svg ").Count);
+        Assert.Equal(11, Regex.Matches(html, "<svg ").Count); // 8 + H and O spectra + O MSD
         Assert.DoesNotMatch("<(script|link|img)[ >]", html); // self-contained: nothing fetched, nothing run
 
         var png = Path.Combine(_dir, "report.png");
@@ -50,7 +62,7 @@ public sealed class ReportChromiumTests : IDisposable
         Assert.Equal("\x89PNG", System.Text.Encoding.Latin1.GetString(bytes, 0, 4));
         int width = ReadBigEndian(bytes, 16), height = ReadBigEndian(bytes, 20);
         Assert.Equal((1200, 2000), (width, height));
-        // A blank 1200×2000 page compresses to a few kB; tables, text and eight charts do not.
+        // A blank 1200×2000 page compresses to a few kB; tables, text and eleven charts do not.
         Assert.True(bytes.Length > 100_000, $"screenshot only {bytes.Length} bytes: the page looks empty");
     }
 
