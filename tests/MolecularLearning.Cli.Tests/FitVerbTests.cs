@@ -50,4 +50,24 @@ public sealed class FitVerbTests : IDisposable
         using var file = JsonDocument.Parse(File.ReadAllText(model));
         Assert.Equal(2, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
     }
+    /// <summary>No --mode: the recommended conservative model with angular invariants; --mode agent: the paper's model.</summary>
+    [Fact]
+    public void TheDefaultIsTheConservativeRecipeAndAgentIsOneFlagAway()
+    {
+        string Fit(string name, params string[] extra)
+        {
+            string model = Path.Combine(_dir, name);
+            var (code, stdout, err) = Mld(["fit", PbeSample(), "-o", model, "--stride", "1", "--json", .. extra]);
+            Assert.True(code == 0, err);
+            using var report = JsonDocument.Parse(stdout);
+            return report.RootElement.GetProperty("mode").GetString()!;
+        }
+        Assert.Equal("conservative", Fit("default.json"));
+        using (var file = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "default.json"))))
+            Assert.Equal(2, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
+        Assert.Equal("agent", Fit("agent.json", "--mode", "agent"));
+        using (var file = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "agent.json"))))
+            Assert.False(file.RootElement.GetProperty("invariants").TryGetProperty("angular", out var a) && a.ValueKind == JsonValueKind.Object
+                && a.GetProperty("maxDegree").GetInt32() > 0, "the agent default has no angular Gaussians");
+    }
 }
