@@ -76,7 +76,9 @@ public sealed class SvgChart
         var sb = new StringBuilder();
         sb.Append(Inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"Helvetica, Arial, sans-serif\" role=\"img\" aria-label=\"{Esc(Title)}\">");
         sb.Append(Inv, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"#fff\"/>");
-        sb.Append(Inv, $"<text x=\"{Width / 2.0:0.#}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">{Esc(Title)}</text>");
+        // A long title (a long run label) shrinks to fit the width rather than being cut at the edges.
+        double titleSize = Math.Clamp((Width - 16) / (0.6 * Math.Max(1, Title.Length)), 10, 15);
+        sb.Append(Inv, $"<text x=\"{Width / 2.0:0.#}\" y=\"22\" text-anchor=\"middle\" font-size=\"{titleSize:0.#}\" font-weight=\"bold\" fill=\"#222\">{Esc(Title)}</text>");
         // Grid and ticks.
         string xFmt = Format(xTicks), yFmt = Format(yTicks);
         foreach (var t in xTicks)
