@@ -102,10 +102,12 @@ public sealed class ExtxyzAseTests : IDisposable
     {
         var t = Cp2kRun.Read(Path.Combine(Peers.RepoRoot, run));
         var e = t.Energies!;
-        Assert.Equal(e.Count, t.Frames.Count);
+        // The shipped xtb run prints energies every step and frames every 4th step: every frame has its row.
+        Assert.InRange(t.Frames.Count, 2, e.Count);
         foreach (var f in t.Frames)
         {
             int row = e.RowOf(f.Step!.Value);
+            Assert.True(row >= 0, $"step {f.Step}: no row in the .ener file");
             Assert.True(Math.Abs(f.Temperature() - e.Temperature[row]) < 0.05, $"step {f.Step}: {f.Temperature()} K vs CP2K {e.Temperature[row]} K");
             Assert.True(Math.Abs(f.Energy!.Value - e.Potential[row]) < 1e-7, $"step {f.Step}: {f.Energy} eV vs CP2K {e.Potential[row]} eV");
             Assert.Equal(e.Time[row], f.Time!.Value, 1e-9);
