@@ -32,9 +32,10 @@ public sealed class AnalyzeVerb : IVerb
     {
         if (!(skipFs >= 0)) throw new DataException($"--skip must be ≥ 0 fs, got {skipFs}");
         static void Warn(string w) => Console.Error.WriteLine("warning: " + w);
-        // A CP2K run is labelled with its method (e.g. "CP2K GFN1-xTB"), read from its input.
-        string trajectoryLabel = Cp2kInput.ReadRunMethod(trajectoryPath) ?? "trajectory";
-        string? referenceLabel = referencePath is null ? null : Cp2kInput.ReadRunMethod(referencePath) ?? "reference";
+        // A CP2K run is labelled with its method (e.g. "CP2K GFN1-xTB"), read from its input; any other file by its name.
+        static string Name(string path) => Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        string trajectoryLabel = Cp2kInput.ReadRunMethod(trajectoryPath) ?? Name(trajectoryPath);
+        string? referenceLabel = referencePath is null ? null : Cp2kInput.ReadRunMethod(referencePath) ?? Name(referencePath);
         if (referenceLabel == trajectoryLabel) (trajectoryLabel, referenceLabel) = (trajectoryLabel + " (trajectory)", referenceLabel + " (reference)");
         var trajectory = WaterAnalysis.Analyse(Load(trajectoryPath, Warn), trajectoryLabel, trajectoryPath, skipFs);
         var reference = referencePath is null ? null : WaterAnalysis.Analyse(Load(referencePath, Warn), referenceLabel!, referencePath, skipFs);
