@@ -32,11 +32,16 @@ public sealed class AnalyzeVerb : IVerb
     {
         if (!(skipFs >= 0)) throw new DataException($"--skip must be ≥ 0 fs, got {skipFs}");
         static void Warn(string w) => Console.Error.WriteLine("warning: " + w);
-        var trajectory = WaterAnalysis.Analyse(Load(trajectoryPath, Warn), "trajectory", trajectoryPath, skipFs);
-        var reference = referencePath is null ? null : WaterAnalysis.Analyse(Load(referencePath, Warn), "reference", referencePath, skipFs);
+        // A CP2K run is labelled with its method (e.g. "CP2K GFN1-xTB"), read from its input; any other file by its name.
+        static string Name(string path) => Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        string trajectoryLabel = Cp2kInput.ReadRunMethod(trajectoryPath) ?? Name(trajectoryPath);
+        string? referenceLabel = referencePath is null ? null : Cp2kInput.ReadRunMethod(referencePath) ?? Name(referencePath);
+        if (referenceLabel == trajectoryLabel) (trajectoryLabel, referenceLabel) = (trajectoryLabel + " (trajectory)", referenceLabel + " (reference)");
+        var trajectory = WaterAnalysis.Analyse(Load(trajectoryPath, Warn), trajectoryLabel, trajectoryPath, skipFs);
+        var reference = referencePath is null ? null : WaterAnalysis.Analyse(Load(referencePath, Warn), referenceLabel!, referencePath, skipFs);
         if (reportPath is not null)
         {
-            var html = AnalysisReport.Render(trajectory, reference, title ?? "Water trajectory analysis");
+            var html = AnalysisReport.Render(trajectory, reference, title ?? (reference is null ? "Water trajectory analysis" : $"{trajectory.Label} against {reference.Label}"));
             AtomicFile.Write(reportPath, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(html); });
         }
         if (json) Console.WriteLine(WaterAnalysis.ComparisonJson(trajectory, reference));
