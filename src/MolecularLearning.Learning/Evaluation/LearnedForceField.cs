@@ -17,7 +17,7 @@ namespace MolecularLearning.Learning;
 /// is the virial of the pairwise decomposition of the agent forces (the pull p_ie = ∂L_i/∂d_e on agent i with
 /// its reaction on the neighbour), which again equals −∂(Σ L_i)/∂ε of the reported energy.
 /// </remarks>
-public sealed class LearnedForceField : IForceField, IParallelWork
+public sealed partial class LearnedForceField : IForceField, IParallelWork
 {
     /// <summary>Atoms below which evaluation stays on the calling thread (the 96-atom box already gains from two threads).</summary>
     public const int ParallelThreshold = 64;
@@ -176,22 +176,30 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         // Conservative forces are sums of every agent's reactions, from zero: split runs sum each chunk into its own array.
         var forces = conservative && _chunks.Length > 1 ? c.Forces : _forces;
         if (conservative) Array.Clear(forces);
+        c.Energy = EvaluateAgents(c.From, c.To, worker, _list, _padded, _types, forces, conservative, c.Virial);
+    }
+
+    /// <summary>
+    /// Evaluates agents [from, to) on <paramref name="list"/>: returns the sum of their losses, sets
+    /// <paramref name="virial"/> to their virial and writes their forces (agent mode: on the agents; conservative
+    /// mode: added to <paramref name="forces"/> on the agents and their neighbours).
+    /// </summary>
+    private double EvaluateAgents(int from, int to, int worker, NeighbourList list, PaddedCoordinates padded, int[] types,
+        double[] forces, bool conservative, Span<double> virial)
+    {
         if (_kernel is not null)
-        {
-            c.Energy = _kernel.Run(c.From, c.To, _workers[worker].Kernel, _list, _padded, _types, forces, conservative, c.Virial);
-            return;
-        }
+            return _kernel.Run(from, to, _workers[worker].Kernel, list, padded, types, forces, conservative, virial);
         var s = _workers[worker].Agent;
-        Span<double> w = c.Virial;
+        Span<double> w = virial;
         double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
         double energy = 0;
         int t = _set.Species.Count;
         var wallR = _model.WallRMin;
         var wallK = _model.WallStrength;
-        for (int i = c.From; i < c.To; i++)
+        for (int i = from; i < to; i++)
         {
-            int ti = _types[i];
-            _set.Gather(s, i, _list, _types);
+            int ti = types[i];
+            _set.Gather(s, i, list, types);
             _set.ComputeValues(s);
             double loss = _losses[ti].Evaluate(s.Values.AsSpan(0, _set.Count), s.Lambda);
             var sink = new LossGradientSink(s);
@@ -229,6 +237,6 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             else { forces[3 * i] = fx; forces[3 * i + 1] = fy; forces[3 * i + 2] = fz; }
         }
         w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
-        c.Energy = energy;
+        return energy;
     }
 }
