@@ -174,3 +174,45 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         Assert.Contains("install the Debian package liblammps0", r.StdErr);
     }
 }
+
+/// <summary>
+/// Dynamics through `mld lammps`: LAMMPS's NVE (velocity Verlet, 0.5 fs) on the accurate preset keeps the total
+/// energy as well as mld's own NVE does on the same model and box (short runs: the machine's budget, not 10 ps).
+/// </summary>
+public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFixture<CoupledModels>
+{
+    private const int Steps = 400, Every = 10;
+
+    [Fact]
+    public void NveInLammpsConservesEnergyAsInProcessNveDoes()
+    {
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-nve-").FullName;
+        try
+        {
+            var model = models.ModelPath("accurate");
+            foreach (var file in new[] { "common.lammps", "in.nve", "water96.data" })
+                File.Copy(Path.Combine(Peers.RepoRoot, "integration", "lammps", file), Path.Combine(dir, file));
+            var input = File.ReadAllText(Path.Combine(dir, "in.nve")).Replace("run             ${steps}",
+                $"variable et equal etotal\nvariable ke equal ke\nfix record all print {Every} \"${{et}} ${{ke}}\" file nve.txt screen no\nrun ${{steps}}");
+            File.WriteAllText(Path.Combine(dir, "in.record"), input);
+            var r = LammpsCouplingTests.MldLammps(dir, 1, [model, "-in", "in.record", "-var", "steps", Steps.ToString(CultureInfo.InvariantCulture)]);
+            Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut[^Math.Min(2000, r.StdOut.Length)..]);
+            var rows = File.ReadAllLines(Path.Combine(dir, "nve.txt")).Where(l => !l.StartsWith('#') && l.Trim().Length > 0)
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray()).ToArray();
+            Assert.Equal(Steps / Every + 1, rows.Length); // step 0 included
+            double lammpsSpread = rows.Max(x => x[0]) - rows.Min(x => x[0]), kinetic = rows.Average(x => x[1]);
+
+            var m = Peers.Mld(["run", model, "--from", Path.Combine(Peers.RepoRoot, "samples", "water32-xtb", "init.xyz"), "--cell", "9.8528 9.8528 9.8528",
+                "--steps", Steps.ToString(CultureInfo.InvariantCulture), "--thermostat", "none", "--seed", "3", "--log", Path.Combine(dir, "mld.csv"),
+                "--log-every", Every.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(600), dir);
+            Assert.True(m.ExitCode == 0, m.StdErr);
+            var conserved = File.ReadAllLines(Path.Combine(dir, "mld.csv")).Skip(1)
+                .Select(l => double.Parse(l.Split(',')[5], CultureInfo.InvariantCulture)).ToArray();
+            double mldSpread = conserved.Max() - conserved.Min();
+            // Both small against the kinetic energy, and of the same order (a wrong or stale force breaks this at once).
+            Assert.True(lammpsSpread < 0.02 * kinetic, $"LAMMPS NVE total energy spread {lammpsSpread} eV, kinetic {kinetic} eV");
+            Assert.True(lammpsSpread < 5 * mldSpread && mldSpread < 5 * lammpsSpread, $"LAMMPS spread {lammpsSpread} eV against mld run {mldSpread} eV");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
