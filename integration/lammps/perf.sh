@@ -30,7 +30,7 @@ fi
 model=$(realpath "$model")
 
 # The ghost reach the model needs (mld lammps prints it first), plus LAMMPS's 2 Å metal skin.
-reach=$(mld lammps "$model" -in /dev/null | sed -n 's/.*ghosts needed to \([0-9.]*\) Å.*/\1/p')
+reach=$(cd "$work" && mld lammps "$model" -in /dev/null | sed -n 's/.*ghosts needed to \([0-9.]*\) Å.*/\1/p')
 comm=$(awk -v r="$reach" 'BEGIN {printf "%.2f", r + 2.0}')
 echo "ghost reach $reach Å: comm_modify cutoff $comm"
 
