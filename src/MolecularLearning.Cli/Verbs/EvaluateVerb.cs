@@ -2,35 +2,60 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using MolecularLearning.Core;
+using MolecularLearning.Grpc.Client;
 using MolecularLearning.Learning;
 using Spectre.Console;
 
 namespace MolecularLearning.Cli.Verbs;
 
 /// <summary>
-/// `mld evaluate model.json DATA...`: relative force error per species of a model on any data, and per frame the force
-/// error beside the extrapolation signal (docs/extrapolation.md), with their rank correlation.
+/// `mld evaluate model.json DATA...`: relative force error per species of a model on any data;
+/// `mld evaluate --server grpc:HOST:PORT DATA...`: the same for a served model. Per frame, the force error beside the
+/// extrapolation signal (docs/extrapolation.md), with their rank correlation.
 /// </summary>
 public sealed class EvaluateVerb : IVerb
 {
     public Command Build()
     {
         var model = new Argument<string>("model") { Description = "model file written by `mld fit`" };
-        var inputs = new Argument<string[]>("data") { Description = "CP2K runs or extended XYZ files with reference forces", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("data") { Description = "CP2K runs or extended XYZ files with reference forces", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json") { Description = "print {\"species\": {...}, \"frames\": n, \"perFrame\": [{\"frame\", \"forceRmse\", \"extrapolation\", ...}]} as JSON" };
         var worst = new Option<int>("--worst") { Description = "frames listed in the text output, worst force error first", DefaultValueFactory = _ => 5 };
+        var server = new Option<string?>("--server") { Description = "evaluate the model served at grpc:HOST:PORT (mld serve --grpc) instead of a model file; all arguments are then data" };
         var backend = BackendOption.Create();
-        var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, worst, backend };
-        command.SetAction(p => CliErrors.Guard(() => Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), p.GetValue(worst), BackendOption.Parse(p.GetValue(backend)!))));
+        var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, worst, server, backend };
+        command.SetAction(p => CliErrors.Guard(() =>
+        {
+            int n = p.GetValue(worst);
+            if (n < 0) throw new DataException($"--worst: {n} is negative");
+            return p.GetValue(server) is { } address
+                ? RunServed(address, [p.GetValue(model)!, .. p.GetValue(inputs)!], p.GetValue(json), n)
+                : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), n, BackendOption.Parse(p.GetValue(backend)!));
+        }));
         return command;
     }
 
-    private static int Run(string modelPath, string[] inputs, bool asJson, int worst, BackendChoice backend)
+    private static int RunServed(string server, string[] inputs, bool asJson, int worst)
     {
-        if (worst < 0) throw new DataException($"--worst: {worst} is negative");
-        var model = LearnedModel.Load(modelPath);
-        var forceField = model.CreateForceField(backend);
-        BackendOption.Tell(forceField);
+        if (!server.StartsWith("grpc:", StringComparison.OrdinalIgnoreCase))
+            throw new DataException($"--server '{server}': expected grpc:HOST:PORT");
+        using var forceField = new GrpcForceField(server["grpc:".Length..]);
+        var served = forceField.Connect();
+        var known = served.Species.Select(s => s.Symbol).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var frames = LoadReferenceFrames(inputs, (frame, where) =>
+        {
+            foreach (var s in frame.Species)
+                if (!known.Contains(s.Symbol))
+                    throw new DataException($"{where}: {s.Symbol} is not a species of the served model ({string.Join(", ", known)})");
+        });
+        var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
+        string? unavailable = perFrame.Any(x => !double.IsNaN(x.Extrapolation)) ? null
+            : "extrapolation signal: not available (the server does not send it: an older server, or its model file records no training ranges)";
+        return Report(report, perFrame, unavailable, $"{server} ({served.Name})", inputs, asJson, worst);
+    }
+
+    private static List<Frame> LoadReferenceFrames(string[] inputs, Action<Frame, string> checkSpecies)
+    {
         var frames = new List<Frame>();
         foreach (var input in inputs)
         {
@@ -38,24 +63,39 @@ public sealed class EvaluateVerb : IVerb
             for (int f = 0; f < loaded.Count; f++)
             {
                 if (loaded[f].Forces is null) throw DataException.At(input, f, "has no reference forces to compare with");
-                model.CheckSpecies(loaded[f].Species, $"{input}: frame {f}");
+                checkSpecies(loaded[f], $"{input}: frame {f}");
             }
             frames.AddRange(loaded);
         }
+        return frames;
+    }
+
+    private static int Run(string modelPath, string[] inputs, bool asJson, int worst, BackendChoice backend)
+    {
+        if (inputs.Length == 0) throw new DataException("no data: give CP2K runs or extended XYZ files after the model (mld evaluate model.json DATA...)");
+        var model = LearnedModel.Load(modelPath);
+        var forceField = model.CreateForceField(backend);
+        BackendOption.Tell(forceField);
+        var frames = LoadReferenceFrames(inputs, (frame, where) => model.CheckSpecies(frame.Species, where));
         var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
         string? unavailable = forceField.ReportsExtrapolation ? null
             : "extrapolation signal: not available (the model file records no training ranges; refit it with this version to get them)";
+        return Report(report, perFrame, unavailable, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst);
+    }
+
+    private static int Report(ForceErrorReport report, IReadOnlyList<FrameError> perFrame, string? unavailable, string modelName, string[] inputs, bool asJson, int worst)
+    {
         double spearman = ForceErrors.Spearman([.. perFrame.Select(x => x.Extrapolation)], [.. perFrame.Select(x => x.ForceRmse)]);
         if (asJson)
         {
-            if (unavailable is not null) Console.Error.WriteLine(unavailable);
             using var stdout = Console.OpenStandardOutput();
+            if (unavailable is not null) Console.Error.WriteLine(unavailable);
             using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
                 ErrorJson.Write(w, report, w => WritePerFrame(w, report, perFrame, spearman));
             stdout.Write("\n"u8);
             return 0;
         }
-        AnsiConsole.MarkupLine(Markup.Escape($"{modelPath} on {frames.Count} frames ({string.Join(", ", inputs)}), backend {forceField.Backend}:"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{modelName} on {perFrame.Count} frames ({string.Join(", ", inputs)}):"));
         var table = new Table().Border(TableBorder.Simple).AddColumn("species").AddColumn("atoms").AddColumn("relRMSE").AddColumn("RMSE (eV/Å)");
         foreach (var (s, e) in report.Species)
             table.AddRow(s, e.Atoms.ToString(CultureInfo.InvariantCulture), e.RelRmse.ToString("0.0000", CultureInfo.InvariantCulture), e.Rmse.ToString("0.0000", CultureInfo.InvariantCulture));
@@ -104,3 +144,4 @@ public sealed class EvaluateVerb : IVerb
         if (double.IsNaN(spearman)) w.WriteNull("spearman"); else w.WriteNumber("spearman", spearman);
     }
 }
+
