@@ -20,9 +20,9 @@ base=integration/extrapolation/results-$stamp-$commit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 data=samples/water32-xtb
-"${mld[@]}" fit "$data" -o "$work/agent.json" > /dev/null
-"${mld[@]}" fit "$data" --mode conservative -o "$work/conservative.json" > /dev/null
-"${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null
+"${mld[@]}" fit "$data" --mode agent -o "$work/agent.json" > /dev/null 2>&1
+"${mld[@]}" fit "$data" --mode conservative -o "$work/conservative.json" > /dev/null 2>&1
+"${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null 2>&1
 for m in agent conservative accurate; do
   /usr/bin/python3 - "$work/$m.json" "$work/$m-uncapped.json" <<'PY'
 import json, sys

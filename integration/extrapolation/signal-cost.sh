@@ -23,9 +23,9 @@ base=integration/extrapolation/signal-cost-$stamp-$commit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 data=samples/water32-xtb
-"${mld[@]}" fit "$data" -o "$work/agent.json" > /dev/null
-"${mld[@]}" fit "$data" --mode conservative -o "$work/conservative.json" > /dev/null
-"${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null
+"${mld[@]}" fit "$data" --mode agent -o "$work/agent.json" > /dev/null 2>&1
+"${mld[@]}" fit "$data" --mode conservative -o "$work/conservative.json" > /dev/null 2>&1
+"${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null 2>&1
 for m in agent conservative accurate; do
   /usr/bin/python3 - "$work/$m.json" "$work/$m-nosignal.json" <<'PY'
 import json, sys
@@ -39,7 +39,8 @@ for r in $(seq 1 "$rounds"); do
   for m in agent conservative accurate; do
     for v in "$m" "$m-nosignal"; do
       echo "signal-cost.sh: round $r $v (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-      "${mld[@]}" bench --model "$work/$v.json" --replicas 3 --threads 1 --seconds "$seconds" --json 2> /dev/null > "$work/$v-$r.json"
+      "${mld[@]}" bench --model "$work/$v.json" --replicas 3 --threads 1 --seconds "$seconds" --json 2> "$work/$v-$r.err" > "$work/$v-$r.json" \
+        || { echo "signal-cost.sh: mld bench failed for $v:" >&2; tail -5 "$work/$v-$r.err" >&2; exit 1; }
     done
   done
 done
