@@ -72,6 +72,24 @@ public class ExtrapolationConformanceTests
         }
     }
 
+    /// <summary>Steps with the signal on (some agents outside) allocate nothing on either backend.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(BackendConformanceTests.Widths), MemberType = typeof(BackendConformanceTests))]
+    public void TheSignalAllocatesNothing(int bits)
+    {
+        var model = WithRanges(Synthetic.RandomModel(BackendConformanceTests.Basis("default"), 2, ForceMode.Agent, seed: 17, bounds: true), Training());
+        var frame = Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.2);
+        foreach (var ff in new[] { Backends.Reference(model), Backends.Simd(model, bits) })
+        {
+            var result = new ForceResult(frame.AtomCount);
+            for (int step = 0; step < 5; step++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            Assert.True(result.Extrapolation > 0);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int step = 0; step < 20; step++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
     private static void AssertAgree(LearnedModel model, Frame frame, int bits)
     {
         var reference = Backends.Reference(model);
