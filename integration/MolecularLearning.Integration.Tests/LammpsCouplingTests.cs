@@ -177,11 +177,133 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
 
 /// <summary>
 /// Dynamics through `mld lammps`: LAMMPS's NVE (velocity Verlet, 0.5 fs) on the accurate preset keeps the total
-/// energy as well as mld's own NVE does on the same model and box (short runs: the machine's budget, not 10 ps).
+/// energy as well as mld's own NVE does on the same model and box, and LAMMPS's Nosé–Hoover chain (fix nvt) gives
+/// the same temperature, potential energy and O–H bond statistics as `mld run` with a global chain, within their
+/// noise (short runs: the machine's budget, not 10 ps).
 /// </summary>
 public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFixture<CoupledModels>
 {
     private const int Steps = 400, Every = 10;
+    /// <summary>NVT: 0.5 fs steps, a sample every 20; the first fifth is equilibration; the rest in blocks for the noise.</summary>
+    private const int NvtSteps = 5000, NvtEvery = 20, Blocks = 8;
+    /// <summary>Two means agree when they differ by at most this many standard errors of their difference.</summary>
+    private const double Sigmas = 4;
+    private const double Box = 9.8528;
+
+    [Fact]
+    public async Task NvtInLammpsGivesTheTemperatureAndOHStatisticsOfMldRun()
+    {
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-nvt-").FullName;
+        try
+        {
+            var model = models.ModelPath("accurate");
+            foreach (var file in new[] { "common.lammps", "in.nvt", "water96.data" })
+                File.Copy(Path.Combine(Peers.RepoRoot, "integration", "lammps", file), Path.Combine(dir, file));
+            string every = NvtEvery.ToString(CultureInfo.InvariantCulture), steps = NvtSteps.ToString(CultureInfo.InvariantCulture);
+            var input = File.ReadAllText(Path.Combine(dir, "in.nvt")).Replace("run             ${steps}",
+                $"variable t equal temp\nvariable p equal pe\nfix record all print {every} \"${{t}} ${{p}}\" file nvt.txt screen no\n" +
+                $"dump traj all custom {every} traj.dump id type x y z\ndump_modify traj sort id format float %.10g\nrun ${{steps}}");
+            File.WriteAllText(Path.Combine(dir, "in.record"), input);
+            // Both at once: one process each on the two cores.
+            var lammps = Task.Run(() => LammpsCouplingTests.MldLammps(dir, 1, [model, "-in", "in.record", "-var", "steps", steps]));
+            // A global chain of three (fix nvt's default) with τ = fix nvt's 0.1 ps damping.
+            var mld = Task.Run(() => Peers.Mld(["run", model, "--from", Path.Combine(Peers.RepoRoot, "samples", "water32-xtb", "init.xyz"),
+                "--cell", $"{Box} {Box} {Box}", "--steps", steps, "--thermostat", "nose-hoover", "--massive", "false", "--chain", "3", "--tau", "100",
+                "--temperature", "300", "--seed", "3", "--log", Path.Combine(dir, "mld.csv"), "--log-every", every,
+                "--trajectory", Path.Combine(dir, "mld.extxyz"), "--every", every], TimeSpan.FromSeconds(600), dir));
+            var r = await lammps;
+            Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut[^Math.Min(2000, r.StdOut.Length)..]);
+            var m = await mld;
+            Assert.True(m.ExitCode == 0, m.StdErr);
+
+            var thermo = File.ReadAllLines(Path.Combine(dir, "nvt.txt")).Where(l => !l.StartsWith('#') && l.Trim().Length > 0)
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(P).ToArray()).ToArray();
+            var log = File.ReadAllLines(Path.Combine(dir, "mld.csv")).Skip(1).Select(l => l.Split(',').Select(P).ToArray()).ToArray();
+            var lammpsBonds = DumpFrames(Path.Combine(dir, "traj.dump")).Select(BondStatistics).ToArray();
+            var mldBonds = FrameSource.Load(Path.Combine(dir, "mld.extxyz"))
+                .Select(f => BondStatistics((f.Species.Select(s => s.Symbol == "O" ? 1 : 2).ToArray(), f.Positions.ToArray()))).ToArray();
+            Assert.Equal(NvtSteps / NvtEvery + 1, thermo.Length);
+            Assert.Equal(NvtSteps / NvtEvery + 1, lammpsBonds.Length);
+
+            AssertSame("temperature (K)", thermo.Select(x => x[0]), log.Select(x => x[3]));
+            AssertSame("potential energy (eV)", thermo.Select(x => x[1]), log.Select(x => x[4]));
+            AssertSame("mean O–H bond (Å)", lammpsBonds.Select(b => b.Mean), mldBonds.Select(b => b.Mean));
+            AssertSame("O–H bond spread (Å)", lammpsBonds.Select(b => b.Spread), mldBonds.Select(b => b.Spread));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>The two series' means (equilibration dropped) differ by at most <see cref="Sigmas"/> block-average standard errors.</summary>
+    private static void AssertSame(string what, IEnumerable<double> lammps, IEnumerable<double> mld)
+    {
+        var (a, ea) = BlockMean(lammps.ToArray());
+        var (b, eb) = BlockMean(mld.ToArray());
+        double noise = Math.Sqrt(ea * ea + eb * eb);
+        Assert.True(Math.Abs(a - b) <= Sigmas * noise, $"{what}: LAMMPS {a:G6} ± {ea:G2}, mld run {b:G6} ± {eb:G2}");
+    }
+
+    /// <summary>Mean and its standard error from <see cref="Blocks"/> block means, after the first fifth of the series.</summary>
+    private static (double Mean, double Error) BlockMean(double[] series)
+    {
+        var kept = series[(series.Length / 5)..];
+        int size = kept.Length / Blocks;
+        Assert.True(size >= 5, $"{kept.Length} samples for {Blocks} blocks");
+        var means = Enumerable.Range(0, Blocks).Select(k => kept.Skip(k * size).Take(size).Average()).ToArray();
+        double mean = means.Average();
+        double variance = means.Sum(x => (x - mean) * (x - mean)) / (Blocks - 1);
+        return (mean, Math.Sqrt(variance / Blocks));
+    }
+
+    /// <summary>Each H to its nearest O (minimum image in the cubic box): the mean bond length and its spread over the H atoms.</summary>
+    private static (double Mean, double Spread) BondStatistics((int[] Types, double[] Positions) frame)
+    {
+        var (types, x) = frame;
+        var bonds = new List<double>();
+        for (int h = 0; h < types.Length; h++)
+        {
+            if (types[h] != 2) continue;
+            double best = double.MaxValue;
+            for (int o = 0; o < types.Length; o++)
+            {
+                if (types[o] != 1) continue;
+                double d2 = 0;
+                for (int a = 0; a < 3; a++)
+                {
+                    double d = x[3 * h + a] - x[3 * o + a];
+                    d -= Box * Math.Round(d / Box);
+                    d2 += d * d;
+                }
+                best = Math.Min(best, d2);
+            }
+            bonds.Add(Math.Sqrt(best));
+        }
+        double mean = bonds.Average();
+        return (mean, Math.Sqrt(bonds.Average(b => (b - mean) * (b - mean))));
+    }
+
+    /// <summary>The frames of a LAMMPS `dump custom ... id type x y z` sorted by id: types and positions.</summary>
+    private static IEnumerable<(int[] Types, double[] Positions)> DumpFrames(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        for (int l = 0; l < lines.Length; l++)
+        {
+            if (lines[l] != "ITEM: NUMBER OF ATOMS") continue;
+            int n = int.Parse(lines[l + 1], CultureInfo.InvariantCulture);
+            while (!lines[l].StartsWith("ITEM: ATOMS", StringComparison.Ordinal)) l++;
+            var types = new int[n];
+            var positions = new double[3 * n];
+            for (int k = 0; k < n; k++)
+            {
+                var f = lines[l + 1 + k].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                types[k] = int.Parse(f[1], CultureInfo.InvariantCulture);
+                for (int a = 0; a < 3; a++) positions[3 * k + a] = P(f[2 + a]);
+            }
+            l += n;
+            yield return (types, positions);
+        }
+    }
+
+    private static double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
 
     [Fact]
     public void NveInLammpsConservesEnergyAsInProcessNveDoes()
