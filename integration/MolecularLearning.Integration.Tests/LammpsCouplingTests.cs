@@ -200,16 +200,21 @@ public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFi
             foreach (var file in new[] { "common.lammps", "in.nvt", "water96.data" })
                 File.Copy(Path.Combine(Peers.RepoRoot, "integration", "lammps", file), Path.Combine(dir, file));
             string every = NvtEvery.ToString(CultureInfo.InvariantCulture), steps = NvtSteps.ToString(CultureInfo.InvariantCulture);
-            var input = File.ReadAllText(Path.Combine(dir, "in.nvt")).Replace("run             ${steps}",
+            // The same start for both (positions and 300 K velocities): the global chain leaves the stiff O–H stretch
+            // out of equilibrium for picoseconds, so two velocity draws differ in bond statistics by more than one run's noise.
+            StartTogether(dir, seed: 3);
+            var input = File.ReadAllText(Path.Combine(dir, "in.nvt"));
+            input = System.Text.RegularExpressions.Regex.Replace(input, @"^velocity .*\n", "", System.Text.RegularExpressions.RegexOptions.Multiline);
+            input = input.Replace("run             ${steps}",
                 $"variable t equal temp\nvariable p equal pe\nfix record all print {every} \"${{t}} ${{p}}\" file nvt.txt screen no\n" +
                 $"dump traj all custom {every} traj.dump id type x y z\ndump_modify traj sort id format float %.10g\nrun ${{steps}}");
             File.WriteAllText(Path.Combine(dir, "in.record"), input);
             // Both at once: one process each on the two cores.
-            var lammps = Task.Run(() => LammpsCouplingTests.MldLammps(dir, 1, [model, "-in", "in.record", "-var", "steps", steps]));
-            // A global chain of three (fix nvt's default) with τ = fix nvt's 0.1 ps damping.
-            var mld = Task.Run(() => Peers.Mld(["run", model, "--from", Path.Combine(Peers.RepoRoot, "samples", "water32-xtb", "init.xyz"),
-                "--cell", $"{Box} {Box} {Box}", "--steps", steps, "--thermostat", "nose-hoover", "--massive", "false", "--chain", "3", "--tau", "100",
-                "--temperature", "300", "--seed", "3", "--log", Path.Combine(dir, "mld.csv"), "--log-every", every,
+            var lammps = Task.Run(() => LammpsCouplingTests.MldLammps(dir, 1, [model, "-in", "in.record", "-var", "steps", steps, "-var", "data", "start.data"]));
+            // A global chain of three (fix nvt's default) with τ = fix nvt's 0.1 ps damping; velocities from the start frame.
+            var mld = Task.Run(() => Peers.Mld(["run", model, "--from", Path.Combine(dir, "start.extxyz"),
+                "--steps", steps, "--thermostat", "nose-hoover", "--massive", "false", "--chain", "3", "--tau", "100",
+                "--temperature", "300", "--log", Path.Combine(dir, "mld.csv"), "--log-every", every,
                 "--trajectory", Path.Combine(dir, "mld.extxyz"), "--every", every], TimeSpan.FromSeconds(600), dir));
             var r = await lammps;
             Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut[^Math.Min(2000, r.StdOut.Length)..]);
@@ -231,6 +236,43 @@ public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFi
             AssertSame("O–H bond spread (Å)", lammpsBonds.Select(b => b.Spread), mldBonds.Select(b => b.Spread));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// Maxwell–Boltzmann velocities at 300 K (no net momentum, scaled to 300 K over 3N − 3 degrees of freedom, as
+    /// LAMMPS counts them) for the 96-atom box: start.data (water96.data with a Velocities section, Å/ps) for LAMMPS
+    /// and start.extxyz (Å/fs) for mld run.
+    /// </summary>
+    private static void StartTogether(string dir, int seed)
+    {
+        const double Kb = 8.617333262e-5, MassUnit = 9648.5332; // eV/K; (Å/ps)² per eV/amu
+        var box = LammpsDriver.WaterBox();
+        int n = box.AtomCount;
+        var random = new Random(seed);
+        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var v = new double[3 * n];
+        var momentum = new double[3];
+        double mass = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double m = box.Species[i].Mass;
+            mass += m;
+            for (int a = 0; a < 3; a++) { v[3 * i + a] = Gauss() * Math.Sqrt(Kb * 300 / m * MassUnit); momentum[a] += m * v[3 * i + a]; }
+        }
+        double twiceKinetic = 0;
+        for (int i = 0; i < n; i++)
+            for (int a = 0; a < 3; a++) { v[3 * i + a] -= momentum[a] / mass; twiceKinetic += box.Species[i].Mass * v[3 * i + a] * v[3 * i + a] / MassUnit; }
+        double scale = Math.Sqrt((3 * n - 3) * Kb * 300 / twiceKinetic);
+        for (int x = 0; x < v.Length; x++) v[x] *= scale;
+        var data = new System.Text.StringBuilder(File.ReadAllText(Path.Combine(dir, "water96.data")).TrimEnd()).Append("\n\nVelocities\n\n");
+        for (int i = 0; i < n; i++) data.Append(CultureInfo.InvariantCulture, $"{i + 1} {v[3 * i]:R} {v[3 * i + 1]:R} {v[3 * i + 2]:R}\n");
+        File.WriteAllText(Path.Combine(dir, "start.data"), data.ToString());
+        var xyz = new System.Text.StringBuilder().Append(CultureInfo.InvariantCulture,
+            $"{n}\nLattice=\"{Box} 0 0 0 {Box} 0 0 0 {Box}\" Properties=species:S:1:pos:R:3:velocities:R:3 pbc=\"T T T\"\n");
+        var x0 = box.Positions.ToArray();
+        for (int i = 0; i < n; i++)
+            xyz.Append(CultureInfo.InvariantCulture, $"{box.Species[i].Symbol} {x0[3 * i]:R} {x0[3 * i + 1]:R} {x0[3 * i + 2]:R} {v[3 * i] / 1000:R} {v[3 * i + 1] / 1000:R} {v[3 * i + 2] / 1000:R}\n");
+        File.WriteAllText(Path.Combine(dir, "start.extxyz"), xyz.ToString());
     }
 
     /// <summary>The two series' means (equilibration dropped) differ by at most <see cref="Sigmas"/> block-average standard errors.</summary>
