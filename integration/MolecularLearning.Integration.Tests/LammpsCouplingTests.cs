@@ -183,7 +183,8 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
 /// </summary>
 public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFixture<CoupledModels>
 {
-    private const int Steps = 400, Every = 10;
+    /// <summary>NVE: 2 ps at 0.5 fs from the same start as mld run's NVE.</summary>
+    private const int Steps = 4000, Every = 20;
     /// <summary>NVT: 0.5 fs steps, a sample every 20; the first fifth is equilibration; the rest in blocks for the noise.</summary>
     private const int NvtSteps = 5000, NvtEvery = 20, Blocks = 8;
     /// <summary>Two means agree when they differ by at most this many standard errors of their difference.</summary>
@@ -275,6 +276,14 @@ public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFi
         File.WriteAllText(Path.Combine(dir, "start.extxyz"), xyz.ToString());
     }
 
+    /// <summary>Energy change over the run: the least-squares slope through the samples times their span.</summary>
+    private static double Drift(double[] e)
+    {
+        double n = e.Length, tMean = (n - 1) / 2, eMean = e.Average(), sxy = 0, sxx = 0;
+        for (int t = 0; t < e.Length; t++) { sxy += (t - tMean) * (e[t] - eMean); sxx += (t - tMean) * (t - tMean); }
+        return sxy / sxx * (n - 1);
+    }
+
     /// <summary>The two series' means (equilibration dropped) differ by at most <see cref="Sigmas"/> block-average standard errors.</summary>
     private static void AssertSame(string what, IEnumerable<double> lammps, IEnumerable<double> mld)
     {
@@ -348,7 +357,7 @@ public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFi
     private static double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
 
     [Fact]
-    public void NveInLammpsConservesEnergyAsInProcessNveDoes()
+    public async Task NveInLammpsConservesEnergyAsInProcessNveDoes()
     {
         var dir = Directory.CreateTempSubdirectory("mld-lammps-nve-").FullName;
         try
@@ -356,26 +365,35 @@ public sealed class LammpsCouplingDynamicsTests(CoupledModels models) : IClassFi
             var model = models.ModelPath("accurate");
             foreach (var file in new[] { "common.lammps", "in.nve", "water96.data" })
                 File.Copy(Path.Combine(Peers.RepoRoot, "integration", "lammps", file), Path.Combine(dir, file));
-            var input = File.ReadAllText(Path.Combine(dir, "in.nve")).Replace("run             ${steps}",
-                $"variable et equal etotal\nvariable ke equal ke\nfix record all print {Every} \"${{et}} ${{ke}}\" file nve.txt screen no\nrun ${{steps}}");
+            StartTogether(dir, seed: 3);
+            string steps = Steps.ToString(CultureInfo.InvariantCulture), every = Every.ToString(CultureInfo.InvariantCulture);
+            var input = System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(dir, "in.nve")), @"^velocity .*\n", "",
+                System.Text.RegularExpressions.RegexOptions.Multiline).Replace("run             ${steps}",
+                $"variable et equal etotal\nvariable ke equal ke\nfix record all print {every} \"${{et}} ${{ke}}\" file nve.txt screen no\nrun ${{steps}}");
             File.WriteAllText(Path.Combine(dir, "in.record"), input);
-            var r = LammpsCouplingTests.MldLammps(dir, 1, [model, "-in", "in.record", "-var", "steps", Steps.ToString(CultureInfo.InvariantCulture)]);
+            var lammps = Task.Run(() => LammpsCouplingTests.MldLammps(dir, 1, [model, "-in", "in.record", "-var", "steps", steps, "-var", "data", "start.data"]));
+            var mld = Task.Run(() => Peers.Mld(["run", model, "--from", Path.Combine(dir, "start.extxyz"), "--steps", steps, "--thermostat", "none",
+                "--log", Path.Combine(dir, "mld.csv"), "--log-every", every], TimeSpan.FromSeconds(600), dir));
+            var r = await lammps;
             Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut[^Math.Min(2000, r.StdOut.Length)..]);
-            var rows = File.ReadAllLines(Path.Combine(dir, "nve.txt")).Where(l => !l.StartsWith('#') && l.Trim().Length > 0)
-                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray()).ToArray();
-            Assert.Equal(Steps / Every + 1, rows.Length); // step 0 included
-            double lammpsSpread = rows.Max(x => x[0]) - rows.Min(x => x[0]), kinetic = rows.Average(x => x[1]);
-
-            var m = Peers.Mld(["run", model, "--from", Path.Combine(Peers.RepoRoot, "samples", "water32-xtb", "init.xyz"), "--cell", "9.8528 9.8528 9.8528",
-                "--steps", Steps.ToString(CultureInfo.InvariantCulture), "--thermostat", "none", "--seed", "3", "--log", Path.Combine(dir, "mld.csv"),
-                "--log-every", Every.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(600), dir);
+            var m = await mld;
             Assert.True(m.ExitCode == 0, m.StdErr);
-            var conserved = File.ReadAllLines(Path.Combine(dir, "mld.csv")).Skip(1)
-                .Select(l => double.Parse(l.Split(',')[5], CultureInfo.InvariantCulture)).ToArray();
-            double mldSpread = conserved.Max() - conserved.Min();
+            var rows = File.ReadAllLines(Path.Combine(dir, "nve.txt")).Where(l => !l.StartsWith('#') && l.Trim().Length > 0)
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(P).ToArray()).ToArray();
+            Assert.Equal(Steps / Every + 1, rows.Length); // step 0 included
+            var total = rows.Select(x => x[0]).ToArray();
+            double kinetic = rows.Average(x => x[1]);
+            var conserved = File.ReadAllLines(Path.Combine(dir, "mld.csv")).Skip(1).Select(l => P(l.Split(',')[5])).ToArray();
+            Assert.Equal(Steps / Every + 1, conserved.Length);
+            double lammpsSpread = total.Max() - total.Min(), mldSpread = conserved.Max() - conserved.Min();
+            double lammpsDrift = Drift(total), mldDrift = Drift(conserved);
+            string numbers = $"over {Steps * 0.0005:0.##} ps: LAMMPS spread {lammpsSpread:G3} eV, drift {lammpsDrift:G3} eV; " +
+                $"mld run spread {mldSpread:G3} eV, drift {mldDrift:G3} eV; mean kinetic {kinetic:G4} eV";
             // Both small against the kinetic energy, and of the same order (a wrong or stale force breaks this at once).
-            Assert.True(lammpsSpread < 0.02 * kinetic, $"LAMMPS NVE total energy spread {lammpsSpread} eV, kinetic {kinetic} eV");
-            Assert.True(lammpsSpread < 5 * mldSpread && mldSpread < 5 * lammpsSpread, $"LAMMPS spread {lammpsSpread} eV against mld run {mldSpread} eV");
+            Assert.True(lammpsSpread < 0.02 * kinetic, numbers);
+            Assert.True(lammpsSpread < 5 * mldSpread && mldSpread < 5 * lammpsSpread, numbers);
+            // The drift (the spread holds the fluctuation too): LAMMPS's no larger than five times mld's or mld's fluctuation.
+            Assert.True(Math.Abs(lammpsDrift) <= 5 * Math.Max(Math.Abs(mldDrift), mldSpread / 4), numbers);
         }
         finally { Directory.Delete(dir, true); }
     }
