@@ -42,7 +42,8 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
     {
         var env = new Dictionary<string, string>(MpiEnvironment);
         if (environment is not null) foreach (var (k, v) in environment) env[k] = v;
-        var all = new List<string> { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(CultureInfo.InvariantCulture) };
+        // Unbound: a rank bound to one core shares it with the .NET runtime's threads and a busy machine's other work.
+        var all = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", ranks.ToString(CultureInfo.InvariantCulture) };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) all.AddRange(["-x", k]);
         all.AddRange(["dotnet", Peers.MldDll, "lammps"]);
         all.AddRange(args);

@@ -284,7 +284,7 @@ public sealed unsafe class LammpsRun
         _virial[0] = w[0]; _virial[1] = w[4]; _virial[2] = w[8];
         _virial[3] = 0.5 * (w[1] + w[3]); _virial[4] = 0.5 * (w[2] + w[6]); _virial[5] = 0.5 * (w[5] + w[7]);
         _virial[6] = _result.Energy;
-        _mpi?.Sum(_virial);
+        if (_size > 1) _mpi?.Sum(_virial);
         double energy = _virial[6];
         fixed (byte* id = _fixId)
         {
