@@ -22,7 +22,8 @@ public sealed class FitVerb : IVerb
         var holdout = new Option<double?>("--holdout") { Description = "fraction of frames held out at the end (default 0.2)" };
         var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
-        var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
+        var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block; on a short run by cross-validation)" };
+        var folds = new Option<int?>("--folds") { Description = "choose the ridge by cross-validation over this many blocks of the training frames (default: the last block alone; a short run gets 5 and a basis chosen the same way)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
@@ -31,7 +32,7 @@ public sealed class FitVerb : IVerb
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, preset, json, backend,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, json, backend,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -68,6 +69,7 @@ public sealed class FitVerb : IVerb
                 };
             if (p.GetValue(stride) is { } s) options = options with { Stride = s };
             if (p.GetValue(ridge) is { } r) options = options with { Ridge = r };
+            if (p.GetValue(folds) is { } fo) options = options with { Folds = fo >= 2 ? fo : throw new DataException($"--folds: expected at least 2, got {fo}") };
             if (p.GetValue(repulsion) is { } rep) options = options with { RepulsionStrength = rep };
             if (p.GetValue(linear) is { } lin)
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
@@ -89,6 +91,7 @@ public sealed class FitVerb : IVerb
         var result = ModelFitter.Fit(frames, options, progress);
         progress.Done();
         if (result.Report.BackendNote is { } note) Console.Error.WriteLine("note: " + note);
+        foreach (var warning in result.Report.Warnings) Console.Error.WriteLine("warning: " + warning);
         result.Model.Save(output);
         if (asJson) WriteJson(result, output);
         else WriteTables(result, output);
@@ -127,6 +130,14 @@ public sealed class FitVerb : IVerb
             w.WriteStartObject("ridge");
             foreach (var (s, v) in result.Report.Ridge) w.WriteNumber(s, v);
             w.WriteEndObject();
+            w.WriteNumber("folds", result.Report.Folds);
+            w.WriteStartObject("crossValidation");
+            foreach (var (s, v) in result.Report.CrossValidation) w.WriteNumber(s, v);
+            w.WriteEndObject();
+            if (result.Report.Recipe is { } recipe) w.WriteString("recipe", recipe); else w.WriteNull("recipe");
+            w.WriteStartArray("warnings");
+            foreach (var warning in result.Report.Warnings) w.WriteStringValue(warning);
+            w.WriteEndArray();
             w.WriteStartObject("sensitivities");
             foreach (var (s, list) in result.Report.Sensitivities)
             {
@@ -154,13 +165,17 @@ public sealed class FitVerb : IVerb
         AnsiConsole.MarkupLine(Markup.Escape(
             $"model {output}: order {m.Order}, {m.Mode.Name()} mode, {r.Invariants} invariants, {r.Parameters} parameters, " +
             $"{m.Training.TrainFrames} training frames (stride {m.Training.Stride}), {m.Training.HoldoutFrames} held out, {r.Seconds:0.0} s"));
+        if (r.Recipe is { } recipe) AnsiConsole.MarkupLine(Markup.Escape("recipe: " + recipe));
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
+        if (r.Folds > 0) table.AddColumn($"{r.Folds}-fold CV relRMSE");
         foreach (var (s, e) in r.Holdout.Species)
         {
             var t = r.Train.Species.TryGetValue(s, out var te) ? te.RelRmse : double.NaN;
-            table.AddRow(s, F(t, "0.0000"), F(e.RelRmse, "0.0000"), F(e.Rmse, "0.0000"),
-                r.Ridge.TryGetValue(s, out var rd) ? rd.ToString("0e0", CultureInfo.InvariantCulture) : "-");
+            var cells = new List<string> { s, F(t, "0.0000"), F(e.RelRmse, "0.0000"), F(e.Rmse, "0.0000"),
+                r.Ridge.TryGetValue(s, out var rd) ? rd.ToString("0e0", CultureInfo.InvariantCulture) : "-" };
+            if (r.Folds > 0) cells.Add(r.CrossValidation.TryGetValue(s, out var cv) ? F(cv, "0.0000") : "-");
+            table.AddRow([.. cells]);
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("sensitivities (RMS of ∂L/∂I_k × spread of I_k), largest first:");
