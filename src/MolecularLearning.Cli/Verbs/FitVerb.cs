@@ -23,7 +23,7 @@ public sealed class FitVerb : IVerb
         var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
         var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block; on a short run by cross-validation)" };
-        var folds = new Option<int?>("--folds") { Description = "choose the ridge by cross-validation over this many blocks of the training frames (default: the last block alone; a short run gets 5 and a basis chosen the same way)" };
+        var folds = new Option<int?>("--folds") { Description = "choose the ridge by cross-validation over this many blocks of the training frames; 1: the last block alone (default; a short run, < 200 training frames, gets 5 and a basis chosen the same way unless --folds or --ridge is given)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
@@ -69,7 +69,7 @@ public sealed class FitVerb : IVerb
                 };
             if (p.GetValue(stride) is { } s) options = options with { Stride = s };
             if (p.GetValue(ridge) is { } r) options = options with { Ridge = r };
-            if (p.GetValue(folds) is { } fo) options = options with { Folds = fo >= 2 ? fo : throw new DataException($"--folds: expected at least 2, got {fo}") };
+            if (p.GetValue(folds) is { } fo) options = options with { Folds = fo >= 1 ? fo : throw new DataException($"--folds: expected 1 or more, got {fo}") };
             if (p.GetValue(repulsion) is { } rep) options = options with { RepulsionStrength = rep };
             if (p.GetValue(linear) is { } lin)
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };

@@ -50,7 +50,8 @@ public sealed record FitOptions
 
     /// <summary>
     /// Contiguous blocks of training frames for choosing the ridge by cross-validation (each block left out in turn);
-    /// 0 or 1: the last <see cref="ValidationFraction"/> of the training frames alone judges the ridge.
+    /// 0: the last <see cref="ValidationFraction"/> of the training frames alone judges the ridge; 1: the same, and a short
+    /// run is fitted as asked (no small-data recipe).
     /// </summary>
     public int Folds { get; init; }
     /// <summary>
