@@ -98,4 +98,36 @@ public class SmallDataTests
         Assert.Equal(0, plain.Report.Folds);
         Assert.Equal(new InvariantSet(options.Invariants, [Elements.O, Elements.H]).Count, plain.Model.Invariants.Count);
     }
+
+    [Fact]
+    public void AnOffsetFromAPriorModelNeedsFewerFramesThanAFitFromScratch()
+    {
+        // Two "methods" whose losses differ by δ: many frames of the first, six slightly noisy ones of the second.
+        var basis = InvariantOptions.Parse(Rich, Cutoff);
+        var cheap = Synthetic.RandomModel(basis, 2, ForceMode.Agent, seed: 21);
+        var shift = Synthetic.RandomModel(basis, 2, ForceMode.Agent, seed: 22);
+        var expensive = new LearnedModel(cheap.Invariants, ForceMode.Agent, [.. cheap.Losses.Select((l, s) =>
+        {
+            var d = shift.Losses[s];
+            return new QuadraticLoss([.. Enumerable.Range(0, l.Count).Select(k => l.Linear[k] + 0.3 * d.Linear[k])],
+                [.. Enumerable.Range(0, l.Quadratic.Length).Select(k => l.Quadratic[k] + 0.3 * d.Quadratic[k])]);
+        })]);
+        var options = new FitOptions { Invariants = basis, Stride = 1, HoldoutFraction = 0.2, SmallDataFrames = 100 };
+        var prior = ModelFitter.Fit(Synthetic.Labelled(cheap, 60, seed: 300), options with { Ridge = 1e-10 }).Model;
+        var few = Noisy(expensive, 6, seed: 600, noise: 0.02);
+        var clean = Synthetic.Labelled(expensive, 8, seed: 950);
+
+        var scratch = ModelFitter.Fit(few, options);
+        var offset = ModelFitter.FitOffset(few, prior, options);
+        Assert.Contains("offset from a prior model", offset.Report.Recipe);
+        Assert.Equal(scratch.Report.Holdout.Frames, offset.Report.Holdout.Frames);
+        var fromScratch = ForceErrors.Evaluate(scratch.Model.CreateForceField(), clean);
+        var fromPrior = ForceErrors.Evaluate(offset.Model.CreateForceField(), clean);
+        foreach (var s in new[] { "O", "H" })
+            Assert.True(fromPrior.Species[s].RelRmse < 0.5 * fromScratch.Species[s].RelRmse,
+                $"{s}: offset {fromPrior.Species[s].RelRmse}, scratch {fromScratch.Species[s].RelRmse}");
+        // The saved losses are the prior's plus δ: the model reproduces the expensive method, not the cheap one.
+        var priorError = ForceErrors.Evaluate(prior.CreateForceField(), clean);
+        Assert.True(fromPrior.Species["O"].RelRmse < 0.5 * priorError.Species["O"].RelRmse);
+    }
 }

@@ -28,11 +28,12 @@ public sealed class FitVerb : IVerb
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants, ~5x slower to evaluate than the default; README); other options override its settings" };
+        var prior = new Option<string?>("--prior") { Description = "a model fitted on other data (e.g. a long xTB run): fit these frames as an offset from it (its basis, mode and walls; the ridge pulls toward its losses)" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, json, backend,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -75,12 +76,12 @@ public sealed class FitVerb : IVerb
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
-            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json));
+            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
         }));
         return command;
     }
 
-    private static int Run(string[] inputs, string output, FitOptions options, bool asJson)
+    private static int Run(string[] inputs, string output, FitOptions options, bool asJson, string? priorPath = null)
     {
         AtomicFile.Target(output); // an empty path, a directory or a device node is refused before the fit, not after
         if (options.Target == FitTarget.Accelerations && inputs.Length > 1)
@@ -88,7 +89,8 @@ public sealed class FitVerb : IVerb
         var frames = LoadFrames(inputs);
         options = options with { Source = string.Join(" ", inputs) };
         var progress = new ProgressLine(asJson ? null : "building design matrix");
-        var result = ModelFitter.Fit(frames, options, progress);
+        var result = priorPath is null ? ModelFitter.Fit(frames, options, progress)
+            : ModelFitter.FitOffset(frames, LearnedModel.Load(priorPath), options, progress);
         progress.Done();
         if (result.Report.BackendNote is { } note) Console.Error.WriteLine("note: " + note);
         foreach (var warning in result.Report.Warnings) Console.Error.WriteLine("warning: " + warning);
