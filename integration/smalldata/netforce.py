@@ -33,4 +33,5 @@ print(json.dumps({
     "frames": frames, "atoms": atoms, "rmsNetForce": rms_net,
     "noisePerComponent": rms_net / math.sqrt(3 * atoms),
     "rmsForce": {s: math.sqrt(ref2[s] / (3 * count[s])) for s in ref2},
+    "atomsPerFrame": {s: count[s] // frames for s in count},
 }))

@@ -71,7 +71,9 @@ public static partial class ModelFitter
         var report = delta.Report with
         {
             Train = train, Holdout = hold, Backend = ff.Backend, BackendNote = ff.BackendNote,
-            Recipe = $"offset from a prior model ({prior.Training.Source}); " + (delta.Report.Recipe ?? "the ridge on the last validation block"),
+            // Cross-validated errors stay δ's: relative to the forces the prior misses, not to the frames' forces.
+            Recipe = $"offset from a prior model ({prior.Training.Source}; cross-validation scores the offset's forces); "
+                + (delta.Report.Recipe ?? "the ridge on the last validation block"),
         };
         return new FitResult(model, report);
     }
