@@ -22,21 +22,21 @@ out=integration/agent/results-$(date -u +%Y-%m-%d).md
 } >"$work/table.md"
 for model in "$@"; do
   echo "running $model" >&2
-  diverged=no
+  diverged=no; rm -f "$work/log.csv"
   mld run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --log "$work/log.csv" --log-every 20 --every 1000000 >"$work/run.out" 2>&1 || diverged=yes
   jac=$(/usr/bin/python3 integration/agent/jacobian.py "$run" "$frame" "$model")
   /usr/bin/python3 - "$work/log.csv" "$model" "$diverged" "$jac" >>"$work/table.md" <<'PY'
 import csv, json, os, sys
 import numpy as np
-rows = [(float(r["time_fs"]), float(r["temperature_K"])) for r in csv.DictReader(open(sys.argv[1]))]
+rows = [(float(r["time_fs"]), float(r["temperature_K"])) for r in (csv.DictReader(open(sys.argv[1])) if os.path.exists(sys.argv[1]) else [])] or [(0.0, float("nan"))]
 t, T = np.array(rows).T
-if sys.argv[3] == "yes":
+if sys.argv[3] == "yes" and (t <= t[-1] - 50).sum() >= 2:
     keep = t <= t[-1] - 50
     t, T = t[keep], T[keep]
-slope = np.polyfit(t / 1000, T, 1)[0]
+rate = f"{np.polyfit(t / 1000, T, 1)[0]:+.0f}" if len(t) >= 2 else "–"
 j = json.loads(sys.argv[4])
 mode = json.load(open(sys.argv[2]))["mode"]
-print(f"| {os.path.basename(sys.argv[2])} | {mode} | {rows[-1][0] / 1000:.2f} | {sys.argv[3]} | {slope:+.0f} | {T.mean():.0f} | "
+print(f"| {os.path.basename(sys.argv[2])} | {mode} | {rows[-1][0] / 1000:.2f} | {sys.argv[3]} | {rate} | {T.mean():.0f} | "
       f"{j['antisymmetric/symmetric (Frobenius)']:.3g} | {j['complex eigenvalue pairs']} | {j['fastest flutter growth (1/ps)']:.2f} |")
 PY
 done
