@@ -40,7 +40,8 @@ public sealed class FitVerbTests : IDisposable
     public void TheAccuratePresetFitsAConservativeModelWithAngularInvariants()
     {
         string model = Path.Combine(_dir, "accurate.json");
-        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--preset", "accurate", "--stride", "1", "--json");
+        // --folds 1: the preset as it is (five frames would otherwise be a small-data fit, which may pick another basis).
+        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--preset", "accurate", "--stride", "1", "--folds", "1", "--json");
         Assert.True(code == 0, err);
         using var report = JsonDocument.Parse(stdout);
         Assert.Equal("conservative", report.RootElement.GetProperty("mode").GetString());
@@ -50,6 +51,29 @@ public sealed class FitVerbTests : IDisposable
         Assert.Equal(1, report.RootElement.GetProperty("holdout").GetProperty("frames").GetInt32());
         using var file = JsonDocument.Parse(File.ReadAllText(model));
         Assert.Equal(2, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
+    }
+
+    /// <summary>A short run: the fit says it cross-validated (recipe, folds, per-species CV error) and warns on stderr that the data are few for the basis.</summary>
+    [Fact]
+    public void AShortRunSaysWhatItChoseAndWarnsOfFewData()
+    {
+        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "short.json"), "--mode", "agent", "--order", "1", "--json");
+        Assert.True(code == 0, err);
+        var warning = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("warning: few data for the basis", StringComparison.Ordinal));
+        Assert.Contains("4 training frames", warning);
+        using var report = JsonDocument.Parse(stdout);
+        var root = report.RootElement;
+        Assert.StartsWith("small data (4 training frames < 200): ridge by 4-fold cross-validation", root.GetProperty("recipe").GetString());
+        Assert.Equal(4, root.GetProperty("folds").GetInt32());
+        Assert.True(root.GetProperty("crossValidation").GetProperty("H").GetDouble() > 0);
+        Assert.Single(root.GetProperty("warnings").EnumerateArray());
+
+        // --folds 1 fits as asked: no recipe, the ridge on the last block.
+        (code, stdout, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "asked.json"), "--mode", "agent", "--order", "1", "--folds", "1", "--json");
+        Assert.True(code == 0, err);
+        using var asked = JsonDocument.Parse(stdout);
+        Assert.Equal(JsonValueKind.Null, asked.RootElement.GetProperty("recipe").ValueKind);
+        Assert.Equal(0, asked.RootElement.GetProperty("folds").GetInt32());
     }
 
     /// <summary>

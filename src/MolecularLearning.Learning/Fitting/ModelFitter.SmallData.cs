@@ -46,7 +46,7 @@ public static partial class ModelFitter
             ? FormattableString.Invariant($"basis {bestLabel} ({report.Invariants} invariants, {report.Parameters} parameters) chosen the same way (cross-validated relRMSE {string.Join("; ", tried)})")
             : FormattableString.Invariant($"the recipe's basis ({report.Parameters} parameters)");
         string recipe = FormattableString.Invariant(
-            $"small data ({trainFrames} training frames < {options.SmallDataFrames}): ridge by {small.Folds}-fold cross-validation over blocks of frames; {basis}");
+            $"small data ({trainFrames} training frames < {options.SmallDataFrames}): ridge by {report.Folds}-fold cross-validation over blocks of frames; {basis}");
         return best with { Report = report with { Recipe = recipe } };
     }
 
