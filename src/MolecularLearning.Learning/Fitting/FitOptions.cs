@@ -61,6 +61,9 @@ public sealed record FitOptions
     /// </summary>
     public int SmallDataFrames { get; init; }
     public int SmallDataFolds { get; init; } = 5;
+    /// <summary>Fewer training frames than this are fitted as asked: blocks of a frame or two cross-validate nothing, and each
+    /// block costs an eigendecomposition of the parameters' Gram matrix (the shipped 5-frame samples stay quick).</summary>
+    public int SmallDataMinFrames { get; init; } = 10;
     /// <summary>Further bases (--basis specs, at <see cref="Invariants"/>' cutoff) a small-data fit tries.</summary>
     public IReadOnlyList<string> SmallDataBases { get; init; } = [];
     /// <summary>Fewer force components per parameter than this gives a warning in the report (0: never).</summary>

@@ -16,7 +16,8 @@ public static partial class ModelFitter
         if (frames.Count == 0) throw new DataException("no frames to fit");
         int trainFrames = TrainingFrames(frames.Count, options);
         // A fixed ridge or explicit folds are the caller's choice: fit as asked.
-        if (options.SmallDataFrames == 0 || trainFrames >= options.SmallDataFrames || options.Ridge is not null || options.Folds > 0)
+        if (options.SmallDataFrames == 0 || trainFrames >= options.SmallDataFrames || trainFrames < options.SmallDataMinFrames
+            || options.Ridge is not null || options.Folds > 0)
             return FitOnce(frames, options, progress);
 
         var small = options with { Folds = options.SmallDataFolds };
