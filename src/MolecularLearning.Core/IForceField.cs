@@ -112,4 +112,12 @@ public interface IDomainForceField
     /// <paramref name="result"/> are left at zero. <paramref name="positions"/> holds all N atoms (3N, Å).
     /// </summary>
     void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ForceResult result);
+
+    /// <summary>
+    /// As above, with <paramref name="owners"/>[i] (i in [owned, N)) the owned atom ghost i is an image of, or −1 when
+    /// another domain owns it. Lets a conservative model fold its owned agents' reactions on images back onto their
+    /// atoms instead of evaluating the images' losses again (one MPI rank: no ghost losses at all).
+    /// </summary>
+    void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
+        => ComputeDomain(species, positions, owned, result);
 }

@@ -32,7 +32,7 @@ public sealed unsafe class LammpsRun
     private readonly IDomainForceField _forceField;
     private readonly IReadOnlyList<Species> _modelSpecies;
     private readonly LammpsRunOptions _options;
-    private readonly byte[] _fixId, _nghost = LammpsLibrary.Utf8("nghost"), _type = LammpsLibrary.Utf8("type");
+    private readonly byte[] _fixId, _nghost = LammpsLibrary.Utf8("nghost"), _type = LammpsLibrary.Utf8("type"), _id = LammpsLibrary.Utf8("id");
     private readonly ForceResult _result = new();
     private readonly double[] _virial = new double[7]; // six virial components and the energy, summed over ranks in one call
     private nint _handle;
@@ -41,6 +41,9 @@ public sealed unsafe class LammpsRun
     private double _skin = DefaultSkin;
     private Species[] _typeSpecies = [];     // index: LAMMPS atom type (1-based)
     private Species[] _species = [];
+    private int[] _owners = [];              // per local+ghost atom: the local atom with its tag, or −1
+    private int[] _localOfTag = [];          // index: tag; local index + 1 (0: not local)
+    private bool _bigTags;                   // tagint is int64 (LAMMPS_BIGBIG)
     private GCHandle _self;
 
     public LammpsRun(LammpsLibrary library, IDomainForceField forceField, IReadOnlyList<Species> modelSpecies, LammpsRunOptions options)
@@ -73,6 +76,7 @@ public sealed unsafe class LammpsRun
         if (_handle == 0) throw new DataException($"{_lib.Path}: lammps_open_no_mpi failed");
         _rank = Setting("world_rank");
         _size = Setting("world_size");
+        _bigTags = Setting("tagint") == 8;
         if (_lib.ConfigHasMpiSupport() != 0) _mpi = OpenMpi.Bind(_lib.GetMpiComm(_handle));
         _self = GCHandle.Alloc(this);
         try
@@ -227,6 +231,24 @@ public sealed unsafe class LammpsRun
     /// <summary>The exit code of a refused input (the CLI's bad-input code).</summary>
     public const int CliExit = 2;
 
+    /// <summary>For each ghost, the local atom it is an image of (same tag), or −1 when another rank owns it (or atoms have no IDs).</summary>
+    private void Owners(int nlocal, int n)
+    {
+        void* ids;
+        fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
+        if (_owners.Length < n) _owners = new int[_species.Length];
+        long max = 0;
+        for (int i = 0; i < n; i++) max = Math.Max(max, Tag(ids, i));
+        if (max == 0) { Array.Fill(_owners, -1, 0, n); return; }
+        if (_localOfTag.Length <= max) _localOfTag = new int[max + 1 + max / 4];
+        for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = i + 1;
+        for (int i = 0; i < nlocal; i++) _owners[i] = -1;
+        for (int i = nlocal; i < n; i++) _owners[i] = _localOfTag[Tag(ids, i)] - 1;
+        for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = 0;
+    }
+
+    private long Tag(void* ids, int i) => _bigTags ? ((long*)ids)[i] : ((int*)ids)[i];
+
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Callback(nint self, long step, int nlocal, nint tag, nint x, nint f)
     {
@@ -251,7 +273,8 @@ public sealed unsafe class LammpsRun
         if (n > 0)
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
-            _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _result);
+            Owners(nlocal, n);
+            _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
             new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
         }
         else _result.Clear();
@@ -261,7 +284,7 @@ public sealed unsafe class LammpsRun
         _virial[0] = w[0]; _virial[1] = w[4]; _virial[2] = w[8];
         _virial[3] = 0.5 * (w[1] + w[3]); _virial[4] = 0.5 * (w[2] + w[6]); _virial[5] = 0.5 * (w[5] + w[7]);
         _virial[6] = _result.Energy;
-        _mpi?.Sum(_virial);
+        if (_size > 1) _mpi?.Sum(_virial);
         double energy = _virial[6];
         fixed (byte* id = _fixId)
         {

@@ -19,6 +19,9 @@ public static class LearnedModelServing
             Mode = model.Mode.ToString(),
             Training = new TrainingSummary { Source = model.Training.Source, Frames = (uint)Math.Max(0, model.Training.Frames) },
         };
+        var info = model.CreateForceField(skin: 0, backend: backend).Backend; // throws, with the reason, if simd cannot be had
+        description.Backend = info.Name;
+        description.VectorBits = (uint)info.VectorBits;
         foreach (var s in model.Species)
             description.Species.Add(new SpeciesInfo { Symbol = s.Symbol, AtomicNumber = (uint)s.AtomicNumber, MassAmu = s.Mass });
         if (model.Training.Holdout is { } holdout)

@@ -44,7 +44,8 @@ public sealed class FitVerbTests : IDisposable
     public void TheDefaultIsTheAccurateRecipeAndAgentIsOneFlagAway()
     {
         string model = Path.Combine(_dir, "default.json");
-        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--stride", "1", "--json");
+        // --folds 1: the recipe as it is (a short run may otherwise pick the finer angular basis by cross-validation).
+        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--stride", "1", "--folds", "1", "--json");
         Assert.True(code == 0, err);
         using (var report = JsonDocument.Parse(stdout))
         {
@@ -63,6 +64,31 @@ public sealed class FitVerbTests : IDisposable
         using (var report = JsonDocument.Parse(stdout)) Assert.Equal("agent", report.RootElement.GetProperty("mode").GetString());
         using (var file = JsonDocument.Parse(File.ReadAllText(agent)))
             Assert.Equal(0, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
+    }
+
+    /// <summary>
+    /// Four training frames: too few to cross-validate (fitted as asked), and the fit warns on stderr and in --json that the
+    /// data are few for the basis; --folds 2 cross-validates anyway and says so.
+    /// </summary>
+    [Fact]
+    public void FewFramesWarnAndFoldsCrossValidate()
+    {
+        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "short.json"), "--mode", "agent", "--order", "1", "--json");
+        Assert.True(code == 0, err);
+        var warning = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("warning: few data for the basis", StringComparison.Ordinal));
+        Assert.Contains("4 training frames", warning);
+        using (var report = JsonDocument.Parse(stdout))
+        {
+            Assert.Single(report.RootElement.GetProperty("warnings").EnumerateArray());
+            Assert.Equal(JsonValueKind.Null, report.RootElement.GetProperty("recipe").ValueKind);
+            Assert.Equal(0, report.RootElement.GetProperty("folds").GetInt32());
+        }
+
+        (code, stdout, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "cv.json"), "--mode", "agent", "--order", "1", "--folds", "2", "--json");
+        Assert.True(code == 0, err);
+        using var cv = JsonDocument.Parse(stdout);
+        Assert.Equal(2, cv.RootElement.GetProperty("folds").GetInt32());
+        Assert.True(cv.RootElement.GetProperty("crossValidation").GetProperty("H").GetDouble() > 0);
     }
 
     /// <summary>

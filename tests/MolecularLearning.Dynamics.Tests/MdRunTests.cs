@@ -172,6 +172,21 @@ public sealed class MdRunTests : IDisposable
     }
 
     [Fact]
+    public void Non_conservative_forces_are_not_judged_by_the_conserved_quantity()
+    {
+        Assert.True(double.IsFinite(DivergenceLimits.For(conservativeForces: true).MaxDriftPerAtom));
+        var frame = FlexibleWater.Lattice(2, 8);
+        // The same steady push under a thermostat (as agent-mode forces under their chain): the conserved quantity
+        // drifts by the work the thermostat takes out, and that is no divergence.
+        var md = Water(new KickingForceField(new FlexibleWater(frame, 2.9), kickFromCall: 1, force: 5),
+            new MdSettings { TimestepFs = 0.5, TemperatureK = 300, TauFs = 10, Massive = true });
+        using var run = new MdRun(md, new MdRunOutput(), limits: DivergenceLimits.For(conservativeForces: false));
+        Assert.True(run.Run(10_000, emitStart: true));
+        Assert.True(Math.Abs(md.ConservedEnergy - run.InitialConserved) > new DivergenceLimits().MaxDriftPerAtom * md.State.AtomCount,
+            "the push should drift the conserved quantity past the conservative bound");
+    }
+
+    [Fact]
     public void A_healthy_run_is_not_called_diverged()
     {
         using var run = new MdRun(Water(), new MdRunOutput());

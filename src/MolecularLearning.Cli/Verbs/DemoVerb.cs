@@ -121,7 +121,8 @@ public sealed class DemoVerb : IVerb
             var mdClock = new Stopwatch();
             // The cost per step is `mld run`'s own loop (MdRun: thermostat, checks and output included).
             var progress = new RunProgress(0, steps);
-            using (var run = new MdRun(integrator, new MdRunOutput { Trajectory = trajPath, Every = every, Log = logPath, LogEvery = every })
+            using (var run = new MdRun(integrator, new MdRunOutput { Trajectory = trajPath, Every = every, Log = logPath, LogEvery = every },
+                limits: DivergenceLimits.For(model.Mode == ForceMode.Conservative))
             {
                 Progress = progress.Report,
             })

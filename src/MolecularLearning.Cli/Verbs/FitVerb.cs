@@ -22,16 +22,18 @@ public sealed class FitVerb : IVerb
         var holdout = new Option<double?>("--holdout") { Description = "fraction of frames held out at the end (default 0.2)" };
         var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
-        var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block)" };
+        var ridge = new Option<double?>("--ridge") { Description = "fixed ridge strength (default: chosen on a validation block; on a short run by cross-validation)" };
+        var folds = new Option<int?>("--folds") { Description = "choose the ridge by cross-validation over this many blocks of the training frames; 1: the last block alone (default; a short run, 10 to 199 training frames, gets 5 and a basis chosen the same way unless --folds or --ridge is given)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants; the default without --mode); other options override its settings" };
+        var prior = new Option<string?>("--prior") { Description = "a model fitted on other data (e.g. a long xTB run): fit these frames as an offset from it (its basis, mode and walls; the ridge pulls toward its losses)" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, repulsion, rangeWalls, linear, preset, json, backend,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -71,17 +73,18 @@ public sealed class FitVerb : IVerb
                 };
             if (p.GetValue(stride) is { } s) options = options with { Stride = s };
             if (p.GetValue(ridge) is { } r) options = options with { Ridge = r };
+            if (p.GetValue(folds) is { } fo) options = options with { Folds = fo >= 1 ? fo : throw new DataException($"--folds: expected 1 or more, got {fo}") };
             if (p.GetValue(repulsion) is { } rep) options = options with { RepulsionStrength = rep };
             if (p.GetValue(linear) is { } lin)
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
-            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json));
+            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
         }));
         return command;
     }
 
-    private static int Run(string[] inputs, string output, FitOptions options, bool asJson)
+    private static int Run(string[] inputs, string output, FitOptions options, bool asJson, string? priorPath = null)
     {
         AtomicFile.Target(output); // an empty path, a directory or a device node is refused before the fit, not after
         if (options.Target == FitTarget.Accelerations && inputs.Length > 1)
@@ -89,9 +92,11 @@ public sealed class FitVerb : IVerb
         var frames = LoadFrames(inputs);
         options = options with { Source = string.Join(" ", inputs) };
         var progress = new ProgressLine(asJson ? null : "building design matrix");
-        var result = ModelFitter.Fit(frames, options, progress);
+        var result = priorPath is null ? ModelFitter.Fit(frames, options, progress)
+            : ModelFitter.FitOffset(frames, LearnedModel.Load(priorPath), options, progress);
         progress.Done();
         if (result.Report.BackendNote is { } note) Console.Error.WriteLine("note: " + note);
+        foreach (var warning in result.Report.Warnings) Console.Error.WriteLine("warning: " + warning);
         result.Model.Save(output);
         if (asJson) WriteJson(result, output);
         else WriteTables(result, output);
@@ -130,6 +135,14 @@ public sealed class FitVerb : IVerb
             w.WriteStartObject("ridge");
             foreach (var (s, v) in result.Report.Ridge) w.WriteNumber(s, v);
             w.WriteEndObject();
+            w.WriteNumber("folds", result.Report.Folds);
+            w.WriteStartObject("crossValidation");
+            foreach (var (s, v) in result.Report.CrossValidation) w.WriteNumber(s, v);
+            w.WriteEndObject();
+            if (result.Report.Recipe is { } recipe) w.WriteString("recipe", recipe); else w.WriteNull("recipe");
+            w.WriteStartArray("warnings");
+            foreach (var warning in result.Report.Warnings) w.WriteStringValue(warning);
+            w.WriteEndArray();
             w.WriteStartObject("sensitivities");
             foreach (var (s, list) in result.Report.Sensitivities)
             {
@@ -157,13 +170,17 @@ public sealed class FitVerb : IVerb
         AnsiConsole.MarkupLine(Markup.Escape(
             $"model {output}: order {m.Order}, {m.Mode.Name()} mode, {r.Invariants} invariants, {r.Parameters} parameters, " +
             $"{m.Training.TrainFrames} training frames (stride {m.Training.Stride}), {m.Training.HoldoutFrames} held out, {r.Seconds:0.0} s"));
+        if (r.Recipe is { } recipe) AnsiConsole.MarkupLine(Markup.Escape("recipe: " + recipe));
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
+        if (r.Folds > 0) table.AddColumn($"{r.Folds}-fold CV relRMSE");
         foreach (var (s, e) in r.Holdout.Species)
         {
             var t = r.Train.Species.TryGetValue(s, out var te) ? te.RelRmse : double.NaN;
-            table.AddRow(s, F(t, "0.0000"), F(e.RelRmse, "0.0000"), F(e.Rmse, "0.0000"),
-                r.Ridge.TryGetValue(s, out var rd) ? rd.ToString("0e0", CultureInfo.InvariantCulture) : "-");
+            var cells = new List<string> { s, F(t, "0.0000"), F(e.RelRmse, "0.0000"), F(e.Rmse, "0.0000"),
+                r.Ridge.TryGetValue(s, out var rd) ? rd.ToString("0e0", CultureInfo.InvariantCulture) : "-" };
+            if (r.Folds > 0) cells.Add(r.CrossValidation.TryGetValue(s, out var cv) ? F(cv, "0.0000") : "-");
+            table.AddRow([.. cells]);
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("sensitivities (RMS of ∂L/∂I_k × spread of I_k), largest first:");

@@ -123,7 +123,7 @@ public sealed class RunVerb : IVerb
                     "(the default model diverged after 2.3–3.4 ps with --tau 100); leave --massive and --tau out for the massive chain, τ 10 fs (docs/thermostats.md)");
             o = o with { Settings = settings };
         }
-        return Simulate(o, forces.NewForceField, forces.Hash);
+        return Simulate(o, forces.NewForceField, forces.Hash, forces.Conservative);
     }
 
     /// <summary>Where the forces come from: a model file or an i-PI client (--forces); whether they are conservative; the identity kept in checkpoints.</summary>
@@ -186,7 +186,7 @@ public sealed class RunVerb : IVerb
     }
 
     /// <summary>Sets up the integrator and files, runs, and cleans up; <paramref name="newForceField"/> gives a fresh evaluator.</summary>
-    internal static int Simulate(RunOptions o, Func<IForceField> newForceField, string modelHash = "")
+    internal static int Simulate(RunOptions o, Func<IForceField> newForceField, string modelHash, bool conservativeForces)
     {
         VerletIntegrator md;
         bool restarting = o.Restart is not null;
@@ -214,7 +214,7 @@ public sealed class RunVerb : IVerb
         var progress = new RunProgress(startStep, o.Steps);
         try
         {
-            run = new MdRun(md, output, newForceField, restarting ? startStep : null)
+            run = new MdRun(md, output, newForceField, restarting ? startStep : null, DivergenceLimits.For(conservativeForces))
             {
                 Progress = progress.Report,
                 ProgressEvery = (int)Math.Clamp((o.Steps - startStep) / 1000, 1, 100),

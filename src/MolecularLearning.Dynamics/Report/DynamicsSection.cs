@@ -6,45 +6,53 @@ using MolecularLearning.Dynamics.Analysis;
 namespace MolecularLearning.Dynamics.Report;
 
 /// <summary>
-/// The report's dynamics section: peak and diffusion table, H and O vibrational spectra (trajectory
-/// over reference, peaks marked by dashed lines) and the oxygen MSD with its fit window.
+/// The report's dynamics section: peak and diffusion table, H and O vibrational spectra (each trajectory
+/// over the reference, peaks marked by dashed lines) and the oxygen MSD with its fit window.
 /// </summary>
 public static class DynamicsSection
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static void Append(StringBuilder sb, WaterAnalysis trajectory, WaterAnalysis? reference)
+    /// <summary>One column and one colour per trajectory (e.g. two learned models), the reference last.</summary>
+    public static void Append(StringBuilder sb, IReadOnlyList<WaterAnalysis> trajectories, WaterAnalysis? reference)
     {
         sb.Append("<h2>Vibrations and diffusion</h2>");
-        var t = trajectory.Dynamics; var r = reference?.Dynamics;
-        if (t is null && r is null)
+        var r = reference?.Dynamics;
+        var sides = trajectories.Select((a, k) => (Analysis: a, Color: AnalysisReport.ColorOf(k))).ToList();
+        var measured = sides.Select(s => s.Analysis.Dynamics).Append(r).Where(d => d is not null).Select(d => d!).ToList();
+        if (measured.Count == 0)
         {
-            sb.Append("<p class=\"note\">Not measured: ").Append(Esc(trajectory.DynamicsNote ?? "no dynamics")).Append("</p>");
+            sb.Append("<p class=\"note\">Not measured: ").Append(Esc(trajectories[0].DynamicsNote ?? "no dynamics")).Append("</p>");
             return;
         }
-        sb.Append("<table><tr><th>quantity</th><th>").Append(Esc(trajectory.Label)).Append("</th>");
-        if (reference is not null) sb.Append("<th>").Append(Esc(reference.Label)).Append("</th><th>difference</th>");
+        sb.Append("<table><tr><th>quantity</th>");
+        foreach (var (a, _) in sides) sb.Append("<th>").Append(Esc(a.Label)).Append("</th>");
+        if (reference is not null) sb.Append("<th>").Append(Esc(reference.Label)).Append("</th>");
         sb.Append("</tr>");
-        void Row(string name, Func<DynamicsAnalysis, double> value, Func<DynamicsAnalysis, double>? error, string unit, string fmt, bool relative)
+        void Row(string name, Func<DynamicsAnalysis, double> value, Func<DynamicsAnalysis, double>? error, string unit, string fmt)
         {
-            double tv = t is null ? double.NaN : value(t), rv = r is null ? double.NaN : value(r);
-            string Cell(DynamicsAnalysis? d, double v) => d is null || !double.IsFinite(v) ? "n/a"
-                : v.ToString(fmt, Inv) + (error is null || !double.IsFinite(error(d)) ? "" : " ± " + error(d).ToString(fmt, Inv)) + " " + unit;
-            sb.Append("<tr><td>").Append(Esc(name)).Append("</td><td class=\"num\">").Append(Esc(Cell(t, tv))).Append("</td>");
-            if (reference is not null)
+            double rv = r is null ? double.NaN : value(r);
+            string Cell(DynamicsAnalysis? d, bool compare)
             {
-                string diff = double.IsFinite(tv) && double.IsFinite(rv)
-                    ? (tv - rv >= 0 ? "+" : "") + (tv - rv).ToString(fmt, Inv) + " " + unit + (relative && rv != 0 ? $" ({(tv - rv) / rv * 100:+0.0;-0.0}%)" : "")
-                    : "n/a";
-                sb.Append("<td class=\"num\">").Append(Esc(Cell(r, rv))).Append("</td><td class=\"num\">").Append(Esc(diff)).Append("</td>");
+                double v = d is null ? double.NaN : value(d);
+                if (d is null || !double.IsFinite(v)) return "n/a";
+                var text = v.ToString(fmt, Inv) + (error is null || !double.IsFinite(error(d)) ? "" : " ± " + error(d).ToString(fmt, Inv)) + " " + unit;
+                // The difference to the reference, relative, beside each trajectory's value.
+                return compare && double.IsFinite(rv) && rv != 0 ? text + $" ({(v - rv) / rv * 100:+0.0;-0.0}%)" : text;
             }
+            sb.Append("<tr><td>").Append(Esc(name)).Append("</td>");
+            foreach (var (a, _) in sides) sb.Append("<td class=\"num\">").Append(Esc(Cell(a.Dynamics, compare: true))).Append("</td>");
+            if (reference is not null) sb.Append("<td class=\"num\">").Append(Esc(Cell(r, compare: false))).Append("</td>");
             sb.Append("</tr>");
         }
-        Row("O–H stretch peak (H spectrum)", d => Vdos(d, "H")?.StretchCm1 ?? double.NaN, null, "cm⁻¹", "0", true);
-        Row("H–O–H bend peak (H spectrum)", d => Vdos(d, "H")?.BendCm1 ?? double.NaN, null, "cm⁻¹", "0", true);
-        Row("O self-diffusion D_O", d => d.OxygenDiffusion?.Value ?? double.NaN, d => d.OxygenDiffusion?.Error ?? double.NaN, "Å²/ps", "0.000", true);
+        Row("O–H stretch peak (H spectrum)", d => Vdos(d, "H")?.StretchCm1 ?? double.NaN, null, "cm⁻¹", "0");
+        Row("H–O–H bend peak (H spectrum)", d => Vdos(d, "H")?.BendCm1 ?? double.NaN, null, "cm⁻¹", "0");
+        Row("O self-diffusion D_O", d => d.OxygenDiffusion?.Value ?? double.NaN, d => d.OxygenDiffusion?.Error ?? double.NaN, "Å²/ps", "0.000");
         sb.Append("</table>");
 
+        // Reference first, so the trajectories are drawn over it.
+        var drawn = new List<(DynamicsAnalysis? D, string? Label, string Color)> { (r, reference?.Label, AnalysisReport.ReferenceColor) };
+        drawn.AddRange(sides.Select(s => (s.Analysis.Dynamics, (string?)s.Analysis.Label, s.Color)));
         sb.Append("<div class=\"charts\">");
         foreach (var species in new[] { "H", "O" })
         {
@@ -53,12 +61,11 @@ public static class DynamicsSection
                 Title = $"Vibrational density of states, {species}", XLabel = "wavenumber (cm⁻¹)", YLabel = "intensity (1/cm⁻¹, unit area)",
                 XMin = 0, XMax = 4500, YMin = 0,
             };
-            AddSpectrum(chart, reference?.Dynamics, species, reference?.Label, AnalysisReport.ReferenceColor);
-            AddSpectrum(chart, t, species, trajectory.Label, AnalysisReport.TrajectoryColor);
+            foreach (var (d, label, color) in drawn) AddSpectrum(chart, d, species, label, color);
             Chart(sb, chart);
         }
         var msd = new SvgChart { Title = "O mean-squared displacement", XLabel = "lag (fs)", YLabel = "MSD (Å²)", XMin = 0, YMin = 0 };
-        foreach (var (d, label, color) in new[] { (r, reference?.Label, AnalysisReport.ReferenceColor), (t, trajectory.Label, AnalysisReport.TrajectoryColor) })
+        foreach (var (d, label, color) in drawn)
         {
             if (d?.OxygenDiffusion is not { } o || label is null) continue;
             msd.Series.Add(new ChartSeries(label, o.LagFs, o.Msd, color));
@@ -73,17 +80,17 @@ public static class DynamicsSection
         sb.Append("</div>");
 
         sb.Append("<p class=\"note\">Spectra: the cosine transform of each species' velocity autocorrelation (all atoms, x, y, z, every time origin) up to a lag of ")
-          .Append((t ?? r)!.MaxLagFs.ToString("0", Inv)).Append(" fs, Hann-windowed and zero-padded; peaks are the highest points in ")
+          .Append(measured[0].MaxLagFs.ToString("0", Inv)).Append(" fs, Hann-windowed and zero-padded; peaks are the highest points in ")
           .Append(Inv, $"{DynamicsAnalysis.BendFromCm1:0}–{DynamicsAnalysis.BendToCm1:0} cm⁻¹ (bend) and {DynamicsAnalysis.StretchFromCm1:0}–{DynamicsAnalysis.StretchToCm1:0} cm⁻¹ (stretch), ")
           .Append("refined by a parabola through the neighbouring bins. Velocities: ")
-          .Append(Esc(string.Join(", ", new[] { t, r }.Where(d => d is not null).Select(d => d!.VelocitySource).Distinct())))
+          .Append(Esc(string.Join(", ", measured.Select(d => d.VelocitySource).Distinct())))
           .Append(". D_O: Einstein relation on the unwrapped oxygen positions (centre-of-mass drift removed), least-squares slope of the MSD over the fit window / 6; ")
           .Append("the error is the standard error over independent stretches of the run (each twice the longest lag) when there are at least 4, ")
           .Append("else over 4 groups of oxygens, which leaves out correlations along the run (a lower bound). Errors from: ")
-          .Append(Esc(string.Join(", ", new[] { t, r }.Where(d => d?.OxygenDiffusion is not null).Select(d => d!.OxygenDiffusion!.ErrorFrom).Distinct())))
+          .Append(Esc(string.Join(", ", measured.Where(d => d.OxygenDiffusion is not null).Select(d => d.OxygenDiffusion!.ErrorFrom).Distinct())))
           .Append(". ")
           .Append("A strong (e.g. massive, τ 10 fs) thermostat damps both.");
-        foreach (var a in new[] { trajectory, reference })
+        foreach (var a in trajectories.Append(reference))
             if (a?.DynamicsNote is { } note) sb.Append(' ').Append(Esc(a.Label)).Append(": ").Append(Esc(note)).Append('.');
         sb.Append("</p>");
     }

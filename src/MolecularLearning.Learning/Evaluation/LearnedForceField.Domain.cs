@@ -12,6 +12,8 @@ namespace MolecularLearning.Learning;
 /// other ghosts. Rows are built for the first two groups only, so the evaluation is "agents [from, to) on this
 /// list" twice: the owned agents (energy, virial, forces) and the needed ghost agents (their reactions on the
 /// owned atoms only). The skin keeps the needed set valid until an atom moves more than half of it.
+/// A ghost that is an image of an owned atom (owners given) is not needed: the owned agents' reactions on it are
+/// folded onto its atom, which is what that image's own loss would have given the owned atoms.
 /// </remarks>
 public sealed partial class LearnedForceField : IDomainForceField
 {
@@ -26,6 +28,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         public readonly NeighbourList Selection = new(NeighbourStorage.Compact);
         public readonly NeighbourList List = new(NeighbourStorage.Compact);
         public int[] CallerTypes = [];   // species index per atom, caller's order
+        public int[] CallerOwners = [];  // owned image of each ghost or −1, caller's order (all −1 without owners)
         public int[] Types = [];         // the same, evaluation order
         public int[] Order = [];         // evaluation index → caller's index
         public bool[] Needed = [];
@@ -36,9 +39,13 @@ public sealed partial class LearnedForceField : IDomainForceField
     }
 
     public void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ForceResult result)
+        => ComputeDomain(species, positions, owned, default, result);
+
+    public void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
     {
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
+        if (!owners.IsEmpty && owners.Length != n) throw new ArgumentException($"{n} atoms need {n} owners, got {owners.Length}");
         if (owned < 0 || owned > n) throw new ArgumentOutOfRangeException(nameof(owned), $"{owned} owned atoms of {n}");
         result.Resize(n);
         result.Clear();
@@ -46,13 +53,16 @@ public sealed partial class LearnedForceField : IDomainForceField
         var d = _domain ??= new DomainState(_newBackend());
         bool conservative = _model.Mode == ForceMode.Conservative;
         bool rebuild = d.CallerTypes.Length != n || d.Owned != owned;
-        if (d.CallerTypes.Length != n) d.CallerTypes = new int[n];
+        if (d.CallerTypes.Length != n) { d.CallerTypes = new int[n]; d.CallerOwners = new int[n]; }
         for (int i = 0; i < n; i++)
         {
             int t = _set.IndexOf(species[i]);
             if (t < 0) _model.CheckSpecies(species);
-            rebuild |= d.CallerTypes[i] != t;
+            int o = i < owned || owners.IsEmpty || !conservative ? -1 : owners[i];
+            if (o >= owned) throw new ArgumentException($"ghost {i}: owner {o} is not an owned atom (0..{owned - 1})");
+            rebuild |= d.CallerTypes[i] != t || d.CallerOwners[i] != o;
             d.CallerTypes[i] = t;
+            d.CallerOwners[i] = o;
         }
         if (!rebuild)
         {
@@ -65,6 +75,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         var forces = d.Forces;
         Array.Clear(forces, 0, 3 * n);
         result.Energy = d.Backend.Run(0, owned, 0, d.List, d.Types, forces, conservative, result.Virial, CancellationToken.None);
+        if (conservative) Fold(d, forces, owned, n);
         // The needed ghosts' losses count for the owned atoms' forces only: their energy and virial are their owners'.
         if (conservative && d.Agents > owned)
             d.Backend.Run(owned, d.Agents, 0, d.List, d.Types, forces, conservative, d.GhostVirial, CancellationToken.None);
@@ -83,7 +94,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         if (conservative)
         {
             d.Selection.Build(positions, null, _set.Cutoff, _skin, rows: owned);
-            foreach (int j in d.Selection.Index) if (j >= owned) d.Needed[j] = true;
+            foreach (int j in d.Selection.Index) if (j >= owned && d.CallerOwners[j] < 0) d.Needed[j] = true;
         }
         int at = 0;
         for (int i = 0; i < owned; i++) d.Order[at++] = i;
@@ -93,6 +104,17 @@ public sealed partial class LearnedForceField : IDomainForceField
         for (int k = 0; k < n; k++) d.Types[k] = d.CallerTypes[d.Order[k]];
         Reorder(d, positions, n);
         d.Backend.BuildRows(d.List, d.Positions.AsSpan(0, 3 * n), d.Types, _skin, d.Agents);
+    }
+
+    /// <summary>Adds the owned agents' reactions on images of owned atoms to those atoms.</summary>
+    private static void Fold(DomainState d, double[] forces, int owned, int n)
+    {
+        for (int k = owned; k < n; k++)
+        {
+            int o = d.CallerOwners[d.Order[k]];
+            if (o < 0) continue;
+            forces[3 * o] += forces[3 * k]; forces[3 * o + 1] += forces[3 * k + 1]; forces[3 * o + 2] += forces[3 * k + 2];
+        }
     }
 
     private static void Reorder(DomainState d, ReadOnlySpan<double> positions, int n)

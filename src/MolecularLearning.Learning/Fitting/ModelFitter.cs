@@ -9,9 +9,9 @@ namespace MolecularLearning.Learning;
 /// of a design matrix. Agent mode fits each species on its own atoms; conservative mode fits all species
 /// together on every atom, since an agent's loss also pushes its neighbours.
 /// </summary>
-public static class ModelFitter
+public static partial class ModelFitter
 {
-    public static FitResult Fit(IReadOnlyList<Frame> frames, FitOptions options, IProgress<double>? progress = null)
+    private static FitResult FitOnce(IReadOnlyList<Frame> frames, FitOptions options, IProgress<double>? progress)
     {
         options.Validate();
         var clock = Stopwatch.StartNew();
@@ -34,7 +34,10 @@ public static class ModelFitter
         int stride = options.Stride > 0 ? options.Stride : Math.Max(1, (int)Math.Ceiling(nTrain / (double)autoFrames));
         var used = new List<int>();
         for (int i = 0; i < train.Count; i += stride) used.Add(train[i]);
-        int nVal = used.Count >= 5 && options.Ridge is null ? (int)Math.Round(used.Count * options.ValidationFraction) : 0;
+        // Folds: the ridge is chosen by cross-validation over contiguous blocks of all the used frames (CrossValidation).
+        int folds = options.Folds > 0 && options.Ridge is null ? Math.Min(options.Folds, used.Count) : 0;
+        if (folds < 2) folds = 0;
+        int nVal = folds == 0 && used.Count >= 5 && options.Ridge is null ? (int)Math.Round(used.Count * options.ValidationFraction) : 0;
         var fitFrames = used.GetRange(0, used.Count - nVal);
         var valFrames = used.GetRange(used.Count - nVal, nVal);
 
@@ -52,7 +55,7 @@ public static class ModelFitter
 
         // Fixed chunks: the fit frames in (Chunks − 1) pieces, the validation frames in one.
         var chunks = new List<(List<int> Frames, bool Validation)>();
-        int fitChunks = Math.Max(1, Math.Min(options.Chunks - (nVal > 0 ? 1 : 0), fitFrames.Count));
+        int fitChunks = folds > 0 ? folds : Math.Max(1, Math.Min(options.Chunks - (nVal > 0 ? 1 : 0), fitFrames.Count));
         for (int c = 0; c < fitChunks; c++)
             chunks.Add((fitFrames.GetRange(fitFrames.Count * c / fitChunks, fitFrames.Count * (c + 1) / fitChunks - fitFrames.Count * c / fitChunks), false));
         if (nVal > 0) chunks.Add((valFrames, true));
@@ -76,6 +79,7 @@ public static class ModelFitter
         var losses = new QuadraticLoss[species.Count];
         var ridge = new Dictionary<string, double>();
         var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
+        var crossValidation = new Dictionary<string, double>();
         long rows = 0;
         for (int g = 0; g < groups; g++)
         {
@@ -83,7 +87,8 @@ public static class ModelFitter
             var val = new GramAccumulator(columns);
             for (int c = 0; c < chunks.Count; c++) (chunks[c].Validation ? val : fit).Add(accumulators[c][g]);
             rows += fit.Rows + val.Rows;
-            var solution = RidgeSolver.Solve(fit, val, options.Ridge);
+            var solution = folds > 0 ? CrossValidation.Solve([.. accumulators.Select(a => a[g])], RidgeSolver.Candidates)
+                : RidgeSolver.Solve(fit, val, options.Ridge);
             if (conservative)
             {
                 for (int s = 0; s < species.Count; s++)
@@ -91,6 +96,7 @@ public static class ModelFitter
                     losses[s] = Unpack(solution.Theta.AsSpan(s * perSpecies, perSpecies), k, options.Order, quadratic);
                     ridge[species[s].Symbol] = solution.Ridge;
                     scans[species[s].Symbol] = solution.Scan;
+                    if (solution.CrossValidationRelRmse is { } cv) crossValidation[species[s].Symbol] = cv;
                 }
             }
             else
@@ -98,6 +104,7 @@ public static class ModelFitter
                 losses[g] = Unpack(solution.Theta, k, options.Order, quadratic);
                 ridge[species[g].Symbol] = solution.Ridge;
                 scans[species[g].Symbol] = solution.Scan;
+                if (solution.CrossValidationRelRmse is { } cv) crossValidation[species[g].Symbol] = cv;
             }
         }
         progress?.Report(0.92);
@@ -136,8 +143,20 @@ public static class ModelFitter
             Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
             DesignSeconds = designSeconds, SolveSeconds = solveSeconds, Backend = ff.Backend, BackendNote = ff.BackendNote,
+            Folds = folds, CrossValidation = crossValidation, Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
         };
         return new FitResult(model, report);
+    }
+
+    /// <summary>"Too few data for the basis": fewer force components (rows) per parameter than <see cref="FitOptions.MinRowsPerParameter"/>.</summary>
+    internal static List<string> DataWarnings(long rows, int parameters, int frames, FitOptions options)
+    {
+        var warnings = new List<string>();
+        double perParameter = rows / (double)Math.Max(1, parameters);
+        if (options.MinRowsPerParameter > 0 && perParameter < options.MinRowsPerParameter)
+            warnings.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"few data for the basis: {rows} force components from {frames} training frames for {parameters} parameters ({perParameter:0.#} per parameter, fewer than {options.MinRowsPerParameter}); expect the held-out error well above the training error (a smaller basis: --order 1, --linear FAMILIES, or more frames)"));
+        return warnings;
     }
 
     private static Frame WithTarget(Frame f, double[] target) =>

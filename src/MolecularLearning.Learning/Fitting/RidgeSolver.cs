@@ -20,7 +20,8 @@ internal static class RidgeSolver
     /// <summary>Smallest column scale, relative to the largest column RMS.</summary>
     public const double ScaleFloor = 1e-2;
 
-    public sealed record Solution(double[] Theta, double Ridge, IReadOnlyList<(double Ridge, double ValidationRelRmse)> Scan);
+    /// <param name="CrossValidationRelRmse">The chosen ridge's relRMSE pooled over the left-out blocks (cross-validation only).</param>
+    public sealed record Solution(double[] Theta, double Ridge, IReadOnlyList<(double Ridge, double ValidationRelRmse)> Scan, double? CrossValidationRelRmse = null);
 
     /// <param name="fit">Rows to fit on when choosing the ridge.</param>
     /// <param name="validation">Later rows to judge each ridge on (may be empty: then <paramref name="fixedRidge"/> or 1e-6).</param>
@@ -32,39 +33,58 @@ internal static class RidgeSolver
         double ridge = fixedRidge ?? 1e-6;
         if (fixedRidge is null && validation.Rows > 0 && fit.Rows > 0)
         {
-            var (active, scale) = Standardise(fit);
-            int a = active.Length;
-            var g = Matrix<double>.Build.Dense(a, a, (x, y) => fit.Gram[(long)active[x] * p + active[y]] / (scale[x] * scale[y]));
-            var c = Vector<double>.Build.Dense(a, x => fit.Aty[active[x]] / scale[x]);
-            var evd = g.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
-            var v = evd.EigenVectors;
-            var ev = evd.EigenValues;
-            var vtc = v.TransposeThisAndMultiply(c);
-            double best = double.PositiveInfinity;
-            var theta = new double[p];
-            var coef = Vector<double>.Build.Dense(a);
-            foreach (var rel in Candidates)
-            {
-                double lambda = rel * fit.Rows;
-                for (int i = 0; i < a; i++) coef[i] = vtc[i] / (Math.Max(ev[i].Real, 0) + lambda);
-                var ts = v * coef;
-                Array.Clear(theta);
-                for (int i = 0; i < a; i++) theta[active[i]] = ts[i] / scale[i];
-                double rmse = Math.Sqrt(validation.Residual(theta) / Math.Max(validation.Yty, 1e-300));
-                scan.Add((rel, rmse));
-                best = Math.Min(best, rmse);
-            }
+            foreach (var (rel, residual) in Residuals(fit, validation, Candidates))
+                scan.Add((rel, Math.Sqrt(residual / Math.Max(validation.Yty, 1e-300))));
             // The strongest ridge within 2% of the best validation error: the validation block is short and
             // correlated, and a smoother loss extrapolates more gently outside the training data.
-            foreach (var (rel, rmse) in scan)
-                if (rmse <= best * (1 + Tolerance)) ridge = rel;
+            ridge = Strongest(scan);
         }
         var all = new GramAccumulator(p);
         all.Add(fit); all.Add(validation); all.Complete();
         return new Solution(SolveCholesky(all, ridge), ridge, scan);
     }
 
-    private static double[] SolveCholesky(GramAccumulator acc, double ridge)
+    /// <summary>The strongest ridge whose validation error is within <see cref="Tolerance"/> of the best.</summary>
+    internal static double Strongest(IReadOnlyList<(double Ridge, double Error)> scan)
+    {
+        double best = scan.Min(x => x.Error), ridge = scan[0].Ridge;
+        foreach (var (rel, error) in scan)
+            if (error <= best * (1 + Tolerance)) ridge = rel;
+        return ridge;
+    }
+
+    /// <summary>
+    /// ‖Aθ_λ − y‖² on <paramref name="validation"/> for θ_λ fitted on <paramref name="fit"/> with each relative
+    /// ridge λ: one eigendecomposition of the standardised fit Gram matrix serves every λ.
+    /// </summary>
+    internal static List<(double Ridge, double Residual)> Residuals(GramAccumulator fit, GramAccumulator validation, IReadOnlyList<double> candidates)
+    {
+        fit.Complete(); validation.Complete();
+        int p = fit.Columns;
+        var result = new List<(double, double)>();
+        var (active, scale) = Standardise(fit);
+        int a = active.Length;
+        var g = Matrix<double>.Build.Dense(a, a, (x, y) => fit.Gram[(long)active[x] * p + active[y]] / (scale[x] * scale[y]));
+        var c = Vector<double>.Build.Dense(a, x => fit.Aty[active[x]] / scale[x]);
+        var evd = g.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+        var v = evd.EigenVectors;
+        var ev = evd.EigenValues;
+        var vtc = v.TransposeThisAndMultiply(c);
+        var theta = new double[p];
+        var coef = Vector<double>.Build.Dense(a);
+        foreach (var rel in candidates)
+        {
+            double lambda = rel * fit.Rows;
+            for (int i = 0; i < a; i++) coef[i] = vtc[i] / (Math.Max(ev[i].Real, 0) + lambda);
+            var ts = v * coef;
+            Array.Clear(theta);
+            for (int i = 0; i < a; i++) theta[active[i]] = ts[i] / scale[i];
+            result.Add((rel, validation.Residual(theta)));
+        }
+        return result;
+    }
+
+    internal static double[] SolveCholesky(GramAccumulator acc, double ridge)
     {
         int p = acc.Columns;
         var theta = new double[p];
