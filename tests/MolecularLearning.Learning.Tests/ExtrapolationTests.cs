@@ -118,6 +118,34 @@ public class ExtrapolationTests
     }
 
     [Fact]
+    public void AnOffsetFitWatchesThePriorsDataAndTheNewFramesTogether()
+    {
+        var (prior, priorFrames) = Fitted.Value;
+        // New frames from a hotter, denser box: some of their invariants lie outside the prior's range.
+        var truth = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 4.0), 2, ForceMode.Agent, seed: 6);
+        var hot = Enumerable.Range(700, 6).Select(seed =>
+        {
+            var f = Synthetic.Water(4, Cell.Orthorhombic(5.6, 5.6, 5.6), seed, jitter: 0.15);
+            f.Forces = truth.CreateForceField().Compute(f).Forces.ToArray();
+            return f;
+        }).ToList();
+        var ff = prior.CreateForceField(BackendChoice.Auto);
+        Assert.Contains(hot, f => ff.Compute(f).Extrapolation > 0);
+        var offset = ModelFitter.FitOffset(hot, prior, FitOptions.Default with
+        {
+            Invariants = prior.Invariants.Options, Ridge = 1e-6, Stride = 1, HoldoutFraction = 0, ValidationFraction = 0,
+        }).Model;
+        for (int s = 0; s < prior.Losses.Count; s++)
+        {
+            var (p, o) = (prior.Losses[s].Range!, offset.Losses[s].Range!);
+            for (int q = 0; q < p.Min.Length; q++) { Assert.True(o.Min[q] <= p.Min[q]); Assert.True(o.Max[q] >= p.Max[q]); }
+        }
+        var both = offset.CreateForceField(BackendChoice.Auto);
+        Assert.All(priorFrames.Concat(hot), f => Assert.Equal(0, both.Compute(f).Extrapolation));
+        Assert.Null(InvariantRange.Union(null, prior.Losses[0].Range)); // a prior without ranges: not available
+    }
+
+    [Fact]
     public void ARangeWithMinAboveMaxIsRefusedNamingTheField()
     {
         var node = JsonNode.Parse(Fitted.Value.Model.ToJson())!;

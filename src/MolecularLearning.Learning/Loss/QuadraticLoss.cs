@@ -63,6 +63,14 @@ public sealed record InvariantRange(double[] Min, double[] Max, double[] Std)
 
     /// <summary>The unit of the signal for invariant <paramref name="q"/>: its training std, at least <see cref="MinSpread"/>.</summary>
     public double SpreadOf(int q) => Math.Max(Std[q], MinSpread);
+
+    /// <summary>
+    /// The range of two training sets together (min of mins, max of maxes, the larger std); null when
+    /// <paramref name="first"/> is unknown (a prior model file without ranges: its region cannot be told apart).
+    /// </summary>
+    public static InvariantRange? Union(InvariantRange? first, InvariantRange? second) =>
+        first is null ? null : second is null ? first : new(
+            [.. first.Min.Zip(second.Min, Math.Min)], [.. first.Max.Zip(second.Max, Math.Max)], [.. first.Std.Zip(second.Std, Math.Max)]);
 }
 
 /// <summary>
