@@ -38,7 +38,9 @@ public abstract class SortedGaussianKernel
 
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
     /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
-    internal abstract double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial);
+    /// <remarks>With <paramref name="extrapolation"/> (the model has training ranges), each agent's signal and its invariant (−1: inside) go to [i].</remarks>
+    internal abstract double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial,
+        double[]? extrapolation = null, int[]? extrapolationInvariant = null);
 
     /// <summary>The widest width (bits) with hardware acceleration, or 0 when none.</summary>
     public static int WidestAcceleratedBits =>
@@ -172,11 +174,12 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1), or compacted (below)
     private readonly int[]?[] _quadratic;                        // per agent species: the invariants with a non-zero row of C, when some rows are zero (null: all)
     private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
-    private readonly double[] _boundStrength;
+    private readonly double[] _boundStrength, _boundCap;
     private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
     private readonly KernelAngular<V>? _angular;                    // angular sums over neighbour pairs (null: none)
     private readonly bool[] _angularLinear;                      // per agent species: λ of the angular sums is b, whatever I (see the constructor)
+    private readonly ExtrapolationMonitor? _monitor;             // training ranges (null: the model file has none)
 
     internal SortedGaussianKernel(LearnedModel model)
     {
@@ -211,11 +214,13 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         _angularLinear = new bool[_species];
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
+        _monitor = ExtrapolationMonitor.Create(model, W);
         _lossB = new double[_species][];
         _lossC = new double[]?[_species];
         _quadratic = new int[]?[_species];
         _boundMin = new double[]?[_species]; _boundMax = new double[]?[_species]; _boundInvScale = new double[]?[_species];
         _boundStrength = new double[_species];
+        _boundCap = new double[_species];
         for (int t = 0; t < _species; t++)
         {
             var loss = model.Losses[t];
@@ -243,21 +248,12 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
                 bounds.Min.CopyTo(_boundMin[t]!, 0); bounds.Max.CopyTo(_boundMax[t]!, 0);
                 for (int a = 0; a < _kPadded; a++) _boundInvScale[t]![a] = a < _k ? 1 / bounds.Scale[a] : 1;
                 _boundStrength[t] = bounds.Strength;
+                _boundCap[t] = bounds.Cap;
             }
             // A linear angular family (FitOptions.LinearFamilies, the accurate preset): zero rows of C and no range walls
             // (the fit leaves linear invariants unwalled) make λ of the angular sums b whatever their values, and their
             // share of the loss, b · I, comes out of the gradient pass: the sums themselves are not needed.
-            if (_angular is not null)
-            {
-                bool linear = true;
-                var full = loss.Order == 2 ? loss.Quadratic : default;
-                for (int a = _set.AngularOffset; a < _set.SortedAngleOffset && linear; a++)
-                {
-                    if (loss.Order == 2 && full.Slice(a * _k, _k).ContainsAnyExcept(0.0)) linear = false;
-                    if (loss.Bounds is { } b && (b.Max[a] != double.MaxValue || b.Min[a] != -double.MaxValue)) linear = false;
-                }
-                _angularLinear[t] = linear;
-            }
+            if (_angular is not null) _angularLinear[t] = ExtrapolationMonitor.AngularSumsUnused(_set, loss);
         }
     }
 
@@ -307,12 +303,39 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
                 var inv = V.LoadUnsafe(ref _boundInvScale[ti]![v]);
                 var above = V.Max(x - V.LoadUnsafe(ref _boundMax[ti]![v]), V.Zero) * inv;
                 var below = V.Max(V.LoadUnsafe(ref min[v]) - x, V.Zero) * inv;
-                loss += (above * above * above + below * below * below) * strength;
-                l += (above * above - below * below) * inv * (3 * strength);
+                // Past the cap the wall goes on along its tangent (InvariantBounds.Wall); an uncapped wall adds exact zeros.
+                var cap = V.Create(_boundCap[ti]);
+                var ca = V.Min(above, cap); var cb = V.Min(below, cap);
+                loss += (ca * ca * ca + cb * cb * cb + (ca * ca * (above - ca) + cb * cb * (below - cb)) * 3) * strength;
+                l += (ca * ca - cb * cb) * inv * (3 * strength);
             }
             l.StoreUnsafe(ref lv, (nuint)v);
         }
         return V.Sum(loss);
+    }
+
+    /// <summary>
+    /// The agent's extrapolation signal from the invariants the loss just read: a vector pass for max(x − max, min − x) /
+    /// spread, and only when some lane is outside the range the scalar pass of <see cref="ExtrapolationMonitor.Agent"/>
+    /// (the Reference backend's), which also names the invariant.
+    /// </summary>
+    private double Extrapolation(int ti, KernelScratch s, out int invariant)
+    {
+        var monitor = _monitor!;
+        double[] lo = monitor.Lower(ti), hi = monitor.Upper(ti), inv = monitor.InverseSpread(ti), values = s.Values;
+        int kp = _kPadded;
+        if (values.Length < kp || lo.Length < kp) throw new InvalidOperationException("kernel scratch too small");
+        ref double iv = ref MemoryMarshal.GetArrayDataReference(values);
+        var outside = V.Zero;
+        for (int v = 0; v < kp; v += W)
+        {
+            var x = V.LoadUnsafe(ref iv, (nuint)v);
+            var d = V.Max(x - V.LoadUnsafe(ref hi[v]), V.LoadUnsafe(ref lo[v]) - x);
+            outside = V.Max(outside, d * V.LoadUnsafe(ref inv[v]));
+        }
+        invariant = -1;
+        // Every lane is ≥ 0: a positive sum means some invariant is outside.
+        return V.Sum(outside) > 0 ? monitor.Agent(ti, values.AsSpan(0, _k), out invariant) : 0;
     }
 
     /// <summary>
@@ -364,14 +387,20 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         }
     }
 
-    internal override double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
+    internal override double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial,
+        double[]? extrapolation = null, int[]? extrapolationInvariant = null)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
         s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angles * _angleDegree);
         s.RadialVirial.AsSpan().Clear();
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
-        for (int i = from; i < to; i++) energy += Agent(i, s, list, xyz, types, forces, conservative);
+        bool watch = _monitor is not null && extrapolation is not null && extrapolationInvariant is not null;
+        for (int i = from; i < to; i++)
+        {
+            energy += Agent(i, s, list, xyz, types, forces, conservative, watch);
+            if (watch) { extrapolation![i] = s.Extrapolation; extrapolationInvariant![i] = s.ExtrapolationInvariant; }
+        }
         var a = s.AngleVirial;
         ref V w = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(s.RadialVirial)); // xx yy zz xy xz yz
         double xy = V.Sum(Unsafe.Add(ref w, 3)), xz = V.Sum(Unsafe.Add(ref w, 4)), yz = V.Sum(Unsafe.Add(ref w, 5));
@@ -381,7 +410,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         return energy;
     }
 
-    private double Agent(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative)
+    private double Agent(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, bool watch)
     {
         int ti = types[i];
         int total = Decode(i, s, list, xyz);
@@ -392,6 +421,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         _shells?.Values<V>(s, ti, values);
         _angular?.Values(s, values, compute: !_angularLinear[ti]);
         double loss = Loss(ti, s);
+        if (watch) s.Extrapolation = Extrapolation(ti, s, out s.ExtrapolationInvariant);
         var lambda = s.Lambda;
 
         // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
@@ -954,6 +984,9 @@ internal sealed class KernelScratch
     /// <summary>The radial sums of one species per n, lane by lane (n · 8 + lane, as many lanes as the kernel's vectors).</summary>
     public double[] LadderSums = [];
     public double[] Values = [], Lambda = [];
+    /// <summary>The last agent's extrapolation signal and the invariant giving it (−1: inside its training range).</summary>
+    public double Extrapolation;
+    public int ExtrapolationInvariant = -1;
     /// <summary>The invariants with non-zero rows of C, gathered, and their C I (when the loss is compacted).</summary>
     public double[] QuadraticValues = [], QuadraticProduct = [];
     public int[] SortedEntry = [];

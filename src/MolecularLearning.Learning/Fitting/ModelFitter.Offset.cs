@@ -51,7 +51,8 @@ public static partial class ModelFitter
                 if (p.Order == 2) for (int k = 0; k < c.Length; k++) c[k] += p.Quadratic[k];
                 if (q.Order == 2) for (int k = 0; k < c.Length; k++) c[k] += q.Quadratic[k];
             }
-            losses[s] = new QuadraticLoss(b, c, p.Bounds);
+            // The extrapolation signal's range: the prior's data and the new frames together.
+            losses[s] = new QuadraticLoss(b, c, p.Bounds, InvariantRange.Union(p.Range, q.Range));
         }
         var model = new LearnedModel(prior.Invariants, prior.Mode, losses, prior.Walls);
 

@@ -30,8 +30,48 @@ public enum ForceMode
 /// The range of each invariant seen in training, [Min, Max], with a scale (its spread there). Outside it a
 /// fixed wall S·(distance beyond the range / Scale)³ is added to the loss: zero, with zero slope and
 /// curvature, on everything the fit saw, and restoring where the learned quadratic form was never tested.
+/// Beyond <see cref="Cap"/> scales the wall goes on along its tangent (S(c³ + 3c²(d − c)), d in scales), so its
+/// push never exceeds 3 S c² / Scale per unit of ∂I/∂x: a cubic wall on a narrow invariant (the H–H distance, spread
+/// 0.05 Å) pushed with ~10 eV/Å at 3 spreads out, on configurations a hotter run reaches and the forces do not.
 /// </summary>
-public sealed record InvariantBounds(double[] Min, double[] Max, double[] Scale, double Strength);
+public sealed record InvariantBounds(double[] Min, double[] Max, double[] Scale, double Strength, double Cap = double.PositiveInfinity)
+{
+    /// <summary>The cap new fits use (scales beyond the wall's start): see docs/extrapolation.md for the measurements.</summary>
+    public const double DefaultCap = 1.0;
+
+    /// <summary>The wall's value S·w(d) and slope S·w'(d) at d ≥ 0 scales out.</summary>
+    internal void Wall(double d, out double value, out double slope)
+    {
+        double c = Math.Min(d, Cap);
+        value = Strength * (c * c * c + 3 * c * c * (d - c));
+        slope = 3 * Strength * c * c;
+    }
+}
+
+/// <summary>
+/// What one agent species' invariants did in training: per invariant the smallest and largest value and the
+/// standard deviation (population). Not part of the loss: the extrapolation signal (docs/extrapolation.md) measures
+/// how far an agent's invariants lie beyond [Min, Max] in units of <see cref="SpreadOf"/>.
+/// </summary>
+public sealed record InvariantRange(double[] Min, double[] Max, double[] Std)
+{
+    /// <summary>
+    /// Smallest spread used for the signal, in the invariant's units: an invariant that never varied in training (a
+    /// shell no neighbour reached, std ~1e-9) would otherwise call a hair's change a thousand spreads.
+    /// </summary>
+    public const double MinSpread = 0.01;
+
+    /// <summary>The unit of the signal for invariant <paramref name="q"/>: its training std, at least <see cref="MinSpread"/>.</summary>
+    public double SpreadOf(int q) => Math.Max(Std[q], MinSpread);
+
+    /// <summary>
+    /// The range of two training sets together (min of mins, max of maxes, the larger std); null when
+    /// <paramref name="first"/> is unknown (a prior model file without ranges: its region cannot be told apart).
+    /// </summary>
+    public static InvariantRange? Union(InvariantRange? first, InvariantRange? second) =>
+        first is null ? null : second is null ? first : new(
+            [.. first.Min.Zip(second.Min, Math.Min)], [.. first.Max.Zip(second.Max, Math.Max)], [.. first.Std.Zip(second.Std, Math.Max)]);
+}
 
 /// <summary>
 /// One agent species' loss L = b·I + ½ Iᵀ C I (C symmetric; null for order 1), plus the optional range walls
@@ -42,14 +82,17 @@ public sealed class QuadraticLoss
     private readonly double[] _b;
     private readonly double[]? _c; // K×K row-major, symmetric
 
-    public QuadraticLoss(double[] b, double[]? c, InvariantBounds? bounds = null)
+    public QuadraticLoss(double[] b, double[]? c, InvariantBounds? bounds = null, InvariantRange? range = null)
     {
+        if (range is not null && (range.Min.Length != b.Length || range.Max.Length != b.Length || range.Std.Length != b.Length))
+            throw new ArgumentException("invariant training ranges need one entry per invariant");
         if (c is not null && c.Length != b.Length * b.Length) throw new ArgumentException("C must be K×K");
         if (bounds is not null && (bounds.Min.Length != b.Length || bounds.Max.Length != b.Length || bounds.Scale.Length != b.Length))
             throw new ArgumentException("invariant bounds need one entry per invariant");
         if (bounds is not null && bounds.Scale.Any(x => !(x > 0))) throw new ArgumentException("invariant bound scales must be positive");
         _b = b; _c = c;
         Bounds = bounds;
+        Range = range;
         if (c is not null)
             for (int k = 0; k < b.Length; k++)
                 for (int l = 0; l < k; l++)
@@ -63,7 +106,11 @@ public sealed class QuadraticLoss
     public int Order => _c is null ? 1 : 2;
     public InvariantBounds? Bounds { get; }
 
-    public QuadraticLoss WithBounds(InvariantBounds? bounds) => new(_b, _c, bounds);
+    /// <summary>The training range of each invariant (null: a model file written before ranges were recorded).</summary>
+    public InvariantRange? Range { get; }
+
+    public QuadraticLoss WithBounds(InvariantBounds? bounds) => new(_b, _c, bounds, Range);
+    public QuadraticLoss WithRange(InvariantRange? range) => new(_b, _c, Bounds, range);
 
     /// <summary>L(I), and λ = ∂L/∂I = b + C I into <paramref name="lambda"/>.</summary>
     public double Evaluate(ReadOnlySpan<double> invariants, Span<double> lambda)
@@ -86,21 +133,20 @@ public sealed class QuadraticLoss
         }
         if (Bounds is { } w)
         {
-            double strength = w.Strength;
             for (int a = 0; a < k; a++)
             {
                 double x = invariants[a];
                 if (x > w.Max[a])
                 {
-                    double d = (x - w.Max[a]) / w.Scale[a];
-                    loss += strength * d * d * d;
-                    lambda[a] += 3 * strength * d * d / w.Scale[a];
+                    w.Wall((x - w.Max[a]) / w.Scale[a], out double value, out double slope);
+                    loss += value;
+                    lambda[a] += slope / w.Scale[a];
                 }
                 else if (x < w.Min[a])
                 {
-                    double d = (w.Min[a] - x) / w.Scale[a];
-                    loss += strength * d * d * d;
-                    lambda[a] -= 3 * strength * d * d / w.Scale[a];
+                    w.Wall((w.Min[a] - x) / w.Scale[a], out double value, out double slope);
+                    loss += value;
+                    lambda[a] -= slope / w.Scale[a];
                 }
             }
         }

@@ -75,7 +75,14 @@ internal static class ModelFile
                 {
                     w.WriteStartObject("bounds");
                     w.WriteNumber("strength", bounds.Strength);
+                    if (double.IsFinite(bounds.Cap)) w.WriteNumber("cap", bounds.Cap); // absent: uncapped (files before the cap)
                     WriteArray(w, "min", bounds.Min); WriteArray(w, "max", bounds.Max); WriteArray(w, "scale", bounds.Scale);
+                    w.WriteEndObject();
+                }
+                if (loss.Range is { } range)
+                {
+                    w.WriteStartObject("range");
+                    WriteArray(w, "min", range.Min); WriteArray(w, "max", range.Max); WriteArray(w, "std", range.Std);
                     w.WriteEndObject();
                 }
                 w.WriteEndObject();
@@ -365,10 +372,25 @@ internal static class ModelFile
                 {
                     var be = r.Get(p, "bounds", path, JsonValueKind.Object);
                     string bp = path + ".bounds";
-                    bounds = new InvariantBounds(r.Numbers(be, "min", bp, k), r.Numbers(be, "max", bp, k), r.Numbers(be, "scale", bp, k), r.Number(be, "strength", bp));
+                    double cap = be.TryGetProperty("cap", out _) ? r.Number(be, "cap", bp) : double.PositiveInfinity;
+                    if (!(cap >= 0)) throw r.Error(bp + ".cap", "must be non-negative");
+                    bounds = new InvariantBounds(r.Numbers(be, "min", bp, k), r.Numbers(be, "max", bp, k), r.Numbers(be, "scale", bp, k), r.Number(be, "strength", bp), cap);
                     if (bounds.Scale.Any(x => !(x > 0))) throw r.Error(bp + ".scale", "must be positive");
                 }
-                losses.Add(new QuadraticLoss(b, c, bounds));
+                // Optional (files before the extrapolation signal have none: the signal is then not available).
+                InvariantRange? range = null;
+                if (p.TryGetProperty("range", out _))
+                {
+                    var re = r.Get(p, "range", path, JsonValueKind.Object);
+                    string rp = path + ".range";
+                    range = new InvariantRange(r.Numbers(re, "min", rp, k), r.Numbers(re, "max", rp, k), r.Numbers(re, "std", rp, k));
+                    for (int q = 0; q < k; q++)
+                    {
+                        if (!(range.Min[q] <= range.Max[q])) throw r.Error($"{rp}.min[{q}]", $"{range.Min[q]} exceeds max {range.Max[q]}");
+                        if (!(range.Std[q] >= 0)) throw r.Error($"{rp}.std[{q}]", "must be non-negative");
+                    }
+                }
+                losses.Add(new QuadraticLoss(b, c, bounds, range));
             }
 
             var training = new TrainingInfo();

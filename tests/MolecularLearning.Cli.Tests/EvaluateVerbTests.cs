@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace MolecularLearning.Cli.Tests;
+
+/// <summary>`mld evaluate`'s per-frame errors and extrapolation signal, as a user meets them: the built mld.dll run as a process.</summary>
+public sealed class EvaluateVerbTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "mld-evaluate-" + Guid.NewGuid().ToString("N"));
+
+    public EvaluateVerbTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string PbeSample()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var path = Path.Combine(dir.FullName, "tests", "data", "water32-pbe-sample");
+            if (Directory.Exists(path)) return path;
+        }
+        throw new DirectoryNotFoundException("tests/data/water32-pbe-sample");
+    }
+
+    private static MldProcess.Result Mld(params string[] args) => MldProcess.Run(TimeSpan.FromSeconds(120), args);
+
+    [Fact]
+    public void PerFrameErrorsCarryTheSignalAndAModelWithoutRangesSaysSoOnce()
+    {
+        string model = Path.Combine(_dir, "agent.json");
+        var (code, _, err) = Mld("fit", PbeSample(), "-o", model, "--stride", "1", "--holdout", "0", "--ridge", "1e-6");
+        Assert.True(code == 0, err);
+
+        (code, var stdout, err) = Mld("evaluate", model, PbeSample(), "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal("", err);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var root = doc.RootElement;
+            var frames = root.GetProperty("perFrame").EnumerateArray().ToList();
+            Assert.Equal(root.GetProperty("frames").GetInt32(), frames.Count);
+            Assert.Equal(Enumerable.Range(0, frames.Count), frames.Select(f => f.GetProperty("frame").GetInt32()));
+            // Every frame was a training frame: inside the recorded range.
+            Assert.All(frames, f => Assert.Equal(0, f.GetProperty("extrapolation").GetDouble()));
+            // forceRmse over all atoms is the atom-weighted mean square of the species' RMSE in that frame.
+            var species = root.GetProperty("species");
+            long nO = species.GetProperty("O").GetProperty("atoms").GetInt64() / frames.Count, nH = species.GetProperty("H").GetProperty("atoms").GetInt64() / frames.Count;
+            foreach (var f in frames)
+            {
+                double o = f.GetProperty("rmse").GetProperty("O").GetDouble(), h = f.GetProperty("rmse").GetProperty("H").GetDouble();
+                Assert.Equal(Math.Sqrt((nO * o * o + nH * h * h) / (nO + nH)), f.GetProperty("forceRmse").GetDouble(), 1e-12);
+                Assert.True(o > 0 && h > 0);
+            }
+        }
+
+        // The same model as a file written before ranges were recorded.
+        var node = JsonNode.Parse(File.ReadAllText(model))!;
+        foreach (var (_, p) in node["parameters"]!.AsObject()) p!.AsObject().Remove("range");
+        string old = Path.Combine(_dir, "old.json");
+        File.WriteAllText(old, node.ToJsonString());
+        (code, stdout, err) = Mld("evaluate", old, PbeSample(), "--json");
+        Assert.True(code == 0, err);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("extrapolation signal: not available", line);
+        using (var doc = JsonDocument.Parse(stdout))
+            Assert.All(doc.RootElement.GetProperty("perFrame").EnumerateArray(), f => Assert.Equal(JsonValueKind.Null, f.GetProperty("extrapolation").ValueKind));
+
+        (code, stdout, err) = Mld("evaluate", old, PbeSample(), "--worst", "2");
+        Assert.True(code == 0, err);
+        Assert.Single(stdout.Split('\n'), l => l.Contains("extrapolation signal: not available"));
+        Assert.Contains("worst 2 frames:", stdout);
+
+        (code, _, err) = Mld("evaluate", old, PbeSample(), "--worst", "-1");
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: --worst: -1 is negative", err);
+    }
+}
