@@ -151,22 +151,25 @@ public sealed class LearnVerb : IVerb
 
     private static string F(double v, string format = "0.0000") => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 
+    /// <summary>relRMSE per species, e.g. "0.127/0.094" (species in the report's order).</summary>
     private static string Errors(ForceErrorReport? r) =>
-        r is null ? "-" : string.Join(" / ", r.Species.Select(s => $"{s.Key} {F(s.Value.RelRmse, "0.000")}"));
+        r is null ? "-" : string.Join("/", r.Species.Values.Select(e => F(e.RelRmse, "0.000")));
 
     private static void WriteRound(LearnRound r)
     {
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"round {r.Round}: {r.FramesAdded} frames added ({r.FramesTotal} labelled in all); CP2K {r.Cp2kSeconds:0.0} s, MD {r.MdSeconds:0.0} s, fit {r.FitSeconds:0.0} s")));
+        var species = string.Join("/", r.HoldoutBefore.Species.Keys);
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("T (K)").AddColumn("MD steps").AddColumn("outside / candidates").AddColumn("max extrap.").AddColumn("picked")
-            .AddColumn("new frames relRMSE (before refit)").AddColumn("test relRMSE before").AddColumn("test relRMSE after");
+            .AddColumn("T (K)").AddColumn("MD steps").AddColumn("outside").AddColumn("max extrap.").AddColumn("picked")
+            .AddColumn($"new {species}").AddColumn($"test {species}").AddColumn("after refit");
         foreach (var t in r.Temperatures)
             table.AddRow(F(t.Temperature, "0.#"), t.StepsRun.ToString(CultureInfo.InvariantCulture) + (t.DivergedAt is { } d ? $" (diverged at {d})" : ""),
-                $"{t.Outside} / {t.Candidates}", F(t.MaxExtrapolation, "0.00"), t.Picked.ToString(CultureInfo.InvariantCulture),
+                $"{t.Outside}/{t.Candidates}", F(t.MaxExtrapolation, "0.00"), t.Picked.ToString(CultureInfo.InvariantCulture),
                 Errors(t.NewFramesError), Errors(t.TestBefore), Errors(t.TestAfter));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine(Markup.Escape($"held-out block of --data: {Errors(r.HoldoutBefore)} -> {Errors(r.HoldoutAfter)} (relRMSE)"));
+        AnsiConsole.MarkupLine(Markup.Escape($"relRMSE {species}: new = the frames just labelled, before the refit; test = --test data before and after the refit; "
+            + $"held-out block of --data {Errors(r.HoldoutBefore)} -> {Errors(r.HoldoutAfter)}"));
     }
 
     private static void WriteJson(List<LearnRound> rounds, string outPath, string datasetPath, int labelled)

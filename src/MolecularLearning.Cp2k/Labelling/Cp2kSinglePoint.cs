@@ -28,8 +28,10 @@ public sealed class Cp2kSinglePoint
         _inputText = TextInput.ReadAllText(InputPath);
         _inputCell = Cp2kInput.ReadCell(InputPath);
         WorkDirectory = Path.GetFullPath(workDirectory);
-        Executable = executable ?? FindExecutable()
-            ?? throw new DataException($"CP2K not found on PATH (looked for {string.Join(", ", ExecutableNames)}); give its path with --cp2k");
+        Executable = executable is null
+            ? FindExecutable() ?? throw new DataException($"CP2K not found on PATH (looked for {string.Join(", ", ExecutableNames)}); give its path with --cp2k")
+            : executable.Contains(Path.DirectorySeparatorChar) ? (File.Exists(executable) ? Path.GetFullPath(executable) : throw new DataException($"{executable}: CP2K executable not found"))
+            : FindOnPath(executable) ?? throw new DataException($"{executable}: CP2K executable not found on PATH");
     }
 
     public string InputPath { get; }
