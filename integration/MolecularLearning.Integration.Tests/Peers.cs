@@ -11,9 +11,6 @@ public static class Peers
     /// <summary>The repository root (the folder holding MolecularLearning.sln).</summary>
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    /// <summary>The shared CP2K runs beside the checkout (../shared/data), as in CI.</summary>
-    public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
-
     /// <summary>The built mld.dll next to this test assembly (the Cli project is referenced).</summary>
     public static string MldDll => Path.Combine(AppContext.BaseDirectory, "mld.dll");
 

@@ -126,4 +126,87 @@ public sealed class RunRestartTests(RunRestartTests.SmallModel model) : IClassFi
         Assert.Contains("error: no i-PI client connected", r.StdErr);
         Assert.DoesNotContain("   at ", r.StdErr); // no stack trace
     }
+
+    [Fact]
+    public async Task Sigterm_flushes_every_due_frame_and_line_and_exits_143()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Peers.MldDll }.Concat(Args("term", 100_000))) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var log = Path.Combine(_dir, "term.csv");
+        var until = DateTime.UtcNow.AddMinutes(2);
+        // The outputs are buffered: wait for the first checkpoint's flush, then a little more.
+        while (DateTime.UtcNow < until && !p.HasExited && !File.Exists(Path.Combine(_dir, "term.chk"))) await Task.Delay(100);
+        await Task.Delay(500);
+        Assert.False(p.HasExited, p.HasExited ? await stderr : "");
+        Peers.Run("kill", ["-TERM", p.Id.ToString()], TimeSpan.FromSeconds(10));
+        Assert.True(p.WaitForExit(60_000), "mld run did not stop after SIGTERM");
+        string output = await stdout;
+        Assert.Equal(143, p.ExitCode);
+        long stoppedAt = long.Parse(System.Text.RegularExpressions.Regex.Match(output, @"interrupted by SIGTERM at step (\d+)").Groups[1].Value);
+        var frames = ExtendedXyz.Read(Path.Combine(_dir, "term.extxyz"));
+        Assert.Equal(Enumerable.Range(0, (int)(stoppedAt / 5) + 1).Select(k => (long?)(5 * k)), frames.Select(f => f.Step));
+        var lines = File.ReadAllLines(log);
+        Assert.Equal(stoppedAt / 5 * 5, long.Parse(lines[^1].Split(',')[0]));
+    }
+
+    [Fact]
+    public void A_damaged_checkpoint_or_another_model_is_refused_with_one_line()
+    {
+        var first = Peers.Mld(Args("dmg", 20), TimeSpan.FromMinutes(3));
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        var chk = Path.Combine(_dir, "dmg.chk");
+        string[] Restart(string model, string checkpoint) => ["run", model, "--restart", checkpoint, "--steps", "40"];
+        var bytes = File.ReadAllBytes(chk);
+        var rng = new Random(3);
+        for (int trial = 0; trial < 4; trial++)
+        {
+            var damaged = (byte[])bytes.Clone();
+            for (int k = 0; k < 5; k++) damaged[rng.Next(damaged.Length)] ^= 0x5a;
+            var path = Path.Combine(_dir, $"damaged{trial}.chk");
+            File.WriteAllBytes(path, damaged);
+            var r = Peers.Mld(Restart(_model, path), TimeSpan.FromMinutes(2));
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith($"error: {path}: ", r.StdErr.TrimEnd().Split('\n')[^1]);
+            Assert.DoesNotContain("   at ", r.StdErr);
+        }
+        // The same model with one more byte is another file: its identity differs.
+        var other = Path.Combine(_dir, "other.json");
+        File.WriteAllText(other, File.ReadAllText(_model) + "\n");
+        var refused = Peers.Mld(Restart(other, chk), TimeSpan.FromMinutes(2));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("another model", refused.StdErr);
+        var accepted = Peers.Mld(Restart(_model, chk), TimeSpan.FromMinutes(3));
+        Assert.True(accepted.ExitCode == 0, accepted.StdErr);
+    }
+
+    [Fact]
+    public void Checkpoint_every_without_a_checkpoint_file_writes_beside_the_trajectory()
+    {
+        var traj = Path.Combine(_dir, "b.extxyz");
+        var r = Peers.Mld(["run", _model, "--from", Sample, "--steps", "20", "--trajectory", traj, "--checkpoint-every", "10"], TimeSpan.FromMinutes(3));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.True(File.Exists(traj + ".checkpoint"), r.StdOut);
+    }
+
+    [Fact]
+    public void Diverging_dynamics_is_an_error_naming_the_step()
+    {
+        var r = Peers.Mld(["run", _model, "--from", Sample, "--steps", "2000", "--timestep", "50", "--thermostat", "none",
+            "--trajectory", Path.Combine(_dir, "div.extxyz"), "--checkpoint-every", "1000"], TimeSpan.FromMinutes(3));
+        Assert.Equal(2, r.ExitCode);
+        var last = r.StdErr.TrimEnd().Split('\n')[^1];
+        Assert.Matches(@"^error: step \d+: .*diverged", last);
+        Assert.DoesNotContain("   at ", r.StdErr);
+    }
+
+    [Fact]
+    public void The_thermostat_is_chosen_for_the_model_and_said_in_one_line()
+    {
+        var r = Peers.Mld(["run", _model, "--from", Sample, "--steps", "2"], TimeSpan.FromMinutes(2));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("thermostat: Nosé–Hoover chain of 3, massive (one per atom), τ 10 fs", r.StdOut);
+    }
 }

@@ -6,13 +6,15 @@ namespace MolecularLearning.Core;
 /// Writes a file all at once or not at all: readers never see half a file, and nothing of the user's
 /// that is not a regular file is replaced. A symlink is followed (its target is written, the link
 /// stays); a directory, device node, pipe or socket at the path is refused. The temporary file beside
-/// the target is removed on failure and on SIGINT/SIGTERM.
+/// the target is removed on failure and on SIGINT/SIGTERM; a write under way then fails, while later writes
+/// proceed (a program that handles the signal itself, as `mld run`, still writes its final checkpoint).
 /// </summary>
 public static class AtomicFile
 {
     private static readonly object Gate = new();
     private static readonly HashSet<string> Pending = [];
-    private static bool _signalled;
+    // Temporary files a signal removed: their writes must fail instead of renaming nothing into place.
+    private static readonly HashSet<string> Abandoned = [];
     private static PosixSignalRegistration? _int, _term;
 
     /// <summary>
@@ -38,7 +40,7 @@ public static class AtomicFile
                 File.SetUnixFileMode(temp, File.GetUnixFileMode(target)); // replacing keeps the permissions
             lock (Gate)
             {
-                if (_signalled) throw new OperationCanceledException($"{path}: interrupted; nothing written");
+                if (Abandoned.Remove(temp)) throw new OperationCanceledException($"{path}: interrupted; nothing written");
                 File.Move(temp, target, overwrite: true);
                 Pending.Remove(temp);
             }
@@ -109,7 +111,6 @@ public static class AtomicFile
     {
         lock (Gate)
         {
-            if (_signalled) throw new OperationCanceledException("interrupted; nothing written");
             Pending.Add(temp);
             if (_int is null && !OperatingSystem.IsWindows() && !OperatingSystem.IsBrowser())
             {
@@ -126,6 +127,7 @@ public static class AtomicFile
         lock (Gate)
         {
             Pending.Remove(temp);
+            Abandoned.Remove(temp);
             TryDelete(temp);
         }
     }
@@ -134,8 +136,7 @@ public static class AtomicFile
     {
         lock (Gate)
         {
-            _signalled = true;
-            foreach (var t in Pending) TryDelete(t);
+            foreach (var t in Pending) { TryDelete(t); Abandoned.Add(t); }
             Pending.Clear();
         }
     }

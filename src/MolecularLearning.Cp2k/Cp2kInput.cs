@@ -20,6 +20,77 @@ public static class Cp2kInput
     }
 
     /// <summary>
+    /// The method label (<see cref="ReadMethod"/>) of a CP2K run given as directory, prefix or positions file: from
+    /// P-1.restart, else an input file naming the project, else md.inp; null when the path is not a CP2K run or no
+    /// input is found (e.g. an extended XYZ file).
+    /// </summary>
+    public static string? ReadRunMethod(string runDirectoryOrPrefix)
+    {
+        if (!FrameSource.IsCp2kRun(runDirectoryOrPrefix)) return null;
+        var (dir, project) = Cp2kRun.Locate(runDirectoryOrPrefix);
+        var candidates = new List<string> { Path.Combine(dir, project + "-1.restart") };
+        if (Directory.Exists(dir))
+            candidates.AddRange(Directory.EnumerateFiles(dir, "*.inp").Order(StringComparer.Ordinal)
+                .Where(i => string.Equals(ReadProject(i), project, StringComparison.Ordinal)));
+        candidates.Add(Path.Combine(dir, "md.inp"));
+        foreach (var c in candidates)
+            if (File.Exists(c) && ReadMethod(c) is var m && m != "CP2K") return m;
+        return candidates.Any(File.Exists) ? "CP2K" : null;
+    }
+
+    /// <summary>
+    /// The electronic-structure method of the first &amp;FORCE_EVAL as a label for comparisons, e.g. "CP2K GFN1-xTB"
+    /// (&amp;QS METHOD XTB, GFN_TYPE), "CP2K PBE-D3" (&amp;XC_FUNCTIONAL PBE, &amp;VDW_POTENTIAL … TYPE DFTD3), "CP2K DFTB",
+    /// "CP2K FIST" (classical). "CP2K" alone when the file says too little to tell.
+    /// </summary>
+    public static string ReadMethod(string path)
+    {
+        string forceEval = "QS", qs = "GPW", functional = "", dispersion = "";
+        int gfn = 1;
+        bool sawForceEval = false;
+        foreach (var (_, stack, words, section) in Lines(TextInput.ReadAllText(path)))
+        {
+            if (stack.IndexOf("FORCE_EVAL") != 0) { if (sawForceEval) break; continue; } // only the first &FORCE_EVAL
+            sawForceEval = true;
+            var path2 = string.Join('/', stack.Skip(1));
+            string key = words[0].ToUpperInvariant(), value = words.Length > 1 ? words[1].ToUpperInvariant() : "";
+            if (section)
+            {
+                // &XC_FUNCTIONAL PBE, or a functional subsection such as &XC_FUNCTIONAL / &PBE.
+                if (key == "XC_FUNCTIONAL" && path2.EndsWith("DFT/XC/XC_FUNCTIONAL", StringComparison.Ordinal) && value is not ("" or "NO_SHORTCUT" or "NONE"))
+                    functional = value;
+                else if (path2.EndsWith("DFT/XC/XC_FUNCTIONAL/" + key, StringComparison.Ordinal))
+                    functional = (functional, key) switch { ("", _) => key, ("BECKE88", "LYP") => "BLYP", _ => functional };
+                continue;
+            }
+            if (stack.Count == 1 && key == "METHOD") forceEval = value;
+            else if (path2 == "DFT/QS" && key == "METHOD") qs = value;
+            else if (path2 == "DFT/QS/XTB" && key == "GFN_TYPE" && int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var g)) gfn = g;
+            else if (path2.StartsWith("DFT/XC/VDW_POTENTIAL/", StringComparison.Ordinal) && key == "TYPE")
+                dispersion = value switch
+                {
+                    "DFTD3" => "D3", "DFTD3(BJ)" => "D3(BJ)", "DFTD2" => "D2", "DFTD4" => "D4", _ => dispersion,
+                };
+            else if (path2 == "DFT/XC/VDW_POTENTIAL" && key == "POTENTIAL_TYPE" && value == "NON_LOCAL") dispersion = "nonlocal vdW";
+        }
+        if (!sawForceEval) return "CP2K";
+        switch (forceEval)
+        {
+            case "QS" or "QUICKSTEP": break;
+            default: return "CP2K " + forceEval;
+        }
+        switch (qs)
+        {
+            case "XTB": return $"CP2K GFN{gfn}-xTB";
+            case "DFTB": return "CP2K DFTB";
+            case "GPW" or "GAPW" or "GAPW_XC" or "LRIGPW" or "RIGPW" or "OFGPW":
+                if (functional == "") return "CP2K DFT";
+                return "CP2K " + functional + (dispersion == "" ? "" : dispersion.StartsWith('D') ? "-" + dispersion : " + " + dispersion);
+            default: return "CP2K " + qs; // semi-empirical: PM6, AM1, ...
+        }
+    }
+
+    /// <summary>
     /// The cell of the first &amp;SUBSYS/&amp;CELL section: vectors A, B, C, or ABC with optional
     /// ALPHA_BETA_GAMMA, times MULTIPLE_UNIT_CELL; unit tags such as [bohr] are honoured.
     /// Null when the file has no &amp;CELL section.
@@ -112,6 +183,16 @@ public static class Cp2kInput
     /// <summary>Keyword lines with their 1-based line number and the enclosing section names (upper case).</summary>
     private static IEnumerable<(int Line, List<string> Stack, string[] Words)> Keywords(string text)
     {
+        foreach (var (line, stack, words, section) in Lines(text))
+            if (!section) yield return (line, stack, words);
+    }
+
+    /// <summary>
+    /// Keyword lines and section openings (Section true: Words[0] is the section name without '&amp;', the rest its
+    /// parameters; Stack already includes it), with 1-based line numbers and the enclosing sections (upper case).
+    /// </summary>
+    private static IEnumerable<(int Line, List<string> Stack, string[] Words, bool Section)> Lines(string text)
+    {
         var stack = new List<string>();
         int number = 0;
         foreach (var raw in text.Split('\n'))
@@ -125,11 +206,13 @@ public static class Cp2kInput
             if (words[0].StartsWith('&'))
             {
                 var name = words[0][1..].ToUpperInvariant();
-                if (name == "END") { if (stack.Count > 0) stack.RemoveAt(stack.Count - 1); }
-                else stack.Add(name);
+                if (name == "END") { if (stack.Count > 0) stack.RemoveAt(stack.Count - 1); continue; }
+                stack.Add(name);
+                words[0] = name;
+                yield return (number, stack, words, true);
                 continue;
             }
-            yield return (number, stack, words);
+            yield return (number, stack, words, false);
         }
     }
 }

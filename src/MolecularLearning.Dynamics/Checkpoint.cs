@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using MolecularLearning.Core;
 
@@ -6,20 +7,41 @@ namespace MolecularLearning.Dynamics;
 /// <summary>
 /// Everything a run needs to continue bit for bit: species, cell, positions, velocities, the forces and
 /// potential at those positions, the thermostat chains, step, time and the integration settings.
-/// Binary (IEEE doubles as written), so nothing is lost to decimal round trips.
+/// Binary (IEEE doubles as written), so nothing is lost to decimal round trips. Version 2 ends with the
+/// identity of the force provider (the model file's SHA-256) and a SHA-256 of everything before it, so a
+/// damaged file or a restart with another model is refused instead of continuing from the wrong state.
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = "MLDCHK01"u8.ToArray();
+    private static readonly byte[] Magic = "MLDCHK02"u8.ToArray();
+    private static readonly byte[] OldMagic = "MLDCHK01"u8.ToArray();
+    private const int HashBytes = 32;
+
+    /// <summary>SHA-256 of a file, lower-case hex: the identity a checkpoint keeps of its model.</summary>
+    public static string FileHash(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(f));
+    }
 
     /// <summary>Writes the integrator's state. The file-level atomicity (temp + rename) is the caller's.</summary>
-    public static void Write(Stream stream, VerletIntegrator integrator)
+    public static void Write(Stream stream, VerletIntegrator integrator, string modelHash = "")
+    {
+        var body = new MemoryStream();
+        WriteBody(body, integrator, modelHash);
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        stream.Write(bytes);
+        stream.Write(SHA256.HashData(bytes));
+    }
+
+    private static void WriteBody(Stream stream, VerletIntegrator integrator, string modelHash)
     {
         var s = integrator.State;
         if (!s.ForcesValid) throw new InvalidOperationException("initialise the integrator before writing a checkpoint");
         var settings = integrator.Settings;
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
+        w.Write(modelHash);
         w.Write(s.AtomCount);
         foreach (var sp in s.Species) w.Write(sp.Symbol);
         w.Write(s.Cell is not null);
@@ -49,14 +71,30 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Reads a checkpoint into a new integrator driven by <paramref name="forceField"/>.</summary>
-    public static VerletIntegrator Read(Stream stream, IForceField forceField, string name = "checkpoint")
+    /// <summary>
+    /// Reads a checkpoint into a new integrator driven by <paramref name="forceField"/>. With
+    /// <paramref name="modelHash"/>, a checkpoint written with another model is refused.
+    /// </summary>
+    public static VerletIntegrator Read(Stream stream, IForceField forceField, string name = "checkpoint", string? modelHash = null)
     {
+        var all = new MemoryStream();
+        stream.CopyTo(all);
+        var bytes = all.GetBuffer().AsSpan(0, (int)all.Length);
+        if (bytes.Length >= OldMagic.Length && bytes[..OldMagic.Length].SequenceEqual(OldMagic))
+            throw new DataException($"{name}: a checkpoint of an older mld (no checksum, no model identity); start again with --from");
+        if (bytes.Length < Magic.Length || !bytes[..Magic.Length].SequenceEqual(Magic))
+            throw new DataException($"{name}: not an mld checkpoint (bad magic)");
+        if (bytes.Length < Magic.Length + HashBytes) throw new DataException($"{name}: checkpoint is truncated");
+        var body = bytes[..^HashBytes];
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes[^HashBytes..]))
+            throw new DataException($"{name}: checkpoint is damaged (its SHA-256 checksum does not match its contents; truncated or altered)");
         try
         {
-            using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-                throw new DataException($"{name}: not an mld checkpoint (bad magic)");
+            using var r = new BinaryReader(new MemoryStream(body.ToArray()), Encoding.UTF8, leaveOpen: false);
+            r.ReadBytes(Magic.Length);
+            string written = r.ReadString();
+            if (modelHash is not null && written != modelHash)
+                throw new DataException($"{name}: written with another model (SHA-256 {Short(written)}, this model's is {Short(modelHash)}); restart with the model the run began with");
             int n = r.ReadInt32();
             if (n <= 0 || n > 10_000_000) throw new DataException($"{name}: implausible atom count {n}");
             var species = new Species[n];
@@ -104,11 +142,14 @@ public static class Checkpoint
                 ReadArray(r, chainValues, name, "thermostat positions").CopyTo(nhc.Positions);
                 ReadArray(r, chainValues, name, "thermostat velocities").CopyTo(nhc.Velocities);
             }
+            if (r.BaseStream.Position != r.BaseStream.Length) throw new DataException($"{name}: {r.BaseStream.Length - r.BaseStream.Position} unexpected bytes after the state");
             integrator.Initialise();
             return integrator;
         }
         catch (EndOfStreamException e) { throw new DataException($"{name}: checkpoint is truncated", e); }
     }
+
+    private static string Short(string hash) => hash.Length == 0 ? "none" : hash[..Math.Min(12, hash.Length)] + "…";
 
     private static void WriteArray(BinaryWriter w, ReadOnlySpan<double> values)
     {

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Dynamics;
@@ -13,8 +15,12 @@ namespace MolecularLearning.Dynamics;
 /// </summary>
 public sealed class NoseHooverChains
 {
-    private readonly double[] _xi;     // chain positions ξ, [chain * Length + j]
-    private readonly double[] _vxi;    // chain velocities v_ξ = p_ξ / Q (1/fs)
+    private readonly double[] _xi;     // chain positions ξ, link-major: [j * ChainCount + chain] (SIMD over chains)
+    private readonly double[] _vxi;    // chain velocities v_ξ = p_ξ / Q (1/fs), same layout
+    private readonly double[] _a = new double[8]; // the global chain's exp(−dt/8 v_{j+1}) of one sub-step
+    // Massive chains: 2 × each atom's kinetic energy (then its scale factor), one vector block of links, the tail's padded copy.
+    private readonly double[] _twiceKe = [], _tailXi = [], _tailV = [], _tailKe = [];
+    private readonly Vector<double>[] _vBlock, _xiBlock, _aBlock;
     private readonly double[] _q;      // masses Q_j (eV fs²), the same for every chain
     private readonly double[] _weights;
     private readonly double _kT;
@@ -45,6 +51,14 @@ public sealed class NoseHooverChains
         _xi = new double[ChainCount * length];
         _vxi = new double[ChainCount * length];
         _weights = YoshidaWeights(yoshidaOrder);
+        if (length > _a.Length) _a = new double[length];
+        _vBlock = new Vector<double>[length]; _xiBlock = new Vector<double>[length]; _aBlock = new Vector<double>[length];
+        if (massive)
+        {
+            int width = Vector<double>.Count;
+            _twiceKe = new double[atoms];
+            _tailXi = new double[length * width]; _tailV = new double[length * width]; _tailKe = new double[width];
+        }
     }
 
     public int Length { get; }
@@ -54,9 +68,9 @@ public sealed class NoseHooverChains
     public double TauFs { get; }
     public int MultipleTimeSteps { get; }
     public int YoshidaOrder { get; }
-    /// <summary>Chain positions, [chain × Length + j] (dimensionless).</summary>
+    /// <summary>Chain positions, link-major: [j × ChainCount + chain] (dimensionless).</summary>
     public Span<double> Positions => _xi;
-    /// <summary>Chain velocities, [chain × Length + j] (1/fs).</summary>
+    /// <summary>Chain velocities, [j × ChainCount + chain] (1/fs).</summary>
     public Span<double> Velocities => _vxi;
     public ReadOnlySpan<double> Masses => _q;
 
@@ -67,11 +81,11 @@ public sealed class NoseHooverChains
     public double Energy()
     {
         double e = 0;
-        for (int c = 0; c < ChainCount; c++)
+        int n = ChainCount;
+        for (int c = 0; c < n; c++)
         {
-            int o = c * Length;
-            e += _chainDof * _kT * _xi[o] + 0.5 * _q[0] * _vxi[o] * _vxi[o];
-            for (int j = 1; j < Length; j++) e += _kT * _xi[o + j] + 0.5 * _q[j] * _vxi[o + j] * _vxi[o + j];
+            e += _chainDof * _kT * _xi[c] + 0.5 * _q[0] * _vxi[c] * _vxi[c];
+            for (int j = 1; j < Length; j++) e += _kT * _xi[j * n + c] + 0.5 * _q[j] * _vxi[j * n + c] * _vxi[j * n + c];
         }
         return e;
     }
@@ -87,25 +101,53 @@ public sealed class NoseHooverChains
         if (!Massive)
         {
             double twiceKe = 2 * (kineticEnergy ?? Momentum.KineticEnergy(masses, velocities));
-            double scale = PropagateChain(0, twiceKe, dt);
+            double scale = PropagateChain(twiceKe, dt);
             foreach (ref var v in velocities) v *= scale;
             return;
         }
-        for (int i = 0; i < ChainCount; i++)
+        int n = ChainCount;
+        var ke = _twiceKe.AsSpan(0, n);
+        for (int i = 0; i < n; i++)
         {
             double vx = velocities[3 * i], vy = velocities[3 * i + 1], vz = velocities[3 * i + 2];
-            double twiceKe = masses[i] * (vx * vx + vy * vy + vz * vz) * Units.AmuAngstrom2PerFs2InEv;
-            double scale = PropagateChain(i, twiceKe, dt);
-            velocities[3 * i] = vx * scale; velocities[3 * i + 1] = vy * scale; velocities[3 * i + 2] = vz * scale;
+            ke[i] = masses[i] * (vx * vx + vy * vy + vz * vz) * Units.AmuAngstrom2PerFs2InEv;
+        }
+        int width = Vector<double>.Count, full = n - n % width;
+        for (int c = 0; c < full; c += width) PropagateMassive(_xi, _vxi, n, c, _twiceKe, dt);
+        if (full < n)
+        {
+            // The last chains, fewer than a vector: through a padded copy, so every chain takes the same arithmetic.
+            int m = Length, rest = n - full;
+            Array.Clear(_tailXi); Array.Clear(_tailV); Array.Clear(_tailKe);
+            for (int j = 0; j < m; j++)
+            {
+                _xi.AsSpan(j * n + full, rest).CopyTo(_tailXi.AsSpan(j * width));
+                _vxi.AsSpan(j * n + full, rest).CopyTo(_tailV.AsSpan(j * width));
+            }
+            _twiceKe.AsSpan(full, rest).CopyTo(_tailKe);
+            PropagateMassive(_tailXi, _tailV, width, 0, _tailKe, dt);
+            for (int j = 0; j < m; j++)
+            {
+                _tailXi.AsSpan(j * width, rest).CopyTo(_xi.AsSpan(j * n + full));
+                _tailV.AsSpan(j * width, rest).CopyTo(_vxi.AsSpan(j * n + full));
+            }
+            _tailKe.AsSpan(0, rest).CopyTo(_twiceKe.AsSpan(full));
+        }
+        // PropagateMassive leaves each chain's velocity scale factor in _twiceKe.
+        for (int i = 0; i < n; i++)
+        {
+            double s = ke[i];
+            velocities[3 * i] *= s; velocities[3 * i + 1] *= s; velocities[3 * i + 2] *= s;
         }
     }
 
-    /// <summary>MTK's NHC half-step for one chain; returns the factor by which its particle velocities scale.</summary>
-    private double PropagateChain(int chain, double twiceKe, double dt)
+    /// <summary>MTK's NHC half-step for the single (global) chain; returns the factor by which the particle velocities scale.</summary>
+    private double PropagateChain(double twiceKe, double dt)
     {
-        int o = chain * Length, m = Length;
-        var xi = _xi.AsSpan(o, m);
-        var v = _vxi.AsSpan(o, m);
+        int m = Length;
+        var xi = _xi.AsSpan(0, m);
+        var v = _vxi.AsSpan(0, m);
+        var a = _a.AsSpan(0, m);
         double nkT = _chainDof * _kT, kT = _kT;
         double totalScale = 1;
         for (int n = 0; n < MultipleTimeSteps; n++)
@@ -120,8 +162,8 @@ public sealed class NoseHooverChains
                     for (int j = m - 2; j >= 0; j--)
                     {
                         double g = j == 0 ? (twiceKe - nkT) / _q[0] : (_q[j - 1] * v[j - 1] * v[j - 1] - kT) / _q[j];
-                        double a = Math.Exp(-dt8 * v[j + 1]);
-                        v[j] = v[j] * a * a + dt4 * g * a;
+                        a[j] = Math.Exp(-dt8 * v[j + 1]);
+                        v[j] = v[j] * a[j] * a[j] + dt4 * g * a[j];
                     }
                 }
                 // The particles feel the first thermostat.
@@ -129,20 +171,125 @@ public sealed class NoseHooverChains
                 totalScale *= s;
                 twiceKe *= s * s;
                 for (int j = 0; j < m; j++) xi[j] += dt2 * v[j];
-                // Inside out.
+                // Inside out. v[j + 1] is still what the outside-in pass used for a[j] (v[j + 1] changes after v[j]
+                // on the way out), so the same factor serves: one exp per link and sub-step instead of two, bit for bit.
                 if (m == 1) v[0] += dt4 * (twiceKe - nkT) / _q[0];
                 else
                 {
                     for (int j = 0; j < m - 1; j++)
                     {
                         double g = j == 0 ? (twiceKe - nkT) / _q[0] : (_q[j - 1] * v[j - 1] * v[j - 1] - kT) / _q[j];
-                        double a = Math.Exp(-dt8 * v[j + 1]);
-                        v[j] = v[j] * a * a + dt4 * g * a;
+                        v[j] = v[j] * a[j] * a[j] + dt4 * g * a[j];
                     }
                     v[m - 1] += dt4 * (_q[m - 2] * v[m - 2] * v[m - 2] - kT) / _q[m - 1];
                 }
             }
         return totalScale;
+    }
+
+    /// <summary>
+    /// The same half-step for <see cref="Vector{T}.Count"/> massive chains at once, c .. c + width − 1, stored
+    /// link-major (xi[j · stride + c]). twiceKe[c..] holds each chain's 2 × kinetic energy on entry and its
+    /// velocity scale factor on return. Same operations in the same order as <see cref="PropagateChain"/>; only
+    /// exp differs (Vector.Exp, within an ulp of Math.Exp).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first step: skip tier 0
+    private void PropagateMassive(double[] xiArray, double[] vArray, int stride, int c, double[] twiceKeArray, double dt)
+    {
+        int m = Length;
+        if (m == 3) { PropagateMassive3(xiArray, vArray, stride, c, twiceKeArray, dt); return; }
+        var vs = _vBlock.AsSpan(0, m);
+        var xs = _xiBlock.AsSpan(0, m);
+        var a = _aBlock.AsSpan(0, m);
+        for (int j = 0; j < m; j++)
+        {
+            vs[j] = new Vector<double>(vArray, j * stride + c);
+            xs[j] = new Vector<double>(xiArray, j * stride + c);
+        }
+        var twiceKe = new Vector<double>(twiceKeArray, c);
+        var nkT = new Vector<double>(_chainDof * _kT);
+        var kT = new Vector<double>(_kT);
+        var total = Vector<double>.One;
+        for (int n = 0; n < MultipleTimeSteps; n++)
+            foreach (var w in _weights)
+            {
+                double dt2s = w * dt / (2 * MultipleTimeSteps), dt4s = 0.5 * dt2s, dt8s = 0.5 * dt4s;
+                var dt2 = new Vector<double>(dt2s); var dt4 = new Vector<double>(dt4s); var mdt8 = new Vector<double>(-dt8s);
+                if (m == 1) vs[0] += dt4 * (twiceKe - nkT) / new Vector<double>(_q[0]);
+                else
+                {
+                    vs[m - 1] += dt4 * (new Vector<double>(_q[m - 2]) * vs[m - 2] * vs[m - 2] - kT) / new Vector<double>(_q[m - 1]);
+                    for (int j = m - 2; j >= 0; j--)
+                    {
+                        var g = j == 0 ? (twiceKe - nkT) / new Vector<double>(_q[0])
+                            : (new Vector<double>(_q[j - 1]) * vs[j - 1] * vs[j - 1] - kT) / new Vector<double>(_q[j]);
+                        a[j] = Vector.Exp(mdt8 * vs[j + 1]);
+                        vs[j] = vs[j] * a[j] * a[j] + dt4 * g * a[j];
+                    }
+                }
+                var s = Vector.Exp(-dt2 * vs[0]);
+                total *= s;
+                twiceKe *= s * s;
+                for (int j = 0; j < m; j++) xs[j] += dt2 * vs[j];
+                if (m == 1) vs[0] += dt4 * (twiceKe - nkT) / new Vector<double>(_q[0]);
+                else
+                {
+                    for (int j = 0; j < m - 1; j++)
+                    {
+                        var g = j == 0 ? (twiceKe - nkT) / new Vector<double>(_q[0])
+                            : (new Vector<double>(_q[j - 1]) * vs[j - 1] * vs[j - 1] - kT) / new Vector<double>(_q[j]);
+                        vs[j] = vs[j] * a[j] * a[j] + dt4 * g * a[j];
+                    }
+                    vs[m - 1] += dt4 * (new Vector<double>(_q[m - 2]) * vs[m - 2] * vs[m - 2] - kT) / new Vector<double>(_q[m - 1]);
+                }
+            }
+        for (int j = 0; j < m; j++)
+        {
+            vs[j].CopyTo(vArray, j * stride + c);
+            xs[j].CopyTo(xiArray, j * stride + c);
+        }
+        total.CopyTo(twiceKeArray, c);
+    }
+
+    /// <summary>
+    /// <see cref="PropagateMassive"/> for chains of 3 (the default) with the links in registers: the same operations in
+    /// the same order, so the same numbers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PropagateMassive3(double[] xiArray, double[] vArray, int stride, int c, double[] twiceKeArray, double dt)
+    {
+        var v0 = new Vector<double>(vArray, c); var v1 = new Vector<double>(vArray, stride + c); var v2 = new Vector<double>(vArray, 2 * stride + c);
+        var x0 = new Vector<double>(xiArray, c); var x1 = new Vector<double>(xiArray, stride + c); var x2 = new Vector<double>(xiArray, 2 * stride + c);
+        var twiceKe = new Vector<double>(twiceKeArray, c);
+        var nkT = new Vector<double>(_chainDof * _kT);
+        var kT = new Vector<double>(_kT);
+        var q0 = new Vector<double>(_q[0]); var q1 = new Vector<double>(_q[1]); var q2 = new Vector<double>(_q[2]);
+        var total = Vector<double>.One;
+        for (int n = 0; n < MultipleTimeSteps; n++)
+            foreach (var w in _weights)
+            {
+                double dt2s = w * dt / (2 * MultipleTimeSteps), dt4s = 0.5 * dt2s, dt8s = 0.5 * dt4s;
+                var dt2 = new Vector<double>(dt2s); var dt4 = new Vector<double>(dt4s); var mdt8 = new Vector<double>(-dt8s);
+                v2 += dt4 * (q1 * v1 * v1 - kT) / q2;
+                var g = (q0 * v0 * v0 - kT) / q1;
+                var a1 = Vector.Exp(mdt8 * v2);
+                v1 = v1 * a1 * a1 + dt4 * g * a1;
+                g = (twiceKe - nkT) / q0;
+                var a0 = Vector.Exp(mdt8 * v1);
+                v0 = v0 * a0 * a0 + dt4 * g * a0;
+                var s = Vector.Exp(-dt2 * v0);
+                total *= s;
+                twiceKe *= s * s;
+                x0 += dt2 * v0; x1 += dt2 * v1; x2 += dt2 * v2;
+                g = (twiceKe - nkT) / q0;
+                v0 = v0 * a0 * a0 + dt4 * g * a0;
+                g = (q0 * v0 * v0 - kT) / q1;
+                v1 = v1 * a1 * a1 + dt4 * g * a1;
+                v2 += dt4 * (q1 * v1 * v1 - kT) / q2;
+            }
+        v0.CopyTo(vArray, c); v1.CopyTo(vArray, stride + c); v2.CopyTo(vArray, 2 * stride + c);
+        x0.CopyTo(xiArray, c); x1.CopyTo(xiArray, stride + c); x2.CopyTo(xiArray, 2 * stride + c);
+        total.CopyTo(twiceKeArray, c);
     }
 
     /// <summary>Suzuki–Yoshida weights (they sum to one).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Dynamics;
@@ -48,6 +49,14 @@ public sealed class VerletIntegrator
     public double KineticEnergy { get; private set; }
     public double Temperature => Momentum.Temperature(KineticEnergy, DegreesOfFreedom);
     public double PotentialEnergy => State.PotentialEnergy;
+    /// <summary>
+    /// Largest distance (Å) an atom may move in one step; beyond it the step is undone before the forces are asked
+    /// for and <see cref="SimulationDivergedException"/> names the atom (no physical step moves an atom that far,
+    /// and an evaluator handed such positions may fail in ways that hide the cause).
+    /// </summary>
+    public double MaxStepDisplacement { get; set; } = double.PositiveInfinity;
+    /// <summary>Per-phase timers (thermostat, integrator, forces); null times nothing.</summary>
+    public RunProfile? Profile { get; set; }
     /// <summary>The conserved quantity (eV): kinetic + potential + the thermostat's energy.</summary>
     public double ConservedEnergy => KineticEnergy + State.PotentialEnergy + (Thermostat?.Energy() ?? 0);
 
@@ -70,41 +79,75 @@ public sealed class VerletIntegrator
     {
         if (!State.ForcesValid || !_initialised) Initialise();
         var s = State;
+        var profile = Profile;
+        long t0 = profile is null ? 0 : Stopwatch.GetTimestamp();
         double dt = Settings.TimestepFs, half = 0.5 * dt;
         var x = s.Positions; var v = s.Velocities; var f = s.Forces;
         x.CopyTo(_savedX, 0); v.CopyTo(_savedV, 0);
         if (Thermostat is { } nhc) { nhc.Positions.CopyTo(_savedXi); nhc.Velocities.CopyTo(_savedVxi); }
+        if (profile is not null) t0 = Lap(ref profile.Integrator, t0);
         // The velocities are those KineticEnergy was computed from (at Initialise or the end of the last step).
         Thermostat?.HalfStep(dt, s.Masses, v, KineticEnergy);
+        if (profile is not null) t0 = Lap(ref profile.Thermostat, t0);
+        double maxMove2 = 0;
+        int fastest = 0;
         for (int i = 0; i < _invMass.Length; i++)
         {
             double c = half * _invMass[i];
             int k = 3 * i;
             v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
-            x[k] += dt * v[k]; x[k + 1] += dt * v[k + 1]; x[k + 2] += dt * v[k + 2];
+            double mx = dt * v[k], my = dt * v[k + 1], mz = dt * v[k + 2];
+            x[k] += mx; x[k + 1] += my; x[k + 2] += mz;
+            double move2 = mx * mx + my * my + mz * mz;
+            if (move2 > maxMove2) { maxMove2 = move2; fastest = i; }
         }
+        // Written so that NaN fails it too.
+        if (!(maxMove2 <= MaxStepDisplacement * MaxStepDisplacement))
+        {
+            Restore();
+            throw new SimulationDivergedException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"step {s.Step + 1}: atom {fastest} ({s.Species[fastest].Symbol}) would move {Math.Sqrt(maxMove2):0.###} Å in one step (more than {MaxStepDisplacement:0.###} Å, the neighbour-list skin): the dynamics diverged"));
+        }
+        if (profile is not null) t0 = Lap(ref profile.Integrator, t0);
         try { ComputeForces(); }
         catch (Exception e) when (e is not SimulationDivergedException)
         {
-            _savedX.CopyTo(x, 0); _savedV.CopyTo(v, 0);
-            if (Thermostat is { } c) { _savedXi.CopyTo(c.Positions); _savedVxi.CopyTo(c.Velocities); }
+            Restore();
             // Forces and potential are only overwritten after a successful Compute, so they still match the restored positions.
             throw;
         }
+        if (profile is not null) t0 = Lap(ref profile.Forces, t0);
         for (int i = 0; i < _invMass.Length; i++)
         {
             double c = half * _invMass[i];
             int k = 3 * i;
             v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
         }
+        if (profile is not null) t0 = Lap(ref profile.Integrator, t0);
         Thermostat?.HalfStep(dt, s.Masses, v);
+        if (profile is not null) t0 = Lap(ref profile.Thermostat, t0);
         if (Settings.RemoveCenterOfMassMotion) Momentum.RemoveCenterOfMassMotion(s.Masses, v, _totalMass);
         s.Step++;
         // Time from the step count (not a running sum) so restarts and long runs do not accumulate rounding.
         s.TimeFs = s.TimeOriginFs + s.Step * dt;
         KineticEnergy = s.KineticEnergy();
+        if (profile is not null) Lap(ref profile.Integrator, t0);
         if (!double.IsFinite(KineticEnergy))
             throw new SimulationDivergedException($"step {s.Step}: the kinetic energy is not finite; the dynamics diverged (atoms too close or the time step too long)");
+    }
+
+    private static long Lap(ref long total, long since)
+    {
+        long now = Stopwatch.GetTimestamp();
+        total += now - since;
+        return now;
+    }
+
+    /// <summary>Puts positions, velocities and chains back as they were before the step.</summary>
+    private void Restore()
+    {
+        _savedX.CopyTo(State.Positions, 0); _savedV.CopyTo(State.Velocities, 0);
+        if (Thermostat is { } c) { _savedXi.CopyTo(c.Positions); _savedVxi.CopyTo(c.Velocities); }
     }
 
     private void ComputeForces()

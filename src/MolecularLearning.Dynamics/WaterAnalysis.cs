@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MolecularLearning.Core;
+using MolecularLearning.Dynamics.Analysis;
 
 namespace MolecularLearning.Dynamics;
 
@@ -26,6 +27,10 @@ public sealed class WaterAnalysis
     public required RadialDistribution RdfOH { get; init; }
     public required RadialDistribution RdfHH { get; init; }
 
+    /// <summary>VACF, vibrational spectra and diffusion; null (with <see cref="DynamicsNote"/>) when the frames do not allow them.</summary>
+    public DynamicsAnalysis? Dynamics { get; init; }
+    public string? DynamicsNote { get; init; }
+
     public IEnumerable<RadialDistribution> Rdfs => [RdfOO, RdfOH, RdfHH];
 
     /// <param name="skipFs">time (fs) after the first frame left out of the statistics (equilibration).</param>
@@ -39,6 +44,7 @@ public sealed class WaterAnalysis
         var (times, temps) = Observables.Temperature(frames);
         var (_, keptTemps) = Observables.Temperature(kept);
         var bonds = Observables.OhBonds(frames);
+        var dynamics = DynamicsAnalysis.TryAnalyse(kept, out var whyNot);
         return new WaterAnalysis
         {
             Label = label,
@@ -57,6 +63,8 @@ public sealed class WaterAnalysis
             RdfOO = Observables.Rdf(kept, "O", "O"),
             RdfOH = Observables.Rdf(kept, "O", "H"),
             RdfHH = Observables.Rdf(kept, "H", "H"),
+            Dynamics = dynamics,
+            DynamicsNote = whyNot ?? dynamics?.Note,
         };
     }
 
@@ -92,6 +100,7 @@ public sealed class WaterAnalysis
             w.WriteEndObject();
         }
         w.WriteEndObject();
+        DynamicsJson.Write(w, Dynamics, DynamicsNote);
         w.WriteEndObject();
     }
 

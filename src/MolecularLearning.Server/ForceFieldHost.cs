@@ -8,15 +8,16 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using MolecularLearning.Core;
-using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Grpc;
 using MolecularLearning.Protocols.Ipi;
 
 namespace MolecularLearning.Server;
 
 /// <summary>
-/// The Generic Host behind `mld serve`: Kestrel with the gRPC endpoint (ForceField + Health) and, when asked,
-/// the i-PI client, as hosted services. Ctrl-C / SIGTERM: the host stops accepting connections, streams end
-/// with UNAVAILABLE at their next message boundary, unary calls in flight finish, then the process exits.
+/// The Generic Host behind `mld serve`: with --grpc, Kestrel with Grpc.AspNetCore (ForceField, grpc.health.v1,
+/// reflection); with --ipi, the i-PI client as a hosted service; either or both. Ctrl-C / SIGTERM: health turns
+/// NOT_SERVING, the host stops accepting connections, streams end with UNAVAILABLE at their next message
+/// boundary, unary calls in flight finish, then the process exits 0.
 /// </summary>
 public static class ForceFieldHost
 {
@@ -60,22 +61,19 @@ public static class ForceFieldHost
         var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         web.Configuration.Sources.Clear();
         Configure(web.Configuration, web.Logging, web.Services);
+        // Address and certificate are checked here, before anything starts: a one-line error, not a Kestrel trace.
+        var address = settings.GrpcAddress;
+        var certificate = settings.CertificatePath is null ? null : GrpcServer.LoadCertificate(settings.CertificatePath, settings.CertificatePassword);
+        if (!address.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)) GrpcServer.ParseLocalEndPoint(address);
+        certificate?.Dispose();
         web.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = null; // a stream may run for millions of steps
-            GrpcEndpoint.Listen(kestrel, settings.GrpcAddress, settings.CertificatePath, settings.CertificatePassword);
+            GrpcServer.Listen(kestrel, address, settings.CertificatePath, settings.CertificatePassword);
         });
+        web.Services.AddForceFieldGrpc(model, settings.Grpc);
         var app = web.Build();
-        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
-        var endpoint = new GrpcEndpoint(settings.MaxMessageBytes, loggers.CreateLogger<GrpcEndpoint>())
-        {
-            ServerStopping = lifetime.ApplicationStopping,
-        };
-        new ForceFieldService(model, settings.MaxAtoms, loggers.CreateLogger<ForceFieldService>()).MapTo(endpoint);
-        new HealthService(endpoint, [ForceFieldService.ServiceName]).MapTo();
-        app.Run(endpoint.HandleAsync);
+        app.MapForceFieldGrpc();
         return app;
 
         void Configure(IConfigurationManager config, ILoggingBuilder logging, IServiceCollection services)

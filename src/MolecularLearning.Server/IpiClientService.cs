@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MolecularLearning.Core;
-using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Grpc;
 using MolecularLearning.Protocols.Ipi;
 
 namespace MolecularLearning.Server;

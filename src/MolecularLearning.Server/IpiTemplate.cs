@@ -1,6 +1,6 @@
 using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
-using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Grpc;
 
 namespace MolecularLearning.Server;
 

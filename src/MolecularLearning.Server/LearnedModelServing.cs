@@ -1,5 +1,5 @@
 using MolecularLearning.Learning;
-using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Grpc;
 using MolecularLearning.Protocols.Grpc.V1;
 using SpeciesErrorMessage = MolecularLearning.Protocols.Grpc.V1.SpeciesError;
 
@@ -27,6 +27,9 @@ public static class LearnedModelServing
                 {
                     Symbol = symbol, RelRmse = e.RelRmse, RmseEvPerAngstrom = e.Rmse, Atoms = (ulong)Math.Max(0, e.Atoms),
                 });
-        return new ServedModel(model.Species, () => model.CreateForceField(backend), description);
+        // No Verlet skin, as `mld run` in-process: an evaluator keeps no neighbour-list state between calls, so a
+        // served answer depends only on the request (unary or stream, any pooled evaluator) and a run on
+        // --forces grpc: is bit-identical to the same run in-process.
+        return new ServedModel(model.Species, () => model.CreateForceField(skin: 0, backend: backend), description);
     }
 }

@@ -1,16 +1,18 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using MolecularLearning.Core;
+using MolecularLearning.Grpc;
 using MolecularLearning.Learning;
-using MolecularLearning.Protocols.Grpc;
 
 namespace MolecularLearning.Server;
 
 /// <summary>
 /// What `mld serve` does, read from configuration (appsettings.json, MLD_ environment variables, the command
-/// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd); Grpc:Address ("none" turns gRPC off), Grpc:MaxMessageBytes,
-/// Grpc:MaxAtoms, Grpc:CertificatePath, Grpc:CertificatePassword; Ipi:Address, Ipi:Template,
-/// Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds, Ipi:RequestTimeoutSeconds; Host:ShutdownTimeoutSeconds.
+/// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd); Grpc:Address (IP:PORT; none
+/// or absent: no gRPC, unless nothing else is served, then the loopback default), Grpc:MaxAtoms,
+/// Grpc:MaxMessageBytes (default: from MaxAtoms), Grpc:StreamIdleTimeoutSeconds, Grpc:CertificatePath,
+/// Grpc:CertificatePassword; Ipi:Address, Ipi:Template, Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds,
+/// Ipi:RequestTimeoutSeconds; Host:ShutdownTimeoutSeconds.
 /// </summary>
 public sealed record ServeSettings
 {
@@ -21,8 +23,8 @@ public sealed record ServeSettings
     public BackendChoice Backend { get; init; } = BackendChoice.Auto;
     /// <summary>IP:PORT or localhost:PORT; null when gRPC is off. Loopback unless configured otherwise.</summary>
     public string? GrpcAddress { get; init; } = DefaultGrpcAddress;
-    public int MaxMessageBytes { get; init; } = GrpcEndpoint.DefaultMaxReceiveMessageBytes;
-    public int MaxAtoms { get; init; } = ForceFieldService.DefaultMaxAtoms;
+    /// <summary>Atom limit, message size and idle timeout of the gRPC service.</summary>
+    public GrpcServeOptions Grpc { get; init; } = new();
     /// <summary>A PKCS#12 (.pfx) file: gRPC over TLS instead of cleartext h2c.</summary>
     public string? CertificatePath { get; init; }
     public string? CertificatePassword { get; init; }
@@ -55,17 +57,23 @@ public sealed record ServeSettings
             return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && v <= 1e6
                 ? TimeSpan.FromSeconds(v) : throw new DataException($"configuration {key} = '{text}' is not a number of seconds in (0, 1e6]");
         }
-        var grpc = Text("Grpc:Address") ?? DefaultGrpcAddress;
+        var ipi = Text("Ipi:Address");
+        // One job unless asked for both: --ipi alone is an i-PI client (no port bound, exits when i-PI ends).
+        var grpc = Text("Grpc:Address") ?? (ipi is null ? DefaultGrpcAddress : "none");
         var settings = new ServeSettings
         {
             ModelPath = Text("Model:Path"),
             Backend = Text("Model:Backend") is { } backend ? BackendChoices.Parse(backend, "configuration Model:Backend") : BackendChoice.Auto,
             GrpcAddress = grpc.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : grpc,
-            MaxMessageBytes = Positive("Grpc:MaxMessageBytes", GrpcEndpoint.DefaultMaxReceiveMessageBytes),
-            MaxAtoms = Positive("Grpc:MaxAtoms", ForceFieldService.DefaultMaxAtoms),
+            Grpc = new GrpcServeOptions
+            {
+                MaxAtoms = Positive("Grpc:MaxAtoms", GrpcServeOptions.DefaultMaxAtoms),
+                MaxMessageBytes = Text("Grpc:MaxMessageBytes") is null ? null : Positive("Grpc:MaxMessageBytes", 0),
+                StreamIdleTimeout = TimeSpan.FromSeconds(Positive("Grpc:StreamIdleTimeoutSeconds", 300)),
+            },
             CertificatePath = Text("Grpc:CertificatePath"),
             CertificatePassword = configuration["Grpc:CertificatePassword"],
-            IpiAddress = Text("Ipi:Address"),
+            IpiAddress = ipi,
             IpiTemplate = Text("Ipi:Template"),
             IpiSocketsPrefix = Text("Ipi:SocketsPrefix"),
             IpiConnectTimeout = Seconds("Ipi:ConnectTimeoutSeconds", 120),

@@ -36,6 +36,9 @@ public class TabulatedRadialTests
         }
         Assert.InRange(worstValue, 0, 1e-9);
         Assert.InRange(worstSlope, 0, 1e-7);
-        Assert.True(worstValue > 0 || worstSlope > 0); // the table really was used
+        // The table is used where 256-bit vectors are (test.sh also runs with DOTNET_EnableAVX2=0): there it really
+        // was used; without them the evaluator takes the exact path, bit for bit.
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) Assert.True(worstValue > 0 || worstSlope > 0);
+        else Assert.True(worstValue == 0 && worstSlope == 0);
     }
 }

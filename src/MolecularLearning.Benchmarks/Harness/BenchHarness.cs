@@ -144,6 +144,7 @@ public static class BenchHarness
         var (species, positions) = ReadXyz(options.BoxPath);
         var forceEval = new JsonArray();
         var md = new JsonArray();
+        var runLoop = new JsonArray();
         var lists = new JsonArray();
         var fits = new JsonArray();
         var scaling = new JsonArray();
@@ -181,6 +182,8 @@ public static class BenchHarness
                             var mdRow = MeasureMd(frame, candidate, options, t);
                             md.Add(mdRow);
                             options.Log.WriteLine($"{"  md",-8} {candidate.Mode ?? "-",-12} order {candidate.Order?.ToString(CultureInfo.InvariantCulture) ?? "-"} {n,8} atoms {t} threads: {D(mdRow["stepsPerSecond"]),8:F1} steps/s");
+                            // `mld run`'s own loop beside the engine row (RunLoopBench.cs).
+                            foreach (var r in RunLoopBench.Measure(frame, candidate.Create, candidate.Mode, candidate.Order, t, options.Seconds, allVariants: n < 1000, options.Log.WriteLine)) runLoop.Add(r);
                         }
                     }
                 }
@@ -211,6 +214,7 @@ public static class BenchHarness
             ["fits"] = fits,
             ["forceEval"] = forceEval,
             ["md"] = md,
+            ["runLoop"] = runLoop,
             ["neighbourList"] = lists,
             ["threadScaling"] = scaling,
             ["references"] = references?.DeepClone() ?? new JsonObject(),

@@ -21,7 +21,7 @@ public sealed class AnalyzeVerb : IVerb
         var json = new Option<bool>("--json") { Description = "print the summary as JSON on stdout (keys under \"trajectory\" and \"reference\")" };
         var skip = new Option<double>("--skip") { Description = "fs at the start of each run left out of the statistics (equilibration)", DefaultValueFactory = _ => 0 };
         var title = new Option<string?>("--title") { Description = "report title" };
-        var command = new Command("analyze", "temperature, O–H bonds, H–O–H angles and g(r) of a water trajectory, compared with a reference")
+        var command = new Command("analyze", "temperature, O–H bonds, H–O–H angles, g(r), vibrational spectra and O diffusion of a water trajectory, compared with a reference")
             { trajectory, reference, report, json, skip, title };
         command.SetAction(parse => CliErrors.Guard(() => Run(parse.GetValue(trajectory)!, parse.GetValue(reference),
             parse.GetValue(report), parse.GetValue(json), parse.GetValue(skip), parse.GetValue(title))));
@@ -32,11 +32,16 @@ public sealed class AnalyzeVerb : IVerb
     {
         if (!(skipFs >= 0)) throw new DataException($"--skip must be ≥ 0 fs, got {skipFs}");
         static void Warn(string w) => Console.Error.WriteLine("warning: " + w);
-        var trajectory = WaterAnalysis.Analyse(Load(trajectoryPath, Warn), "trajectory", trajectoryPath, skipFs);
-        var reference = referencePath is null ? null : WaterAnalysis.Analyse(Load(referencePath, Warn), "reference", referencePath, skipFs);
+        // A CP2K run is labelled with its method (e.g. "CP2K GFN1-xTB"), read from its input; any other file by its name.
+        static string Name(string path) => Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        string trajectoryLabel = Cp2kInput.ReadRunMethod(trajectoryPath) ?? Name(trajectoryPath);
+        string? referenceLabel = referencePath is null ? null : Cp2kInput.ReadRunMethod(referencePath) ?? Name(referencePath);
+        if (referenceLabel == trajectoryLabel) (trajectoryLabel, referenceLabel) = (trajectoryLabel + " (trajectory)", referenceLabel + " (reference)");
+        var trajectory = WaterAnalysis.Analyse(Load(trajectoryPath, Warn), trajectoryLabel, trajectoryPath, skipFs);
+        var reference = referencePath is null ? null : WaterAnalysis.Analyse(Load(referencePath, Warn), referenceLabel!, referencePath, skipFs);
         if (reportPath is not null)
         {
-            var html = AnalysisReport.Render(trajectory, reference, title ?? "Water trajectory analysis");
+            var html = AnalysisReport.Render(trajectory, reference, title ?? (reference is null ? "Water trajectory analysis" : $"{trajectory.Label} against {reference.Label}"));
             AtomicFile.Write(reportPath, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(html); });
         }
         if (json) Console.WriteLine(WaterAnalysis.ComparisonJson(trajectory, reference));
@@ -70,8 +75,14 @@ public sealed class AnalyzeVerb : IVerb
             ("g_OO first peak (Å, height)", a => $"{a.RdfOO.FirstPeakR.ToString("0.00", inv)}, {a.RdfOO.FirstPeakHeight.ToString("0.00", inv)}"),
             ("g_OH first peak (Å, height)", a => $"{a.RdfOH.FirstPeakR.ToString("0.00", inv)}, {a.RdfOH.FirstPeakHeight.ToString("0.00", inv)}"),
             ("g_HH first peak (Å, height)", a => $"{a.RdfHH.FirstPeakR.ToString("0.00", inv)}, {a.RdfHH.FirstPeakHeight.ToString("0.00", inv)}"),
+            ("O–H stretch, H VDOS (cm⁻¹)", a => Num(a.Dynamics?.Vdos.GetValueOrDefault("H")?.StretchCm1, "0")),
+            ("H–O–H bend, H VDOS (cm⁻¹)", a => Num(a.Dynamics?.Vdos.GetValueOrDefault("H")?.BendCm1, "0")),
+            ("D_O (Å²/ps)", a => a.Dynamics?.OxygenDiffusion is { } d ? $"{Num(d.Value, "0.000")} ± {Num(d.Error, "0.000")}" : "n/a"),
         };
+        string Num(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, inv) : "n/a";
         Console.WriteLine($"{"",-30}{t.Label,-24}{(r is null ? "" : r.Label)}");
         foreach (var (name, cell) in rows) Console.WriteLine($"{name,-30}{cell(t),-24}{(r is null ? "" : cell(r))}");
+        foreach (var a in new[] { t, r })
+            if (a?.DynamicsNote is { } note) Console.WriteLine($"{a.Label} dynamics: {note}");
     }
 }

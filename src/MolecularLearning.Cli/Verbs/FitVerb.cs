@@ -16,9 +16,9 @@ public sealed class FitVerb : IVerb
         var inputs = new Argument<string[]>("data") { Description = "CP2K runs (directory or prefix) or extended XYZ files", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output", "-o") { Description = "model file to write (JSON)", Required = true };
         var order = new Option<int?>("--order") { Description = "1: linear in the invariants; 2: quadratic (the paper's, default)" };
-        var mode = new Option<string?>("--mode") { Description = "agent (F_i = -dL_i/dx_i, default) or conservative (F = -grad sum L_i; smooth-shell default basis)" };
+        var mode = new Option<string?>("--mode") { Description = "agent: the paper's F_i = -dL_i/dx_i with its own default basis; conservative: F = -grad sum L_i with the smooth-shell basis. Without --mode: the recommended model (conservative, the accurate preset's recipe)" };
         var cutoff = new Option<double?>("--cutoff") { Description = "cutoff in Å of the sorted-distance and radial families (default 6)" };
-        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': sorted[:O4:H8], gauss:N[:from:to], inv:p1:p2, angular:L[:rc], angularGauss:N:from:to, angles:L:H1H2..., shell:O-H:on:off:N, shellAngle:L:O@H:on:off:H:on:off (default \"{FitOptions.DefaultBasis}\"; with --mode conservative \"{FitOptions.DefaultConservativeBasis}\")" };
+        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': sorted[:O4:H8], gauss:N[:from:to], inv:p1:p2, angular:L[:rc], angularGauss:N:from:to, angles:L:H1H2..., shell:O-H:on:off:N, shellAngle:L:O@H:on:off:H:on:off (default: the accurate preset's; with --mode agent \"{FitOptions.DefaultBasis}\"; with --mode conservative \"{FitOptions.DefaultConservativeBasis}\")" };
         var holdout = new Option<double?>("--holdout") { Description = "fraction of frames held out at the end (default 0.2)" };
         var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
@@ -26,7 +26,7 @@ public sealed class FitVerb : IVerb
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
         var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
-        var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants, ~5x slower to evaluate than the default; README); other options override its settings" };
+        var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants; the default without --mode); other options override its settings" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
@@ -35,11 +35,19 @@ public sealed class FitVerb : IVerb
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
-            // --mode conservative without --basis takes the smooth conservative default (energy-conserving in NVE).
-            bool smoothDefault = p.GetValue(basis) is null && p.GetValue(mode) is { } requested
-                && ForceModeNames.TryParse(requested, out var rm) && rm == ForceMode.Conservative;
-            var options = smoothDefault ? FitOptions.DefaultConservative : FitOptions.Default;
-            string defaultBasis = smoothDefault ? FitOptions.DefaultConservativeBasis : FitOptions.DefaultBasis;
+            // No --mode, --basis or --preset: the recommended model (the accurate recipe, conservative). --mode agent is the
+            // paper's model; --mode conservative without --basis the smooth conservative basis (cheaper, energy-conserving).
+            string? modeName = p.GetValue(mode);
+            ForceMode? requested = modeName is null ? null
+                : ForceModeNames.TryParse(modeName, out var rm) ? rm
+                : throw new DataException($"--mode: expected agent or conservative, got '{modeName}'");
+            bool hasBasis = p.GetValue(basis) is not null;
+            var (options, defaultBasis) = requested switch
+            {
+                null => (FitOptions.Recommended, FitOptions.AccurateBasis),
+                ForceMode.Conservative when !hasBasis => (FitOptions.DefaultConservative, FitOptions.DefaultConservativeBasis),
+                _ => (FitOptions.Default, FitOptions.DefaultBasis),
+            };
             if (p.GetValue(preset) is { } name)
             {
                 options = name.Trim().ToLowerInvariant() == "accurate" ? FitOptions.Accurate
@@ -47,12 +55,7 @@ public sealed class FitVerb : IVerb
                 defaultBasis = FitOptions.AccurateBasis;
             }
             if (p.GetValue(order) is { } o) options = options with { Order = o };
-            if (p.GetValue(mode) is { } m)
-                options = options with
-                {
-                    Mode = ForceModeNames.TryParse(m, out var parsed) ? parsed
-                        : throw new DataException($"--mode: expected agent or conservative, got '{m}'"),
-                };
+            if (requested is { } m) options = options with { Mode = m };
             if (p.GetValue(basis) is not null || p.GetValue(cutoff) is not null)
                 options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? defaultBasis, p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
             if (p.GetValue(holdout) is { } h) options = options with { HoldoutFraction = h };

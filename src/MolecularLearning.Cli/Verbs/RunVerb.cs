@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Dynamics;
+using MolecularLearning.Grpc.Client;
 using MolecularLearning.Learning;
 using MolecularLearning.Protocols.Ipi;
 
@@ -25,30 +26,32 @@ public sealed class RunVerb : IVerb
         var steps = new Option<long>("--steps") { Description = "run until this step (a restart continues to the same total)", Required = true };
         var timestep = new Option<double>("--timestep") { Description = "time step (fs)", DefaultValueFactory = _ => 0.5 };
         var temperature = new Option<double>("--temperature") { Description = "thermostat and initial-velocity temperature (K)", DefaultValueFactory = _ => 300 };
-        var thermostat = new Option<string>("--thermostat") { Description = "nose-hoover (NVT) or none (NVE)", DefaultValueFactory = _ => "nose-hoover" };
+        var thermostat = new Option<string?>("--thermostat") { Description = "nose-hoover (NVT) or none (NVE) (default nose-hoover)" };
         thermostat.AcceptOnlyFromAmong("nose-hoover", "none");
         var chain = new Option<int>("--chain") { Description = "Nosé–Hoover chain length", DefaultValueFactory = _ => 3 };
-        var tau = new Option<double>("--tau") { Description = "thermostat time constant (fs), as CP2K's NOSE TIMECON", DefaultValueFactory = _ => 100 };
-        var massive = new Option<bool>("--massive") { Description = "one chain per atom (CP2K REGION MASSIVE) instead of one for the system" };
+        var tau = new Option<double?>("--tau") { Description = "thermostat time constant (fs), as CP2K's NOSE TIMECON (default: 10 with --massive, else 100)" };
+        var massive = new Option<bool>("--massive") { Description = "one chain per atom (CP2K REGION MASSIVE) instead of one for the system (default: on for agent-mode models; --massive false for a global chain)" };
         var seed = new Option<ulong?>("--seed") { Description = "draw Maxwell–Boltzmann velocities with this seed (default: the start frame's velocities, or seed 1 if it has none)" };
         var trajectory = new Option<string?>("--trajectory") { Description = "extended XYZ trajectory to write (positions, velocities, forces, energy)" };
         var every = new Option<int>("--every") { Description = "write a trajectory frame every n steps", DefaultValueFactory = _ => 10 };
         var log = new Option<string?>("--log") { Description = "thermo CSV: step, time_fs, kinetic_eV, temperature_K, potential_eV, conserved_eV" };
         var logEvery = new Option<int?>("--log-every") { Description = "write a thermo line every n steps (default: --every)" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file, written every --checkpoint-every steps, at the end and on SIGINT/SIGTERM" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 1000 };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file (default <trajectory>.checkpoint, <log>.checkpoint or mld-run.checkpoint), written every --checkpoint-every steps, at the end and on SIGINT/SIGTERM" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "steps between checkpoints (default 1000 when --checkpoint is given; without either, a checkpoint only at a stop)" };
+        var profile = new Option<bool>("--profile") { Description = "time the phases of the step (forces, integrator, thermostat, output, checks, checkpoints) and print them at the end" };
         var restart = new Option<string?>("--restart") { Description = "continue from a checkpoint (its settings are used; trajectory and log are appended)" };
-        var forces = new Option<string?>("--forces") { Description = "take forces from an i-PI client instead of a model: ipi:unix:NAME (socket /tmp/ipi_NAME) or ipi:HOST:PORT; mld listens, the client connects" };
+        var forces = new Option<string?>("--forces") { Description = "take forces from elsewhere instead of a model: ipi:unix:NAME (socket /tmp/ipi_NAME) or ipi:HOST:PORT (mld listens, an i-PI client connects), or grpc:HOST:PORT (a served model, e.g. mld serve --grpc)" };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "with --forces: seconds to wait for the client to connect", DefaultValueFactory = _ => 120 };
         var requestTimeout = new Option<double>("--request-timeout") { Description = "with --forces: seconds one force request may take", DefaultValueFactory = _ => 600 };
         var backend = BackendOption.Create();
         var command = new Command("run", "molecular dynamics with a learned model: NVE or Nosé–Hoover NVT, trajectory, thermo log, checkpoints")
         {
             model, from, frame, cell, steps, timestep, temperature, thermostat, chain, tau, massive, seed,
-            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout, backend,
+            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout, profile, backend,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
+            if (parse.GetValue(checkpointEvery) is < 1 and var n) throw new DataException($"--checkpoint-every must be ≥ 1, got {n}");
             var o = new RunOptions
             {
                 Model = parse.GetValue(model), From = parse.GetValue(from), Frame = parse.GetValue(frame), Cell = parse.GetValue(cell),
@@ -56,15 +59,17 @@ public sealed class RunVerb : IVerb
                 Settings = new MdSettings
                 {
                     TimestepFs = parse.GetValue(timestep),
-                    Thermostat = parse.GetValue(thermostat) == "none" ? ThermostatKind.None : ThermostatKind.NoseHoover,
                     TemperatureK = parse.GetValue(temperature),
                     ChainLength = parse.GetValue(chain),
-                    TauFs = parse.GetValue(tau),
-                    Massive = parse.GetValue(massive),
                 },
+                ThermostatGiven = parse.GetValue(thermostat) switch { null => null, "none" => ThermostatKind.None, _ => ThermostatKind.NoseHoover },
+                MassiveGiven = parse.GetResult(massive) is { Implicit: false } ? parse.GetValue(massive) : null,
+                TauGiven = parse.GetValue(tau),
+                Profile = parse.GetValue(profile),
                 Seed = parse.GetValue(seed), Trajectory = parse.GetValue(trajectory), Every = parse.GetValue(every),
                 Log = parse.GetValue(log), LogEvery = parse.GetValue(logEvery) ?? parse.GetValue(every),
-                Checkpoint = parse.GetValue(checkpoint), CheckpointEvery = parse.GetValue(checkpointEvery), Restart = parse.GetValue(restart),
+                Checkpoint = parse.GetValue(checkpoint), Restart = parse.GetValue(restart),
+                CheckpointEvery = parse.GetValue(checkpointEvery) ?? (parse.GetValue(checkpoint) is null ? 0 : 1000),
                 Forces = parse.GetValue(forces), ConnectTimeoutSeconds = parse.GetValue(connectTimeout), RequestTimeoutSeconds = parse.GetValue(requestTimeout),
                 Backend = BackendOption.Parse(parse.GetValue(backend)!),
             };
@@ -80,14 +85,20 @@ public sealed class RunVerb : IVerb
         public int Frame { get; init; }
         public string? Cell { get; init; }
         public long Steps { get; init; }
+        /// <summary>Time step, temperature, chain length; the thermostat kind, massive and τ are chosen per model unless given.</summary>
         public required MdSettings Settings { get; init; }
+        public ThermostatKind? ThermostatGiven { get; init; }
+        public bool? MassiveGiven { get; init; }
+        public double? TauGiven { get; init; }
+        public bool Profile { get; init; }
         public ulong? Seed { get; init; }
         public string? Trajectory { get; init; }
         public int Every { get; init; } = 10;
         public string? Log { get; init; }
         public int LogEvery { get; init; } = 10;
         public string? Checkpoint { get; init; }
-        public int CheckpointEvery { get; init; } = 1000;
+        /// <summary>0: a checkpoint only at a stop (and at the end when <see cref="Checkpoint"/> is given).</summary>
+        public int CheckpointEvery { get; init; }
         public string? Restart { get; init; }
         public string? Forces { get; init; }
         public double ConnectTimeoutSeconds { get; init; } = 120;
@@ -99,16 +110,37 @@ public sealed class RunVerb : IVerb
     {
         if (o.Every < 1) throw new DataException($"--every must be ≥ 1, got {o.Every}");
         if (o.LogEvery < 1) throw new DataException($"--log-every must be ≥ 1, got {o.LogEvery}");
-        if (o.CheckpointEvery < 1) throw new DataException($"--checkpoint-every must be ≥ 1, got {o.CheckpointEvery}");
+        if (o.CheckpointEvery < 0) throw new DataException($"--checkpoint-every must be ≥ 1, got {o.CheckpointEvery}");
         if (o.Steps < 0) throw new DataException($"--steps must be ≥ 0, got {o.Steps}");
         if (o.Restart is null && o.From is null) throw new DataException("give --from (start structure) or --restart (checkpoint)");
+        var forces = SelectForces(o);
+        if (o.Restart is null)
+        {
+            var (settings, line) = ThermostatChoice.For(forces.Conservative, o.Settings, o.ThermostatGiven, o.MassiveGiven, o.TauGiven);
+            Console.WriteLine(line);
+            if (!forces.Conservative && settings is { Thermostat: ThermostatKind.NoseHoover, Massive: false })
+                Console.Error.WriteLine("warning: agent-mode forces pump heat and a global chain cannot take it out where it goes in " +
+                    "(the default model diverged after 2.3–3.4 ps with --tau 100); leave --massive and --tau out for the massive chain, τ 10 fs (docs/thermostats.md)");
+            o = o with { Settings = settings };
+        }
+        return Simulate(o, forces.NewForceField, forces.Hash);
+    }
+
+    /// <summary>Where the forces come from: a model file or an i-PI client (--forces); whether they are conservative; the identity kept in checkpoints.</summary>
+    internal sealed record ForceSource(Func<IForceField> NewForceField, bool Conservative, string Hash);
+
+    /// <summary>The force provider of a run, from the model argument or --forces.</summary>
+    private static ForceSource SelectForces(RunOptions o)
+    {
         if (o.Forces is not null)
         {
             if (o.Model is not null) throw new DataException($"give a model file or --forces, not both ({o.Model}, {o.Forces})");
-            if (!o.Forces.StartsWith("ipi:", StringComparison.OrdinalIgnoreCase))
-                throw new DataException($"--forces '{o.Forces}': expected ipi:unix:NAME or ipi:HOST:PORT");
             if (!(o.ConnectTimeoutSeconds > 0) || !(o.RequestTimeoutSeconds > 0))
                 throw new DataException("--connect-timeout and --request-timeout must be > 0 seconds");
+            if (o.Forces.StartsWith("grpc:", StringComparison.OrdinalIgnoreCase))
+                return GrpcForces(o);
+            if (!o.Forces.StartsWith("ipi:", StringComparison.OrdinalIgnoreCase))
+                throw new DataException($"--forces '{o.Forces}': expected ipi:unix:NAME, ipi:HOST:PORT or grpc:HOST:PORT");
             var address = IpiAddress.Parse(o.Forces);
             // One server for the whole run (the client keeps its connection); it is stateless on our side,
             // so the same instance serves after checkpoints too.
@@ -118,129 +150,121 @@ public sealed class RunVerb : IVerb
                 RequestTimeout = TimeSpan.FromSeconds(o.RequestTimeoutSeconds),
             });
             Console.WriteLine($"forces: listening for an i-PI client on {server.Address} (waiting up to {o.ConnectTimeoutSeconds:0.#} s)");
-            return Simulate(o, () => server);
+            // An external code computes forces from a potential: treated as conservative.
+            return new ForceSource(() => server, Conservative: true, Hash: "ipi");
         }
         if (o.Model is null) throw new DataException("give a model file (mld run model.json ...) or --forces ipi:ADDRESS");
         var learned = LearnedModel.Load(o.Model);
-        if (learned.Mode == ForceMode.Agent && o.Restart is null && o.Settings is { Thermostat: ThermostatKind.NoseHoover, Massive: false })
-            Console.Error.WriteLine("warning: agent-mode forces pump heat and a global chain cannot take it out where it goes in " +
-                "(measured: the default model diverged after 3.4 ps with --tau 100); --massive --tau 10 is recommended (README, \"Choosing the thermostat\")");
         // No Verlet skin: the neighbour list is rebuilt every step (measured no slower for 96 atoms), so the
         // evaluator keeps no state between steps and a restart from any step is bit-identical.
         var probe = learned.CreateForceField(skin: 0, backend: o.Backend); // fails here, before any file is written, if simd cannot be had
         BackendOption.Tell(probe);
         Console.Error.WriteLine($"backend: {probe.Backend}");
-        Func<IForceField> newForceField = () => learned.CreateForceField(skin: 0, backend: o.Backend);
-        return Simulate(o, newForceField);
+        return new ForceSource(() => learned.CreateForceField(skin: 0, backend: o.Backend), learned.Mode == ForceMode.Conservative, Checkpoint.FileHash(o.Model));
+    }
+
+    /// <summary>
+    /// --forces grpc:HOST:PORT: each evaluator the run asks for is its own EvaluateStream (its own evaluator on the
+    /// server); the server's model is checked (connect timeout) before the run starts, and its mode picks the thermostat.
+    /// </summary>
+    private static ForceSource GrpcForces(RunOptions o)
+    {
+        var address = o.Forces!["grpc:".Length..];
+        var options = new GrpcForceFieldOptions
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(o.ConnectTimeoutSeconds), CallTimeout = TimeSpan.FromSeconds(o.RequestTimeoutSeconds),
+        };
+        string mode;
+        using (var probe = new GrpcForceField(address, options))
+        {
+            var served = probe.Connect();
+            mode = served.Mode;
+            Console.WriteLine($"forces: gRPC server {address}, model {served.Name} ({mode})");
+        }
+        return new ForceSource(() => new GrpcForceField(address, options),
+            Conservative: mode.Equals("conservative", StringComparison.OrdinalIgnoreCase), Hash: "grpc");
     }
 
     /// <summary>Sets up the integrator and files, runs, and cleans up; <paramref name="newForceField"/> gives a fresh evaluator.</summary>
-    internal static int Simulate(RunOptions o, Func<IForceField> newForceField)
+    internal static int Simulate(RunOptions o, Func<IForceField> newForceField, string modelHash = "")
     {
         VerletIntegrator md;
         bool restarting = o.Restart is not null;
         if (restarting)
         {
-            using (var stream = File.OpenRead(o.Restart!)) md = Checkpoint.Read(stream, newForceField(), o.Restart!);
+            using (var stream = File.OpenRead(o.Restart!)) md = Checkpoint.Read(stream, newForceField(), o.Restart!, modelHash);
             Console.WriteLine($"restart: {o.Restart} at step {md.State.Step} (t = {md.State.TimeFs:0.###} fs); the checkpoint's integration settings are used");
         }
         else md = Start(o, newForceField());
         long startStep = md.State.Step;
         if (o.Steps < startStep) throw new DataException($"--steps {o.Steps} is before the checkpoint's step {startStep}");
 
-        ExtendedXyzWriter? traj = null;
-        StreamWriter? log = null;
-        string checkpointPath = o.Checkpoint ?? DefaultCheckpoint(o);
+        var output = new MdRunOutput
+        {
+            Trajectory = o.Trajectory, Every = o.Every, Log = o.Log, LogEvery = o.LogEvery,
+            Checkpoint = o.Checkpoint, CheckpointEvery = o.CheckpointEvery, ModelHash = modelHash,
+        };
         int exitCode = 0;
-        SimulationLoop? loop = null;
+        MdRun? run = null;
         PosixSignal? received = null;
-        void Interrupt(PosixSignalContext c) { c.Cancel = true; received = c.Signal; loop?.Stop(); }
+        void Interrupt(PosixSignalContext c) { c.Cancel = true; received = c.Signal; run?.Stop(); }
         // Ctrl-C / kill: finish the current step, flush the trajectory, write a checkpoint, then exit.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        var progress = new RunProgress(startStep, o.Steps);
         try
         {
-            if (o.Trajectory is not null) traj = OpenTrajectory(o.Trajectory, restarting ? startStep : null);
-            if (o.Log is not null) log = OpenLog(o.Log, restarting ? startStep : null);
-            var progress = new RunProgress(startStep, o.Steps);
-            var clock = Stopwatch.StartNew();
-            double sumT = 0; long countT = 0;
-            double h0 = double.NaN;
-            loop = new SimulationLoop(md)
+            run = new MdRun(md, output, newForceField, restarting ? startStep : null)
             {
-                FrameEvery = o.Every,
-                Frame = traj is null ? null : m => traj.Write(m.State.ToFrame()),
-                LogEvery = o.LogEvery,
-                Log = log is null ? null : m => log.WriteLine(SimulationLoop.ThermoLine(m)),
-                CheckpointEvery = o.Checkpoint is null ? 0 : o.CheckpointEvery,
-                Checkpoint = m =>
-                {
-                    traj?.Flush(); log?.Flush();
-                    WriteCheckpoint(checkpointPath, m);
-                    // A fresh evaluator after every checkpoint: a restarted run starts with a fresh one too,
-                    // so neighbour-list state cannot make the two trajectories differ in the last bits.
-                    Renew(m, newForceField);
-                },
-                Progress = step => { sumT += md.Temperature; countT++; progress.Report(step); },
+                Progress = progress.Report,
+                ProgressEvery = (int)Math.Clamp((o.Steps - startStep) / 1000, 1, 100),
+                Profile = o.Profile ? new RunProfile() : null,
             };
-            if (received is not null) loop.Stop(); // a signal that came while setting up
+            if (received is not null) run.Stop(); // a signal that came while setting up
+            var clock = Stopwatch.StartNew();
             bool finished;
-            try
+            try { finished = run.Run(o.Steps, emitStart: !restarting); }
+            catch (DataException e) when (e is not SimulationDivergedException)
             {
-                md.Initialise(); // the first force call (with --forces: waits for the client)
-                h0 = md.ConservedEnergy;
-                finished = loop.Run(o.Steps, emitStart: !restarting);
-            }
-            catch (Exception e) when (e is DataException and not SimulationDivergedException)
-            {
-                // The force provider failed (e.g. a remote client timed out): the state was rolled back, keep it.
                 progress.Done();
-                traj?.Flush(); log?.Flush();
-                if (md.State.ForcesValid)
-                {
-                    WriteCheckpoint(checkpointPath, md);
-                    Console.Error.WriteLine($"stopped at step {md.State.Step}: trajectory flushed, checkpoint written to {checkpointPath}");
-                }
+                if (run.LastCheckpointStep == md.State.Step)
+                    Console.Error.WriteLine($"stopped at step {md.State.Step}: trajectory flushed, checkpoint written to {output.CheckpointPath}");
                 throw;
             }
+            catch (SimulationDivergedException)
+            {
+                progress.Done();
+                throw;
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
             progress.Done();
-            traj?.Flush(); log?.Flush();
             if (!finished)
             {
-                WriteCheckpoint(checkpointPath, md);
-                Console.WriteLine($"interrupted by {received} at step {md.State.Step}: trajectory flushed, checkpoint written to {checkpointPath}");
-                Console.WriteLine($"continue with: --restart {checkpointPath} (same --steps, --trajectory and --log append)");
+                Console.WriteLine($"interrupted by {received} at step {md.State.Step}: trajectory flushed, checkpoint written to {output.CheckpointPath}");
+                Console.WriteLine($"continue with: --restart {output.CheckpointPath} (same --steps, --trajectory and --log append)");
                 exitCode = received == PosixSignal.SIGTERM ? 143 : 130;
             }
-            else if (o.Checkpoint is not null) WriteCheckpoint(checkpointPath, md);
-            double seconds = clock.Elapsed.TotalSeconds;
             long done = md.State.Step - startStep;
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(inv, $"steps {startStep}..{md.State.Step} ({done}) in {seconds:0.00} s: {done / Math.Max(seconds, 1e-9):0.0} steps/s, {1000 * seconds / Math.Max(done, 1):0.000} ms/step"));
-            if (countT > 0)
-                Console.WriteLine(string.Create(inv, $"mean temperature {sumT / countT:0.0} K; conserved quantity {h0:0.00000} -> {md.ConservedEnergy:0.00000} eV (drift {md.ConservedEnergy - h0:+0.00000;-0.00000} eV, {(md.ConservedEnergy - h0) / Math.Abs(h0):0.0e+0} relative)"));
+            if (done > 0)
+            {
+                double h0 = run.InitialConserved, h = md.ConservedEnergy;
+                Console.WriteLine(string.Create(inv, $"mean temperature {run.MeanTemperature:0.0} K; conserved quantity {h0:0.00000} -> {h:0.00000} eV (drift {h - h0:+0.00000;-0.00000} eV, {(h - h0) / Math.Abs(h0):0.0e+0} relative)"));
+            }
+            if (run.Profile is { } p)
+            {
+                Console.WriteLine($"profile ({p.Steps} steps):");
+                foreach (var line in p.Lines()) Console.WriteLine(line);
+            }
         }
         finally
         {
-            traj?.Dispose();
-            log?.Dispose();
+            run?.Dispose();
             if (md.ForceField is IDisposable d) d.Dispose();
         }
         return exitCode;
     }
-
-    private static void Renew(VerletIntegrator md, Func<IForceField> newForceField)
-    {
-        var fresh = newForceField();
-        if (ReferenceEquals(fresh, md.ForceField)) return;
-        if (md.ForceField is IDisposable d) d.Dispose();
-        md.ForceField = fresh;
-    }
-
-    private static string DefaultCheckpoint(RunOptions o) =>
-        (o.Trajectory ?? o.Log) is { } p ? Path.ChangeExtension(p, ".checkpoint") : "mld-run.checkpoint";
-
-    private static void WriteCheckpoint(string path, VerletIntegrator md) => AtomicFile.Write(path, s => Checkpoint.Write(s, md));
 
     /// <summary>A fresh integrator: the start frame, its cell, velocities (the frame's or Maxwell–Boltzmann), step 0.</summary>
     private static VerletIntegrator Start(RunOptions o, IForceField forceField)
@@ -290,38 +314,6 @@ public sealed class RunVerb : IVerb
             9 => new Cell(v),
             _ => throw new DataException($"--cell needs 3 lengths or 9 components, got {v.Length} numbers"),
         };
-    }
-
-    /// <summary>
-    /// Opens the trajectory for writing. On a restart the existing file keeps only frames up to the
-    /// checkpoint's step (a killed run may have written past its last checkpoint) and is appended to.
-    /// </summary>
-    private static ExtendedXyzWriter OpenTrajectory(string path, long? restartStep)
-    {
-        bool compress = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
-        if (restartStep is { } k && File.Exists(path))
-        {
-            var kept = ExtendedXyz.Read(path, w => Console.Error.WriteLine("warning: " + w)).Where(f => f.Step is null || f.Step <= k).ToList();
-            ExtendedXyz.Write(path, kept);
-            if (compress) throw new DataException($"{path}: a compressed trajectory cannot be appended to; restart into a new file");
-            return new ExtendedXyzWriter(new FileStream(path, FileMode.Append, FileAccess.Write), leaveOpen: false);
-        }
-        return new ExtendedXyzWriter(path);
-    }
-
-    /// <summary>Opens the thermo log; on a restart keeps the lines up to the checkpoint's step and appends.</summary>
-    private static StreamWriter OpenLog(string path, long? restartStep)
-    {
-        if (restartStep is { } k && File.Exists(path))
-        {
-            var kept = File.ReadLines(path).Where(line =>
-                !long.TryParse(line.AsSpan(0, Math.Max(0, line.IndexOf(','))), NumberStyles.Integer, CultureInfo.InvariantCulture, out var step) || step <= k).ToList();
-            AtomicFile.Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); foreach (var l in kept) w.WriteLine(l); });
-            return new StreamWriter(path, append: true);
-        }
-        var writer = new StreamWriter(path, append: false);
-        writer.WriteLine(SimulationLoop.ThermoHeader);
-        return writer;
     }
 }
 

@@ -11,6 +11,7 @@ namespace MolecularLearning.Cli.Verbs;
 /// <summary>
 /// `mld serve model.json [--grpc 127.0.0.1:50051] [--ipi ADDR --template FILE] [--sockets-prefix P]`:
 /// the learned model over gRPC (h2c, or TLS with --certificate) and/or to an i-PI server, in the Generic Host.
+/// One job unless asked: --ipi alone binds no port and exits 0 when the i-PI server ends.
 /// Further settings as configuration: appsettings.json, MLD_* environment variables, or --Section:Key=value.
 /// </summary>
 public sealed class ServeVerb : IVerb
@@ -18,11 +19,11 @@ public sealed class ServeVerb : IVerb
     public Command Build()
     {
         var model = new Argument<string?>("model") { Description = "learned model file (JSON from `mld fit`); or Model:Path", Arity = ArgumentArity.ZeroOrOne };
-        var grpc = new Option<string?>("--grpc") { Description = $"gRPC listen address IP:PORT or localhost:PORT (default {ServeSettings.DefaultGrpcAddress}, loopback); none turns gRPC off" };
-        var ipi = new Option<string?>("--ipi") { Description = "also serve forces to this i-PI server: unix:NAME, HOST:PORT or a socket path" };
+        var grpc = new Option<string?>("--grpc") { Description = $"gRPC listen address IP:PORT or localhost:PORT (default {ServeSettings.DefaultGrpcAddress}, loopback, unless --ipi is given alone)" };
+        var ipi = new Option<string?>("--ipi") { Description = "serve forces to this i-PI server: unix:NAME, HOST:PORT or a socket path (alone: no gRPC, exit when i-PI ends)" };
         var template = new Option<string?>("--template") { Description = "structure (xyz/extxyz/CP2K run) with the species in i-PI's atom order" };
         var prefix = new Option<string?>("--sockets-prefix") { Description = "prefix of unix:NAME socket paths (i-PI's sockets_prefix, default /tmp/ipi_)" };
-        var certificate = new Option<string?>("--certificate") { Description = "PKCS#12 (.pfx) certificate: gRPC over TLS instead of cleartext h2c" };
+        var certificate = new Option<string?>("--certificate") { Description = "certificate with its key (PKCS#12 .pfx, or PEM): gRPC over TLS instead of cleartext h2c" };
         var backend = new Option<string?>("--backend") { Description = $"what evaluates the model: {BackendChoices.Help} (default auto; or Model:Backend)" };
         var connectTimeout = new Option<string?>("--connect-timeout") { Description = "with --ipi: seconds to keep retrying while no i-PI server is up (default 120; Ipi:ConnectTimeoutSeconds)" };
         var requestTimeout = new Option<string?>("--request-timeout") { Description = "with --ipi: seconds to wait for the i-PI server's next message (default 600; Ipi:RequestTimeoutSeconds)" };

@@ -9,12 +9,13 @@ public sealed record ChartSeries(string Name, double[] X, double[] Y, string Col
 
 /// <summary>
 /// A small line chart rendered as inline SVG: title, axes with "nice" ticks and grid, axis labels
-/// with units, legend. No dependencies; the output is a self-contained &lt;svg&gt; element.
+/// with units, shaded x windows, and a legend above the plot (so it never hides a curve). No
+/// dependencies; the output is a self-contained &lt;svg&gt; element.
 /// </summary>
 public sealed class SvgChart
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    private const double Left = 64, Right = 18, Top = 38, Bottom = 50;
+    private const double Left = 64, Right = 18, TitleHeight = 30, LegendRow = 17, Bottom = 50;
     private static int _clipIds;
 
     public required string Title { get; init; }
@@ -26,14 +27,39 @@ public sealed class SvgChart
     public double? XMax { get; init; }
     public double? YMin { get; init; }
     public double? YMax { get; init; }
-    /// <summary>Horizontal reference lines (e.g. g = 1, the target temperature), drawn dotted.</summary>
+    /// <summary>Horizontal reference lines (e.g. g = 1, the target temperature), drawn dotted and named in the legend.</summary>
     public List<(double Y, string Label)> ReferenceLines { get; } = [];
+    /// <summary>Shaded x windows (e.g. the equilibration left out of the statistics), named in the legend.</summary>
+    public List<(double From, double To, string Label)> Shades { get; } = [];
+    private const string ShadeColor = "#d9d9d9";
     public List<ChartSeries> Series { get; } = [];
     /// <summary>Most points drawn per series; longer series are thinned by taking every k-th point.</summary>
     public int MaxPoints { get; init; } = 1500;
 
+    /// <summary>Legend entries in order: series, reference lines, shades; laid out in rows above the plot.</summary>
+    private List<(string Kind, string Name, string Color, bool Dashed, double X, int Row)> LegendLayout()
+    {
+        var items = new List<(string Kind, string Name, string Color, bool Dashed)>();
+        foreach (var s in Series) items.Add(("line", s.Name, s.Color, s.Dashed));
+        foreach (var (_, label) in ReferenceLines) items.Add(("ref", label, "#888", false));
+        foreach (var (_, _, label) in Shades) items.Add(("shade", label, ShadeColor, false));
+        var laid = new List<(string, string, string, bool, double, int)>();
+        double x = Left, limit = Width - Right;
+        int row = 0;
+        foreach (var (kind, name, color, dashed) in items)
+        {
+            double w = 30 + 6.2 * name.Length;
+            if (x + w > limit && x > Left) { row++; x = Left; }
+            laid.Add((kind, name, color, dashed, x, row));
+            x += w + 8;
+        }
+        return laid;
+    }
+
     public string Render()
     {
+        var legend = LegendLayout();
+        double top = TitleHeight + (legend.Count == 0 ? 8 : LegendRow * (legend[^1].Row + 1) + 6);
         var (x0, x1) = Range(s => s.X, XMin, XMax, padFraction: 0);
         var (y0, y1) = Range(s => s.Y, YMin, YMax, padFraction: 0.05);
         var xTicks = NiceTicks(x0, x1, 6);
@@ -43,22 +69,24 @@ public sealed class SvgChart
         if (YMax is null && yTicks.Count > 0) { y1 = Math.Max(y1, yTicks[^1]); }
         xTicks = xTicks.Where(t => t >= x0 - 1e-12 && t <= x1 + 1e-12).ToList();
         yTicks = yTicks.Where(t => t >= y0 - 1e-12 && t <= y1 + 1e-12).ToList();
-        double pw = Width - Left - Right, ph = Height - Top - Bottom;
+        double pw = Width - Left - Right, ph = Height - top - Bottom; // each legend row takes from the plot
         double Px(double x) => Left + (x - x0) / (x1 - x0) * pw;
-        double Py(double y) => Top + ph - (y - y0) / (y1 - y0) * ph;
+        double Py(double y) => top + ph - (y - y0) / (y1 - y0) * ph;
 
         var sb = new StringBuilder();
         sb.Append(Inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"Helvetica, Arial, sans-serif\" role=\"img\" aria-label=\"{Esc(Title)}\">");
         sb.Append(Inv, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"#fff\"/>");
-        sb.Append(Inv, $"<text x=\"{Width / 2.0:0.#}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">{Esc(Title)}</text>");
+        // A long title (a long run label) shrinks to fit the width rather than being cut at the edges.
+        double titleSize = Math.Clamp((Width - 16) / (0.6 * Math.Max(1, Title.Length)), 10, 15);
+        sb.Append(Inv, $"<text x=\"{Width / 2.0:0.#}\" y=\"22\" text-anchor=\"middle\" font-size=\"{titleSize:0.#}\" font-weight=\"bold\" fill=\"#222\">{Esc(Title)}</text>");
         // Grid and ticks.
         string xFmt = Format(xTicks), yFmt = Format(yTicks);
         foreach (var t in xTicks)
         {
             double px = Px(t);
-            sb.Append(Inv, $"<line x1=\"{px:0.##}\" y1=\"{Top}\" x2=\"{px:0.##}\" y2=\"{Top + ph}\" stroke=\"#e6e6e6\"/>");
-            sb.Append(Inv, $"<line x1=\"{px:0.##}\" y1=\"{Top + ph}\" x2=\"{px:0.##}\" y2=\"{Top + ph + 5}\" stroke=\"#444\"/>");
-            sb.Append(Inv, $"<text x=\"{px:0.##}\" y=\"{Top + ph + 18}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#333\">{t.ToString(xFmt, Inv)}</text>");
+            sb.Append(Inv, $"<line x1=\"{px:0.##}\" y1=\"{top}\" x2=\"{px:0.##}\" y2=\"{top + ph}\" stroke=\"#e6e6e6\"/>");
+            sb.Append(Inv, $"<line x1=\"{px:0.##}\" y1=\"{top + ph}\" x2=\"{px:0.##}\" y2=\"{top + ph + 5}\" stroke=\"#444\"/>");
+            sb.Append(Inv, $"<text x=\"{px:0.##}\" y=\"{top + ph + 18}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#333\">{t.ToString(xFmt, Inv)}</text>");
         }
         foreach (var t in yTicks)
         {
@@ -67,17 +95,22 @@ public sealed class SvgChart
             sb.Append(Inv, $"<line x1=\"{Left - 5}\" y1=\"{py:0.##}\" x2=\"{Left}\" y2=\"{py:0.##}\" stroke=\"#444\"/>");
             sb.Append(Inv, $"<text x=\"{Left - 8}\" y=\"{py + 4:0.##}\" text-anchor=\"end\" font-size=\"11\" fill=\"#333\">{t.ToString(yFmt, Inv)}</text>");
         }
-        sb.Append(Inv, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#444\"/>");
+        sb.Append(Inv, $"<rect x=\"{Left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#444\"/>");
         sb.Append(Inv, $"<text x=\"{Left + pw / 2:0.#}\" y=\"{Height - 10}\" text-anchor=\"middle\" font-size=\"12.5\" fill=\"#222\">{Esc(XLabel)}</text>");
-        sb.Append(Inv, $"<text transform=\"translate(16 {Top + ph / 2:0.#}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12.5\" fill=\"#222\">{Esc(YLabel)}</text>");
+        sb.Append(Inv, $"<text transform=\"translate(16 {top + ph / 2:0.#}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12.5\" fill=\"#222\">{Esc(YLabel)}</text>");
         // Data, clipped to the plot area.
         string clip = "plot" + Interlocked.Increment(ref _clipIds).ToString(Inv); // unique within a page
-        sb.Append(Inv, $"<clipPath id=\"{clip}\"><rect x=\"{Left}\" y=\"{Top}\" width=\"{pw}\" height=\"{ph}\"/></clipPath><g clip-path=\"url(#{clip})\">");
+        sb.Append(Inv, $"<clipPath id=\"{clip}\"><rect x=\"{Left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\"/></clipPath><g clip-path=\"url(#{clip})\">");
+        foreach (var (from, to, label) in Shades)
+        {
+            double a = Math.Max(from, x0), b = Math.Min(to, x1);
+            if (!(b > a)) continue;
+            sb.Append(Inv, $"<rect class=\"shade\" x=\"{Px(a):0.##}\" y=\"{top}\" width=\"{Px(b) - Px(a):0.##}\" height=\"{ph}\" fill=\"{ShadeColor}\" fill-opacity=\"0.6\"><title>{Esc(label)}</title></rect>");
+        }
         foreach (var (y, label) in ReferenceLines)
         {
             if (y < y0 || y > y1) continue;
-            sb.Append(Inv, $"<line x1=\"{Left}\" y1=\"{Py(y):0.##}\" x2=\"{Left + pw}\" y2=\"{Py(y):0.##}\" stroke=\"#888\" stroke-dasharray=\"2 3\"/>");
-            sb.Append(Inv, $"<text x=\"{Left + 4}\" y=\"{Py(y) - 4:0.##}\" font-size=\"10\" fill=\"#666\">{Esc(label)}</text>");
+            sb.Append(Inv, $"<line x1=\"{Left}\" y1=\"{Py(y):0.##}\" x2=\"{Left + pw}\" y2=\"{Py(y):0.##}\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"><title>{Esc(label)}</title></line>");
         }
         foreach (var s in Series)
         {
@@ -97,19 +130,20 @@ public sealed class SvgChart
             sb.Append(Inv, $"\" stroke=\"{s.Color}\" stroke-width=\"{s.Width}\"{(s.Dashed ? " stroke-dasharray=\"6 3\"" : "")}/>");
         }
         sb.Append("</g>");
-        // Legend, top right inside the plot.
-        if (Series.Count > 0)
+        // Legend between the title and the plot: it hides no curve.
+        foreach (var (kind, name, color, dashed, lx, row) in legend)
         {
-            double lw = 26 + 6.4 * Series.Max(s => s.Name.Length), lh = 8 + 17 * Series.Count;
-            double lx = Left + pw - lw - 8, ly = Top + 8;
-            sb.Append(Inv, $"<rect x=\"{lx:0.#}\" y=\"{ly:0.#}\" width=\"{lw:0.#}\" height=\"{lh:0.#}\" fill=\"#fff\" fill-opacity=\"0.88\" stroke=\"#bbb\" rx=\"3\"/>");
-            for (int k = 0; k < Series.Count; k++)
+            double yy = TitleHeight + LegendRow * row + 12;
+            switch (kind)
             {
-                var s = Series[k];
-                double yy = ly + 14 + 17 * k;
-                sb.Append(Inv, $"<line x1=\"{lx + 6:0.#}\" y1=\"{yy - 4:0.#}\" x2=\"{lx + 22:0.#}\" y2=\"{yy - 4:0.#}\" stroke=\"{s.Color}\" stroke-width=\"2.2\"{(s.Dashed ? " stroke-dasharray=\"5 2\"" : "")}/>");
-                sb.Append(Inv, $"<text x=\"{lx + 27:0.#}\" y=\"{yy:0.#}\" font-size=\"11\" fill=\"#222\">{Esc(s.Name)}</text>");
+                case "shade":
+                    sb.Append(Inv, $"<rect x=\"{lx:0.#}\" y=\"{yy - 9:0.#}\" width=\"22\" height=\"10\" fill=\"{color}\"/>"); break;
+                case "ref":
+                    sb.Append(Inv, $"<line x1=\"{lx:0.#}\" y1=\"{yy - 4:0.#}\" x2=\"{lx + 22:0.#}\" y2=\"{yy - 4:0.#}\" stroke=\"#555\" stroke-width=\"1.4\" stroke-dasharray=\"2 3\"/>"); break;
+                default:
+                    sb.Append(Inv, $"<line x1=\"{lx:0.#}\" y1=\"{yy - 4:0.#}\" x2=\"{lx + 22:0.#}\" y2=\"{yy - 4:0.#}\" stroke=\"{color}\" stroke-width=\"2.4\"{(dashed ? " stroke-dasharray=\"5 2\"" : "")}/>"); break;
             }
+            sb.Append(Inv, $"<text class=\"legend\" x=\"{lx + 27:0.#}\" y=\"{yy:0.#}\" font-size=\"11\" fill=\"#222\">{Esc(name)}</text>");
         }
         sb.Append("</svg>");
         return sb.ToString();

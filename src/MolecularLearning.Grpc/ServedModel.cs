@@ -1,7 +1,7 @@
 using MolecularLearning.Core;
 using MolecularLearning.Protocols.Grpc.V1;
 
-namespace MolecularLearning.Protocols.Grpc;
+namespace MolecularLearning.Grpc;
 
 /// <summary>
 /// What the gRPC service serves: the model's species (the order of species_index), a factory of fresh

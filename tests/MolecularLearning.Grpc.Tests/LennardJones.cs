@@ -1,8 +1,8 @@
 using MolecularLearning.Core;
-using MolecularLearning.Protocols.Grpc;
+using MolecularLearning.Grpc;
 using MolecularLearning.Protocols.Grpc.V1;
 
-namespace MolecularLearning.Protocols.Tests.Grpc;
+namespace MolecularLearning.Grpc.Tests;
 
 /// <summary>
 /// A deterministic test force field: truncated-and-shifted Lennard-Jones between all pairs (minimum image
@@ -22,12 +22,23 @@ public sealed class LennardJones : IForceField
     public int Calls { get; private set; }
     /// <summary>Called as each evaluation starts (tests use it to know a call is inside the force field).</summary>
     public Action? Entered { get; set; }
+    /// <summary>Called when a cancellation stopped an evaluation (the deadline reached it).</summary>
+    public Action? Stopped { get; set; }
+    /// <summary>Answers NaN: a model outside its domain, which the server must never pass on as OK.</summary>
+    public bool Poison { get; set; }
 
-    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result) =>
+        Compute(species, positions, cell, result, CancellationToken.None);
+
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result, CancellationToken cancellation)
     {
         Calls++;
         Entered?.Invoke();
-        if (Delay > TimeSpan.Zero) Thread.Sleep(Delay);
+        if (Delay > TimeSpan.Zero && cancellation.WaitHandle.WaitOne(Delay))
+        {
+            Stopped?.Invoke();
+            cancellation.ThrowIfCancellationRequested();
+        }
         int n = species.Length;
         if (cell is not null && cell.MinHeight < 2 * Cutoff)
             throw new DataException($"cell height {cell.MinHeight:F2} Å is below twice the cutoff ({2 * Cutoff} Å)");
@@ -57,6 +68,7 @@ public sealed class LennardJones : IForceField
                 for (int a = 0; a < 3; a++)
                     for (int b = 0; b < 3; b++) result.Virial[3 * a + b] += dv[a] * fv[b];
             }
+        if (Poison) result.Energy = double.NaN;
     }
 
     /// <summary>A served model around fresh Lennard-Jones evaluators, species order O, H.</summary>
