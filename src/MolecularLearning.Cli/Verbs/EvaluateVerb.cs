@@ -9,7 +9,8 @@ using Spectre.Console;
 namespace MolecularLearning.Cli.Verbs;
 
 /// <summary>
-/// `mld evaluate model.json DATA...`: relative force error per species of a model on any data;
+/// `mld evaluate model.json DATA...`: relative force error per species of a model on any data, and per frame the force
+/// error beside the extrapolation signal (docs/extrapolation.md), with their rank correlation;
 /// `mld evaluate --server grpc:HOST:PORT DATA...`: the same for a served model.
 /// </summary>
 public sealed class EvaluateVerb : IVerb
@@ -18,18 +19,20 @@ public sealed class EvaluateVerb : IVerb
     {
         var model = new Argument<string>("model") { Description = "model file written by `mld fit`" };
         var inputs = new Argument<string[]>("data") { Description = "CP2K runs or extended XYZ files with reference forces", Arity = ArgumentArity.ZeroOrMore };
-        var json = new Option<bool>("--json") { Description = "print {\"species\": {...}, \"frames\": n} as JSON" };
+        var json = new Option<bool>("--json") { Description = "print {\"species\": {...}, \"frames\": n, \"perFrame\": [{\"frame\", \"forceRmse\", \"extrapolation\", ...}]} as JSON" };
+        var worst = new Option<int>("--worst") { Description = "frames listed in the text output, worst force error first", DefaultValueFactory = _ => 5 };
         var server = new Option<string?>("--server") { Description = "evaluate the model served at grpc:HOST:PORT (mld serve --grpc) instead of a model file; all arguments are then data" };
         var backend = BackendOption.Create();
-        var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, server, backend };
+        var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, worst, server, backend };
         command.SetAction(p => CliErrors.Guard(() => p.GetValue(server) is { } address
-            ? RunServed(address, [p.GetValue(model)!, .. p.GetValue(inputs)!], p.GetValue(json))
-            : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), BackendOption.Parse(p.GetValue(backend)!))));
+            ? RunServed(address, [p.GetValue(model)!, .. p.GetValue(inputs)!], p.GetValue(json), p.GetValue(worst))
+            : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), p.GetValue(worst), BackendOption.Parse(p.GetValue(backend)!))));
         return command;
     }
 
-    private static int RunServed(string server, string[] inputs, bool asJson)
+    private static int RunServed(string server, string[] inputs, bool asJson, int worst)
     {
+        if (worst < 0) throw new DataException($"--worst: {worst} is negative");
         if (!server.StartsWith("grpc:", StringComparison.OrdinalIgnoreCase))
             throw new DataException($"--server '{server}': expected grpc:HOST:PORT");
         using var forceField = new GrpcForceField(server["grpc:".Length..]);
@@ -41,7 +44,7 @@ public sealed class EvaluateVerb : IVerb
                 if (!known.Contains(s.Symbol))
                     throw new DataException($"{where}: {s.Symbol} is not a species of the served model ({string.Join(", ", known)})");
         });
-        return Report(ForceErrors.Evaluate(forceField, frames), $"{server} ({served.Name})", frames.Count, inputs, asJson);
+        return Report(forceField, "extrapolation signal: not available from a served model", frames, $"{server} ({served.Name})", inputs, asJson, worst);
     }
 
     private static List<Frame> LoadReferenceFrames(string[] inputs, Action<Frame, string> checkSpecies)
@@ -60,30 +63,77 @@ public sealed class EvaluateVerb : IVerb
         return frames;
     }
 
-    private static int Run(string modelPath, string[] inputs, bool asJson, BackendChoice backend)
+    private static int Run(string modelPath, string[] inputs, bool asJson, int worst, BackendChoice backend)
     {
+        if (worst < 0) throw new DataException($"--worst: {worst} is negative");
         if (inputs.Length == 0) throw new DataException("no data: give CP2K runs or extended XYZ files after the model (mld evaluate model.json DATA...)");
         var model = LearnedModel.Load(modelPath);
         var forceField = model.CreateForceField(backend);
         BackendOption.Tell(forceField);
         var frames = LoadReferenceFrames(inputs, (frame, where) => model.CheckSpecies(frame.Species, where));
-        return Report(ForceErrors.Evaluate(forceField, frames), $"{modelPath}, backend {forceField.Backend}", frames.Count, inputs, asJson);
+        return Report(forceField, forceField.ReportsExtrapolation ? null
+            : "extrapolation signal: not available (the model file records no training ranges; refit it with this version to get them)", frames, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst);
     }
 
-    private static int Report(ForceErrorReport report, string modelName, int frameCount, string[] inputs, bool asJson)
+    private static int Report(IForceField forceField, string? unavailable, List<Frame> frames, string modelName, string[] inputs, bool asJson, int worst)
     {
+        var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
+        double spearman = ForceErrors.Spearman([.. perFrame.Select(x => x.Extrapolation)], [.. perFrame.Select(x => x.ForceRmse)]);
         if (asJson)
         {
+            if (unavailable is not null) Console.Error.WriteLine(unavailable);
             using var stdout = Console.OpenStandardOutput();
-            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true })) ErrorJson.Write(w, report);
+            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+                ErrorJson.Write(w, report, w => WritePerFrame(w, report, perFrame, spearman));
             stdout.Write("\n"u8);
             return 0;
         }
-        AnsiConsole.MarkupLine(Markup.Escape($"{modelName} on {frameCount} frames ({string.Join(", ", inputs)}):"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{modelName} on {frames.Count} frames ({string.Join(", ", inputs)}):"));
         var table = new Table().Border(TableBorder.Simple).AddColumn("species").AddColumn("atoms").AddColumn("relRMSE").AddColumn("RMSE (eV/Å)");
         foreach (var (s, e) in report.Species)
             table.AddRow(s, e.Atoms.ToString(CultureInfo.InvariantCulture), e.RelRmse.ToString("0.0000", CultureInfo.InvariantCulture), e.Rmse.ToString("0.0000", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
+        if (unavailable is not null) AnsiConsole.MarkupLine(Markup.Escape(unavailable));
+        else
+        {
+            int outside = perFrame.Count(x => x.Extrapolation > 0);
+            AnsiConsole.MarkupLine(Markup.Escape($"extrapolation: {outside} of {perFrame.Count} frames outside the training range, largest "
+                + $"{perFrame.Max(x => x.Extrapolation).ToString("0.###", CultureInfo.InvariantCulture)} training spreads; "
+                + $"rank correlation with the frame's force RMSE {(double.IsNaN(spearman) ? "undefined" : spearman.ToString("0.000", CultureInfo.InvariantCulture))}"));
+        }
+        if (worst > 0 && perFrame.Count > 0)
+        {
+            var rows = new Table().Border(TableBorder.Simple).AddColumn("frame").AddColumn("force RMSE (eV/Å)").AddColumn("extrapolation").AddColumn("atom").AddColumn("invariant");
+            foreach (var x in perFrame.OrderByDescending(x => x.ForceRmse).ThenBy(x => x.Frame).Take(worst))
+                rows.AddRow(x.Frame.ToString(CultureInfo.InvariantCulture), x.ForceRmse.ToString("0.0000", CultureInfo.InvariantCulture),
+                    double.IsNaN(x.Extrapolation) ? "n/a" : x.Extrapolation.ToString("0.###", CultureInfo.InvariantCulture),
+                    x.Atom >= 0 ? x.Atom.ToString(CultureInfo.InvariantCulture) : "-", Markup.Escape(x.Invariant ?? "-"));
+            AnsiConsole.MarkupLine($"worst {Math.Min(worst, perFrame.Count)} frames:");
+            AnsiConsole.Write(rows);
+        }
         return 0;
+    }
+
+    /// <summary>perFrame: [{frame, forceRmse, rmse: {species}, extrapolation (null: not available), atom, invariant}], and spearman.</summary>
+    private static void WritePerFrame(Utf8JsonWriter w, ForceErrorReport report, IReadOnlyList<FrameError> perFrame, double spearman)
+    {
+        var species = report.Species.Keys.ToList();
+        w.WriteStartArray("perFrame");
+        foreach (var x in perFrame)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("frame", x.Frame);
+            w.WriteNumber("forceRmse", x.ForceRmse);
+            w.WriteStartObject("rmse");
+            for (int s = 0; s < species.Count; s++)
+                if (double.IsFinite(x.SpeciesRmse[s])) w.WriteNumber(species[s], x.SpeciesRmse[s]);
+            w.WriteEndObject();
+            if (double.IsNaN(x.Extrapolation)) w.WriteNull("extrapolation"); else w.WriteNumber("extrapolation", x.Extrapolation);
+            if (x.Atom >= 0) { w.WriteNumber("atom", x.Atom); w.WriteString("invariant", x.Invariant); }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        // Spearman's rank correlation between the frames' extrapolation and force RMSE (null: undefined or not available).
+        if (double.IsNaN(spearman)) w.WriteNull("spearman"); else w.WriteNumber("spearman", spearman);
     }
 }

@@ -184,7 +184,8 @@ public sealed class FitVerb : IVerb
 /// <summary>The shared JSON shape of force errors: {"species": {"O": {"relRmse", "rmse", "atoms"}}, "frames": n}.</summary>
 internal static class ErrorJson
 {
-    public static void Write(Utf8JsonWriter w, ForceErrorReport report)
+    /// <summary>The report as {"species": {...}, "frames": n}; <paramref name="more"/> adds properties before the object closes.</summary>
+    public static void Write(Utf8JsonWriter w, ForceErrorReport report, Action<Utf8JsonWriter>? more = null)
     {
         w.WriteStartObject();
         w.WriteStartObject("species");
@@ -198,6 +199,7 @@ internal static class ErrorJson
         }
         w.WriteEndObject();
         w.WriteNumber("frames", report.Frames);
+        more?.Invoke(w);
         w.WriteEndObject();
     }
 }

@@ -46,10 +46,11 @@ internal abstract class AgentBackend
     /// <summary>
     /// Agents [from, to): forces (agent mode: F_i written; conservative: reactions added), the range's virial written
     /// to <paramref name="virial"/>, its energy returned. Throws <see cref="OperationCanceledException"/> within
-    /// <see cref="CancellationStride"/> agents of <paramref name="cancellation"/> firing.
+    /// <see cref="CancellationStride"/> agents of <paramref name="cancellation"/> firing. With <paramref name="extrapolation"/>
+    /// (the model has training ranges), each agent's extrapolation signal and the invariant giving it (−1: inside) go to [i].
     /// </summary>
     public abstract double Run(int from, int to, int worker, NeighbourList list, int[] types, double[] forces, bool conservative,
-        Span<double> virial, CancellationToken cancellation);
+        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null);
 
     /// <summary>
     /// The backend <paramref name="choice"/> asks for. <paramref name="vectorBits"/> forces a SIMD width (0: the widest).
@@ -75,6 +76,7 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
 {
     private readonly InvariantSet _set = model.Invariants;
     private readonly QuadraticLoss[] _losses = [.. model.Losses];
+    private readonly ExtrapolationMonitor? _monitor = ExtrapolationMonitor.Create(model);
     private AgentScratch[] _workers = [];
 
     public override BackendInfo Info { get; } = new("reference", 0);
@@ -91,9 +93,10 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
     }
 
     public override double Run(int from, int to, int worker, NeighbourList list, int[] types, double[] forces, bool conservative,
-        Span<double> virial, CancellationToken cancellation)
+        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null)
     {
         var s = _workers[worker];
+        bool watch = _monitor is not null && extrapolation is not null && extrapolationInvariant is not null;
         double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
         double energy = 0;
         int t = _set.Species.Count;
@@ -106,6 +109,7 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
             _set.Gather(s, i, list, types);
             _set.ComputeValues(s);
             double loss = _losses[ti].Evaluate(s.Values.AsSpan(0, _set.Count), s.Lambda);
+            if (watch) extrapolation![i] = _monitor!.Agent(ti, s.Values.AsSpan(0, _set.Count), out extrapolationInvariant![i]);
             var sink = new LossGradientSink(s);
             _set.ComputeGradient(s, ref sink);
             int entries = s.Entries;
@@ -172,18 +176,18 @@ internal sealed class SimdBackend(SortedGaussianKernel kernel, InvariantSet set)
     }
 
     public override double Run(int from, int to, int worker, NeighbourList list, int[] types, double[] forces, bool conservative,
-        Span<double> virial, CancellationToken cancellation)
+        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null)
     {
         var s = _workers[worker];
         // Without a token the range runs in one call, so sums are grouped exactly as before backends existed.
-        if (!cancellation.CanBeCanceled) return kernel.Run(from, to, s, list, _padded, types, forces, conservative, virial);
+        if (!cancellation.CanBeCanceled) return kernel.Run(from, to, s, list, _padded, types, forces, conservative, virial, extrapolation, extrapolationInvariant);
         double energy = 0;
         Span<double> part = stackalloc double[9];
         virial.Clear();
         for (int a = from; a < to; a += CancellationStride)
         {
             cancellation.ThrowIfCancellationRequested();
-            energy += kernel.Run(a, Math.Min(to, a + CancellationStride), s, list, _padded, types, forces, conservative, part);
+            energy += kernel.Run(a, Math.Min(to, a + CancellationStride), s, list, _padded, types, forces, conservative, part, extrapolation, extrapolationInvariant);
             for (int k = 0; k < 9; k++) virial[k] += part[k];
         }
         return energy;

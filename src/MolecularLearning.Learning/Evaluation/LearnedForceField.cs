@@ -36,6 +36,10 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private Chunk[] _chunks = [];
     private int _atoms;
     private double[] _forces = [];
+    private readonly bool _watch;                      // the model has training ranges: compute the extrapolation signal
+    private double[] _atomExtrapolation = [];
+    private int[] _atomInvariant = [];
+    private readonly string[] _invariantNames;         // [agent species × K + q]: "O: r1(H)", built once so a step allocates nothing
     private CancellationToken _cancellation;
 
     /// <summary>A range of agents and its results (reduced in chunk order, so independent of the thread count).</summary>
@@ -68,6 +72,9 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         _skin = skin;
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
         Name = $"learned loss (order {model.Order}, {model.Mode.Name()}, cutoff {model.Cutoff:0.##} Å)";
+        _watch = model.Losses.All(l => l.Range is not null);
+        // Labels name the neighbour species, not the agent's: prefixed with the agent's symbol.
+        _invariantNames = [.. _set.Species.SelectMany(sp => _set.Labels.Select(label => $"{sp.Symbol}: {label}"))];
     }
 
     public string Name { get; }
@@ -78,6 +85,10 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     public BackendInfo Backend => _backend.Info;
     /// <summary>Why <see cref="BackendChoice.Auto"/> took the Reference backend (one line, to show once), or null.</summary>
     public string? BackendNote { get; }
+    /// <summary>Whether the model records training ranges, so results carry the extrapolation signal (otherwise NaN).</summary>
+    public bool ReportsExtrapolation => _watch;
+    /// <summary>Per atom, the extrapolation signal of the last evaluation (empty when <see cref="ReportsExtrapolation"/> is false).</summary>
+    public ReadOnlySpan<double> AtomExtrapolation => _watch ? _atomExtrapolation.AsSpan(0, _atoms) : default;
 
     public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result) =>
         Compute(species, positions, cell, result, CancellationToken.None);
@@ -130,12 +141,26 @@ public sealed class LearnedForceField : IForceField, IParallelWork
             for (int a = 0; a < 9; a++) virial[a] += _chunks[k].Virial[a];
         }
         result.Energy = energy;
+        // The frame's signal: the atom furthest out (the first of equals), and its invariant.
+        result.Extrapolation = double.NaN; result.ExtrapolationAtom = -1; result.ExtrapolationInvariant = null;
+        if (_watch)
+        {
+            double best = 0; int atom = -1;
+            for (int i = 0; i < n; i++) if (_atomExtrapolation[i] > best) { best = _atomExtrapolation[i]; atom = i; }
+            result.Extrapolation = best;
+            if (atom >= 0)
+            {
+                result.ExtrapolationAtom = atom;
+                result.ExtrapolationInvariant = _invariantNames[_types[atom] * _set.Count + _atomInvariant[atom]];
+            }
+        }
     }
 
     private void Prepare(int n)
     {
         if (n == _atoms && _chunks.Length > 0) return;
         _atoms = n;
+        if (_watch) { _atomExtrapolation = new double[n]; _atomInvariant = new int[n]; }
         // Agent mode: many small chunks handed out dynamically, so a thread slowed by another process does not
         // hold the other up at the join (two equal halves did: 1.6-1.7x on two shared cores); the count depends
         // on n only. Conservative mode keeps one chunk a thread: each chunk owns a 3N force array.
@@ -165,6 +190,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
         // Conservative forces are sums of every agent's reactions, from zero: split runs sum each chunk into its own array.
         var forces = conservative && _chunks.Length > 1 ? c.Forces : _forces;
         if (conservative) Array.Clear(forces);
-        c.Energy = _backend.Run(c.From, c.To, worker, _list, _types, forces, conservative, c.Virial, _cancellation);
+        c.Energy = _backend.Run(c.From, c.To, worker, _list, _types, forces, conservative, c.Virial, _cancellation,
+            _watch ? _atomExtrapolation : null, _watch ? _atomInvariant : null);
     }
 }

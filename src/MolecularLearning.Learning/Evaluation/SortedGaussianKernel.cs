@@ -38,7 +38,9 @@ public abstract class SortedGaussianKernel
 
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
     /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
-    internal abstract double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial);
+    /// <remarks>With <paramref name="extrapolation"/> (the model has training ranges), each agent's signal and its invariant (−1: inside) go to [i].</remarks>
+    internal abstract double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial,
+        double[]? extrapolation = null, int[]? extrapolationInvariant = null);
 
     /// <summary>The widest width (bits) with hardware acceleration, or 0 when none.</summary>
     public static int WidestAcceleratedBits =>
@@ -177,6 +179,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
     private readonly KernelAngular<V>? _angular;                    // angular sums over neighbour pairs (null: none)
     private readonly bool[] _angularLinear;                      // per agent species: λ of the angular sums is b, whatever I (see the constructor)
+    private readonly ExtrapolationMonitor? _monitor;             // training ranges (null: the model file has none)
 
     internal SortedGaussianKernel(LearnedModel model)
     {
@@ -211,6 +214,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         _angularLinear = new bool[_species];
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
+        _monitor = ExtrapolationMonitor.Create(model, W);
         _lossB = new double[_species][];
         _lossC = new double[]?[_species];
         _quadratic = new int[]?[_species];
@@ -247,17 +251,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
             // A linear angular family (FitOptions.LinearFamilies, the accurate preset): zero rows of C and no range walls
             // (the fit leaves linear invariants unwalled) make λ of the angular sums b whatever their values, and their
             // share of the loss, b · I, comes out of the gradient pass: the sums themselves are not needed.
-            if (_angular is not null)
-            {
-                bool linear = true;
-                var full = loss.Order == 2 ? loss.Quadratic : default;
-                for (int a = _set.AngularOffset; a < _set.SortedAngleOffset && linear; a++)
-                {
-                    if (loss.Order == 2 && full.Slice(a * _k, _k).ContainsAnyExcept(0.0)) linear = false;
-                    if (loss.Bounds is { } b && (b.Max[a] != double.MaxValue || b.Min[a] != -double.MaxValue)) linear = false;
-                }
-                _angularLinear[t] = linear;
-            }
+            if (_angular is not null) _angularLinear[t] = ExtrapolationMonitor.AngularSumsUnused(_set, loss);
         }
     }
 
@@ -316,6 +310,30 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     }
 
     /// <summary>
+    /// The agent's extrapolation signal from the invariants the loss just read: a vector pass for max(x − max, min − x) /
+    /// spread, and only when some lane is outside the range the scalar pass of <see cref="ExtrapolationMonitor.Agent"/>
+    /// (the Reference backend's), which also names the invariant.
+    /// </summary>
+    private double Extrapolation(int ti, KernelScratch s, out int invariant)
+    {
+        var monitor = _monitor!;
+        double[] lo = monitor.Lower(ti), hi = monitor.Upper(ti), inv = monitor.InverseSpread(ti), values = s.Values;
+        int kp = _kPadded;
+        if (values.Length < kp || lo.Length < kp) throw new InvalidOperationException("kernel scratch too small");
+        ref double iv = ref MemoryMarshal.GetArrayDataReference(values);
+        var outside = V.Zero;
+        for (int v = 0; v < kp; v += W)
+        {
+            var x = V.LoadUnsafe(ref iv, (nuint)v);
+            var d = V.Max(x - V.LoadUnsafe(ref hi[v]), V.LoadUnsafe(ref lo[v]) - x);
+            outside = V.Max(outside, d * V.LoadUnsafe(ref inv[v]));
+        }
+        invariant = -1;
+        // Every lane is ≥ 0: a positive sum means some invariant is outside.
+        return V.Sum(outside) > 0 ? monitor.Agent(ti, values.AsSpan(0, _k), out invariant) : 0;
+    }
+
+    /// <summary>
     /// C I into <paramref name="lv"/> (k × kp, rows padded to whole vectors) by columns (C is symmetric), two vectors of
     /// eight invariants at a time, each I_a broadcast once per pair and the columns split by parity of a, so four
     /// independent sums hide the FMA latency and C is read by the FMAs.
@@ -364,14 +382,20 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         }
     }
 
-    internal override double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial)
+    internal override double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial,
+        double[]? extrapolation = null, int[]? extrapolationInvariant = null)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
         s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angles * _angleDegree);
         s.RadialVirial.AsSpan().Clear();
         s.AngleVirial.AsSpan().Clear();
         double energy = 0;
-        for (int i = from; i < to; i++) energy += Agent(i, s, list, xyz, types, forces, conservative);
+        bool watch = _monitor is not null && extrapolation is not null && extrapolationInvariant is not null;
+        for (int i = from; i < to; i++)
+        {
+            energy += Agent(i, s, list, xyz, types, forces, conservative, watch);
+            if (watch) { extrapolation![i] = s.Extrapolation; extrapolationInvariant![i] = s.ExtrapolationInvariant; }
+        }
         var a = s.AngleVirial;
         ref V w = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(s.RadialVirial)); // xx yy zz xy xz yz
         double xy = V.Sum(Unsafe.Add(ref w, 3)), xz = V.Sum(Unsafe.Add(ref w, 4)), yz = V.Sum(Unsafe.Add(ref w, 5));
@@ -381,7 +405,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         return energy;
     }
 
-    private double Agent(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative)
+    private double Agent(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, bool watch)
     {
         int ti = types[i];
         int total = Decode(i, s, list, xyz);
@@ -392,6 +416,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         _shells?.Values<V>(s, ti, values);
         _angular?.Values(s, values, compute: !_angularLinear[ti]);
         double loss = Loss(ti, s);
+        if (watch) s.Extrapolation = Extrapolation(ti, s, out s.ExtrapolationInvariant);
         var lambda = s.Lambda;
 
         // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
@@ -954,6 +979,9 @@ internal sealed class KernelScratch
     /// <summary>The radial sums of one species per n, lane by lane (n · 8 + lane, as many lanes as the kernel's vectors).</summary>
     public double[] LadderSums = [];
     public double[] Values = [], Lambda = [];
+    /// <summary>The last agent's extrapolation signal and the invariant giving it (−1: inside its training range).</summary>
+    public double Extrapolation;
+    public int ExtrapolationInvariant = -1;
     /// <summary>The invariants with non-zero rows of C, gathered, and their C I (when the loss is compacted).</summary>
     public double[] QuadraticValues = [], QuadraticProduct = [];
     public int[] SortedEntry = [];

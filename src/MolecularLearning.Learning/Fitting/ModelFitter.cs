@@ -107,7 +107,10 @@ public static class ModelFitter
         // run away, while a rare configuration of it (a second O in a hydrogen-bond shell) seen once in
         // training would get a wall scaled by a tiny spread.
         bool[] walled = [.. Enumerable.Range(0, k).Select(q => options.Order == 1 || Array.IndexOf(quadratic, q) >= 0)];
-        if (options.RangeWallStrength > 0) losses = WithRanges(losses, set, frames, used, options.RangeWallStrength, options.RangeWallMargin, options.RangeWallMinScale, walled);
+        var ranges = TrainingRanges(set, frames, used);
+        if (options.RangeWallStrength > 0) losses = WithRanges(losses, ranges, options.RangeWallStrength, options.RangeWallMargin, options.RangeWallMinScale, walled);
+        // Every model records its training ranges: the extrapolation signal reads them (walls or not).
+        for (int s = 0; s < losses.Length; s++) if (ranges[s] is { } range) losses[s] = losses[s].WithRange(range);
         var model = new LearnedModel(set, options.Mode, losses, walls);
         var ff = model.CreateForceField(skin: 0, backend: options.Backend);
         var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
@@ -256,8 +259,8 @@ public static class ModelFitter
         }
     }
 
-    /// <summary>Each species' invariant ranges over the training frames, as walls of the given strength.</summary>
-    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantSet set, IReadOnlyList<Frame> frames, List<int> used, double strength, double margin, double minScale, bool[] walled)
+    /// <summary>Each species' invariant min, max and std over the training frames (null for a species with no agents there).</summary>
+    private static InvariantRange?[] TrainingRanges(InvariantSet set, IReadOnlyList<Frame> frames, List<int> used)
     {
         int k = set.Count, t = set.Species.Count;
         var min = new double[t * k]; var max = new double[t * k];
@@ -275,14 +278,29 @@ public static class ModelFitter
                 sum[s * k + q] += v; sum2[s * k + q] += v * v;
             }
         });
-        var result = new QuadraticLoss[t];
+        var result = new InvariantRange?[t];
         for (int s = 0; s < t; s++)
         {
-            if (n[s] == 0) { result[s] = losses[s]; continue; }
+            if (n[s] == 0) continue;
+            var sd = new double[k];
+            for (int q = 0; q < k; q++) sd[q] = StandardDeviation(sum[s * k + q], sum2[s * k + q], n[s]);
+            result[s] = new InvariantRange(min.AsSpan(s * k, k).ToArray(), max.AsSpan(s * k, k).ToArray(), sd);
+        }
+        return result;
+    }
+
+    /// <summary>Each species' training ranges as walls of the given strength.</summary>
+    private static QuadraticLoss[] WithRanges(QuadraticLoss[] losses, InvariantRange?[] ranges, double strength, double margin, double minScale, bool[] walled)
+    {
+        var result = new QuadraticLoss[losses.Length];
+        for (int s = 0; s < losses.Length; s++)
+        {
+            if (ranges[s] is not { } range) { result[s] = losses[s]; continue; }
+            int k = range.Min.Length;
             var scale = new double[k];
             for (int q = 0; q < k; q++)
             {
-                double sd = StandardDeviation(sum[s * k + q], sum2[s * k + q], n[s]);
+                double sd = range.Std[q];
                 // Invariants that never vary (an absent neighbour species) get a unit scale: any change is new.
                 // Ones that barely vary (a shell no neighbour reaches in training, so ~1e-8) get a floor: a wall
                 // scaled by their tiny spread would rise by S already a hair beyond the range and be the
@@ -293,8 +311,8 @@ public static class ModelFitter
             for (int q = 0; q < k; q++)
             {
                 // An unwalled invariant gets the widest finite range (the model file stores finite numbers).
-                lo[q] = walled[q] ? min[s * k + q] - margin * scale[q] : -double.MaxValue;
-                hi[q] = walled[q] ? max[s * k + q] + margin * scale[q] : double.MaxValue;
+                lo[q] = walled[q] ? range.Min[q] - margin * scale[q] : -double.MaxValue;
+                hi[q] = walled[q] ? range.Max[q] + margin * scale[q] : double.MaxValue;
             }
             result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
         }

@@ -34,6 +34,23 @@ public enum ForceMode
 public sealed record InvariantBounds(double[] Min, double[] Max, double[] Scale, double Strength);
 
 /// <summary>
+/// What one agent species' invariants did in training: per invariant the smallest and largest value and the
+/// standard deviation (population). Not part of the loss: the extrapolation signal (docs/extrapolation.md) measures
+/// how far an agent's invariants lie beyond [Min, Max] in units of <see cref="SpreadOf"/>.
+/// </summary>
+public sealed record InvariantRange(double[] Min, double[] Max, double[] Std)
+{
+    /// <summary>
+    /// Smallest spread used for the signal, in the invariant's units: an invariant that never varied in training (a
+    /// shell no neighbour reached, std ~1e-9) would otherwise call a hair's change a thousand spreads.
+    /// </summary>
+    public const double MinSpread = 0.01;
+
+    /// <summary>The unit of the signal for invariant <paramref name="q"/>: its training std, at least <see cref="MinSpread"/>.</summary>
+    public double SpreadOf(int q) => Math.Max(Std[q], MinSpread);
+}
+
+/// <summary>
 /// One agent species' loss L = b·I + ½ Iᵀ C I (C symmetric; null for order 1), plus the optional range walls
 /// of <see cref="InvariantBounds"/>. Immutable.
 /// </summary>
@@ -42,14 +59,17 @@ public sealed class QuadraticLoss
     private readonly double[] _b;
     private readonly double[]? _c; // K×K row-major, symmetric
 
-    public QuadraticLoss(double[] b, double[]? c, InvariantBounds? bounds = null)
+    public QuadraticLoss(double[] b, double[]? c, InvariantBounds? bounds = null, InvariantRange? range = null)
     {
+        if (range is not null && (range.Min.Length != b.Length || range.Max.Length != b.Length || range.Std.Length != b.Length))
+            throw new ArgumentException("invariant training ranges need one entry per invariant");
         if (c is not null && c.Length != b.Length * b.Length) throw new ArgumentException("C must be K×K");
         if (bounds is not null && (bounds.Min.Length != b.Length || bounds.Max.Length != b.Length || bounds.Scale.Length != b.Length))
             throw new ArgumentException("invariant bounds need one entry per invariant");
         if (bounds is not null && bounds.Scale.Any(x => !(x > 0))) throw new ArgumentException("invariant bound scales must be positive");
         _b = b; _c = c;
         Bounds = bounds;
+        Range = range;
         if (c is not null)
             for (int k = 0; k < b.Length; k++)
                 for (int l = 0; l < k; l++)
@@ -63,7 +83,11 @@ public sealed class QuadraticLoss
     public int Order => _c is null ? 1 : 2;
     public InvariantBounds? Bounds { get; }
 
-    public QuadraticLoss WithBounds(InvariantBounds? bounds) => new(_b, _c, bounds);
+    /// <summary>The training range of each invariant (null: a model file written before ranges were recorded).</summary>
+    public InvariantRange? Range { get; }
+
+    public QuadraticLoss WithBounds(InvariantBounds? bounds) => new(_b, _c, bounds, Range);
+    public QuadraticLoss WithRange(InvariantRange? range) => new(_b, _c, Bounds, range);
 
     /// <summary>L(I), and λ = ∂L/∂I = b + C I into <paramref name="lambda"/>.</summary>
     public double Evaluate(ReadOnlySpan<double> invariants, Span<double> lambda)

@@ -78,6 +78,12 @@ internal static class ModelFile
                     WriteArray(w, "min", bounds.Min); WriteArray(w, "max", bounds.Max); WriteArray(w, "scale", bounds.Scale);
                     w.WriteEndObject();
                 }
+                if (loss.Range is { } range)
+                {
+                    w.WriteStartObject("range");
+                    WriteArray(w, "min", range.Min); WriteArray(w, "max", range.Max); WriteArray(w, "std", range.Std);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndObject();
@@ -368,7 +374,20 @@ internal static class ModelFile
                     bounds = new InvariantBounds(r.Numbers(be, "min", bp, k), r.Numbers(be, "max", bp, k), r.Numbers(be, "scale", bp, k), r.Number(be, "strength", bp));
                     if (bounds.Scale.Any(x => !(x > 0))) throw r.Error(bp + ".scale", "must be positive");
                 }
-                losses.Add(new QuadraticLoss(b, c, bounds));
+                // Optional (files before the extrapolation signal have none: the signal is then not available).
+                InvariantRange? range = null;
+                if (p.TryGetProperty("range", out _))
+                {
+                    var re = r.Get(p, "range", path, JsonValueKind.Object);
+                    string rp = path + ".range";
+                    range = new InvariantRange(r.Numbers(re, "min", rp, k), r.Numbers(re, "max", rp, k), r.Numbers(re, "std", rp, k));
+                    for (int q = 0; q < k; q++)
+                    {
+                        if (!(range.Min[q] <= range.Max[q])) throw r.Error($"{rp}.min[{q}]", $"{range.Min[q]} exceeds max {range.Max[q]}");
+                        if (!(range.Std[q] >= 0)) throw r.Error($"{rp}.std[{q}]", "must be non-negative");
+                    }
+                }
+                losses.Add(new QuadraticLoss(b, c, bounds, range));
             }
 
             var training = new TrainingInfo();

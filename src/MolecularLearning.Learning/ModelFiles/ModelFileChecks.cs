@@ -60,6 +60,8 @@ internal static class ModelFileChecks
                     // min/max are not checked: ±double.MaxValue is how an unwalled invariant is written.
                     Strength(bounds, $"parameters.{p.Name}.bounds");
                 }
+                if (p.Value.TryGetProperty("range", out var range) && range.ValueKind == JsonValueKind.Object)
+                    foreach (var field in (string[])["min", "max", "std"]) Magnitudes(range, field, $"parameters.{p.Name}.range.{field}");
             }
         }
 
