@@ -38,6 +38,8 @@ public sealed record LearnSettings
     public double TimestepFs { get; init; } = 0.5;
     public ulong Seed { get; init; } = 1;
     public BackendChoice Backend { get; init; } = BackendChoice.Auto;
+    /// <summary>Where the learned MD trajectories are kept (md-round{N}-{T}K.extxyz); null: a temporary file, removed.</summary>
+    public string? TrajectoryDirectory { get; init; }
 
     public void Validate()
     {
@@ -281,42 +283,49 @@ public sealed class LearnLoop
     }
 
     /// <summary>
-    /// Nosé–Hoover NVT from the start frame with Maxwell–Boltzmann velocities. Agent-mode forces get a massive chain
-    /// with a 10 fs time constant (they pump heat; RunVerb's advice), conservative ones a global chain of 100 fs.
-    /// A diverged run keeps the frames before it, except the last two candidate intervals (atoms already flying apart).
+    /// Learned NVT from the start frame with Maxwell–Boltzmann velocities through the run loop of `mld run` (<see cref="MdRun"/>:
+    /// its thermostat defaults for the model's kind of forces and its divergence guard), a frame every <see cref="LearnSettings.Every"/>
+    /// steps into an extended-XYZ trajectory. A diverged run keeps the frames before it, except the last two candidate
+    /// intervals (atoms already flying apart make poor labels).
     /// </summary>
     private (long Steps, long? Diverged) Simulate(double temperature, int run, int round, List<Frame> frames, List<Candidate> candidates)
     {
-        bool agent = Model.Mode == ForceMode.Agent;
-        var settings = new MdSettings
-        {
-            TimestepFs = _settings.TimestepFs,
-            Thermostat = ThermostatKind.NoseHoover,
-            TemperatureK = temperature,
-            Massive = agent,
-            TauFs = agent ? 10 : 100,
-        };
+        var (settings, _) = ThermostatChoice.For(Model.Mode == ForceMode.Conservative,
+            new MdSettings { TimestepFs = _settings.TimestepFs, TemperatureK = temperature }, kind: null, massive: null, tauFs: null);
         var state = new MdState(_start.Species, (double[])_start.Positions.Clone(), null, _start.Cell);
         var rng = new Xoshiro256(_settings.Seed + (ulong)(1000 * round + run));
         Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, temperature, settings.DegreesOfFreedom(state.AtomCount), settings.RemoveCenterOfMassMotion, rng);
         var md = new VerletIntegrator(Model.CreateForceField(skin: 0, backend: _settings.Backend), state, settings);
-        var recorded = new List<Frame>();
-        var loop = new SimulationLoop(md) { FrameEvery = _settings.Every, Frame = m => recorded.Add(m.State.ToFrame()), LogEvery = 0 };
+        bool temporary = _settings.TrajectoryDirectory is null;
+        var dir = _settings.TrajectoryDirectory ?? Path.GetTempPath();
+        var path = Path.Combine(dir, temporary ? $"mld-learn-{Guid.NewGuid():N}.extxyz" : $"md-round{round}-{temperature:0.#}K.extxyz");
         long? diverged = null;
-        try { loop.Run(_settings.Steps, emitStart: false); }
-        catch (SimulationDivergedException)
+        try
         {
-            diverged = md.State.Step;
-            recorded.RemoveAll(f => f.Step > diverged - 2 * _settings.Every);
-            _log($"  {temperature:0.#} K: learned MD diverged at step {diverged}; keeping the {recorded.Count} frames before it");
+            using (var mdRun = new MdRun(md, new MdRunOutput { Trajectory = path, Every = _settings.Every }, targetTemperatureK: temperature))
+            {
+                try { mdRun.Run(_settings.Steps, emitStart: false); }
+                catch (SimulationDivergedException e)
+                {
+                    diverged = md.State.Step;
+                    _log($"  {temperature:0.#} K: learned MD diverged ({e.Message})");
+                }
+            }
+            var recorded = File.Exists(path) ? ExtendedXyz.Read(path) : [];
+            if (diverged is { } d) recorded.RemoveAll(f => f.Step > d - 2 * _settings.Every);
+            var ff = Model.CreateForceField(skin: 0, backend: _settings.Backend);
+            var result = new ForceResult();
+            foreach (var frame in recorded)
+            {
+                ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+                frame.Forces = null; // the learned model's: a label must not be mistaken for them
+                frames.Add(frame);
+                candidates.Add(new Candidate(run, frame.Step ?? 0, result.Extrapolation));
+            }
         }
-        var ff = Model.CreateForceField(skin: 0, backend: _settings.Backend);
-        var result = new ForceResult();
-        foreach (var frame in recorded)
+        finally
         {
-            ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
-            frames.Add(frame);
-            candidates.Add(new Candidate(run, frame.Step ?? 0, result.Extrapolation));
+            if (temporary) File.Delete(path);
         }
         return (md.State.Step, diverged);
     }

@@ -33,7 +33,7 @@ public sealed class LearnVerb : IVerb
         var from = new Option<string?>("--from") { Description = "start structure of every MD run (default: the last training frame of --data)" };
         var test = new Option<string[]>("--test") { Description = "reference data at a temperature, only evaluated on: T=PATH (e.g. 350=hot-run/), repeatable", AllowMultipleArgumentsPerToken = true };
         var dataset = new Option<string?>("--dataset") { Description = "extended XYZ of the labelled frames (default WORK/labelled.extxyz); frames already in it are fitted too" };
-        var work = new Option<string?>("--work-dir") { Description = "folder for CP2K runs, the data set and per-round models (default: OUTPUT without extension + .learn)" };
+        var work = new Option<string?>("--work-dir") { Description = "folder for the CP2K runs (cp2k/), learned MD trajectories (md/), the labelled data set and per-round models (default: OUTPUT without extension + .learn)" };
         var cp2k = new Option<string?>("--cp2k") { Description = $"CP2K executable (default: the first of {string.Join(", ", Cp2kSinglePoint.ExecutableNames)} on PATH)" };
         var threads = new Option<int>("--cp2k-threads") { Description = "OMP_NUM_THREADS for CP2K (0: leave the environment's)", DefaultValueFactory = _ => 0 };
         var keep = new Option<bool>("--keep") { Description = "keep every CP2K run folder (by default only failed ones stay)" };
@@ -57,7 +57,8 @@ public sealed class LearnVerb : IVerb
             var outPath = p.GetValue(output)!;
             AtomicFile.Target(outPath);
             var workDir = p.GetValue(work) ?? Path.ChangeExtension(outPath, null) + ".learn";
-            Directory.CreateDirectory(workDir);
+            Directory.CreateDirectory(Path.Combine(workDir, "md"));
+            settings = settings with { TrajectoryDirectory = Path.Combine(workDir, "md") };
             var cp2kRunner = new Cp2kSinglePoint(p.GetValue(input)!, Path.Combine(workDir, "cp2k"), p.GetValue(cp2k))
             {
                 Threads = p.GetValue(threads), KeepFiles = p.GetValue(keep),
