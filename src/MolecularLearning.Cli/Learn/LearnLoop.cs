@@ -204,6 +204,8 @@ public sealed class LearnLoop
 
         // 2. score and pick.
         var picked = FramePicker.Pick(candidates, budget, _settings.MinGap, _settings.Threshold);
+        if (candidates.Count > 0 && candidates.All(c => double.IsNaN(c.Score)))
+            _log("note: the model reports no extrapolation signal (its file records no training ranges; refit it with this version): frames are picked evenly spread in time");
         _log($"round {round}: {candidates.Count} candidates, {candidates.Count(c => c.Score > _settings.Threshold)} outside the training range, {picked.Count} picked");
 
         // 3. label.
