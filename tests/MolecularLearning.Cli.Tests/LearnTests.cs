@@ -291,6 +291,8 @@ public sealed class LearnLoopTests : IDisposable
             Assert.All(steps, s => Assert.InRange(s, 1, 200));
         }
         Assert.All(round.Temperatures, t => Assert.Equal(200, t.StepsRun));
+        // The model fitted here records its training ranges: every candidate is scored (the signal reaches the loop).
+        Assert.All(round.Temperatures, t => Assert.True(double.IsFinite(t.MaxExtrapolation) && t.MaxExtrapolation >= 0, $"{t.MaxExtrapolation}"));
         Assert.Equal(4, round.Temperatures.Sum(t => t.Picked));
         Assert.Null(round.Temperatures[0].TestBefore); // no test data at 300 K
         Assert.NotNull(round.Temperatures[1].TestAfter);
