@@ -55,7 +55,7 @@ public sealed class NeighbourList : IParallelWork
     private double[] _binX = [], _binY = [], _binZ = [];  // x + t of the atoms in bin order
     private int _nbA, _nbB, _nbC, _reachA, _reachB, _reachC, _qA, _qB, _qC;
     private bool _periodic;
-    private int _pairs, _maxRow;
+    private int _pairs, _maxRow, _rows;
     private Phase _phase;
     private int[]? _groupKey;                          // per atom: its group (e.g. species), or null: rows in scan order
     private int _groups, _builtGroups;
@@ -79,6 +79,11 @@ public sealed class NeighbourList : IParallelWork
     /// <summary>Extra distance (Å) listed beyond the cutoff so the list survives several steps.</summary>
     public double Skin { get; private set; }
     public int AtomCount { get; private set; }
+    /// <summary>
+    /// Atoms with rows: the first RowCount atoms (all by default). Later atoms are only candidates, with empty rows:
+    /// an MPI domain's ghosts, whose own neighbours lie partly outside the domain.
+    /// </summary>
+    public int RowCount => _rows;
     public Cell? Cell { get; private set; }
     /// <summary>How many times the list was built (refreshes not counted): a consumer's cache of build-time data is stale when it changes.</summary>
     public long Builds { get; private set; }
@@ -118,14 +123,19 @@ public sealed class NeighbourList : IParallelWork
         ? a.AsSpan(0, _pairs)
         : throw new InvalidOperationException("a compact neighbour list stores no displacements: use GetRow");
 
-    /// <summary>Builds the list for positions (3N, Å) in a cell (null: isolated system).</summary>
-    public void Build(ReadOnlySpan<double> positions, Cell? cell, double cutoff, double skin = 0)
+    /// <summary>
+    /// Builds the list for positions (3N, Å) in a cell (null: isolated system, nothing wrapped), with rows for the
+    /// first <paramref name="rows"/> atoms (negative: all).
+    /// </summary>
+    public void Build(ReadOnlySpan<double> positions, Cell? cell, double cutoff, double skin = 0, int rows = -1)
     {
         if (positions.Length % 3 != 0) throw new ArgumentException("positions must hold 3N numbers");
         if (!(cutoff > 0) || !(skin >= 0)) throw new ArgumentOutOfRangeException(nameof(cutoff), "cutoff must be positive and skin non-negative");
         int n = positions.Length / 3;
         NeighbourLimits.CheckPositions(positions);
         NeighbourLimits.CheckEstimate(n, cell, cutoff + skin, MaxNeighboursPerAtom);
+        if (rows > n) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows for {n} atoms");
+        _rows = rows < 0 ? n : rows;
         Builds++;
         AtomCount = n; Cell = cell; Cutoff = cutoff; Skin = skin;
         _periodic = cell is not null;
@@ -248,9 +258,10 @@ public sealed class NeighbourList : IParallelWork
         }
 
         // Pass 1 counts each row, pass 2 fills the rows in place.
-        int chunks = (n + ChunkAtoms - 1) / ChunkAtoms;
+        int chunks = (_rows + ChunkAtoms - 1) / ChunkAtoms;
         _phase = Phase.Count;
         Runner.Run(this, chunks);
+        _start.AsSpan(_rows + 1, n - _rows).Clear(); // atoms past the rows: empty rows
         NeighbourLimits.CheckCounts(_start.AsSpan(1, n), rc, MaxNeighboursPerAtom);
         int count = 0, maxRow = 0;
         for (int i = 0; i < n; i++)
@@ -318,7 +329,7 @@ public sealed class NeighbourList : IParallelWork
         for (int i = 0; i < positions.Length; i++) _unwrapped[i] = positions[i] + _shift[i];
         if (Storage == NeighbourStorage.Compact) return; // rows are computed on demand
         _phase = Phase.Refresh;
-        Runner.Run(this, (AtomCount + ChunkAtoms - 1) / ChunkAtoms);
+        Runner.Run(this, (_rows + ChunkAtoms - 1) / ChunkAtoms);
     }
 
     /// <summary>
@@ -371,15 +382,16 @@ public sealed class NeighbourList : IParallelWork
     }
 
     /// <summary>Builds when needed, otherwise refreshes: the Verlet-list step.</summary>
-    public void Update(ReadOnlySpan<double> positions, Cell? cell, double cutoff, double skin)
+    public void Update(ReadOnlySpan<double> positions, Cell? cell, double cutoff, double skin, int rows = -1)
     {
-        if (cutoff != Cutoff || skin != Skin || NeedsRebuild(positions, cell)) Build(positions, cell, cutoff, skin);
+        int wanted = rows < 0 ? positions.Length / 3 : rows;
+        if (cutoff != Cutoff || skin != Skin || wanted != _rows || NeedsRebuild(positions, cell)) Build(positions, cell, cutoff, skin, rows);
         else Refresh(positions);
     }
 
     void IParallelWork.Execute(int chunk, int worker)
     {
-        int from = chunk * ChunkAtoms, to = Math.Min(AtomCount, from + ChunkAtoms);
+        int from = chunk * ChunkAtoms, to = Math.Min(_rows, from + ChunkAtoms);
         switch (_phase)
         {
             case Phase.Count:

@@ -87,6 +87,7 @@ public sealed class MdRun : IDisposable
     private volatile bool _stop;
     private double _sumTemperature;
     private long _countTemperature;
+    private bool _warnedOutside;
 
     /// <param name="integrator">a fresh or restarted integrator (need not be initialised).</param>
     /// <param name="renew">a fresh evaluator, taken after each checkpoint so a restarted run (which starts with a fresh
@@ -132,6 +133,14 @@ public sealed class MdRun : IDisposable
     /// <summary>Conserved quantity at the start of <see cref="Run"/> (eV).</summary>
     public double InitialConserved { get; private set; } = double.NaN;
     public double MeanTemperature => _countTemperature > 0 ? _sumTemperature / _countTemperature : double.NaN;
+    /// <summary>Steps of this run whose forces reported an extrapolation signal (a learned model with training ranges).</summary>
+    public long StepsWithSignal { get; private set; }
+    /// <summary>Steps of this run with some atom's invariants outside the training range (signal &gt; 0).</summary>
+    public long StepsOutside { get; private set; }
+    /// <summary>The largest signal of this run (training spreads beyond the range), its step, atom and invariant.</summary>
+    public (double Value, long Step, int Atom, string? Invariant) LargestExtrapolation { get; private set; }
+    /// <summary>Where the one-time warning goes when the run first leaves the training range (default: stderr).</summary>
+    public Action<string> Warn { get; init; } = w => Console.Error.WriteLine("warning: " + w);
     /// <summary>Step of the last checkpoint written by this run (null: none yet).</summary>
     public long? LastCheckpointStep { get; private set; }
 
@@ -174,6 +183,7 @@ public sealed class MdRun : IDisposable
                     if (!(Math.Abs(drift) <= driftLimit))
                         throw Diverged($"step {step}: the conserved quantity drifted by {drift:0.###} eV since step {step - _countTemperature} (bound {Limits.MaxDriftPerAtom:0.###} eV per atom, {driftLimit:0.#} eV)");
                 }
+                Extrapolation(step);
                 if (profile is not null) { long t1 = Stopwatch.GetTimestamp(); profile.Checks += t1 - t0; t0 = t1; profile.Steps++; }
                 Emit(step);
                 if (Output.CheckpointEvery > 0 && step % Output.CheckpointEvery == 0 && step < untilStep) WriteCheckpoint(renew: true);
@@ -198,6 +208,22 @@ public sealed class MdRun : IDisposable
             if (md.State.ForcesValid) WriteCheckpoint(renew: false);
             throw;
         }
+    }
+
+    /// <summary>Counts the step when the forces say it lies outside the training range; warns at the first such step.</summary>
+    private void Extrapolation(long step)
+    {
+        var r = Integrator.LastForces;
+        double x = r.Extrapolation;
+        if (double.IsNaN(x)) return;
+        StepsWithSignal++;
+        if (!(x > 0)) return;
+        StepsOutside++;
+        if (x > LargestExtrapolation.Value) LargestExtrapolation = (x, step, r.ExtrapolationAtom, r.ExtrapolationInvariant);
+        if (_warnedOutside) return;
+        _warnedOutside = true;
+        Warn(string.Create(CultureInfo.InvariantCulture,
+            $"step {step}: atom {r.ExtrapolationAtom}'s invariant {r.ExtrapolationInvariant} is {x:0.###} training spreads outside the range the model was fitted on; forces there are extrapolated (warned once; the run's count is reported at the end)"));
     }
 
     private SimulationDivergedException Diverged(string what) =>

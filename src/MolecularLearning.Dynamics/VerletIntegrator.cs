@@ -45,6 +45,8 @@ public sealed class VerletIntegrator
     public MdSettings Settings { get; }
     public NoseHooverChains? Thermostat { get; }
     public int DegreesOfFreedom { get; }
+    /// <summary>The force field's result for the current positions (energy, forces and its extrapolation signal).</summary>
+    public ForceResult LastForces => _result;
     /// <summary>Kinetic energy (eV) after the last step.</summary>
     public double KineticEnergy { get; private set; }
     public double Temperature => Momentum.Temperature(KineticEnergy, DegreesOfFreedom);

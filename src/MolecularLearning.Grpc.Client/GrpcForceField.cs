@@ -94,6 +94,10 @@ public sealed class GrpcForceField : IForceField, IDisposable
         result.Energy = response.EnergyEv;
         response.ForcesEvPerAngstrom.CopyTo(result.Forces, 0);
         response.VirialEv.CopyTo(result.Virial, 0);
+        // Absent (an older server, a model without training ranges): Clear left NaN / −1 / null.
+        if (response.HasExtrapolation) result.Extrapolation = response.Extrapolation;
+        if (response.HasExtrapolationAtom) result.ExtrapolationAtom = response.ExtrapolationAtom;
+        if (response.HasExtrapolationInvariant) result.ExtrapolationInvariant = response.ExtrapolationInvariant;
     }
 
     private EvaluateResponse Exchange(EvaluateRequest request, CancellationToken cancellation)

@@ -52,6 +52,14 @@ internal sealed class ConfigurationEvaluator(IForceField forceField, ServedModel
         response.ForcesEvPerAngstrom.AddRange(_result.Forces);
         response.VirialEv.Clear();
         response.VirialEv.AddRange(_result.Virial);
+        // Optional fields: a reused response must not keep the previous configuration's.
+        response.ClearExtrapolation(); response.ClearExtrapolationAtom(); response.ClearExtrapolationInvariant();
+        if (!double.IsNaN(_result.Extrapolation))
+        {
+            response.Extrapolation = _result.Extrapolation;
+            if (_result.ExtrapolationAtom >= 0) response.ExtrapolationAtom = _result.ExtrapolationAtom;
+            if (_result.ExtrapolationInvariant is { } name) response.ExtrapolationInvariant = name;
+        }
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

@@ -15,6 +15,21 @@ internal sealed class KickingForceField(IForceField inner, int kickFromCall, dou
     }
 }
 
+/// <summary>Reports an extrapolation signal: 0 for the first <paramref name="insideCalls"/> calls, then growing, on atom 3; NaN when <paramref name="none"/>.</summary>
+internal sealed class SignallingForceField(IForceField inner, int insideCalls, bool none = false) : IForceField
+{
+    private int _calls;
+    public string Name => "signalling";
+    public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+    {
+        inner.Compute(species, positions, cell, result);
+        int call = ++_calls;
+        result.Extrapolation = none ? double.NaN : call <= insideCalls ? 0 : 0.1 * (call - insideCalls);
+        result.ExtrapolationAtom = none || call <= insideCalls ? -1 : 3;
+        result.ExtrapolationInvariant = none || call <= insideCalls ? null : "H: r1(H)";
+    }
+}
+
 public sealed class MdRunTests : IDisposable
 {
     private readonly string _dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "mdrun-" + Guid.NewGuid().ToString("N"))).FullName;
@@ -35,6 +50,40 @@ public sealed class MdRunTests : IDisposable
         Trajectory = Path.Combine(_dir, "t.extxyz"), Every = 5, Log = Path.Combine(_dir, "t.csv"), LogEvery = 5,
         CheckpointEvery = checkpointEvery, ModelHash = "model-a",
     };
+
+    [Fact]
+    public void Steps_outside_the_training_range_are_counted_and_warned_once_naming_the_first()
+    {
+        var warnings = new List<string>();
+        // Call 1 is the initial force evaluation (step 0); call n is step n − 1: outside from step 10 on.
+        using var run = new MdRun(Water(new SignallingForceField(new FlexibleWater(FlexibleWater.Lattice(2, 8), 2.9), insideCalls: 10)), Output(0))
+        {
+            Warn = warnings.Add,
+        };
+        Assert.True(run.Run(30, emitStart: true));
+        Assert.Equal(30, run.StepsWithSignal);
+        Assert.Equal(21, run.StepsOutside);
+        var w = Assert.Single(warnings);
+        Assert.Contains("step 10:", w);
+        Assert.Contains("atom 3", w);
+        Assert.Contains("H: r1(H)", w);
+        Assert.Equal(30, run.LargestExtrapolation.Step);
+        Assert.Equal(2.1, run.LargestExtrapolation.Value, 12);
+    }
+
+    [Fact]
+    public void A_force_field_without_the_signal_counts_nothing()
+    {
+        var warnings = new List<string>();
+        using var run = new MdRun(Water(new SignallingForceField(new FlexibleWater(FlexibleWater.Lattice(2, 8), 2.9), 0, none: true)), Output(0))
+        {
+            Warn = warnings.Add,
+        };
+        Assert.True(run.Run(10, emitStart: true));
+        Assert.Equal(0, run.StepsWithSignal);
+        Assert.Equal(0, run.StepsOutside);
+        Assert.Empty(warnings);
+    }
 
     [Fact]
     public void Default_checkpoint_is_the_trajectory_name_plus_checkpoint()

@@ -164,6 +164,38 @@ public sealed class GrpcServerTests
     }
 
     [Fact]
+    public async Task The_extrapolation_signal_travels_as_optional_fields_and_is_absent_when_the_model_has_none()
+    {
+        // Calls 1, 3, 5...: outside (value = call, atom 4, "H: r1(H)"); even calls: no signal (NaN). One stream reuses the response.
+        await using var server = await TestServer.StartAsync(LennardJones.Model(lj => lj.Signal = call => call % 2 == 1 ? (call, 4, "H: r1(H)") : (double.NaN, -1, null)));
+        using var remote = new GrpcForceField(server.Address);
+        var result = new ForceResult();
+        for (int call = 1; call <= 4; call++)
+        {
+            var frame = LennardJones.WaterBox(1, call);
+            remote.Compute(frame.Species, frame.Positions, frame.Cell, result);
+            if (call % 2 == 1)
+            {
+                Assert.Equal(call, result.Extrapolation);
+                Assert.Equal(4, result.ExtrapolationAtom);
+                Assert.Equal("H: r1(H)", result.ExtrapolationInvariant);
+            }
+            else
+            {
+                Assert.True(double.IsNaN(result.Extrapolation), $"call {call}: {result.Extrapolation}");
+                Assert.Equal(-1, result.ExtrapolationAtom);
+                Assert.Null(result.ExtrapolationInvariant);
+            }
+        }
+        // Unary: an answer without the signal has no field at all (what an old client never sees).
+        await using var plain = await TestServer.StartAsync();
+        var response = plain.Client.Evaluate(Box(), deadline: TestServer.Soon);
+        Assert.False(response.HasExtrapolation);
+        Assert.False(response.HasExtrapolationAtom);
+        Assert.False(response.HasExtrapolationInvariant);
+    }
+
+    [Fact]
     public async Task A_model_answering_NaN_is_never_passed_on_as_OK()
     {
         await using var server = await TestServer.StartAsync(LennardJones.Model(lj => lj.Poison = true));

@@ -26,6 +26,8 @@ public sealed class LennardJones : IForceField
     public Action? Stopped { get; set; }
     /// <summary>Answers NaN: a model outside its domain, which the server must never pass on as OK.</summary>
     public bool Poison { get; set; }
+    /// <summary>An extrapolation signal to report per call (value, atom, invariant) as a learned model does; null: none (NaN).</summary>
+    public Func<int, (double Value, int Atom, string? Invariant)>? Signal { get; set; }
 
     public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result) =>
         Compute(species, positions, cell, result, CancellationToken.None);
@@ -69,6 +71,7 @@ public sealed class LennardJones : IForceField
                     for (int b = 0; b < 3; b++) result.Virial[3 * a + b] += dv[a] * fv[b];
             }
         if (Poison) result.Energy = double.NaN;
+        if (Signal is not null) (result.Extrapolation, result.ExtrapolationAtom, result.ExtrapolationInvariant) = Signal(Calls);
     }
 
     /// <summary>A served model around fresh Lennard-Jones evaluators, species order O, H.</summary>

@@ -78,7 +78,7 @@ internal static class Synthetic
 
     /// <summary>A model with random parameters of sensible size for the given invariants.</summary>
     public static LearnedModel RandomModel(InvariantOptions options, int order, ForceMode mode, int seed,
-        IReadOnlyList<RepulsionWall>? walls = null, bool bounds = false)
+        IReadOnlyList<RepulsionWall>? walls = null, bool bounds = false, double cap = double.PositiveInfinity)
     {
         var rng = new Random(seed);
         var set = new InvariantSet(options, [Elements.O, Elements.H]);
@@ -97,7 +97,7 @@ internal static class Synthetic
             // Range walls on [0.5, 1.5]: distances above and sparse sums below it switch them on.
             var range = bounds
                 ? new InvariantBounds(Enumerable.Repeat(0.5, k).ToArray(), Enumerable.Repeat(1.5, k).ToArray(),
-                    Enumerable.Range(0, k).Select(q => 0.5 + 0.1 * q).ToArray(), 0.2)
+                    Enumerable.Range(0, k).Select(q => 0.5 + 0.1 * q).ToArray(), 0.2, cap)
                 : null;
             losses.Add(new QuadraticLoss(b, c, range));
         }

@@ -9,9 +9,9 @@ using Spectre.Console;
 namespace MolecularLearning.Cli.Verbs;
 
 /// <summary>
-/// `mld evaluate model.json DATA...`: relative force error per species of a model on any data, and per frame the force
-/// error beside the extrapolation signal (docs/extrapolation.md), with their rank correlation;
-/// `mld evaluate --server grpc:HOST:PORT DATA...`: the same for a served model.
+/// `mld evaluate model.json DATA...`: relative force error per species of a model on any data;
+/// `mld evaluate --server grpc:HOST:PORT DATA...`: the same for a served model. Per frame, the force error beside the
+/// extrapolation signal (docs/extrapolation.md), with their rank correlation.
 /// </summary>
 public sealed class EvaluateVerb : IVerb
 {
@@ -24,15 +24,19 @@ public sealed class EvaluateVerb : IVerb
         var server = new Option<string?>("--server") { Description = "evaluate the model served at grpc:HOST:PORT (mld serve --grpc) instead of a model file; all arguments are then data" };
         var backend = BackendOption.Create();
         var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, worst, server, backend };
-        command.SetAction(p => CliErrors.Guard(() => p.GetValue(server) is { } address
-            ? RunServed(address, [p.GetValue(model)!, .. p.GetValue(inputs)!], p.GetValue(json), p.GetValue(worst))
-            : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), p.GetValue(worst), BackendOption.Parse(p.GetValue(backend)!))));
+        command.SetAction(p => CliErrors.Guard(() =>
+        {
+            int n = p.GetValue(worst);
+            if (n < 0) throw new DataException($"--worst: {n} is negative");
+            return p.GetValue(server) is { } address
+                ? RunServed(address, [p.GetValue(model)!, .. p.GetValue(inputs)!], p.GetValue(json), n)
+                : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), n, BackendOption.Parse(p.GetValue(backend)!));
+        }));
         return command;
     }
 
     private static int RunServed(string server, string[] inputs, bool asJson, int worst)
     {
-        if (worst < 0) throw new DataException($"--worst: {worst} is negative");
         if (!server.StartsWith("grpc:", StringComparison.OrdinalIgnoreCase))
             throw new DataException($"--server '{server}': expected grpc:HOST:PORT");
         using var forceField = new GrpcForceField(server["grpc:".Length..]);
@@ -44,7 +48,10 @@ public sealed class EvaluateVerb : IVerb
                 if (!known.Contains(s.Symbol))
                     throw new DataException($"{where}: {s.Symbol} is not a species of the served model ({string.Join(", ", known)})");
         });
-        return Report(forceField, "extrapolation signal: not available from a served model", frames, $"{server} ({served.Name})", inputs, asJson, worst);
+        var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
+        string? unavailable = perFrame.Any(x => !double.IsNaN(x.Extrapolation)) ? null
+            : "extrapolation signal: not available (the server does not send it: an older server, or its model file records no training ranges)";
+        return Report(report, perFrame, unavailable, $"{server} ({served.Name})", inputs, asJson, worst);
     }
 
     private static List<Frame> LoadReferenceFrames(string[] inputs, Action<Frame, string> checkSpecies)
@@ -65,30 +72,30 @@ public sealed class EvaluateVerb : IVerb
 
     private static int Run(string modelPath, string[] inputs, bool asJson, int worst, BackendChoice backend)
     {
-        if (worst < 0) throw new DataException($"--worst: {worst} is negative");
         if (inputs.Length == 0) throw new DataException("no data: give CP2K runs or extended XYZ files after the model (mld evaluate model.json DATA...)");
         var model = LearnedModel.Load(modelPath);
         var forceField = model.CreateForceField(backend);
         BackendOption.Tell(forceField);
         var frames = LoadReferenceFrames(inputs, (frame, where) => model.CheckSpecies(frame.Species, where));
-        return Report(forceField, forceField.ReportsExtrapolation ? null
-            : "extrapolation signal: not available (the model file records no training ranges; refit it with this version to get them)", frames, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst);
+        var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
+        string? unavailable = forceField.ReportsExtrapolation ? null
+            : "extrapolation signal: not available (the model file records no training ranges; refit it with this version to get them)";
+        return Report(report, perFrame, unavailable, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst);
     }
 
-    private static int Report(IForceField forceField, string? unavailable, List<Frame> frames, string modelName, string[] inputs, bool asJson, int worst)
+    private static int Report(ForceErrorReport report, IReadOnlyList<FrameError> perFrame, string? unavailable, string modelName, string[] inputs, bool asJson, int worst)
     {
-        var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
         double spearman = ForceErrors.Spearman([.. perFrame.Select(x => x.Extrapolation)], [.. perFrame.Select(x => x.ForceRmse)]);
         if (asJson)
         {
-            if (unavailable is not null) Console.Error.WriteLine(unavailable);
             using var stdout = Console.OpenStandardOutput();
+            if (unavailable is not null) Console.Error.WriteLine(unavailable);
             using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
                 ErrorJson.Write(w, report, w => WritePerFrame(w, report, perFrame, spearman));
             stdout.Write("\n"u8);
             return 0;
         }
-        AnsiConsole.MarkupLine(Markup.Escape($"{modelName} on {frames.Count} frames ({string.Join(", ", inputs)}):"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{modelName} on {perFrame.Count} frames ({string.Join(", ", inputs)}):"));
         var table = new Table().Border(TableBorder.Simple).AddColumn("species").AddColumn("atoms").AddColumn("relRMSE").AddColumn("RMSE (eV/Å)");
         foreach (var (s, e) in report.Species)
             table.AddRow(s, e.Atoms.ToString(CultureInfo.InvariantCulture), e.RelRmse.ToString("0.0000", CultureInfo.InvariantCulture), e.Rmse.ToString("0.0000", CultureInfo.InvariantCulture));
@@ -137,3 +144,4 @@ public sealed class EvaluateVerb : IVerb
         if (double.IsNaN(spearman)) w.WriteNull("spearman"); else w.WriteNumber("spearman", spearman);
     }
 }
+

@@ -251,6 +251,12 @@ public sealed class RunVerb : IVerb
             {
                 double h0 = run.InitialConserved, h = md.ConservedEnergy;
                 Console.WriteLine(string.Create(inv, $"mean temperature {run.MeanTemperature:0.0} K; conserved quantity {h0:0.00000} -> {h:0.00000} eV (drift {h - h0:+0.00000;-0.00000} eV, {(h - h0) / Math.Abs(h0):0.0e+0} relative)"));
+                var (largest, at, atom, invariant) = run.LargestExtrapolation;
+                Console.WriteLine(run.StepsWithSignal == 0
+                    ? "extrapolation: not available (the forces carry no signal: a model file without training ranges, or a server that does not send it)"
+                    : run.StepsOutside == 0
+                    ? string.Create(inv, $"extrapolation: all {run.StepsWithSignal} steps inside the training range")
+                    : string.Create(inv, $"extrapolation: {run.StepsOutside} of {run.StepsWithSignal} steps ({100.0 * run.StepsOutside / run.StepsWithSignal:0.#}%) outside the training range; largest {largest:0.###} training spreads at step {at} (atom {atom}, {invariant})"));
             }
             if (run.Profile is { } p)
             {

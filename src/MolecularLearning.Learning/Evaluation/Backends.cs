@@ -40,6 +40,15 @@ internal abstract class AgentBackend
     /// <summary>Brings the neighbour list up to date, in the row layout this backend reads.</summary>
     public abstract void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool typesChanged, double skin);
 
+    /// <summary>
+    /// Builds rows for atoms [0, <paramref name="rows"/>) only (an MPI domain's owned and needed ghost atoms), no
+    /// periodic cell, in the row layout this backend reads.
+    /// </summary>
+    public abstract void BuildRows(NeighbourList list, ReadOnlySpan<double> positions, int[] types, double skin, int rows);
+
+    /// <summary>Moves the atoms of a list from <see cref="BuildRows"/> without rebuilding it.</summary>
+    public abstract void Refresh(NeighbourList list, ReadOnlySpan<double> positions);
+
     /// <summary>Makes scratch for workers [0, <paramref name="workers"/>).</summary>
     public abstract void EnsureWorkers(int workers);
 
@@ -83,6 +92,11 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
 
     public override void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool typesChanged, double skin) =>
         list.Update(positions, cell, _set.Cutoff, skin);
+
+    public override void BuildRows(NeighbourList list, ReadOnlySpan<double> positions, int[] types, double skin, int rows) =>
+        list.Build(positions, null, _set.Cutoff, skin, rows);
+
+    public override void Refresh(NeighbourList list, ReadOnlySpan<double> positions) => list.Refresh(positions);
 
     public override void EnsureWorkers(int workers)
     {
@@ -164,6 +178,19 @@ internal sealed class SimdBackend(SortedGaussianKernel kernel, InvariantSet set)
         list.SetGrouping(types, _set.Species.Count);
         if (typesChanged || list.GroupCount == 0) list.Build(positions, cell, _set.Cutoff, skin);
         else list.Update(positions, cell, _set.Cutoff, skin);
+        _padded.Update(list);
+    }
+
+    public override void BuildRows(NeighbourList list, ReadOnlySpan<double> positions, int[] types, double skin, int rows)
+    {
+        list.SetGrouping(types, _set.Species.Count);
+        list.Build(positions, null, _set.Cutoff, skin, rows);
+        _padded.Update(list);
+    }
+
+    public override void Refresh(NeighbourList list, ReadOnlySpan<double> positions)
+    {
+        list.Refresh(positions);
         _padded.Update(list);
     }
 

@@ -19,7 +19,7 @@ namespace MolecularLearning.Learning;
 /// is the virial of the pairwise decomposition of the agent forces (the pull p_ie = ∂L_i/∂d_e on agent i with
 /// its reaction on the neighbour), which again equals −∂(Σ L_i)/∂ε of the reported energy.
 /// </remarks>
-public sealed class LearnedForceField : IForceField, IParallelWork
+public sealed partial class LearnedForceField : IForceField, IParallelWork
 {
     /// <summary>Atoms below which evaluation stays on the calling thread (the 96-atom box already gains from two threads).</summary>
     public const int ParallelThreshold = 64;
@@ -32,6 +32,8 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     private readonly int _maxThreads;
     private readonly NeighbourList _list = new(NeighbourStorage.Compact);
     private readonly AgentBackend _backend;
+    // A second backend of the same kind for MPI domains (its padded rows belong to the domain's list).
+    private readonly Func<AgentBackend> _newBackend;
     private int[] _types = [];
     private Chunk[] _chunks = [];
     private int _atoms;
@@ -66,6 +68,7 @@ public sealed class LearnedForceField : IForceField, IParallelWork
     internal LearnedForceField(LearnedModel model, double skin, int maxThreads, BackendChoice backend, int vectorBits, bool tabulatedRadial)
     {
         _backend = AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out var note);
+        _newBackend = () => AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out _);
         BackendNote = note;
         _model = model;
         _set = model.Invariants;

@@ -174,7 +174,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1), or compacted (below)
     private readonly int[]?[] _quadratic;                        // per agent species: the invariants with a non-zero row of C, when some rows are zero (null: all)
     private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
-    private readonly double[] _boundStrength;
+    private readonly double[] _boundStrength, _boundCap;
     private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
     private readonly KernelAngular<V>? _angular;                    // angular sums over neighbour pairs (null: none)
@@ -220,6 +220,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         _quadratic = new int[]?[_species];
         _boundMin = new double[]?[_species]; _boundMax = new double[]?[_species]; _boundInvScale = new double[]?[_species];
         _boundStrength = new double[_species];
+        _boundCap = new double[_species];
         for (int t = 0; t < _species; t++)
         {
             var loss = model.Losses[t];
@@ -247,6 +248,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
                 bounds.Min.CopyTo(_boundMin[t]!, 0); bounds.Max.CopyTo(_boundMax[t]!, 0);
                 for (int a = 0; a < _kPadded; a++) _boundInvScale[t]![a] = a < _k ? 1 / bounds.Scale[a] : 1;
                 _boundStrength[t] = bounds.Strength;
+                _boundCap[t] = bounds.Cap;
             }
             // A linear angular family (FitOptions.LinearFamilies, the accurate preset): zero rows of C and no range walls
             // (the fit leaves linear invariants unwalled) make λ of the angular sums b whatever their values, and their
@@ -301,8 +303,11 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
                 var inv = V.LoadUnsafe(ref _boundInvScale[ti]![v]);
                 var above = V.Max(x - V.LoadUnsafe(ref _boundMax[ti]![v]), V.Zero) * inv;
                 var below = V.Max(V.LoadUnsafe(ref min[v]) - x, V.Zero) * inv;
-                loss += (above * above * above + below * below * below) * strength;
-                l += (above * above - below * below) * inv * (3 * strength);
+                // Past the cap the wall goes on along its tangent (InvariantBounds.Wall); an uncapped wall adds exact zeros.
+                var cap = V.Create(_boundCap[ti]);
+                var ca = V.Min(above, cap); var cb = V.Min(below, cap);
+                loss += (ca * ca * ca + cb * cb * cb + (ca * ca * (above - ca) + cb * cb * (below - cb)) * 3) * strength;
+                l += (ca * ca - cb * cb) * inv * (3 * strength);
             }
             l.StoreUnsafe(ref lv, (nuint)v);
         }

@@ -314,7 +314,7 @@ public static class ModelFitter
                 lo[q] = walled[q] ? range.Min[q] - margin * scale[q] : -double.MaxValue;
                 hi[q] = walled[q] ? range.Max[q] + margin * scale[q] : double.MaxValue;
             }
-            result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength));
+            result[s] = losses[s].WithBounds(new InvariantBounds(lo, hi, scale, strength, InvariantBounds.DefaultCap));
         }
         return result;
     }

@@ -30,8 +30,23 @@ public enum ForceMode
 /// The range of each invariant seen in training, [Min, Max], with a scale (its spread there). Outside it a
 /// fixed wall S·(distance beyond the range / Scale)³ is added to the loss: zero, with zero slope and
 /// curvature, on everything the fit saw, and restoring where the learned quadratic form was never tested.
+/// Beyond <see cref="Cap"/> scales the wall goes on along its tangent (S(c³ + 3c²(d − c)), d in scales), so its
+/// push never exceeds 3 S c² / Scale per unit of ∂I/∂x: a cubic wall on a narrow invariant (the H–H distance, spread
+/// 0.05 Å) pushed with ~10 eV/Å at 3 spreads out, on configurations a hotter run reaches and the forces do not.
 /// </summary>
-public sealed record InvariantBounds(double[] Min, double[] Max, double[] Scale, double Strength);
+public sealed record InvariantBounds(double[] Min, double[] Max, double[] Scale, double Strength, double Cap = double.PositiveInfinity)
+{
+    /// <summary>The cap new fits use (scales beyond the wall's start): see docs/extrapolation.md for the measurements.</summary>
+    public const double DefaultCap = 1.0;
+
+    /// <summary>The wall's value S·w(d) and slope S·w'(d) at d ≥ 0 scales out.</summary>
+    internal void Wall(double d, out double value, out double slope)
+    {
+        double c = Math.Min(d, Cap);
+        value = Strength * (c * c * c + 3 * c * c * (d - c));
+        slope = 3 * Strength * c * c;
+    }
+}
 
 /// <summary>
 /// What one agent species' invariants did in training: per invariant the smallest and largest value and the
@@ -110,21 +125,20 @@ public sealed class QuadraticLoss
         }
         if (Bounds is { } w)
         {
-            double strength = w.Strength;
             for (int a = 0; a < k; a++)
             {
                 double x = invariants[a];
                 if (x > w.Max[a])
                 {
-                    double d = (x - w.Max[a]) / w.Scale[a];
-                    loss += strength * d * d * d;
-                    lambda[a] += 3 * strength * d * d / w.Scale[a];
+                    w.Wall((x - w.Max[a]) / w.Scale[a], out double value, out double slope);
+                    loss += value;
+                    lambda[a] += slope / w.Scale[a];
                 }
                 else if (x < w.Min[a])
                 {
-                    double d = (w.Min[a] - x) / w.Scale[a];
-                    loss += strength * d * d * d;
-                    lambda[a] -= 3 * strength * d * d / w.Scale[a];
+                    w.Wall((w.Min[a] - x) / w.Scale[a], out double value, out double slope);
+                    loss += value;
+                    lambda[a] -= slope / w.Scale[a];
                 }
             }
         }

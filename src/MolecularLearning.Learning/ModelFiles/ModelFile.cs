@@ -75,6 +75,7 @@ internal static class ModelFile
                 {
                     w.WriteStartObject("bounds");
                     w.WriteNumber("strength", bounds.Strength);
+                    if (double.IsFinite(bounds.Cap)) w.WriteNumber("cap", bounds.Cap); // absent: uncapped (files before the cap)
                     WriteArray(w, "min", bounds.Min); WriteArray(w, "max", bounds.Max); WriteArray(w, "scale", bounds.Scale);
                     w.WriteEndObject();
                 }
@@ -371,7 +372,9 @@ internal static class ModelFile
                 {
                     var be = r.Get(p, "bounds", path, JsonValueKind.Object);
                     string bp = path + ".bounds";
-                    bounds = new InvariantBounds(r.Numbers(be, "min", bp, k), r.Numbers(be, "max", bp, k), r.Numbers(be, "scale", bp, k), r.Number(be, "strength", bp));
+                    double cap = be.TryGetProperty("cap", out _) ? r.Number(be, "cap", bp) : double.PositiveInfinity;
+                    if (!(cap >= 0)) throw r.Error(bp + ".cap", "must be non-negative");
+                    bounds = new InvariantBounds(r.Numbers(be, "min", bp, k), r.Numbers(be, "max", bp, k), r.Numbers(be, "scale", bp, k), r.Number(be, "strength", bp), cap);
                     if (bounds.Scale.Any(x => !(x > 0))) throw r.Error(bp + ".scale", "must be positive");
                 }
                 // Optional (files before the extrapolation signal have none: the signal is then not available).

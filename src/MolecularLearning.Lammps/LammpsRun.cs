@@ -1,0 +1,272 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Lammps;
+
+/// <summary>What `mld lammps` runs: the input, its -var definitions, the fix external ID and an optional type → species map.</summary>
+public sealed record LammpsRunOptions(string Input, IReadOnlyList<(string Name, string Value)> Variables, string FixId = "mld",
+    IReadOnlyList<string>? Types = null);
+
+/// <summary>
+/// Runs a LAMMPS input with a <see cref="IDomainForceField"/> as the forces of `fix ID all external pf/callback 1 1`.
+/// Every MPI rank runs one of these: LAMMPS decomposes the box and keeps the ghost atoms current; the callback hands
+/// the rank's local + ghost atoms to the force field and returns the local atoms' forces, the rank's share of the
+/// virial and (summed over ranks) the energy.
+/// </summary>
+/// <remarks>
+/// The input is executed command by command (continuation lines and `include` handled here), because the fix's
+/// callback can only be attached after the input defines the fix and before it runs: before every run/minimize the
+/// fix, the units, the species of the atom types and the communication cutoff are checked. Any failure ends every
+/// rank (MPI_Abort), so no rank waits forever for one that stopped.
+/// </remarks>
+public sealed unsafe class LammpsRun
+{
+    /// <summary>LAMMPS's default neighbour skin in metal units (Å), until the input sets another with `neighbor`.</summary>
+    public const double DefaultSkin = 2.0;
+    /// <summary>Largest difference (amu) between a type's mass and the species it is taken for.</summary>
+    public const double MassTolerance = 0.5;
+
+    private readonly LammpsLibrary _lib;
+    private readonly IDomainForceField _forceField;
+    private readonly IReadOnlyList<Species> _modelSpecies;
+    private readonly LammpsRunOptions _options;
+    private readonly byte[] _fixId, _nghost = LammpsLibrary.Utf8("nghost"), _type = LammpsLibrary.Utf8("type");
+    private readonly ForceResult _result = new();
+    private readonly double[] _virial = new double[7]; // six virial components and the energy, summed over ranks in one call
+    private nint _handle;
+    private OpenMpi? _mpi;
+    private int _rank, _size = 1;
+    private double _skin = DefaultSkin;
+    private Species[] _typeSpecies = [];     // index: LAMMPS atom type (1-based)
+    private Species[] _species = [];
+    private GCHandle _self;
+
+    public LammpsRun(LammpsLibrary library, IDomainForceField forceField, IReadOnlyList<Species> modelSpecies, LammpsRunOptions options)
+    {
+        _lib = library;
+        _forceField = forceField;
+        _modelSpecies = modelSpecies;
+        _options = options;
+        _fixId = LammpsLibrary.Utf8(options.FixId);
+    }
+
+    /// <summary>The communication cutoff (Å) the model needs: its ghost cutoff plus the neighbour skin atoms move within between rebuilds.</summary>
+    public double RequiredCommCutoff => _forceField.GhostCutoff + _skin;
+
+    /// <summary>Opens LAMMPS (MPI_COMM_WORLD under mpirun), runs the input and closes it. Returns the exit code.</summary>
+    public int Run(TextWriter output)
+    {
+        if (!File.Exists(_options.Input)) throw new DataException($"{_options.Input}: not found");
+        var args = new List<string> { "mld" };
+        foreach (var (name, value) in _options.Variables) args.AddRange(["-var", name, value]);
+        var utf8 = args.Select(LammpsLibrary.Utf8).ToArray();
+        var handles = utf8.Select(b => GCHandle.Alloc(b, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var argv = stackalloc byte*[utf8.Length];
+            for (int k = 0; k < utf8.Length; k++) argv[k] = (byte*)handles[k].AddrOfPinnedObject();
+            _handle = _lib.OpenNoMpi(utf8.Length, argv, null);
+        }
+        finally { foreach (var h in handles) h.Free(); }
+        if (_handle == 0) throw new DataException($"{_lib.Path}: lammps_open_no_mpi failed");
+        _rank = Setting("world_rank");
+        _size = Setting("world_size");
+        if (_lib.ConfigHasMpiSupport() != 0) _mpi = OpenMpi.Bind(_lib.GetMpiComm(_handle));
+        _self = GCHandle.Alloc(this);
+        try
+        {
+            if (_rank == 0)
+                output.WriteLine($"mld lammps: {_options.Input} on {_size} rank(s); fix {_options.FixId}; ghosts needed to {_forceField.GhostCutoff:0.###} Å");
+            output.Flush();
+            int code = Execute(_options.Input);
+            if (code != 0) return code;
+            _lib.Close(_handle);
+            _handle = 0;
+            _lib.MpiFinalize();
+            return 0;
+        }
+        finally { _self.Free(); }
+    }
+
+    private int Setting(string name)
+    {
+        fixed (byte* p = LammpsLibrary.Utf8(name)) return _lib.ExtractSetting(_handle, p);
+    }
+
+    /// <summary>Runs the commands of one file (continuation lines joined, `include` followed).</summary>
+    private int Execute(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        for (int l = 0; l < lines.Length; l++)
+        {
+            int first = l + 1;
+            string text = lines[l];
+            while (text.TrimEnd().EndsWith('&') && l + 1 < lines.Length)
+            {
+                var t = text.TrimEnd();
+                text = t[..^1] + " " + lines[++l];
+            }
+            var words = text.Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
+            string verb = words.Length == 0 || words[0].StartsWith('#') ? "" : words[0];
+            string where = $"{path}:{first}";
+            switch (verb)
+            {
+                case "jump":
+                    return Fail($"{where}: `jump` is not supported by mld lammps (it runs the input command by command to attach the fix before each run): unroll the loop", collective: true);
+                case "include" when words.Length > 1 && !words[1].Contains('$'):
+                {
+                    int code = Execute(words[1]);
+                    if (code != 0) return code;
+                    continue;
+                }
+                case "neighbor" when words.Length > 1 && double.TryParse(words[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var skin):
+                    _skin = skin;
+                    break;
+                case "run" or "minimize" or "rerun":
+                {
+                    int code = Attach(where);
+                    if (code != 0) return code;
+                    break;
+                }
+            }
+            fixed (byte* p = LammpsLibrary.Utf8(text)) _lib.Command(_handle, p);
+            if (_lib.ConfigHasExceptions() != 0 && _lib.HasError(_handle) != 0)
+            {
+                var buffer = new byte[2048];
+                fixed (byte* b = buffer) _lib.GetLastErrorMessage(_handle, b, buffer.Length);
+                var message = System.Text.Encoding.UTF8.GetString(buffer).TrimEnd('\0').Trim();
+                return Fail($"{where}: LAMMPS: {message}", collective: false);
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Before a run: the fix exists, units are metal, every atom type is a model species, ghosts reach far enough; then the callback.</summary>
+    private int Attach(string where)
+    {
+        fixed (byte* fix = LammpsLibrary.Utf8("fix")) fixed (byte* id = _fixId)
+            if (_lib.HasId(_handle, fix, id) == 0)
+                return Fail($"{where}: the input defines no fix '{_options.FixId}' before this run: add `fix {_options.FixId} all external pf/callback 1 1`", collective: true);
+        string units;
+        fixed (byte* u = LammpsLibrary.Utf8("units")) units = Marshal.PtrToStringUTF8((nint)_lib.ExtractGlobal(_handle, u)) ?? "";
+        if (units != "metal")
+            return Fail($"{where}: units {units}: mld lammps needs `units metal` (Å, eV, ps: the model's units)", collective: true);
+        var problem = MapTypes();
+        if (problem is not null) return Fail($"{where}: {problem}", collective: true);
+        double comm = CommCutoff();
+        if (comm < RequiredCommCutoff - 1e-9)
+            return Fail($"{where}: the communication cutoff is {comm:0.###} Å, but the model needs ghost atoms to {_forceField.GhostCutoff:0.###} Å " +
+                $"plus the {_skin:0.###} Å neighbour skin: add `comm_modify cutoff {Math.Ceiling(RequiredCommCutoff * 100) / 100:0.##}` before the run", collective: true);
+        delegate* unmanaged[Cdecl]<nint, long, int, nint, nint, nint, void> callback = &Callback;
+        fixed (byte* id = _fixId) _lib.SetFixExternalCallback(_handle, id, (nint)callback, GCHandle.ToIntPtr(_self));
+        return 0;
+    }
+
+    /// <summary>LAMMPS's communication cutoff as `info communication` reports it (written by rank 0, shared with the others).</summary>
+    private double CommCutoff()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"mld-lammps-info-{Environment.ProcessId}.txt");
+        fixed (byte* p = LammpsLibrary.Utf8($"info communication out overwrite {file}")) _lib.Command(_handle, p);
+        double value = 0;
+        if (_rank == 0)
+        {
+            foreach (var line in File.ReadLines(file))
+                if (line.StartsWith("Communication cutoff", StringComparison.Ordinal))
+                    value = double.Parse(line[(line.IndexOf('=') + 1)..].Trim(), CultureInfo.InvariantCulture);
+            File.Delete(file);
+        }
+        return _mpi is null ? value : _mpi.Sum(value);
+    }
+
+    /// <summary>The species of each atom type: from --types, or the model species nearest each type's mass. Null when it fits.</summary>
+    private string? MapTypes()
+    {
+        int types;
+        double* mass;
+        fixed (byte* n = LammpsLibrary.Utf8("ntypes")) types = *(int*)_lib.ExtractGlobal(_handle, n);
+        fixed (byte* m = LammpsLibrary.Utf8("mass")) mass = (double*)_lib.ExtractAtom(_handle, m);
+        var known = string.Join(", ", _modelSpecies.Select(s => $"{s.Symbol} {s.Mass:0.###}"));
+        _typeSpecies = new Species[types + 1];
+        if (_options.Types is { } names && names.Count != types)
+            return $"--types names {names.Count} type(s) ({string.Join(",", names)}) but the LAMMPS box has {types} atom type(s)";
+        for (int t = 1; t <= types; t++)
+        {
+            double m = mass is null ? 0 : mass[t];
+            Species? species;
+            if (_options.Types is { } map)
+            {
+                species = _modelSpecies.FirstOrDefault(s => string.Equals(s.Symbol, map[t - 1], StringComparison.OrdinalIgnoreCase));
+                if (species is null) return $"--types maps atom type {t} to {map[t - 1]}, which is not a species of the model ({known})";
+                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance)
+                    return $"--types maps atom type {t} (mass {m:0.###}) to {species.Symbol} (mass {species.Mass:0.###})";
+            }
+            else
+            {
+                species = _modelSpecies.MinBy(s => Math.Abs(s.Mass - m));
+                if (species is null || Math.Abs(species.Mass - m) > MassTolerance)
+                    return $"atom type {t} has mass {m:0.###}, which matches no species of the model ({known}): set its mass or give --types";
+            }
+            _typeSpecies[t] = species;
+        }
+        return null;
+    }
+
+    /// <summary>Prints the error and ends: every rank with MPI_Abort when others may be waiting, else the exit code.</summary>
+    private int Fail(string message, bool collective)
+    {
+        // A failure every rank meets at once is reported by rank 0 only; a rank's own failure by that rank.
+        if (!collective || _rank == 0) Console.Error.WriteLine("error: " + message);
+        Console.Error.Flush();
+        Console.Out.Flush();
+        if (_size > 1) _mpi?.Abort(CliExit);
+        return CliExit;
+    }
+
+    /// <summary>The exit code of a refused input (the CLI's bad-input code).</summary>
+    public const int CliExit = 2;
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void Callback(nint self, long step, int nlocal, nint tag, nint x, nint f)
+    {
+        var run = (LammpsRun)GCHandle.FromIntPtr(self).Target!;
+        try { run.Forces(nlocal, x, f); }
+        catch (Exception e)
+        {
+            run.Fail($"step {step}: {e.Message}", collective: false);
+            Environment.Exit(CliExit); // no exception may cross into LAMMPS
+        }
+    }
+
+    private void Forces(int nlocal, nint x, nint f)
+    {
+        int nghost;
+        fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
+        int n = nlocal + nghost;
+        if (_species.Length < n) _species = new Species[Math.Max(n, _species.Length * 5 / 4)];
+        int* type;
+        fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
+        for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
+        if (n > 0)
+        {
+            var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
+            _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _result);
+            new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
+        }
+        else _result.Clear();
+        var w = _result.Virial;
+        // LAMMPS's order xx, yy, zz, xy, xz, yz; the agent-mode virial need not be symmetric, LAMMPS keeps the symmetric part.
+        // Energy and virial are totals over the ranks (fix external divides the virial by the rank count itself).
+        _virial[0] = w[0]; _virial[1] = w[4]; _virial[2] = w[8];
+        _virial[3] = 0.5 * (w[1] + w[3]); _virial[4] = 0.5 * (w[2] + w[6]); _virial[5] = 0.5 * (w[5] + w[7]);
+        _virial[6] = _result.Energy;
+        _mpi?.Sum(_virial);
+        double energy = _virial[6];
+        fixed (byte* id = _fixId)
+        {
+            _lib.FixExternalSetEnergyGlobal(_handle, id, energy);
+            fixed (double* v = _virial) _lib.FixExternalSetVirialGlobal(_handle, id, v);
+        }
+    }
+}

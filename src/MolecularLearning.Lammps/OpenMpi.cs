@@ -1,0 +1,57 @@
+using System.Runtime.InteropServices;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Lammps;
+
+/// <summary>
+/// The two MPI calls the coupling needs beyond LAMMPS's library interface: a sum over ranks (fix external's energy
+/// and virial are global values: LAMMPS 2021+ divides the virial by the rank count before its own sum) and an abort
+/// that ends every rank.
+/// Open MPI only (its handles are exported symbols), which is what Debian's liblammps0 is built with.
+/// </summary>
+public sealed unsafe class OpenMpi
+{
+    private readonly delegate* unmanaged[Cdecl]<void*, void*, int, nint, nint, nint, int> _allreduce;
+    private readonly delegate* unmanaged[Cdecl]<nint, int, int> _abort;
+    private readonly nint _comm, _double, _sum;
+
+    private OpenMpi(nint library, int fortranComm)
+    {
+        nint Get(string name) => NativeLibrary.TryGetExport(library, name, out var p)
+            ? p
+            : throw new DataException($"libmpi.so.40: has no {name}: mld lammps supports LAMMPS built with Open MPI");
+        _allreduce = (delegate* unmanaged[Cdecl]<void*, void*, int, nint, nint, nint, int>)Get("MPI_Allreduce");
+        _abort = (delegate* unmanaged[Cdecl]<nint, int, int>)Get("MPI_Abort");
+        var f2c = (delegate* unmanaged[Cdecl]<int, nint>)Get("MPI_Comm_f2c");
+        _comm = f2c(fortranComm);
+        _double = Get("ompi_mpi_double");
+        _sum = Get("ompi_mpi_op_sum");
+    }
+
+    /// <summary>Binds to Open MPI for LAMMPS's communicator (its Fortran handle, from lammps_get_mpi_comm).</summary>
+    public static OpenMpi Bind(int fortranComm)
+    {
+        if (!NativeLibrary.TryLoad("libmpi.so.40", out var library))
+            throw new DataException("cannot load libmpi.so.40: mld lammps supports LAMMPS built with Open MPI (Debian's liblammps0)");
+        return new OpenMpi(library, fortranComm);
+    }
+
+    public double Sum(double value)
+    {
+        Span<double> one = [value];
+        Sum(one);
+        return one[0];
+    }
+
+    /// <summary>Replaces each value by its sum over the ranks (MPI_Allreduce, MPI_SUM).</summary>
+    public void Sum(Span<double> values)
+    {
+        Span<double> total = stackalloc double[values.Length];
+        int rc;
+        fixed (double* v = values) fixed (double* t = total) rc = _allreduce(v, t, values.Length, _double, _sum, _comm);
+        if (rc != 0) throw new InvalidOperationException($"MPI_Allreduce failed ({rc})");
+        total.CopyTo(values);
+    }
+
+    public void Abort(int code) => _abort(_comm, code);
+}
