@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the results page of integration/learn/measure.sh from its work folder (argument):
+"""Writes the results page (NOTE: a paragraph to add, e.g. which build measured) of integration/learn/measure.sh from its work folder (argument):
 learn-round*.json (one `mld learn --json` per round), eval-{before,after}-350.json (`mld evaluate --json` on the hot run), measure.log."""
 import glob, json, math, os, re, subprocess, sys
 
@@ -34,6 +34,7 @@ t0, t1 = first["temperatures"][0], last["temperatures"][0]
 print(f"# mld learn at 350 K: {len(rounds)} rounds, {added} CP2K frames\n")
 print(f"Written by integration/learn/summarise.py from integration/learn/measure.sh (work folder {work}; summarised at {commit}). Log:\n")
 print("```"); print("\n".join(log)); print("```\n")
+if os.environ.get("NOTE"): print(os.environ["NOTE"] + "\n")
 print("Start: the default model (`mld fit samples/water32-xtb`) fitted on the shipped 300 K GFN1-xTB run. Each round "
       f"(one `mld learn` call) ran learned MD at 350 K ({t0['steps']} steps of 0.5 fs, a candidate every 10 steps), labelled "
       "the frames with the largest extrapolation signal, at least 100 steps apart, with CP2K 2023.1 single points "
