@@ -18,6 +18,12 @@ public static class AtomicFile
     private static PosixSignalRegistration? _int, _term;
 
     /// <summary>
+    /// Set by a program that handles SIGINT/SIGTERM itself and finishes its writes before exiting (`mld run`): the
+    /// temporary files are then left to the normal path, so a signal cannot break a checkpoint being written.
+    /// </summary>
+    public static bool CallerHandlesSignals { get; set; }
+
+    /// <summary>
     /// Writes through a temporary file in the target's folder, flushed to disk, and renames it into place
     /// when <paramref name="write"/> returns; on any failure the temporary file is deleted and an existing
     /// file at <paramref name="path"/> is left untouched.
@@ -112,7 +118,7 @@ public static class AtomicFile
         lock (Gate)
         {
             Pending.Add(temp);
-            if (_int is null && !OperatingSystem.IsWindows() && !OperatingSystem.IsBrowser())
+            if (_int is null && !CallerHandlesSignals && !OperatingSystem.IsWindows() && !OperatingSystem.IsBrowser())
             {
                 // The default action (terminate) still runs after this: only the temporary files go first.
                 _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => RemoveAll());
@@ -134,6 +140,7 @@ public static class AtomicFile
 
     private static void RemoveAll()
     {
+        if (CallerHandlesSignals) return;
         lock (Gate)
         {
             foreach (var t in Pending) { TryDelete(t); Abandoned.Add(t); }

@@ -224,6 +224,9 @@ public sealed unsafe class LammpsRun
         if (!collective || _rank == 0) Console.Error.WriteLine("error: " + message);
         Console.Error.Flush();
         Console.Out.Flush();
+        // Every rank meets a collective failure, so a sum over ranks is a safe barrier: no rank aborts (and has
+        // mpirun kill the others) before rank 0 has written the message.
+        if (collective && _size > 1) _mpi?.Sum(0);
         if (_size > 1) _mpi?.Abort(CliExit);
         return CliExit;
     }

@@ -209,6 +209,7 @@ public sealed class RunVerb : IVerb
         PosixSignal? received = null;
         void Interrupt(PosixSignalContext c) { c.Cancel = true; received = c.Signal; run?.Stop(); }
         // Ctrl-C / kill: finish the current step, flush the trajectory, write a checkpoint, then exit.
+        AtomicFile.CallerHandlesSignals = true; // this loop finishes the step and its writes, then exits
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         var progress = new RunProgress(startStep, o.Steps);
