@@ -8,22 +8,6 @@ public class ForceFieldTests
 {
     private static readonly RepulsionWall[] Walls = [new("O", "H", 1.2, 30), new("H", "H", 1.9, 10), new("O", "O", 2.9, 5)];
 
-    /// <summary>L_i of one agent, straight from the invariants (independent of the evaluator's force path).</summary>
-    private static double AgentLossOf(LearnedModel model, Frame frame, int i)
-    {
-        var set = model.Invariants;
-        var s = Synthetic.AgentValues(set, frame, i);
-        double loss = model.Losses[s.AgentType].Evaluate(s.Values.AsSpan(0, set.Count), s.Lambda);
-        int t = set.Species.Count;
-        for (int e = 0; e < s.Entries; e++)
-        {
-            int pair = s.AgentType * t + s.Type[e];
-            double gap = model.WallRMin[pair] - s.R[e];
-            if (gap > 0) loss += model.WallStrength[pair] * gap * gap * gap;
-        }
-        return loss;
-    }
-
     private static double Energy(LearnedModel model, Frame frame) => model.CreateForceField().Compute(frame).Energy;
 
     public static IEnumerable<object[]> Cases()
@@ -51,14 +35,14 @@ public class ForceFieldTests
             var minus = frame.Clone(); minus.Positions[x] -= h;
             double fd = mode == ForceMode.Conservative
                 ? -(Energy(model, plus) - Energy(model, minus)) / (2 * h)
-                : -(AgentLossOf(model, plus, x / 3) - AgentLossOf(model, minus, x / 3)) / (2 * h);
+                : -(Synthetic.AgentLoss(model, plus, x / 3) - Synthetic.AgentLoss(model, minus, x / 3)) / (2 * h);
             maxErr = Math.Max(maxErr, Math.Abs(fd - result.Forces[x]) / (1 + Math.Abs(fd)));
             maxF = Math.Max(maxF, Math.Abs(fd));
         }
         Assert.True(maxF > 1e-2, "forces should not vanish");
         Assert.True(maxErr < 1e-6, $"max relative force error {maxErr}");
         // Energy is the sum of the agents' losses in both modes.
-        double sum = Enumerable.Range(0, frame.AtomCount).Sum(i => AgentLossOf(model, frame, i));
+        double sum = Enumerable.Range(0, frame.AtomCount).Sum(i => Synthetic.AgentLoss(model, frame, i));
         Assert.Equal(sum, result.Energy, 1e-9 * (1 + Math.Abs(sum)));
     }
 

@@ -51,6 +51,25 @@ internal static class Synthetic
     public static double Gauss(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
+    /// <summary>
+    /// L_i of one agent straight from its invariants plus the fixed wall: the oracle the finite-difference tests
+    /// differentiate, independent of every evaluator's force path.
+    /// </summary>
+    public static double AgentLoss(LearnedModel model, Frame frame, int i)
+    {
+        var set = model.Invariants;
+        var s = AgentValues(set, frame, i);
+        double loss = model.Losses[s.AgentType].Evaluate(s.Values.AsSpan(0, set.Count), s.Lambda);
+        int t = set.Species.Count;
+        for (int e = 0; e < s.Entries; e++)
+        {
+            int pair = s.AgentType * t + s.Type[e];
+            double gap = model.WallRMin[pair] - s.R[e];
+            if (gap > 0) loss += model.WallStrength[pair] * gap * gap * gap;
+        }
+        return loss;
+    }
+
     /// <summary>The neighbourhood of one agent gathered and its invariants computed (the generic path), in a fresh scratch.</summary>
     public static AgentScratch AgentValues(InvariantSet set, Frame frame, int agent)
     {

@@ -47,18 +47,6 @@ public class RangeWallCapTests
         var b0 = model.Losses[0].Bounds!;
         Assert.Contains(Enumerable.Range(0, set.Count), q => (v0[q] - b0.Max[q]) / b0.Scale[q] > Cap || (b0.Min[q] - v0[q]) / b0.Scale[q] > Cap);
         var result = Backends.Run(Backends.Reference(model), frame);
-        double AgentLoss(Frame f, int i)
-        {
-            var s = Synthetic.AgentValues(set, f, i);
-            double loss = model.Losses[s.AgentType].Evaluate(s.Values.AsSpan(0, set.Count), s.Lambda);
-            for (int e = 0; e < s.Entries; e++)
-            {
-                int pair = s.AgentType * set.Species.Count + s.Type[e];
-                double gap = model.WallRMin[pair] - s.R[e];
-                if (gap > 0) loss += model.WallStrength[pair] * gap * gap * gap;
-            }
-            return loss;
-        }
         double Energy(Frame f) => Backends.Run(Backends.Reference(model), f).Energy;
         const double h = 1e-5;
         double maxErr = 0;
@@ -68,7 +56,7 @@ public class RangeWallCapTests
             var minus = frame.Clone(); minus.Positions[x] -= h;
             double fd = model.Mode == ForceMode.Conservative
                 ? -(Energy(plus) - Energy(minus)) / (2 * h)
-                : -(AgentLoss(plus, x / 3) - AgentLoss(minus, x / 3)) / (2 * h);
+                : -(Synthetic.AgentLoss(model, plus, x / 3) - Synthetic.AgentLoss(model, minus, x / 3)) / (2 * h);
             maxErr = Math.Max(maxErr, Math.Abs(fd - result.Forces[x]) / (1 + Math.Abs(fd)));
         }
         Assert.True(maxErr < 1e-6, $"max relative force error {maxErr}");

@@ -21,22 +21,6 @@ public class ReferenceFiniteDifferenceTests
 
     private static double Energy(LearnedModel model, Frame frame) => Backends.Run(Backends.Reference(model), frame).Energy;
 
-    /// <summary>L_i of one agent, straight from the invariants (independent of the evaluator's force path).</summary>
-    private static double AgentLoss(LearnedModel model, Frame frame, int i)
-    {
-        var set = model.Invariants;
-        var s = Synthetic.AgentValues(set, frame, i);
-        double loss = model.Losses[s.AgentType].Evaluate(s.Values.AsSpan(0, set.Count), s.Lambda);
-        int t = set.Species.Count;
-        for (int e = 0; e < s.Entries; e++)
-        {
-            int pair = s.AgentType * t + s.Type[e];
-            double gap = model.WallRMin[pair] - s.R[e];
-            if (gap > 0) loss += model.WallStrength[pair] * gap * gap * gap;
-        }
-        return loss;
-    }
-
     [Theory]
     [MemberData(nameof(Cases))]
     public void ForcesAreMinusTheGradientOfTheRightLoss(string basis, string mode)
@@ -52,13 +36,13 @@ public class ReferenceFiniteDifferenceTests
             var minus = frame.Clone(); minus.Positions[x] -= h;
             double fd = model.Mode == ForceMode.Conservative
                 ? -(Energy(model, plus) - Energy(model, minus)) / (2 * h)
-                : -(AgentLoss(model, plus, x / 3) - AgentLoss(model, minus, x / 3)) / (2 * h);
+                : -(Synthetic.AgentLoss(model, plus, x / 3) - Synthetic.AgentLoss(model, minus, x / 3)) / (2 * h);
             maxErr = Math.Max(maxErr, Math.Abs(fd - result.Forces[x]) / (1 + Math.Abs(fd)));
             maxF = Math.Max(maxF, Math.Abs(fd));
         }
         Assert.True(maxF > 1e-2, "forces should not vanish");
         Assert.True(maxErr < 1e-6, $"max relative force error {maxErr}");
-        double sum = Enumerable.Range(0, frame.AtomCount).Sum(i => AgentLoss(model, frame, i));
+        double sum = Enumerable.Range(0, frame.AtomCount).Sum(i => Synthetic.AgentLoss(model, frame, i));
         Assert.Equal(sum, result.Energy, 1e-9 * (1 + Math.Abs(sum)));
     }
 
