@@ -138,6 +138,27 @@ public static class BenchHarness
     /// <summary>The backend a measured force field runs on (the pair reference is plain scalar code).</summary>
     private static BackendInfo BackendOf(IForceField ff) => ff is LearnedForceField l ? l.Backend : new("scalar", 0);
 
+    /// <summary>A result row: which force field, model and backend at how many atoms, then the measurement's own fields.</summary>
+    private static JsonObject Row(BenchCandidate candidate, IForceField ff, int atoms, JsonObject fields)
+    {
+        var backend = BackendOf(ff);
+        var row = new JsonObject
+        {
+            ["forceField"] = candidate.ForceField,
+            ["atoms"] = atoms,
+            ["mode"] = candidate.Mode,
+            ["order"] = candidate.Order,
+            ["backend"] = backend.Name,
+            ["vectorBits"] = backend.VectorBits,
+        };
+        foreach (var (key, value) in fields.ToList())
+        {
+            fields.Remove(key); // a node has one parent
+            row[key] = value;
+        }
+        return row;
+    }
+
 
     public static JsonObject Run(BenchOptions options, JsonObject? references)
     {
@@ -368,14 +389,8 @@ public static class BenchHarness
         var (t, bytes, rebuilds) = MeasureCalls(Trajectory(frame, ff, result), ff, n, options.Seconds);
         if (!double.IsFinite(result.Energy)) throw new DataException($"{candidate.ForceField}: non-finite energy at {n} atoms");
         var process = Process.GetCurrentProcess();
-        var row = new JsonObject
+        var row = Row(candidate, ff, n, new JsonObject
         {
-            ["forceField"] = candidate.ForceField,
-            ["atoms"] = n,
-            ["mode"] = candidate.Mode,
-            ["order"] = candidate.Order,
-            ["backend"] = BackendOf(ff).Name,
-            ["vectorBits"] = BackendOf(ff).VectorBits,
             ["threads"] = threads,
             ["steps"] = t.Steps,
             ["nsPerAtomStep"] = Ns(t.Best, n),
@@ -386,7 +401,7 @@ public static class BenchHarness
             ["listRebuildsPer1000Steps"] = rebuilds,
             ["peakWorkingSetBytes"] = process.PeakWorkingSet64,
             ["managedHeapBytes"] = GC.GetTotalMemory(false),
-        };
+        });
         GC.KeepAlive(ff);
         return row;
     }
@@ -426,21 +441,15 @@ public static class BenchHarness
         int last = threads.Length - 1;
         var roundRatios = times[0].Zip(times[last], (a, b) => a / b).Order().ToList();
         GC.KeepAlive(ff);
-        return new JsonObject
+        return Row(candidate, ff, n, new JsonObject
         {
-            ["forceField"] = candidate.ForceField,
-            ["atoms"] = n,
-            ["mode"] = candidate.Mode,
-            ["order"] = candidate.Order,
-            ["backend"] = BackendOf(ff).Name,
-            ["vectorBits"] = BackendOf(ff).VectorBits,
             ["threads"] = new JsonArray(threads.Select(t => (JsonNode)t).ToArray()),
             ["rounds"] = times[0].Count,
             ["callsPerBatch"] = batch,
             ["nsPerAtomStep"] = new JsonArray(times.Select(l => (JsonNode)Ns(l.Min(), n)).ToArray()),
             ["speedup"] = Math.Round(times[0].Min() / times[last].Min(), 3),
             ["medianRoundSpeedup"] = Math.Round(roundRatios[roundRatios.Count / 2], 3),
-        };
+        });
     }
 
     /// <summary>
@@ -482,14 +491,8 @@ public static class BenchHarness
         }
         // Restarts from the sample rebuild the list too: counted, as they are part of the timed steps.
         var (t, bytes, rebuilds) = MeasureCalls(Step, forceField, n, options.Seconds);
-        return new JsonObject
+        return Row(candidate, forceField, n, new JsonObject
         {
-            ["forceField"] = candidate.ForceField,
-            ["atoms"] = n,
-            ["mode"] = candidate.Mode,
-            ["order"] = candidate.Order,
-            ["backend"] = BackendOf(forceField).Name,
-            ["vectorBits"] = BackendOf(forceField).VectorBits,
             ["threads"] = threads,
             ["steps"] = t.Steps,
             ["stepsPerSecond"] = Math.Round(1 / t.Best, 2),
@@ -499,7 +502,7 @@ public static class BenchHarness
             ["listRebuildsPer1000Steps"] = rebuilds,
             ["temperatureK"] = Math.Round(md.Temperature, 1),
             ["divergedRestarts"] = restarts,
-        };
+        });
     }
 
     /// <summary>learned (or pair) / LAMMPS per atom-step at equal atoms and threads = ranks; CP2K / learned per 96-atom step.</summary>
