@@ -111,6 +111,41 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// The extrapolation signal on the domain path: a box squeezed by 4 % puts atoms outside the training range; LAMMPS on
+    /// 1 and 2 ranks reports the in-process evaluation's furthest atom, invariant and value, for both force modes.
+    /// </summary>
+    [Theory]
+    [InlineData("agent")]
+    [InlineData("accurate")]
+    public void LammpsReportsTheInProcessExtrapolationSignal(string name)
+    {
+        var model = LearnedModel.Load(models.ModelPath(name));
+        var forceField = model.CreateForceField(0.5);
+        var box = LammpsDriver.WaterBox();
+        const double squeeze = 0.96, edge = 9.8528 * squeeze;
+        var frame = new Frame(box.Species, [.. box.Positions.Select(x => x * squeeze)], Cell.Orthorhombic(edge, edge, edge));
+        var want = forceField.Compute(frame);
+        Assert.True(want.Extrapolation > 0, $"the squeezed box should leave the training range (signal {want.Extrapolation})");
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-signal-").FullName;
+        try
+        {
+            LammpsDataFile.Write(Path.Combine(dir, "box.data"), frame, model.Species);
+            File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", forceField.GhostCutoff + 2.0));
+            foreach (int ranks in new[] { 1, 2 })
+            {
+                var r = MldLammps(dir, ranks, [models.ModelPath(name), "-in", "in.sp"]);
+                Assert.True(r.ExitCode == 0, $"{ranks} rank(s): exit {r.ExitCode}: {r.StdErr}");
+                var lines = r.StdOut.Split('\n');
+                Assert.Contains(lines, l => l.Contains("extrapolation: 1 of 1 force evaluations had an atom outside the model's training range"));
+                var furthest = Assert.Single(lines, l => l.Contains("furthest out:"));
+                string value = want.Extrapolation.ToString("0.####", CultureInfo.InvariantCulture);
+                Assert.Contains($"atom ID {want.ExtrapolationAtom + 1}'s invariant {want.ExtrapolationInvariant} at step 0, {value} training spreads", furthest);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     private static (double Energy, double[] Virial, double[] Forces) Read(string dir, LammpsDataFile data, int atoms)
     {
         var v = File.ReadAllText(Path.Combine(dir, "sp.txt")).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(P).ToArray();

@@ -34,7 +34,13 @@ public sealed unsafe class LammpsRun
     private readonly LammpsRunOptions _options;
     private readonly byte[] _fixId, _nghost = LammpsLibrary.Utf8("nghost"), _type = LammpsLibrary.Utf8("type"), _id = LammpsLibrary.Utf8("id");
     private readonly ForceResult _result = new();
-    private readonly double[] _virial = new double[7]; // six virial components and the energy, summed over ranks in one call
+    // Six virial components, the energy, whether some atom is outside the training range and whether the signal is
+    // computed, summed over ranks in one call (so every rank agrees on both flags).
+    private readonly double[] _virial = new double[9];
+    private TextWriter _output = TextWriter.Null;
+    private long _evaluations, _outside;     // force evaluations of the current run command, and those with an atom outside
+    private bool _signal;                    // the model reports the extrapolation signal
+    private (double Value, long Step, long Tag, string? Invariant) _largest; // this rank's, over the current run command
     private nint _handle;
     private OpenMpi? _mpi;
     private int _rank, _size = 1;
@@ -74,6 +80,7 @@ public sealed unsafe class LammpsRun
         }
         finally { foreach (var h in handles) h.Free(); }
         if (_handle == 0) throw new DataException($"{_lib.Path}: lammps_open_no_mpi failed");
+        _output = output;
         _rank = Setting("world_rank");
         _size = Setting("world_size");
         _bigTags = Setting("tagint") == 8;
@@ -132,19 +139,53 @@ public sealed unsafe class LammpsRun
                 {
                     int code = Attach(where);
                     if (code != 0) return code;
-                    break;
+                    _evaluations = _outside = 0;
+                    _largest = default;
+                    fixed (byte* p = LammpsLibrary.Utf8(text)) _lib.Command(_handle, p);
+                    if (LastError(where) is { } failed) return failed;
+                    ReportExtrapolation(where);
+                    continue;
                 }
             }
             fixed (byte* p = LammpsLibrary.Utf8(text)) _lib.Command(_handle, p);
-            if (_lib.ConfigHasExceptions() != 0 && _lib.HasError(_handle) != 0)
-            {
-                var buffer = new byte[2048];
-                fixed (byte* b = buffer) _lib.GetLastErrorMessage(_handle, b, buffer.Length);
-                var message = System.Text.Encoding.UTF8.GetString(buffer).TrimEnd('\0').Trim();
-                return Fail($"{where}: LAMMPS: {message}", collective: false);
-            }
+            if (LastError(where) is { } code2) return code2;
         }
         return 0;
+    }
+
+    /// <summary>The failure exit code when the last command raised a LAMMPS error, else null.</summary>
+    private int? LastError(string where)
+    {
+        if (_lib.ConfigHasExceptions() == 0 || _lib.HasError(_handle) == 0) return null;
+        var buffer = new byte[2048];
+        fixed (byte* b = buffer) _lib.GetLastErrorMessage(_handle, b, buffer.Length);
+        var message = System.Text.Encoding.UTF8.GetString(buffer).TrimEnd('\0').Trim();
+        return Fail($"{where}: LAMMPS: {message}", collective: false);
+    }
+
+    /// <summary>
+    /// After a run command: how many force evaluations had an atom outside the model's training range (docs/extrapolation.md),
+    /// and the furthest one, reported by the rank that owned it. Every rank takes part (one sum over ranks).
+    /// </summary>
+    private void ReportExtrapolation(string where)
+    {
+        if (!_signal || _evaluations == 0) return;
+        Span<double> largest = stackalloc double[_size];
+        largest.Clear();
+        largest[_rank] = _largest.Value;
+        if (_size > 1) _mpi?.Sum(largest);
+        int at = 0;
+        for (int r = 1; r < _size; r++) if (largest[r] > largest[at]) at = r;
+        if (_rank == 0)
+            _output.WriteLine(_outside == 0
+                ? $"mld lammps: {where}: extrapolation: every atom stayed inside the model's training range ({_evaluations} force evaluations)"
+                : $"mld lammps: {where}: extrapolation: {_outside} of {_evaluations} force evaluations had an atom outside the model's training range");
+        _output.Flush();
+        if (_size > 1) _mpi?.Sum(0); // rank 0's line first
+        if (_outside > 0 && _rank == at)
+            _output.WriteLine($"mld lammps: {where}: furthest out: atom ID {_largest.Tag}'s invariant {_largest.Invariant} at step {_largest.Step}, " +
+                $"{_largest.Value.ToString("0.####", CultureInfo.InvariantCulture)} training spreads beyond its range (rank {_rank})");
+        _output.Flush();
     }
 
     /// <summary>Before a run: the fix exists, units are metal, every atom type is a model species, ghosts reach far enough; then the callback.</summary>
@@ -256,7 +297,7 @@ public sealed unsafe class LammpsRun
     private static void Callback(nint self, long step, int nlocal, nint tag, nint x, nint f)
     {
         var run = (LammpsRun)GCHandle.FromIntPtr(self).Target!;
-        try { run.Forces(nlocal, x, f); }
+        try { run.Forces(step, nlocal, tag, x, f); }
         catch (Exception e)
         {
             run.Fail($"step {step}: {e.Message}", collective: false);
@@ -264,7 +305,7 @@ public sealed unsafe class LammpsRun
         }
     }
 
-    private void Forces(int nlocal, nint x, nint f)
+    private void Forces(long step, int nlocal, nint tag, nint x, nint f)
     {
         int nghost;
         fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
@@ -287,8 +328,16 @@ public sealed unsafe class LammpsRun
         _virial[0] = w[0]; _virial[1] = w[4]; _virial[2] = w[8];
         _virial[3] = 0.5 * (w[1] + w[3]); _virial[4] = 0.5 * (w[2] + w[6]); _virial[5] = 0.5 * (w[5] + w[7]);
         _virial[6] = _result.Energy;
+        double signal = _result.Extrapolation;
+        _virial[7] = signal > 0 ? 1 : 0;
+        _virial[8] = double.IsNaN(signal) ? 0 : 1; // a rank owning no atom has none
+        if (signal > _largest.Value)
+            _largest = (signal, step, tag == 0 ? _result.ExtrapolationAtom + 1 : Tag((void*)tag, _result.ExtrapolationAtom), _result.ExtrapolationInvariant);
         if (_size > 1) _mpi?.Sum(_virial);
         double energy = _virial[6];
+        _evaluations++;
+        if (_virial[7] > 0) _outside++;
+        if (_virial[8] > 0) _signal = true;
         fixed (byte* id = _fixId)
         {
             _lib.FixExternalSetEnergyGlobal(_handle, id, energy);

@@ -34,6 +34,8 @@ public sealed partial class LearnedForceField : IDomainForceField
         public bool[] Needed = [];
         public double[] Positions = [];  // evaluation order
         public double[] Forces = [];     // evaluation order
+        public double[] Extrapolation = []; // per owned agent (the model has training ranges)
+        public int[] ExtrapolationInvariant = [];
         public readonly double[] GhostVirial = new double[9];
         public int Owned = -1, Agents;
     }
@@ -74,7 +76,10 @@ public sealed partial class LearnedForceField : IDomainForceField
         d.Backend.EnsureWorkers(1);
         var forces = d.Forces;
         Array.Clear(forces, 0, 3 * n);
-        result.Energy = d.Backend.Run(0, owned, 0, d.List, d.Types, forces, conservative, result.Virial, CancellationToken.None);
+        if (_watch && d.Extrapolation.Length < owned) { d.Extrapolation = new double[n]; d.ExtrapolationInvariant = new int[n]; }
+        result.Energy = d.Backend.Run(0, owned, 0, d.List, d.Types, forces, conservative, result.Virial, CancellationToken.None,
+            _watch ? d.Extrapolation : null, _watch ? d.ExtrapolationInvariant : null);
+        if (_watch) DomainSignal(d, owned, result);
         if (conservative) Fold(d, forces, owned, n);
         // The needed ghosts' losses count for the owned atoms' forces only: their energy and virial are their owners'.
         if (conservative && d.Agents > owned)
@@ -104,6 +109,17 @@ public sealed partial class LearnedForceField : IDomainForceField
         for (int k = 0; k < n; k++) d.Types[k] = d.CallerTypes[d.Order[k]];
         Reorder(d, positions, n);
         d.Backend.BuildRows(d.List, d.Positions.AsSpan(0, 3 * n), d.Types, _skin, d.Agents);
+    }
+
+    /// <summary>The domain's signal: its owned atom furthest out (ghosts are other domains' owned atoms), in the caller's order.</summary>
+    private void DomainSignal(DomainState d, int owned, ForceResult result)
+    {
+        double best = 0; int atom = -1;
+        for (int i = 0; i < owned; i++) if (d.Extrapolation[i] > best) { best = d.Extrapolation[i]; atom = i; }
+        result.Extrapolation = best;
+        if (atom < 0) return;
+        result.ExtrapolationAtom = atom;
+        result.ExtrapolationInvariant = _invariantNames[d.Types[atom] * _set.Count + d.ExtrapolationInvariant[atom]];
     }
 
     /// <summary>Adds the owned agents' reactions on images of owned atoms to those atoms.</summary>
