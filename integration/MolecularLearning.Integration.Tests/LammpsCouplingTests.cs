@@ -88,11 +88,15 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         try
         {
             var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), frame, model.Species);
-            // Default metal skin 2 Å on top of the model's ghost cutoff.
-            File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", forceField.GhostCutoff + 2.0));
-            foreach (int ranks in new[] { 1, 2 })
+            // Default metal skin 2 Å on top of the ghost reach: the cutoff (conservative models send the ghosts' reactions to
+            // their owners), or twice it for a conservative model's ghost losses (--ghost-losses).
+            File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", forceField.ReactionGhostCutoff + 2.0));
+            File.WriteAllText(Path.Combine(dir, "in.losses"), SinglePoint("box.data", forceField.GhostCutoff + 2.0));
+            var runs = new List<(int Ranks, string[] Args)> { (1, ["-in", "in.sp"]), (2, ["-in", "in.sp"]) };
+            if (forceField.HasGhostReactions) runs.Add((2, ["-in", "in.losses", "--ghost-losses"]));
+            foreach (var (ranks, args) in runs)
             {
-                var r = MldLammps(dir, ranks, [models.ModelPath(name), "-in", "in.sp"]);
+                var r = MldLammps(dir, ranks, [models.ModelPath(name), .. args]);
                 Assert.True(r.ExitCode == 0, $"{ranks} rank(s): exit {r.ExitCode}: {r.StdErr}\n{r.StdOut[^Math.Min(2000, r.StdOut.Length)..]}");
                 var (energy, virial, forces) = Read(dir, data, frame.AtomCount);
                 double tol = 1e-10;
@@ -181,10 +185,13 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
     [Fact]
     public void ACommunicationCutoffShorterThanTheGhostsNeedIsRefused()
     {
-        // Conservative: ghosts to twice the 6 Å cutoff; 8 Å is enough for agents, not for this model.
-        var (r, _) = Refused("conservative", SinglePoint("box.data", 8.0));
-        Assert.Contains("communication cutoff is 8 Å", r.StdErr);
-        Assert.Contains("comm_modify cutoff 14", r.StdErr);
+        // Ghosts to the 6 Å cutoff plus the 2 Å skin; a conservative model's ghost losses need twice the cutoff.
+        var (r, _) = Refused("conservative", SinglePoint("box.data", 7.0));
+        Assert.Contains("communication cutoff is 7 Å", r.StdErr);
+        Assert.Contains("comm_modify cutoff 8", r.StdErr);
+        var (losses, _) = Refused("conservative", SinglePoint("box.data", 8.0), ["--ghost-losses"]);
+        Assert.Contains("communication cutoff is 8 Å", losses.StdErr);
+        Assert.Contains("comm_modify cutoff 14", losses.StdErr);
     }
 
     [Fact]

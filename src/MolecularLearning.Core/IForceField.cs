@@ -120,4 +120,23 @@ public interface IDomainForceField
     /// </summary>
     void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
         => ComputeDomain(species, positions, owned, result);
+
+    /// <summary>
+    /// Whether <see cref="ComputeDomainWithGhostReactions"/> is available: forces that depend on the neighbours' losses
+    /// (conservative mode), where handing the ghosts' reactions back to their owners replaces evaluating ghost losses.
+    /// </summary>
+    bool HasGhostReactions => false;
+
+    /// <summary>The ghost reach (Å) <see cref="ComputeDomainWithGhostReactions"/> needs: the cutoff.</summary>
+    double ReactionGhostCutoff => GhostCutoff;
+
+    /// <summary>
+    /// Energy and virial as <see cref="ComputeDomain(ReadOnlySpan{Species}, ReadOnlySpan{double}, int, ReadOnlySpan{int}, ForceResult)"/>;
+    /// no ghost's loss is evaluated. Forces on all N atoms: an owned atom's entry holds the owned agents' forces on it
+    /// (images among the ghosts folded, as there, and their entries zeroed), a ghost's entry the owned agents' reactions
+    /// on it. Adding every ghost entry to the atom it is an image of on the domain that owns it (LAMMPS's reverse
+    /// communication) gives the exact forces.
+    /// </summary>
+    void ComputeDomainWithGhostReactions(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
+        => throw new NotSupportedException($"{GetType().Name} does not hand back ghost reactions");
 }

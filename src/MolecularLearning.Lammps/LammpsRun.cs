@@ -6,8 +6,11 @@ using MolecularLearning.Core;
 namespace MolecularLearning.Lammps;
 
 /// <summary>What `mld lammps` runs: the input, its -var definitions, the fix external ID and an optional type → species map.</summary>
+/// <param name="GhostLosses">conservative models: evaluate the ghosts' losses (ghosts to twice the cutoff) instead of
+/// sending the ghosts' reactions to the ranks that own them (ghosts to the cutoff; an exchange of 24 bytes per atom of
+/// the whole system per step, which on very many ranks can cost more than the ghost losses)</param>
 public sealed record LammpsRunOptions(string Input, IReadOnlyList<(string Name, string Value)> Variables, string FixId = "mld",
-    IReadOnlyList<string>? Types = null);
+    IReadOnlyList<string>? Types = null, bool GhostLosses = false);
 
 /// <summary>
 /// Runs a LAMMPS input with a <see cref="IDomainForceField"/> as the forces of `fix ID all external pf/callback 1 1`.
@@ -51,6 +54,7 @@ public sealed unsafe class LammpsRun
     private int[] _localOfTag = [];          // index: tag; local index + 1 (0: not local)
     private bool _bigTags;                   // tagint is int64 (LAMMPS_BIGBIG)
     private GCHandle _self;
+    private double[] _send = [], _receive = []; // ghost reactions by atom ID (3 per atom), summed over ranks
 
     public LammpsRun(LammpsLibrary library, IDomainForceField forceField, IReadOnlyList<Species> modelSpecies, LammpsRunOptions options)
     {
@@ -61,8 +65,17 @@ public sealed unsafe class LammpsRun
         _fixId = LammpsLibrary.Utf8(options.FixId);
     }
 
-    /// <summary>The communication cutoff (Å) the model needs: its ghost cutoff plus the neighbour skin atoms move within between rebuilds.</summary>
-    public double RequiredCommCutoff => _forceField.GhostCutoff + _skin;
+    /// <summary>
+    /// Whether the ghosts' reactions go back to their owners (a conservative model, unless <see cref="LammpsRunOptions.GhostLosses"/>):
+    /// each agent is then evaluated once, on the rank that owns it, and ghosts are needed to the cutoff only.
+    /// </summary>
+    public bool SendsGhostReactions => _forceField.HasGhostReactions && !_options.GhostLosses;
+
+    /// <summary>How far (Å) the ghosts must reach.</summary>
+    public double GhostReach => SendsGhostReactions ? _forceField.ReactionGhostCutoff : _forceField.GhostCutoff;
+
+    /// <summary>The communication cutoff (Å) the model needs: its ghost reach plus the neighbour skin atoms move within between rebuilds.</summary>
+    public double RequiredCommCutoff => GhostReach + _skin;
 
     /// <summary>Opens LAMMPS (MPI_COMM_WORLD under mpirun), runs the input and closes it. Returns the exit code.</summary>
     public int Run(TextWriter output)
@@ -89,7 +102,8 @@ public sealed unsafe class LammpsRun
         try
         {
             if (_rank == 0)
-                output.WriteLine($"mld lammps: {_options.Input} on {_size} rank(s); fix {_options.FixId}; ghosts needed to {_forceField.GhostCutoff:0.###} Å");
+                output.WriteLine($"mld lammps: {_options.Input} on {_size} rank(s); fix {_options.FixId}; ghosts needed to {GhostReach:0.###} Å" +
+                    (SendsGhostReactions ? " (ghost reactions sent to their owners)" : ""));
             output.Flush();
             int code = Execute(_options.Input);
             if (code != 0) return code;
@@ -202,7 +216,7 @@ public sealed unsafe class LammpsRun
         if (problem is not null) return Fail($"{where}: {problem}", collective: true);
         double comm = CommCutoff();
         if (comm < RequiredCommCutoff - 1e-9)
-            return Fail($"{where}: the communication cutoff is {comm:0.###} Å, but the model needs ghost atoms to {_forceField.GhostCutoff:0.###} Å " +
+            return Fail($"{where}: the communication cutoff is {comm:0.###} Å, but the model needs ghost atoms to {GhostReach:0.###} Å " +
                 $"plus the {_skin:0.###} Å neighbour skin: add `comm_modify cutoff {Math.Ceiling(RequiredCommCutoff * 100) / 100:0.##}` before the run", collective: true);
         delegate* unmanaged[Cdecl]<nint, long, int, nint, nint, nint, void> callback = &Callback;
         fixed (byte* id = _fixId) _lib.SetFixExternalCallback(_handle, id, (nint)callback, GCHandle.ToIntPtr(_self));
@@ -275,20 +289,54 @@ public sealed unsafe class LammpsRun
     /// <summary>The exit code of a refused input (the CLI's bad-input code).</summary>
     public const int CliExit = 2;
 
-    /// <summary>For each ghost, the local atom it is an image of (same tag), or −1 when another rank owns it (or atoms have no IDs).</summary>
-    private void Owners(int nlocal, int n)
+    /// <summary>
+    /// LAMMPS's reverse communication, by atom ID: every rank adds its ghosts' reactions at their IDs, one sum over the
+    /// ranks, and each rank adds what arrived at its own atoms' IDs. Dense (3 doubles per atom of the system): the
+    /// library interface does not say which rank owns a ghost, and on 2–64 ranks this costs less than evaluating the
+    /// ghosts' losses. Every rank calls it every step (a collective).
+    /// </summary>
+    private void SendGhostReactions(int nlocal, int n)
+    {
+        long top = 0;
+        void* ids = null;
+        if (n > 0)
+        {
+            fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
+            for (int i = 0; i < n; i++) top = Math.Max(top, Tag(ids, i));
+        }
+        long length = 3 * (long)_mpi!.Max(top);
+        if (length > Array.MaxLength) throw new DataException($"atom IDs up to {length / 3}: too many for the ghost-reaction exchange; give --ghost-losses");
+        if (_send.Length != length) { _send = new double[length]; _receive = new double[length]; }
+        else Array.Clear(_send);
+        var forces = _result.Forces;
+        for (int i = nlocal; i < n; i++)
+        {
+            long at = 3 * (Tag(ids, i) - 1);
+            _send[at] += forces[3 * i]; _send[at + 1] += forces[3 * i + 1]; _send[at + 2] += forces[3 * i + 2];
+        }
+        _mpi.Sum(_send, _receive);
+        for (int i = 0; i < nlocal; i++)
+        {
+            long at = 3 * (Tag(ids, i) - 1);
+            forces[3 * i] += _receive[at]; forces[3 * i + 1] += _receive[at + 1]; forces[3 * i + 2] += _receive[at + 2];
+        }
+    }
+
+    /// <summary>For each ghost, the local atom it is an image of (same tag), or −1 when another rank owns it (or atoms have no IDs). False without IDs.</summary>
+    private bool Owners(int nlocal, int n)
     {
         void* ids;
         fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
         if (_owners.Length < n) _owners = new int[_species.Length];
         long max = 0;
         for (int i = 0; i < n; i++) max = Math.Max(max, Tag(ids, i));
-        if (max == 0) { Array.Fill(_owners, -1, 0, n); return; }
+        if (max == 0) { Array.Fill(_owners, -1, 0, n); return false; }
         if (_localOfTag.Length <= max) _localOfTag = new int[max + 1 + max / 4];
         for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = i + 1;
         for (int i = 0; i < nlocal; i++) _owners[i] = -1;
         for (int i = nlocal; i < n; i++) _owners[i] = _localOfTag[Tag(ids, i)] - 1;
         for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = 0;
+        return true;
     }
 
     private long Tag(void* ids, int i) => _bigTags ? ((long*)ids)[i] : ((int*)ids)[i];
@@ -317,11 +365,17 @@ public sealed unsafe class LammpsRun
         if (n > 0)
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
-            Owners(nlocal, n);
-            _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
-            new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
+            bool tagged = Owners(nlocal, n);
+            if (SendsGhostReactions)
+            {
+                if (!tagged) throw new DataException("the atoms have no IDs (atom_modify id no): mld lammps needs them to send ghost reactions to their owners; give --ghost-losses");
+                _forceField.ComputeDomainWithGhostReactions(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
+            }
+            else _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
         }
         else _result.Clear();
+        if (SendsGhostReactions && _size > 1) SendGhostReactions(nlocal, n);
+        if (n > 0) new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
         var w = _result.Virial;
         // LAMMPS's order xx, yy, zz, xy, xz, yz; the agent-mode virial need not be symmetric, LAMMPS keeps the symmetric part.
         // Energy and virial are totals over the ranks (fix external divides the virial by the rank count itself).

@@ -13,7 +13,7 @@ public sealed unsafe class OpenMpi
 {
     private readonly delegate* unmanaged[Cdecl]<void*, void*, int, nint, nint, nint, int> _allreduce;
     private readonly delegate* unmanaged[Cdecl]<nint, int, int> _abort;
-    private readonly nint _comm, _double, _sum;
+    private readonly nint _comm, _double, _sum, _max;
 
     private OpenMpi(nint library, int fortranComm)
     {
@@ -26,6 +26,7 @@ public sealed unsafe class OpenMpi
         _comm = f2c(fortranComm);
         _double = Get("ompi_mpi_double");
         _sum = Get("ompi_mpi_op_sum");
+        _max = Get("ompi_mpi_op_max");
     }
 
     /// <summary>Binds to Open MPI for LAMMPS's communicator (its Fortran handle, from lammps_get_mpi_comm).</summary>
@@ -52,6 +53,31 @@ public sealed unsafe class OpenMpi
         if (rc != 0) throw new InvalidOperationException($"MPI_Allreduce failed ({rc})");
         total.CopyTo(values);
     }
+
+    /// <summary>The largest of <paramref name="value"/> over the ranks (MPI_Allreduce, MPI_MAX); exact for integers below 2^53.</summary>
+    public double Max(double value)
+    {
+        double total;
+        int rc = _allreduce(&value, &total, 1, _double, _max, _comm);
+        if (rc != 0) throw new InvalidOperationException($"MPI_Allreduce failed ({rc})");
+        return total;
+    }
+
+    /// <summary><paramref name="receive"/> = the sum of <paramref name="send"/> over the ranks, for arrays too large for the stack.</summary>
+    public void Sum(double[] send, double[] receive)
+    {
+        if (receive.Length != send.Length) throw new ArgumentException("send and receive differ in length");
+        for (long at = 0; at < send.Length; at += Chunk)
+        {
+            int count = (int)Math.Min(Chunk, send.Length - at);
+            int rc;
+            fixed (double* v = &send[at]) fixed (double* t = &receive[at]) rc = _allreduce(v, t, count, _double, _sum, _comm);
+            if (rc != 0) throw new InvalidOperationException($"MPI_Allreduce failed ({rc})");
+        }
+    }
+
+    /// <summary>MPI counts are ints: large exchanges go in pieces.</summary>
+    private const int Chunk = 1 << 26;
 
     public void Abort(int code) => _abort(_comm, code);
 }

@@ -105,6 +105,64 @@ public class DomainTests
             }
     }
 
+    /// <summary>
+    /// Conservative forces by reverse communication: each slab evaluates its owned agents only, with ghosts out to the
+    /// cutoff; its ghosts' reactions added to their atoms (what the LAMMPS coupling sends to the owning ranks) give the
+    /// periodic forces, and energies and virials sum as before.
+    /// </summary>
+    [Theory]
+    [InlineData("default", 1)]
+    [InlineData("default", 2)]
+    [InlineData("angles", 2)]
+    public void SlabsHandingBackGhostReactionsEqualThePeriodicBox(string basis, int order)
+    {
+        var options = basis == "default"
+            ? InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2)
+            : Synthetic.Families().Single(f => f.Name == basis).Options;
+        var model = Synthetic.RandomModel(options, order, ForceMode.Conservative, seed: 5, walls: Conformance.Backends.Walls, bounds: order == 2);
+        var frame = Synthetic.Water(14, Cell.Orthorhombic(Box, Box, Box), seed: 6, jitter: 0.1);
+        foreach (bool kernel in new[] { false, true })
+            foreach (int parts in new[] { 1, 2, 3 })
+            {
+                var domains = Enumerable.Range(0, parts).Select(_ => Evaluator(model, kernel)).ToArray();
+                Assert.True(domains[0].HasGhostReactions);
+                Assert.Equal(model.Invariants.Cutoff, domains[0].ReactionGhostCutoff, 12);
+                Assert.Equal(2 * model.Invariants.Cutoff, domains[0].GhostCutoff, 12);
+                foreach (var f in new[] { frame, new Frame(frame.Species.ToArray(), frame.Positions.Select((x, i) => x + 0.02 * Math.Sin(i)).ToArray(), frame.Cell) })
+                {
+                    var whole = Whole(model, f, kernel);
+                    var sum = new ForceResult(f.AtomCount);
+                    for (int p = 0; p < parts; p++)
+                    {
+                        var (species, positions, owned, source) = Slab(f, p, parts, domains[p].ReactionGhostCutoff + 0.01);
+                        // A ghost that is an image of one of the slab's own atoms is folded in the domain (as LAMMPS's tags tell).
+                        var local = new Dictionary<int, int>();
+                        for (int k = 0; k < owned; k++) local[source[k]] = k;
+                        var owners = source.Select((atom, k) => k < owned ? -1 : local.GetValueOrDefault(atom, -1)).ToArray();
+                        var result = new ForceResult();
+                        domains[p].ComputeDomainWithGhostReactions(species, positions, owned, owners, result);
+                        sum.Energy += result.Energy;
+                        for (int a = 0; a < 9; a++) sum.Virial[a] += result.Virial[a];
+                        for (int k = 0; k < species.Length; k++)
+                        {
+                            if (k >= owned && owners[k] >= 0)
+                                for (int x = 0; x < 3; x++) Assert.Equal(0, result.Forces[3 * k + x]); // folded, nothing to send
+                            for (int x = 0; x < 3; x++) sum.Forces[3 * source[k] + x] += result.Forces[3 * k + x];
+                        }
+                    }
+                    Conformance.Backends.AssertAgree(whole, sum, 1e-11);
+                }
+            }
+    }
+
+    [Fact]
+    public void AgentModelsHandBackNoGhostReactions()
+    {
+        var field = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2), 1, ForceMode.Agent, 1).CreateForceField(0.5);
+        Assert.False(field.HasGhostReactions);
+        Assert.Throws<NotSupportedException>(() => field.ComputeDomainWithGhostReactions([], [], 0, [], new ForceResult()));
+    }
+
     [Fact]
     public void GhostCutoffIsTheCutoffForAgentsAndTwiceItForConservativeForces()
     {

@@ -20,15 +20,20 @@ public sealed class LammpsVerb : IVerb
         };
         var fix = new Option<string>("--fix") { Description = "ID of the fix external the model supplies", DefaultValueFactory = _ => "mld" };
         var types = new Option<string?>("--types") { Description = "species of LAMMPS atom types 1, 2, ... (e.g. O,H); default: by atom mass" };
+        var ghostLosses = new Option<bool>("--ghost-losses")
+        {
+            Description = "conservative models: evaluate the ghost atoms' losses (ghosts to twice the cutoff) instead of sending their reactions " +
+                "to the owning ranks (ghosts to the cutoff, 24 bytes per atom of the system exchanged per step); for very many ranks",
+        };
         var command = new Command("lammps", "run a LAMMPS input with the model's forces (mpirun -np N mld lammps ... for MPI domains)")
-            { model, input, variables, fix, types };
+            { model, input, variables, fix, types, ghostLosses };
         command.SetAction(p => CliErrors.Guard(() =>
         {
             var pairs = p.GetResult(variables)?.Tokens.Select(t => t.Value).ToArray() ?? [];
             var list = new List<(string, string)>();
             for (int k = 0; k + 1 < pairs.Length; k += 2) list.Add((pairs[k], pairs[k + 1]));
             var map = p.GetValue(types)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            return Run(p.GetValue(model)!, new LammpsRunOptions(p.GetValue(input)!, list, p.GetValue(fix)!, map));
+            return Run(p.GetValue(model)!, new LammpsRunOptions(p.GetValue(input)!, list, p.GetValue(fix)!, map, p.GetValue(ghostLosses)));
         }));
         return command;
     }

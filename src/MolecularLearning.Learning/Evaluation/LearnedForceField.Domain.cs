@@ -22,6 +22,12 @@ public sealed partial class LearnedForceField : IDomainForceField
     /// <inheritdoc/>
     public double GhostCutoff => _model.Mode == ForceMode.Conservative ? 2 * _set.Cutoff : _set.Cutoff;
 
+    /// <inheritdoc/>
+    public bool HasGhostReactions => _model.Mode == ForceMode.Conservative;
+
+    /// <inheritdoc/>
+    public double ReactionGhostCutoff => _set.Cutoff;
+
     private sealed class DomainState(AgentBackend backend)
     {
         public readonly AgentBackend Backend = backend;
@@ -38,12 +44,23 @@ public sealed partial class LearnedForceField : IDomainForceField
         public int[] ExtrapolationInvariant = [];
         public readonly double[] GhostVirial = new double[9];
         public int Owned = -1, Agents;
+        public bool Reactions;           // ghost losses replaced by handing the ghosts' reactions back
     }
 
     public void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ForceResult result)
         => ComputeDomain(species, positions, owned, default, result);
 
     public void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
+        => Domain(species, positions, owned, owners, result, reactions: false);
+
+    /// <inheritdoc/>
+    public void ComputeDomainWithGhostReactions(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
+    {
+        if (!HasGhostReactions) throw new NotSupportedException("an agent-mode model's forces need no ghost reactions: use ComputeDomain");
+        Domain(species, positions, owned, owners, result, reactions: true);
+    }
+
+    private void Domain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result, bool reactions)
     {
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
@@ -54,7 +71,8 @@ public sealed partial class LearnedForceField : IDomainForceField
         if (owned == 0) return;
         var d = _domain ??= new DomainState(_newBackend());
         bool conservative = _model.Mode == ForceMode.Conservative;
-        bool rebuild = d.CallerTypes.Length != n || d.Owned != owned;
+        bool rebuild = d.CallerTypes.Length != n || d.Owned != owned || d.Reactions != reactions;
+        d.Reactions = reactions;
         if (d.CallerTypes.Length != n) { d.CallerTypes = new int[n]; d.CallerOwners = new int[n]; }
         for (int i = 0; i < n; i++)
         {
@@ -84,7 +102,8 @@ public sealed partial class LearnedForceField : IDomainForceField
         // The needed ghosts' losses count for the owned atoms' forces only: their energy and virial are their owners'.
         if (conservative && d.Agents > owned)
             d.Backend.Run(owned, d.Agents, 0, d.List, d.Types, forces, conservative, d.GhostVirial, CancellationToken.None);
-        forces.AsSpan(0, 3 * owned).CopyTo(result.Forces); // owned atoms keep their indices
+        // Owned atoms keep their indices; with reactions no ghost is needed, so the evaluation order is the caller's.
+        forces.AsSpan(0, 3 * (reactions ? n : owned)).CopyTo(result.Forces);
     }
 
     private void BuildDomain(DomainState d, ReadOnlySpan<double> positions, int n, int owned, bool conservative)
@@ -96,7 +115,7 @@ public sealed partial class LearnedForceField : IDomainForceField
             d.Positions = new double[3 * n]; d.Forces = new double[3 * n];
         }
         Array.Clear(d.Needed);
-        if (conservative)
+        if (conservative && !d.Reactions)
         {
             d.Selection.Build(positions, null, _set.Cutoff, _skin, rows: owned);
             foreach (int j in d.Selection.Index) if (j >= owned && d.CallerOwners[j] < 0) d.Needed[j] = true;
@@ -130,6 +149,7 @@ public sealed partial class LearnedForceField : IDomainForceField
             int o = d.CallerOwners[d.Order[k]];
             if (o < 0) continue;
             forces[3 * o] += forces[3 * k]; forces[3 * o + 1] += forces[3 * k + 1]; forces[3 * o + 2] += forces[3 * k + 2];
+            if (d.Reactions) forces[3 * k] = forces[3 * k + 1] = forces[3 * k + 2] = 0; // delivered: nothing to hand back
         }
     }
 
