@@ -7,7 +7,8 @@
 # on the 96-atom box and on a REPLICA^3 replica (default 10: 96,000 atoms). Writes perf-DATE"T"HHMM"Z".json beside this
 # script (temp file + rename) and prints the ratios: overhead = LAMMPS 1 rank / in-process (also with LAMMPS's time
 # scaled by its CPU share, for a loaded machine), scaling = 1 rank / 2 ranks.
-# Env: STEPS_SMALL (default 500), STEPS_BIG (5), REPLICA (10), WORK (a temp dir). Load average is recorded.
+# Env: STEPS_SMALL (default 500), STEPS_BIG (5), REPLICA (10), WORK (a temp dir), EXTRA (more mld lammps options, e.g.
+# --ghost-losses). Load average and each run's peak resident memory per rank are recorded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -31,7 +32,8 @@ fi
 model=$(realpath "$model")
 
 # The ghost reach the model needs (mld lammps prints it first), plus LAMMPS's 2 Å metal skin.
-reach=$(cd "$work" && mld lammps "$model" -in /dev/null | sed -n 's/.*ghosts needed to \([0-9.]*\) Å.*/\1/p')
+export EXTRA=${EXTRA:-}
+reach=$(cd "$work" && mld lammps "$model" -in /dev/null $EXTRA | sed -n 's/.*ghosts needed to \([0-9.]*\) Å.*/\1/p')
 comm=$(awk -v r="$reach" 'BEGIN {printf "%.2f", r + 2.0}')
 echo "ghost reach $reach Å: comm_modify cutoff $comm"
 
@@ -50,17 +52,21 @@ thermo 0
 run 20
 run ${steps}
 IN
-run_lammps() { # ranks rep steps -> "wall_ns cpu_percent atoms"
+run_lammps() { # ranks rep steps -> "wall_ns cpu_percent atoms peak_rss_mib"
   local ranks=$1 rep=$2 steps=$3 log="$work/lammps-$1-$2.log"
+  rm -f "$work"/rss-*.txt
   # --bind-to none: bound to one core, a rank shares it with the .NET runtime's threads and, on a shared machine,
   # with everything else scheduled there (measured 3x slower at 96 atoms under load 30).
-  (cd "$work" && mpirun --bind-to none -np "$ranks" dotnet "$mld_dll" lammps "$model" -in in.perf \
-      -var rep "$rep" -var comm "$comm" -var steps "$steps" > "$log" 2>&1)
+  # GNU time writes each rank's peak resident set (KiB) to its own file.
+  (cd "$work" && mpirun --bind-to none -np "$ranks" sh -c '/usr/bin/time -f %M -o rss-$OMPI_COMM_WORLD_RANK.txt "$@"' rank \
+      dotnet "$mld_dll" lammps "$model" -in in.perf $EXTRA -var rep "$rep" -var comm "$comm" -var steps "$steps" > "$log" 2>&1)
   # "Loop time of T on P procs for S steps with N atoms", then "C% CPU use with ..."
   local loop cpu
   loop=$(grep "Loop time" "$log" | tail -1 | awk '{printf "%.1f %d", $4 / $9 / $12 * 1e9, $12}')
   cpu=$(grep "CPU use with" "$log" | tail -1 | awk '{sub("%", "", $1); print $1}')
-  echo "${loop%% *} $cpu ${loop##* }"
+  local rss
+  rss=$(cat "$work"/rss-*.txt | sort -n | tail -1 | awk '{printf "%.0f", $1 / 1024}')
+  echo "${loop%% *} $cpu ${loop##* } $rss"
 }
 
 echo "mld lammps ..."
@@ -70,7 +76,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out="integration/lammps/perf-$(date -u +%Y-%m-%dT%H%MZ).json"
 python3 - "$work/bench.json" "$model" "$load" "$s1" "$s2" "$b1" "$b2" > "$out.tmp" <<'PY'
-import json, sys
+import json, os, sys
 bench, model, load = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 def rows(node):
     if isinstance(node, dict):
@@ -84,16 +90,17 @@ for r in rows(bench):
     if r.get("forceField") == "learned":
         inproc.setdefault(r["atoms"], r["medianNsPerAtomStep"])
 def lammps(text):
-    wall, cpu, atoms = text.split()
-    return {"atoms": int(atoms), "nsPerAtomStep": float(wall), "cpuPercent": float(cpu)}
+    wall, cpu, atoms, rss = text.split()
+    return {"atoms": int(atoms), "nsPerAtomStep": float(wall), "cpuPercent": float(cpu), "peakRssMiB": int(rss)}
 s1, s2, b1, b2 = (lammps(t) for t in sys.argv[4:8])
-result = {"model": model, "loadAverage": load, "rows": []}
+result = {"model": model, "loadAverage": load, "extraOptions": os.environ.get("EXTRA", ""), "rows": []}
 for one, two in ((s1, s2), (b1, b2)):
     n = one["atoms"]
     base = inproc.get(n)
     result["rows"].append({
         "atoms": n, "inProcessNsPerAtomStep": base, "lammps1RankNsPerAtomStep": one["nsPerAtomStep"],
         "lammps2RanksNsPerAtomStep": two["nsPerAtomStep"], "cpuPercent1": one["cpuPercent"], "cpuPercent2": two["cpuPercent"],
+        "peakRssMiBPerRank1": one["peakRssMiB"], "peakRssMiBPerRank2": two["peakRssMiB"],
         "overhead1Rank": round(one["nsPerAtomStep"] / base, 3) if base else None,
         # LAMMPS's wall time times its "% CPU use": on a loaded machine the wall time holds the waits for a core
         # (and Open MPI's yields when oversubscribed); mld bench's median is of short windows, nearer CPU time.
