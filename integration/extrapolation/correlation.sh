@@ -6,8 +6,12 @@
 # Reports per model: hot O/H force RMSE, the worst 50-frame window of O, Spearman's rank correlation between a frame's
 # extrapolation and its force RMSE (all atoms; and O only), frames outside the range, and the 300 K held-out O/H RMSE
 # (the fit's held-out block: the last 20% of the frames).
+# Each model is fitted with a committee (--committee $COMMITTEE, default 8): Spearman of the committee deviation (largest atomic
+# force std over the members, DeePMD's max_devi_f) against the frame's force RMSE, the fit's committee seconds against the
+# whole fit, and the wall time of `evaluate` on the hot runs with the committee against the uncapped file without it (the
+# committee stripped: a plain evaluation of the same model; includes loading the data, which both pay).
 # Writes integration/extrapolation/results-<date>-<commit>.{json,md}.
-# Usage: integration/extrapolation/correlation.sh HOT_RUN [HOT_RUN...]   (a few minutes on 2 shared cores)
+# Usage: [COMMITTEE=K] integration/extrapolation/correlation.sh HOT_RUN [HOT_RUN...]   (some 10 minutes on 2 shared cores)
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 HOT_RUN [HOT_RUN...] (CP2K run directories or prefixes with forces)" >&2; exit 2; }
 hot=("$@")
@@ -20,28 +24,32 @@ base=integration/extrapolation/results-$stamp-$commit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 data=samples/water32-xtb
-"${mld[@]}" fit "$data" --mode agent -o "$work/agent.json" > /dev/null 2>&1
-"${mld[@]}" fit "$data" --mode conservative -o "$work/conservative.json" > /dev/null 2>&1
-"${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null 2>&1
+committee=${COMMITTEE:-8}
+"${mld[@]}" fit "$data" --mode agent --committee "$committee" -o "$work/agent.json" --json > "$work/agent-fit.json" 2> /dev/null
+"${mld[@]}" fit "$data" --mode conservative --committee "$committee" -o "$work/conservative.json" --json > "$work/conservative-fit.json" 2> /dev/null
+"${mld[@]}" fit "$data" --preset accurate --committee "$committee" -o "$work/accurate.json" --json > "$work/accurate-fit.json" 2> /dev/null
 for m in agent conservative accurate; do
   /usr/bin/python3 - "$work/$m.json" "$work/$m-uncapped.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for p in d["parameters"].values():
     p.get("bounds", {}).pop("cap", None)
+d.pop("committee", None)
 json.dump(d, open(sys.argv[2], "w"))
 PY
 done
 for m in agent conservative accurate; do
   for v in "$m" "$m-uncapped"; do
     echo "correlation.sh: $v (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    t0=$(date +%s.%N)
     "${mld[@]}" evaluate "$work/$v.json" "${hot[@]}" --json > "$work/$v-hot.json"
+    echo "$(date +%s.%N) - $t0" | bc > "$work/$v-hot.seconds"
     "${mld[@]}" evaluate "$work/$v.json" "$data" --json > "$work/$v-300.json"
   done
 done
-/usr/bin/python3 - "$work" "$base" "$commit" "$stamp" "$(cut -d' ' -f1-3 /proc/loadavg)" "${hot[@]}" <<'PY'
+/usr/bin/python3 - "$work" "$base" "$commit" "$stamp" "$(cut -d' ' -f1-3 /proc/loadavg)" "$committee" "${hot[@]}" <<'PY'
 import json, math, sys
-work, base, commit, stamp, load, hot = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+work, base, commit, stamp, load, members, hot = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7:]
 
 def rank(x):
     order = sorted(range(len(x)), key=lambda i: x[i])
@@ -87,8 +95,26 @@ for m in ["agent", "conservative", "accurate"]:
             "largestExtrapolation": max(ext),
             "mostFrequentInvariant": max(set(p.get("invariant") for p in pf), key=lambda s: sum(1 for p in pf if p.get("invariant") == s)),
             "heldout300Rmse": {s: rms([p["rmse"][s] for p in held]) for s in h["species"]},
+            "evaluateSeconds": float(open(f"{work}/{v}-hot.seconds").read()),
         })
-json.dump({"date": stamp, "commit": commit, "load": load, "hot": hot, "training": "samples/water32-xtb", "models": rows},
+        if "committee" in pf[0]:
+            fit = json.load(open(f"{work}/{m}-fit.json"))
+            com = [p["committee"] for p in pf]
+            rows[-1].update({
+                "committee": members,
+                "spearmanCommittee": spearman(com, [p["forceRmse"] for p in pf]),
+                "spearmanCommitteeO": spearman(com, o),
+                "committeeMedian": sorted(com)[len(com) // 2],
+                "committeeLargest": max(com),
+                "fitSeconds": fit["seconds"],
+                "committeeFitSeconds": fit["committeeSeconds"],
+                "committeeHeldout300Spearman": spearman([p["committee"] for p in held], [p["forceRmse"] for p in held]),
+            })
+for r in rows:
+    if "committee" in r:
+        plain = next(x for x in rows if x["model"] == r["model"] + "-uncapped")
+        r["evaluateSecondsRatio"] = r["evaluateSeconds"] / plain["evaluateSeconds"]
+json.dump({"date": stamp, "commit": commit, "load": load, "hot": hot, "training": "samples/water32-xtb", "committee": members, "models": rows},
           open(base + ".json", "w"), indent=2)
 with open(base + ".md", "w") as f:
     f.write(f"# Extrapolation signal against force error ({stamp}, {commit}, load {load})\n\n")
@@ -99,5 +125,16 @@ with open(base + ".md", "w") as f:
         f.write(f"| {r['model']} | {r['hotRmse']['O']:.4f} | {r['hotRmse']['H']:.4f} | {r['worst50FrameWindowO']:.3f} | {r['spearman']:.3f} | "
                 f"{r['spearmanO']:.3f} | {r['framesOutside']}/{r['hotFrames']} | {r['largestExtrapolation']:.2f} | "
                 f"{r['heldout300Rmse']['O']:.4f} | {r['heldout300Rmse']['H']:.4f} |\n")
+    f.write(f"\nCommittee of {members} members (bootstrap resamples of blocks of the training frames), the models above without \"-uncapped\". "
+            "Spearman: the frame's committee deviation (largest atomic force std over members, eV/Å) against its force RMSE; "
+            "fit: whole fit and the committee's part, seconds; evaluate: `mld evaluate` wall time on the hot runs with the committee "
+            "against the same model without it (uncapped file), both including loading the data.\n\n")
+    f.write("| model | Spearman committee | Spearman committee (O) | Spearman extrapolation | 300 K held-out Spearman committee | committee median / largest (eV/Å) | fit s (committee s) | evaluate s with / without (ratio) |\n|---|---|---|---|---|---|---|---|\n")
+    for r in rows:
+        if "committee" not in r: continue
+        plain = next(x for x in rows if x["model"] == r["model"] + "-uncapped")
+        f.write(f"| {r['model']} | {r['spearmanCommittee']:.3f} | {r['spearmanCommitteeO']:.3f} | {r['spearman']:.3f} | {r['committeeHeldout300Spearman']:.3f} | "
+                f"{r['committeeMedian']:.4f} / {r['committeeLargest']:.4f} | {r['fitSeconds']:.1f} ({r['committeeFitSeconds']:.1f}) | "
+                f"{r['evaluateSeconds']:.1f} / {plain['evaluateSeconds']:.1f} ({r['evaluateSecondsRatio']:.2f}) |\n")
 print(open(base + ".md").read())
 PY
