@@ -56,15 +56,15 @@ public sealed class CommitteeEvaluator
         int at = atoms > 0 ? 0 : -1;
         for (int i = 0; i < atoms; i++)
         {
+            // Differences from the first member: equal members give exactly 0 (a mean of equal numbers need not be one of them).
             double var = 0;
             for (int c = 0; c < 3; c++)
             {
-                double mean = 0;
-                for (int m = 0; m < k; m++) mean += forces[m][3 * i + c];
-                mean /= k;
-                for (int m = 0; m < k; m++) { double d = forces[m][3 * i + c] - mean; var += d * d; }
+                double first = forces[0][3 * i + c], sum = 0, squares = 0;
+                for (int m = 1; m < k; m++) { double d = forces[m][3 * i + c] - first; sum += d; squares += d * d; }
+                var += Math.Max(0, squares / k - (sum / k) * (sum / k));
             }
-            deviation[i] = Math.Sqrt(var / k);
+            deviation[i] = Math.Sqrt(var);
             if (deviation[i] > max) { max = deviation[i]; at = i; }
         }
         return (max, at);
