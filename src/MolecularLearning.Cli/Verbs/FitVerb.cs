@@ -30,11 +30,12 @@ public sealed class FitVerb : IVerb
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants; the default without --mode); other options override its settings" };
         var prior = new Option<string?>("--prior") { Description = "a model fitted on other data (e.g. a long xTB run): fit these frames as an offset from it (its basis, mode and walls; the ridge pulls toward its losses)" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
+        var committeeBlocks = new Option<int?>("--committee-blocks") { Description = "contiguous blocks of training frames the committee members resample (default 16)" };
         var committee = new Option<int?>("--committee") { Description = "also fit K committee members (bootstrap resamples of blocks of the training frames) and store them in the model file: `evaluate` then reports their force disagreement (DeePMD-kit's model deviation); default none" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -84,6 +85,7 @@ public sealed class FitVerb : IVerb
                 if (p.GetValue(prior) is not null) throw new DataException("--committee: not available with --prior (an offset fit stores no members)");
                 options = options with { Committee = cm };
             }
+            if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
         }));

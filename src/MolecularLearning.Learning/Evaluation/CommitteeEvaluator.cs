@@ -30,6 +30,9 @@ public sealed class CommitteeEvaluator
     /// <summary>The atom with the largest σ_i in the last <see cref="Deviation"/> (−1 before any).</summary>
     public int Atom { get; private set; } = -1;
 
+    /// <summary>sqrt(mean over atoms of σ_i²) in the last <see cref="Deviation"/>: the whole frame's disagreement, as a frame's force RMSE is its whole error.</summary>
+    public double Rms { get; private set; } = double.NaN;
+
     /// <summary>max_i σ_i (eV/Å) of the members' forces on this configuration.</summary>
     public double Deviation(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell)
     {
@@ -45,6 +48,9 @@ public sealed class CommitteeEvaluator
         _atoms = n;
         var (max, atom) = AtomDeviations(_forces, n, _atomDeviation);
         Atom = atom;
+        double squares = 0;
+        for (int i = 0; i < n; i++) squares += _atomDeviation[i] * _atomDeviation[i];
+        Rms = n > 0 ? Math.Sqrt(squares / n) : double.NaN;
         return max;
     }
 
