@@ -92,10 +92,13 @@ public sealed class EvaluateVerbTests : IDisposable
             // Four frames cut into blocks and resampled: members differ, so every frame has a positive, finite deviation.
             Assert.All(frames, f => Assert.True(f.GetProperty("committee").GetDouble() is var c && c > 0 && double.IsFinite(c)));
             Assert.True(doc.RootElement.TryGetProperty("spearmanCommittee", out _));
+            Assert.Equal(3, doc.RootElement.GetProperty("committeeMembers").GetInt32());
+            // The RMS over atoms never exceeds the largest atom's deviation.
+            Assert.All(frames, f => Assert.True(f.GetProperty("committeeRms").GetDouble() <= f.GetProperty("committee").GetDouble() * (1 + 1e-12)));
         }
         (code, stdout, err) = Mld("evaluate", model, PbeSample());
         Assert.True(code == 0, err);
-        Assert.Contains("committee deviation (largest atomic force std over members)", stdout);
+        Assert.Contains("committee deviation (3 members; largest atomic force std over members)", stdout);
 
         // The same file without the section: an ordinary model, no committee fields.
         var node = JsonNode.Parse(File.ReadAllText(model))!.AsObject();
