@@ -100,11 +100,19 @@ public sealed class EvaluateVerbTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Contains("committee deviation (3 members; largest atomic force std over members)", stdout);
 
+        // mld run checks the committee every output step, the start included: steps 0, 10, 20.
+        (code, stdout, err) = Mld("run", model, "--from", PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
+        Assert.True(code == 0, err);
+        Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\)", stdout);
+
         // The same file without the section: an ordinary model, no committee fields.
         var node = JsonNode.Parse(File.ReadAllText(model))!.AsObject();
         node.Remove("committee");
         string plain = Path.Combine(_dir, "plain.json");
         File.WriteAllText(plain, node.ToJsonString());
+        (code, stdout, err) = Mld("run", plain, "--from", PbeSample(), "--steps", "10", "--every", "10");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("committee deviation", stdout);
         (code, stdout, err) = Mld("evaluate", plain, PbeSample(), "--json");
         Assert.True(code == 0, err);
         using (var doc = JsonDocument.Parse(stdout))
