@@ -73,4 +73,56 @@ public sealed class EvaluateVerbTests : IDisposable
         Assert.Equal(2, code);
         Assert.StartsWith("error: --worst: -1 is negative", err);
     }
+
+    [Fact]
+    public void AModelFittedWithACommitteeReportsItsDeviationPerFrame()
+    {
+        string model = Path.Combine(_dir, "committee.json");
+        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--mode", "agent", "--stride", "1", "--holdout", "0", "--ridge", "1e-6", "--committee", "3", "--json");
+        Assert.True(code == 0, err);
+        using (var fit = JsonDocument.Parse(stdout)) Assert.Equal(3, fit.RootElement.GetProperty("committee").GetInt32());
+        Assert.Equal(3, JsonNode.Parse(File.ReadAllText(model))!["committee"]!["members"]!.AsArray().Count);
+
+        (code, stdout, err) = Mld("evaluate", model, PbeSample(), "--json");
+        Assert.True(code == 0, err);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var frames = doc.RootElement.GetProperty("perFrame").EnumerateArray().ToList();
+            Assert.NotEmpty(frames);
+            // Four frames cut into blocks and resampled: members differ, so every frame has a positive, finite deviation.
+            Assert.All(frames, f => Assert.True(f.GetProperty("committee").GetDouble() is var c && c > 0 && double.IsFinite(c)));
+            Assert.True(doc.RootElement.TryGetProperty("spearmanCommittee", out _));
+            Assert.Equal(3, doc.RootElement.GetProperty("committeeMembers").GetInt32());
+            // The RMS over atoms never exceeds the largest atom's deviation.
+            Assert.All(frames, f => Assert.True(f.GetProperty("committeeRms").GetDouble() <= f.GetProperty("committee").GetDouble() * (1 + 1e-12)));
+        }
+        (code, stdout, err) = Mld("evaluate", model, PbeSample());
+        Assert.True(code == 0, err);
+        Assert.Contains("committee deviation (3 members; largest atomic force std over members)", stdout);
+
+        // mld run checks the committee every output step, the start included: steps 0, 10, 20.
+        (code, stdout, err) = Mld("run", model, "--from", PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
+        Assert.True(code == 0, err);
+        Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\)", stdout);
+
+        // The same file without the section: an ordinary model, no committee fields.
+        var node = JsonNode.Parse(File.ReadAllText(model))!.AsObject();
+        node.Remove("committee");
+        string plain = Path.Combine(_dir, "plain.json");
+        File.WriteAllText(plain, node.ToJsonString());
+        (code, stdout, err) = Mld("run", plain, "--from", PbeSample(), "--steps", "10", "--every", "10");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("committee deviation", stdout);
+        (code, stdout, err) = Mld("evaluate", plain, PbeSample(), "--json");
+        Assert.True(code == 0, err);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            Assert.False(doc.RootElement.TryGetProperty("spearmanCommittee", out _));
+            Assert.All(doc.RootElement.GetProperty("perFrame").EnumerateArray(), f => Assert.False(f.TryGetProperty("committee", out _)));
+        }
+
+        (code, _, err) = Mld("fit", PbeSample(), "-o", model, "--committee", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("committee must be 0 (none) or at least 2 members, got 1", err);
+    }
 }

@@ -106,4 +106,41 @@ public sealed partial class ModelFileFuzzTests(ITestOutputHelper output) : IDisp
         });
         FuzzTally.Report(output, tally);
     }
+
+    /// <summary>A model with two committee members (docs/extrapolation.md, "Committee"): damaged files give a finite deviation or are refused.</summary>
+    [Fact]
+    public async Task DamagedCommitteeSectionsLoadAndAnswerFiniteOrAreRefused()
+    {
+        var plain = Model();
+        static QuadraticLoss Scaled(QuadraticLoss l, double f) =>
+            new([.. l.Linear.ToArray().Select(x => f * x)], [.. l.Quadratic.ToArray().Select(x => f * x)], l.Bounds, l.Range);
+        var json = plain.WithCommittee([.. new[] { 0.9, 1.1 }.Select(f => (IReadOnlyList<QuadraticLoss>)[.. plain.Losses.Select(l => Scaled(l, f))])]).ToJson();
+        int start = json.IndexOf("\"committee\"", StringComparison.Ordinal);
+        var water = Water();
+        var tally = new FuzzTally("committee section");
+        var rng = new Random(Seed + 1);
+        for (int c = 0; c < 60; c++)
+        {
+            var path = Path.Combine(_dir, $"c{c}.json");
+            // Damage inside the committee section only: the rest is the other test's.
+            var section = json[start..];
+            if (rng.Next(3) == 0) section = Mutator.Mutate(section, rng, 1 + rng.Next(2));
+            else
+            {
+                var matches = NumberToken().Matches(section);
+                var m = matches[rng.Next(matches.Count)];
+                section = section[..m.Index] + Extremes[rng.Next(Extremes.Length)] + section[(m.Index + m.Length)..];
+            }
+            var text = json[..start] + section;
+            File.WriteAllText(path, text);
+            await tally.Run($"case {c}", TimeSpan.FromSeconds(20), _ =>
+            {
+                var model = LearnedModel.Load(path);
+                if (model.Committee is null) return Outcome.Accepted;
+                double deviation = new CommitteeEvaluator(model).Deviation(water.Species, water.Positions, water.Cell);
+                return double.IsFinite(deviation) ? Outcome.Accepted : Outcome.SilentWrong;
+            });
+        }
+        FuzzTally.Report(output, tally);
+    }
 }

@@ -77,21 +77,46 @@ public sealed class EvaluateVerb : IVerb
         var forceField = model.CreateForceField(backend);
         BackendOption.Tell(forceField);
         var frames = LoadReferenceFrames(inputs, (frame, where) => model.CheckSpecies(frame.Species, where));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (report, perFrame) = ForceErrors.EvaluateFrames(forceField, frames);
+        double forceSeconds = clock.Elapsed.TotalSeconds;
         string? unavailable = forceField.ReportsExtrapolation ? null
             : "extrapolation signal: not available (the model file records no training ranges; refit it with this version to get them)";
-        return Report(report, perFrame, unavailable, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst);
+        // The committee's deviation per frame (K more evaluations each): only for a model fitted with --committee.
+        CommitteeFrames? committee = null;
+        if (model.Committee is not null)
+        {
+            clock.Restart();
+            var members = new CommitteeEvaluator(model, backend: backend);
+            var max = new double[frames.Count];
+            var rms = new double[frames.Count];
+            for (int f = 0; f < frames.Count; f++)
+            {
+                max[f] = members.Deviation(frames[f].Species, frames[f].Positions, frames[f].Cell);
+                rms[f] = members.Rms;
+            }
+            committee = new CommitteeFrames(max, rms, members.Members, forceSeconds, clock.Elapsed.TotalSeconds);
+        }
+        return Report(report, perFrame, unavailable, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst, committee);
     }
 
-    private static int Report(ForceErrorReport report, IReadOnlyList<FrameError> perFrame, string? unavailable, string modelName, string[] inputs, bool asJson, int worst)
+    /// <summary>Per frame the committee's largest atomic force std and its RMS over atoms; the seconds of the plain evaluation pass and of the committee's.</summary>
+    private sealed record CommitteeFrames(double[] Max, double[] Rms, int Members, double ForceSeconds, double CommitteeSeconds)
+    {
+        public double Spearman(IReadOnlyList<FrameError> perFrame, bool rms) => ForceErrors.Spearman(rms ? Rms : Max, [.. perFrame.Select(x => x.ForceRmse)]);
+    }
+
+    private static int Report(ForceErrorReport report, IReadOnlyList<FrameError> perFrame, string? unavailable, string modelName, string[] inputs, bool asJson, int worst,
+        CommitteeFrames? committee = null)
     {
         double spearman = ForceErrors.Spearman([.. perFrame.Select(x => x.Extrapolation)], [.. perFrame.Select(x => x.ForceRmse)]);
+        double spearmanCommittee = committee?.Spearman(perFrame, rms: false) ?? double.NaN;
         if (asJson)
         {
             using var stdout = Console.OpenStandardOutput();
             if (unavailable is not null) Console.Error.WriteLine(unavailable);
             using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
-                ErrorJson.Write(w, report, w => WritePerFrame(w, report, perFrame, spearman));
+                ErrorJson.Write(w, report, w => WritePerFrame(w, report, perFrame, spearman, committee));
             stdout.Write("\n"u8);
             return 0;
         }
@@ -108,21 +133,41 @@ public sealed class EvaluateVerb : IVerb
                 + $"{perFrame.Max(x => x.Extrapolation).ToString("0.###", CultureInfo.InvariantCulture)} training spreads; "
                 + $"rank correlation with the frame's force RMSE {(double.IsNaN(spearman) ? "undefined" : spearman.ToString("0.000", CultureInfo.InvariantCulture))}"));
         }
+        if (committee is not null)
+            AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"committee deviation ({committee.Members} members; largest atomic force std over members): median {Median(committee.Max):0.0000} eV/Å, largest {committee.Max.DefaultIfEmpty(double.NaN).Max():0.0000} eV/Å; ")
+                + $"rank correlation with the frame's force RMSE {(double.IsNaN(spearmanCommittee) ? "undefined" : spearmanCommittee.ToString("0.000", CultureInfo.InvariantCulture))}"));
         if (worst > 0 && perFrame.Count > 0)
         {
             var rows = new Table().Border(TableBorder.Simple).AddColumn("frame").AddColumn("force RMSE (eV/Å)").AddColumn("extrapolation").AddColumn("atom").AddColumn("invariant");
+            if (committee is not null) rows.AddColumn("committee (eV/Å)");
             foreach (var x in perFrame.OrderByDescending(x => x.ForceRmse).ThenBy(x => x.Frame).Take(worst))
-                rows.AddRow(x.Frame.ToString(CultureInfo.InvariantCulture), x.ForceRmse.ToString("0.0000", CultureInfo.InvariantCulture),
+            {
+                var cells = new List<string> { x.Frame.ToString(CultureInfo.InvariantCulture), x.ForceRmse.ToString("0.0000", CultureInfo.InvariantCulture),
                     double.IsNaN(x.Extrapolation) ? "n/a" : x.Extrapolation.ToString("0.###", CultureInfo.InvariantCulture),
-                    x.Atom >= 0 ? x.Atom.ToString(CultureInfo.InvariantCulture) : "-", Markup.Escape(x.Invariant ?? "-"));
+                    x.Atom >= 0 ? x.Atom.ToString(CultureInfo.InvariantCulture) : "-", Markup.Escape(x.Invariant ?? "-") };
+                if (committee is not null) cells.Add(committee.Max[x.Frame].ToString("0.0000", CultureInfo.InvariantCulture));
+                rows.AddRow([.. cells]);
+            }
             AnsiConsole.MarkupLine($"worst {Math.Min(worst, perFrame.Count)} frames:");
             AnsiConsole.Write(rows);
         }
         return 0;
     }
 
-    /// <summary>perFrame: [{frame, forceRmse, rmse: {species}, extrapolation (null: not available), atom, invariant}], and spearman.</summary>
-    private static void WritePerFrame(Utf8JsonWriter w, ForceErrorReport report, IReadOnlyList<FrameError> perFrame, double spearman)
+    private static double Median(double[] values)
+    {
+        if (values.Length == 0) return double.NaN;
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+    }
+
+    /// <summary>
+    /// perFrame: [{frame, forceRmse, rmse: {species}, extrapolation (null: not available), atom, invariant, committee and committeeRms (a model with
+    /// members only)}], spearman (extrapolation); with members also spearmanCommittee, spearmanCommitteeRms, committeeMembers and seconds.
+    /// </summary>
+    private static void WritePerFrame(Utf8JsonWriter w, ForceErrorReport report, IReadOnlyList<FrameError> perFrame, double spearman,
+        CommitteeFrames? committee)
     {
         var species = report.Species.Keys.ToList();
         w.WriteStartArray("perFrame");
@@ -137,11 +182,28 @@ public sealed class EvaluateVerb : IVerb
             w.WriteEndObject();
             if (double.IsNaN(x.Extrapolation)) w.WriteNull("extrapolation"); else w.WriteNumber("extrapolation", x.Extrapolation);
             if (x.Atom >= 0) { w.WriteNumber("atom", x.Atom); w.WriteString("invariant", x.Invariant); }
+            if (committee is not null)
+            {
+                w.WriteNumber("committee", committee.Max[x.Frame]);
+                w.WriteNumber("committeeRms", committee.Rms[x.Frame]);
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
         // Spearman's rank correlation between the frames' extrapolation and force RMSE (null: undefined or not available).
-        if (double.IsNaN(spearman)) w.WriteNull("spearman"); else w.WriteNumber("spearman", spearman);
+        void Number(string name, double value) { if (double.IsNaN(value)) w.WriteNull(name); else w.WriteNumber(name, value); }
+        Number("spearman", spearman);
+        if (committee is not null)
+        {
+            Number("spearmanCommittee", committee.Spearman(perFrame, rms: false));
+            Number("spearmanCommitteeRms", committee.Spearman(perFrame, rms: true));
+            w.WriteNumber("committeeMembers", committee.Members);
+            // Wall seconds of the plain pass (forces, errors, signal) and of the members' (the committee's cost beside it).
+            w.WriteStartObject("seconds");
+            w.WriteNumber("forces", committee.ForceSeconds);
+            w.WriteNumber("committee", committee.CommitteeSeconds);
+            w.WriteEndObject();
+        }
     }
 }
 

@@ -30,10 +30,12 @@ public sealed class FitVerb : IVerb
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants; the default without --mode); other options override its settings" };
         var prior = new Option<string?>("--prior") { Description = "a model fitted on other data (e.g. a long xTB run): fit these frames as an offset from it (its basis, mode and walls; the ridge pulls toward its losses)" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
+        var committeeBlocks = new Option<int?>("--committee-blocks") { Description = "contiguous blocks of training frames the committee members resample (default 16)" };
+        var committee = new Option<int?>("--committee") { Description = "also fit K committee members (bootstrap resamples of blocks of the training frames) and store them in the model file: `evaluate` then reports their force disagreement (DeePMD-kit's model deviation); default none" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -78,6 +80,12 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(linear) is { } lin)
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
+            if (p.GetValue(committee) is { } cm)
+            {
+                if (p.GetValue(prior) is not null) throw new DataException("--committee: not available with --prior (an offset fit stores no members)");
+                options = options with { Committee = cm };
+            }
+            if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
         }));
@@ -158,6 +166,13 @@ public sealed class FitVerb : IVerb
             }
             w.WriteEndObject();
             w.WriteNumber("seconds", Math.Round(result.Report.Seconds, 3));
+            if (result.Model.Committee is { } members)
+            {
+                w.WriteNumber("committee", members.Count);
+                w.WriteNumber("committeeSeconds", Math.Round(result.Report.CommitteeSeconds, 3));
+                w.WriteNumber("designSeconds", Math.Round(result.Report.DesignSeconds, 3));
+                w.WriteNumber("solveSeconds", Math.Round(result.Report.SolveSeconds, 3));
+            }
             w.WriteEndObject();
         }
         stdout.Write("\n"u8);
@@ -170,6 +185,9 @@ public sealed class FitVerb : IVerb
         AnsiConsole.MarkupLine(Markup.Escape(
             $"model {output}: order {m.Order}, {m.Mode.Name()} mode, {r.Invariants} invariants, {r.Parameters} parameters, " +
             $"{m.Training.TrainFrames} training frames (stride {m.Training.Stride}), {m.Training.HoldoutFrames} held out, {r.Seconds:0.0} s"));
+        if (m.Committee is { } members)
+            AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"committee: {members.Count} members in {r.CommitteeSeconds:0.0} s (design {r.DesignSeconds:0.0} s, ridge solve {r.SolveSeconds:0.0} s)")));
         if (r.Recipe is { } recipe) AnsiConsole.MarkupLine(Markup.Escape("recipe: " + recipe));
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");

@@ -123,11 +123,12 @@ public sealed class RunVerb : IVerb
                     "(the default model diverged after 2.3–3.4 ps with --tau 100); leave --massive and --tau out for the massive chain, τ 10 fs (docs/thermostats.md)");
             o = o with { Settings = settings };
         }
-        return Simulate(o, forces.NewForceField, forces.Hash, forces.Conservative);
+        return Simulate(o, forces.NewForceField, forces.Hash, forces.Conservative, forces.Committee);
     }
 
     /// <summary>Where the forces come from: a model file or an i-PI client (--forces); whether they are conservative; the identity kept in checkpoints.</summary>
-    internal sealed record ForceSource(Func<IForceField> NewForceField, bool Conservative, string Hash);
+    /// <param name="Committee">A model file's committee members to check every output step (null: none).</param>
+    internal sealed record ForceSource(Func<IForceField> NewForceField, bool Conservative, string Hash, CommitteeWatch? Committee = null);
 
     /// <summary>The force provider of a run, from the model argument or --forces.</summary>
     private static ForceSource SelectForces(RunOptions o)
@@ -160,7 +161,8 @@ public sealed class RunVerb : IVerb
         var probe = learned.CreateForceField(skin: 0, backend: o.Backend); // fails here, before any file is written, if simd cannot be had
         BackendOption.Tell(probe);
         Console.Error.WriteLine($"backend: {probe.Backend}");
-        return new ForceSource(() => learned.CreateForceField(skin: 0, backend: o.Backend), learned.Mode == ForceMode.Conservative, Checkpoint.FileHash(o.Model));
+        return new ForceSource(() => learned.CreateForceField(skin: 0, backend: o.Backend), learned.Mode == ForceMode.Conservative, Checkpoint.FileHash(o.Model),
+            learned.Committee is null ? null : new CommitteeWatch(learned, o.Backend));
     }
 
     /// <summary>
@@ -186,7 +188,7 @@ public sealed class RunVerb : IVerb
     }
 
     /// <summary>Sets up the integrator and files, runs, and cleans up; <paramref name="newForceField"/> gives a fresh evaluator.</summary>
-    internal static int Simulate(RunOptions o, Func<IForceField> newForceField, string modelHash, bool conservativeForces)
+    internal static int Simulate(RunOptions o, Func<IForceField> newForceField, string modelHash, bool conservativeForces, CommitteeWatch? committee = null)
     {
         VerletIntegrator md;
         bool restarting = o.Restart is not null;
@@ -217,8 +219,13 @@ public sealed class RunVerb : IVerb
         {
             run = new MdRun(md, output, newForceField, restarting ? startStep : null, DivergenceLimits.For(conservativeForces))
             {
-                Progress = progress.Report,
-                ProgressEvery = (int)Math.Clamp((o.Steps - startStep) / 1000, 1, 100),
+                // With a committee the progress callback also checks it, every output step (K evaluations each).
+                Progress = committee is null ? progress.Report : step =>
+                {
+                    progress.Report(step);
+                    if (step % o.Every == 0) committee.Check(step, md.State.Species, md.State.Positions, md.State.Cell);
+                },
+                ProgressEvery = committee is null ? (int)Math.Clamp((o.Steps - startStep) / 1000, 1, 100) : o.Every,
                 Profile = o.Profile ? new RunProfile() : null,
             };
             if (received is not null) run.Stop(); // a signal that came while setting up
@@ -259,6 +266,8 @@ public sealed class RunVerb : IVerb
                     ? string.Create(inv, $"extrapolation: all {run.StepsWithSignal} steps inside the training range")
                     : string.Create(inv, $"extrapolation: {run.StepsOutside} of {run.StepsWithSignal} steps ({100.0 * run.StepsOutside / run.StepsWithSignal:0.#}%) outside the training range; largest {largest:0.###} training spreads at step {at} (atom {atom}, {invariant})"));
             }
+            if (committee is { Checks: > 0 })
+                Console.WriteLine(string.Create(inv, $"committee deviation ({committee.Members} members, every {o.Every} steps, {committee.Checks} checks): median {committee.Median:0.0000} eV/Å, largest {committee.Largest:0.0000} eV/Å at step {committee.LargestStep} (atom {committee.LargestAtom})"));
             if (run.Profile is { } p)
             {
                 Console.WriteLine($"profile ({p.Steps} steps):");

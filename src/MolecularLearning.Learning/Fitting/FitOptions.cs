@@ -69,6 +69,15 @@ public sealed record FitOptions
     /// <summary>Fewer force components per parameter than this gives a warning in the report (0: never).</summary>
     public double MinRowsPerParameter { get; init; } = 50;
 
+    /// <summary>
+    /// Committee members fitted beside the model (0: none): each is the same design refitted, with the same ridge, on a
+    /// bootstrap resample of <see cref="CommitteeBlocks"/> contiguous blocks of the training frames (docs/extrapolation.md,
+    /// "Committee"). Their force disagreement is the model deviation DeePMD-kit users know.
+    /// </summary>
+    public int Committee { get; init; }
+    /// <summary>Contiguous blocks of training frames a committee member resamples (at least this many; one Gram matrix each).</summary>
+    public int CommitteeBlocks { get; init; } = 16;
+
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;
     /// <summary>A name for the data, stored in the model's training metadata.</summary>
@@ -177,6 +186,8 @@ public sealed record FitOptions
         if (Folds < 0) throw new Core.DataException($"folds must be non-negative, got {Folds}");
         if (SmallDataFrames < 0) throw new Core.DataException($"small-data frames must be non-negative, got {SmallDataFrames}");
         if (SmallDataFolds < 2) throw new Core.DataException($"small-data folds must be at least 2, got {SmallDataFolds}");
+        if (Committee < 0 || Committee == 1) throw new Core.DataException($"committee must be 0 (none) or at least 2 members, got {Committee}");
+        if (CommitteeBlocks < 2) throw new Core.DataException($"committee blocks must be at least 2, got {CommitteeBlocks}");
         if (Ridge is { } r && !(r >= 0)) throw new Core.DataException($"ridge must be non-negative, got {r}");
         if (!(RepulsionStrength >= 0)) throw new Core.DataException("repulsion strength must be non-negative");
         foreach (var f in LinearFamilies)
@@ -208,6 +219,8 @@ public sealed record FitReport
     public string? BackendNote { get; init; }
     public double DesignSeconds { get; init; }
     public double SolveSeconds { get; init; }
+    /// <summary>Wall time of the committee members' solves (0 without a committee).</summary>
+    public double CommitteeSeconds { get; init; }
     /// <summary>Blocks of the cross-validation that chose the ridge (0: the last validation block did).</summary>
     public int Folds { get; init; }
     /// <summary>Per species, the chosen ridge's relRMSE pooled over the left-out blocks (cross-validation only).</summary>

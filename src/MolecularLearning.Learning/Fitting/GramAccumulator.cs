@@ -63,6 +63,17 @@ internal sealed class GramAccumulator
         Rows += other.Rows;
     }
 
+    /// <summary>Adds <paramref name="weight"/> times another accumulator's sums (both flushed): a bootstrap resample counts a block that many times.</summary>
+    public void AddScaled(GramAccumulator other, int weight)
+    {
+        if (weight == 0) return;
+        Flush(); other.Flush();
+        for (long i = 0; i < Gram.LongLength; i++) Gram[i] += weight * other.Gram[i];
+        for (int i = 0; i < Columns; i++) Aty[i] += weight * other.Aty[i];
+        Yty += weight * other.Yty;
+        Rows += weight * other.Rows;
+    }
+
     /// <summary>Flushes and mirrors the upper triangle into the lower one.</summary>
     public void Complete()
     {

@@ -60,19 +60,41 @@ public static partial class ModelFitter
             chunks.Add((fitFrames.GetRange(fitFrames.Count * c / fitChunks, fitFrames.Count * (c + 1) / fitChunks - fitFrames.Count * c / fitChunks), false));
         if (nVal > 0) chunks.Add((valFrames, true));
         var accumulators = new GramAccumulator[chunks.Count][];
+        // A committee resamples contiguous blocks of frames: each chunk is split into sub-blocks with their own Gram
+        // matrices (the chunk's are their sum), so members are solved from sums of block Grams, not by rebuilding the design.
+        int subBlocks = options.Committee > 0 ? Math.Max(1, (int)Math.Ceiling(options.CommitteeBlocks / (double)chunks.Count)) : 1;
+        var blocks = new List<GramAccumulator[]>[chunks.Count];
         int done = 0, total = used.Count;
         Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c =>
         {
-            var acc = new GramAccumulator[groups];
-            for (int g = 0; g < groups; g++) acc[g] = new GramAccumulator(columns);
+            var chunk = chunks[c].Frames;
+            int pieces = Math.Min(subBlocks, Math.Max(1, chunk.Count));
+            var subs = new List<GramAccumulator[]>();
             var builder = new DesignBuilder(set, wallModel, options.Order, conservative, perSpecies, quadratic);
-            foreach (var f in chunks[c].Frames)
+            for (int b = 0; b < pieces; b++)
             {
-                builder.AddFrame(frames[f], targets[f]!, acc);
-                progress?.Report(0.9 * Interlocked.Increment(ref done) / total);
+                var acc = new GramAccumulator[groups];
+                for (int g = 0; g < groups; g++) acc[g] = new GramAccumulator(columns);
+                for (int i = chunk.Count * b / pieces; i < chunk.Count * (b + 1) / pieces; i++)
+                {
+                    builder.AddFrame(frames[chunk[i]], targets[chunk[i]]!, acc);
+                    progress?.Report(0.9 * Interlocked.Increment(ref done) / total);
+                }
+                foreach (var a in acc) a.Flush();
+                subs.Add(acc);
             }
-            foreach (var a in acc) a.Flush();
-            accumulators[c] = acc;
+            if (pieces == 1) accumulators[c] = subs[0];
+            else
+            {
+                var sum = new GramAccumulator[groups];
+                for (int g = 0; g < groups; g++)
+                {
+                    sum[g] = new GramAccumulator(columns);
+                    foreach (var sub in subs) sum[g].Add(sub[g]);
+                }
+                accumulators[c] = sum;
+            }
+            blocks[c] = subs;
         });
 
         double designSeconds = clock.Elapsed.TotalSeconds;
@@ -81,6 +103,7 @@ public static partial class ModelFitter
         var scans = new Dictionary<string, IReadOnlyList<(double, double)>>();
         var crossValidation = new Dictionary<string, double>();
         long rows = 0;
+        var groupRidge = new double[groups];
         for (int g = 0; g < groups; g++)
         {
             var fit = new GramAccumulator(columns);
@@ -89,6 +112,7 @@ public static partial class ModelFitter
             rows += fit.Rows + val.Rows;
             var solution = folds > 0 ? CrossValidation.Solve([.. accumulators.Select(a => a[g])], RidgeSolver.Candidates)
                 : RidgeSolver.Solve(fit, val, options.Ridge);
+            groupRidge[g] = solution.Ridge;
             if (conservative)
             {
                 for (int s = 0; s < species.Count; s++)
@@ -107,8 +131,13 @@ public static partial class ModelFitter
                 if (solution.CrossValidationRelRmse is { } cv) crossValidation[species[g].Symbol] = cv;
             }
         }
-        progress?.Report(0.92);
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
+        var members = options.Committee > 0
+            ? Committee.Solve([.. blocks.SelectMany(b => b)], options.Committee, groupRidge, conservative, species.Count, perSpecies,
+                theta => Unpack(theta, k, options.Order, quadratic))
+            : null;
+        double committeeSeconds = clock.Elapsed.TotalSeconds - designSeconds - solveSeconds;
+        progress?.Report(0.92);
 
         // Walls only where the loss is quadratic: a linear term in a bounded invariant (a linear family's) cannot
         // run away, while a rare configuration of it (a second O in a hydrogen-bond shell) seen once in
@@ -119,6 +148,9 @@ public static partial class ModelFitter
         // Every model records its training ranges: the extrapolation signal reads them (walls or not).
         for (int s = 0; s < losses.Length; s++) if (ranges[s] is { } range) losses[s] = losses[s].WithRange(range);
         var model = new LearnedModel(set, options.Mode, losses, walls);
+        // Members share the model's walls and ranges: they differ only where the data leave the parameters uncertain.
+        if (members is not null)
+            model = model.WithCommittee([.. members.Select(m => (IReadOnlyList<QuadraticLoss>)[.. m.Select((l, s) => l.WithBounds(losses[s].Bounds).WithRange(losses[s].Range))])]);
         var ff = model.CreateForceField(skin: 0, backend: options.Backend);
         var trainReport = ForceErrors.Evaluate(ff, used.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
         var holdReport = ForceErrors.Evaluate(ff, hold.Select(f => WithTarget(frames[f], targets[f]!)).ToList());
@@ -142,7 +174,7 @@ public static partial class ModelFitter
             Train = trainReport, Holdout = holdReport, Sensitivities = sensitivities,
             Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
-            DesignSeconds = designSeconds, SolveSeconds = solveSeconds, Backend = ff.Backend, BackendNote = ff.BackendNote,
+            DesignSeconds = designSeconds, SolveSeconds = solveSeconds, CommitteeSeconds = committeeSeconds, Backend = ff.Backend, BackendNote = ff.BackendNote,
             Folds = folds, CrossValidation = crossValidation, Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
         };
         return new FitResult(model, report);

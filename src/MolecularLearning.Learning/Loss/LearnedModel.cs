@@ -72,7 +72,34 @@ public sealed class LearnedModel
     internal double[] WallRMin { get; }
     internal double[] WallStrength { get; }
 
-    public LearnedModel WithTraining(TrainingInfo training) => new(Invariants, Mode, _losses, Walls, training);
+    public LearnedModel WithTraining(TrainingInfo training) => new(Invariants, Mode, _losses, Walls, training) { Committee = Committee };
+
+    /// <summary>
+    /// The committee members' losses (member × species) fitted beside <see cref="Losses"/> (FitOptions.Committee); null: none.
+    /// Each member is a whole model through <see cref="Member"/>; their force disagreement is <see cref="CommitteeEvaluator"/>'s.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<QuadraticLoss>>? Committee { get; private init; }
+
+    /// <summary>This model with committee members (null: none); each member needs one loss per species of the same shape.</summary>
+    public LearnedModel WithCommittee(IReadOnlyList<IReadOnlyList<QuadraticLoss>>? committee)
+    {
+        if (committee is not null)
+        {
+            if (committee.Count < 2) throw new ArgumentException("a committee needs at least two members");
+            foreach (var member in committee)
+            {
+                if (member.Count != _losses.Length) throw new ArgumentException("a committee member needs one loss per species");
+                for (int s = 0; s < member.Count; s++)
+                    if (member[s].Count != Invariants.Count || member[s].Order != _losses[s].Order)
+                        throw new ArgumentException("a committee member's loss differs in shape from the model's");
+            }
+        }
+        return new(Invariants, Mode, _losses, Walls, Training) { Committee = committee };
+    }
+
+    /// <summary>Committee member <paramref name="m"/> as a model of its own (same invariants, mode and walls).</summary>
+    public LearnedModel Member(int m) => Committee is { } c ? new(Invariants, Mode, c[m], Walls, Training)
+        : throw new InvalidOperationException("the model has no committee");
 
     /// <summary>A fresh evaluator (own neighbour list and scratch): one per thread, connection or stream.</summary>
     public IForceField CreateForceField() => new LearnedForceField(this);

@@ -89,6 +89,7 @@ internal static class ModelFile
             }
             w.WriteEndObject();
             WriteTraining(w, model.Training);
+            if (model.Committee is { } committee) WriteCommittee(w, model, committee);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
@@ -411,9 +412,85 @@ internal static class ModelFile
                     Holdout = t.TryGetProperty("holdout", out var ho) ? ReadErrors(ho) : null,
                 };
             }
-            try { return new LearnedModel(set, mode, losses, walls, training); }
+            try
+            {
+                var model = new LearnedModel(set, mode, losses, walls, training);
+                return root.TryGetProperty("committee", out _) ? model.WithCommittee(ReadCommittee(r, root, species, order, k, losses)) : model;
+            }
             catch (ArgumentException e) { throw new DataException($"{file}: {e.Message}", e); }
         }
+    }
+
+    /// <summary>
+    /// "committee": {"members": [{species: {"b", "cUpper"}}, ...]}, written last and only when the model has one, so files
+    /// without it keep their bytes and readers that predate it skip it. Members carry the model's bounds and ranges.
+    /// </summary>
+    private static void WriteCommittee(Utf8JsonWriter w, LearnedModel model, IReadOnlyList<IReadOnlyList<QuadraticLoss>> committee)
+    {
+        w.WriteStartObject("committee");
+        w.WriteStartArray("members");
+        foreach (var member in committee)
+        {
+            w.WriteStartObject();
+            for (int s = 0; s < model.Species.Count; s++)
+            {
+                var loss = member[s];
+                w.WriteStartObject(model.Species[s].Symbol);
+                WriteArray(w, "b", loss.Linear);
+                if (loss.Order == 2)
+                {
+                    w.WriteStartArray("cUpper");
+                    int k = loss.Count;
+                    var c = loss.Quadratic;
+                    for (int a = 0; a < k; a++)
+                        for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static List<IReadOnlyList<QuadraticLoss>> ReadCommittee(Reader r, JsonElement root, List<Species> species, int order, int k, List<QuadraticLoss> losses)
+    {
+        var committee = r.Get(root, "committee", "", JsonValueKind.Object);
+        var members = r.Get(committee, "members", "committee", JsonValueKind.Array);
+        if (members.GetArrayLength() < 2) throw r.Error("committee.members", $"a committee needs at least 2 members, found {members.GetArrayLength()}");
+        var result = new List<IReadOnlyList<QuadraticLoss>>();
+        int m = 0;
+        foreach (var member in members.EnumerateArray())
+        {
+            string mp = $"committee.members[{m++}]";
+            var list = new List<QuadraticLoss>();
+            for (int s = 0; s < species.Count; s++)
+            {
+                string path = mp + "." + species[s].Symbol;
+                var p = r.Get(member, species[s].Symbol, mp, JsonValueKind.Object);
+                var b = Bounded(r, r.Numbers(p, "b", path, k), path + ".b");
+                double[]? c = null;
+                if (order == 2)
+                {
+                    var upper = Bounded(r, r.Numbers(p, "cUpper", path, k * (k + 1) / 2), path + ".cUpper");
+                    c = new double[k * k];
+                    int u = 0;
+                    for (int x = 0; x < k; x++)
+                        for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
+                }
+                list.Add(new QuadraticLoss(b, c, losses[s].Bounds, losses[s].Range));
+            }
+            result.Add(list);
+        }
+        return result;
+    }
+
+    private static double[] Bounded(Reader r, double[] values, string path)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (Math.Abs(values[i]) > ModelFileChecks.MaxParameter) throw r.Error($"{path}[{i}]", $"{values[i]:G4} is beyond {ModelFileChecks.MaxParameter:G3}");
+        return values;
     }
 
     private static ForceErrorReport? ReadErrors(JsonElement e)
