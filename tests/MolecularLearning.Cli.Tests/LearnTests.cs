@@ -306,6 +306,26 @@ public sealed class LearnLoopTests : IDisposable
     }
 
     [Fact]
+    public void ACommitteeModelIsScoredByItsMembersSpreadAndRefittedWithItsCommittee()
+    {
+        var (data, _) = Start.Value;
+        var model = ModelFitter.Fit(data, FitOptions.Default with { Stride = 4, Committee = 4, CommitteeBlocks = 4 }).Model;
+        Assert.Equal(4, LearnLoop.RecipeOf(model).Committee);
+        var labeller = new ModelLabeller(model);
+        var settings = new LearnSettings { Temperatures = [350], Budget = 2, Steps = 100, Every = 10, MinGap = 20, Seed = 3, Threshold = -1 };
+        var log = new List<string>();
+        var loop = new LearnLoop(model, data, [], null, labeller, settings, new Dictionary<double, IReadOnlyList<Frame>>(), log: log.Add);
+        var round = loop.RunRound(1, budget: 2);
+        Assert.Contains(log, l => l.Contains("scored by the 4 committee members' force spread"));
+        // The picked frames' scores are their committee RMS spread, as CommitteeEvaluator gives it on the same positions.
+        var committee = new CommitteeEvaluator(model);
+        var scores = labeller.Calls.Select(c => { committee.Deviation(c.Frame.Species, c.Frame.Positions, c.Frame.Cell); return committee.Rms; }).ToList();
+        Assert.All(scores, s => Assert.True(s > 0, $"{s}"));
+        Assert.Equal(scores.Max(), round.Temperatures[0].MaxExtrapolation, 9);
+        Assert.Equal(4, loop.Model.Committee?.Count);
+    }
+
+    [Fact]
     public void TheRecipeIsReadBackFromTheModel()
     {
         var (_, model) = Start.Value;

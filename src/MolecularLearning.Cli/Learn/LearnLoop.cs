@@ -166,6 +166,7 @@ public sealed class LearnLoop
             RepulsionStrength = model.Walls.Count > 0 ? model.Walls.Max(w => w.Strength) : 0,
             RangeWallStrength = model.Losses.Select(l => l.Bounds?.Strength ?? 0).Max(),
             LinearFamilies = linear,
+            Committee = model.Committee?.Count ?? 0, // a committee model is refitted with its committee, which then scores the next round
         };
     }
 
@@ -206,7 +207,9 @@ public sealed class LearnLoop
         var picked = FramePicker.Pick(candidates, budget, _settings.MinGap, _settings.Threshold);
         if (candidates.Count > 0 && candidates.All(c => double.IsNaN(c.Score)))
             _log("note: the model reports no extrapolation signal (its file records no training ranges; refit it with this version): frames are picked evenly spread in time");
-        _log($"round {round}: {candidates.Count} candidates, {candidates.Count(c => c.Score > _settings.Threshold)} outside the training range, {picked.Count} picked");
+        _log(Model.Committee is { } members
+            ? $"round {round}: {candidates.Count} candidates scored by the {members.Count} committee members' force spread (eV/Å), {candidates.Count(c => c.Score > _settings.Threshold)} above {_settings.Threshold:0.###}, {picked.Count} picked"
+            : $"round {round}: {candidates.Count} candidates, {candidates.Count(c => c.Score > _settings.Threshold)} outside the training range, {picked.Count} picked");
 
         // 3. label.
         double cp2kSeconds = 0;
@@ -219,7 +222,7 @@ public sealed class LearnLoop
             var label = _labeller.Label(frames[i], $"r{round}-T{temperature:0.#}-s{c.Step}", what);
             cp2kSeconds += label.Seconds;
             newFrames.Add((c.Run, label.Frame, frames[i]));
-            _log($"  labelled {what} (extrapolation {c.Score:0.###}) in {label.Seconds:0.0} s");
+            _log($"  labelled {what} ({(Model.Committee is null ? "extrapolation" : "committee spread")} {c.Score:0.###}) in {label.Seconds:0.0} s");
         }
         var newErrors = new ForceErrorReport?[_settings.Temperatures.Count];
         var ff = Model.CreateForceField(skin: 0, backend: _settings.Backend);
@@ -316,13 +319,26 @@ public sealed class LearnLoop
             var recorded = File.Exists(path) ? ExtendedXyz.Read(path) : [];
             if (diverged is { } d) recorded.RemoveAll(f => f.Step > d - 2 * _settings.Every);
             var ff = Model.CreateForceField(skin: 0, backend: _settings.Backend);
+            // With a committee, DP-GEN's choice: the members' disagreement (RMS over atoms, which ranks a frame's force
+            // error best on hot data, docs/extrapolation.md); else the range signal.
+            var committee = Model.Committee is null ? null : new CommitteeEvaluator(Model, backend: _settings.Backend);
             var result = new ForceResult();
             foreach (var frame in recorded)
             {
-                ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+                double score;
+                if (committee is not null)
+                {
+                    committee.Deviation(frame.Species, frame.Positions, frame.Cell);
+                    score = committee.Rms;
+                }
+                else
+                {
+                    ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+                    score = result.Extrapolation;
+                }
                 frame.Forces = null; // the learned model's: a label must not be mistaken for them
                 frames.Add(frame);
-                candidates.Add(new Candidate(run, frame.Step ?? 0, result.Extrapolation));
+                candidates.Add(new Candidate(run, frame.Step ?? 0, score));
             }
         }
         finally

@@ -27,7 +27,7 @@ public sealed class LearnVerb : IVerb
         var steps = new Option<long>("--steps") { Description = "learned MD steps per temperature per round", DefaultValueFactory = _ => 2000 };
         var every = new Option<int>("--every") { Description = "a candidate frame every n steps", DefaultValueFactory = _ => 10 };
         var minGap = new Option<long>("--min-gap") { Description = "frames picked from one run lie at least this many steps apart", DefaultValueFactory = _ => 100 };
-        var threshold = new Option<double>("--threshold") { Description = "label only frames whose extrapolation (training spreads beyond the range) exceeds this", DefaultValueFactory = _ => 0 };
+        var threshold = new Option<double>("--threshold") { Description = "label only frames whose score exceeds this: the extrapolation (training spreads beyond the range), or for a model with a committee its members' force spread (eV/Å)", DefaultValueFactory = _ => 0 };
         var timestep = new Option<double>("--timestep") { Description = "learned MD time step (fs)", DefaultValueFactory = _ => 0.5 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the Maxwell–Boltzmann velocities", DefaultValueFactory = _ => 1 };
         var from = new Option<string?>("--from") { Description = "start structure of every MD run (default: the last training frame of --data)" };
