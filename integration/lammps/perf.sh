@@ -41,25 +41,26 @@ echo "in-process (mld bench, 1 thread) ..."
 mld bench --model "$model" --replicas "1,$replica" --threads 1 --seconds 2 --json > "$work/bench.json"
 
 cp integration/lammps/common.lammps integration/lammps/water96.data "$work/"
-# NVE from 300 K; the first 20 steps warm up (JIT, first neighbour lists) and are not timed.
+# NVE from 300 K; the first WARM steps warm up (JIT tiering, first neighbour lists) and are not timed.
 cat > "$work/in.perf" <<'IN'
 variable steps index 100
+variable warm index 20
 include common.lammps
 velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
 fix integrate all nve
 thermo 0
-run 20
+run ${warm}
 run ${steps}
 IN
-run_lammps() { # ranks rep steps -> "wall_ns cpu_percent atoms peak_rss_mib"
-  local ranks=$1 rep=$2 steps=$3 log="$work/lammps-$1-$2.log"
+run_lammps() { # ranks rep steps warm -> "wall_ns cpu_percent atoms peak_rss_mib"
+  local ranks=$1 rep=$2 steps=$3 warm=$4 log="$work/lammps-$1-$2.log"
   rm -f "$work"/rss-*.txt
   # --bind-to none: bound to one core, a rank shares it with the .NET runtime's threads and, on a shared machine,
   # with everything else scheduled there (measured 3x slower at 96 atoms under load 30).
   # GNU time writes each rank's peak resident set (KiB) to its own file.
   (cd "$work" && mpirun --bind-to none -np "$ranks" sh -c '/usr/bin/time -f %M -o rss-$OMPI_COMM_WORLD_RANK.txt "$@"' rank \
-      dotnet "$mld_dll" lammps "$model" -in in.perf $EXTRA -var rep "$rep" -var comm "$comm" -var steps "$steps" > "$log" 2>&1)
+      dotnet "$mld_dll" lammps "$model" -in in.perf $EXTRA -var rep "$rep" -var comm "$comm" -var steps "$steps" -var warm "$warm" > "$log" 2>&1)
   # "Loop time of T on P procs for S steps with N atoms", then "C% CPU use with ..."
   local loop cpu
   loop=$(grep "Loop time" "$log" | tail -1 | awk '{printf "%.1f %d", $4 / $9 / $12 * 1e9, $12}')
@@ -70,8 +71,9 @@ run_lammps() { # ranks rep steps -> "wall_ns cpu_percent atoms peak_rss_mib"
 }
 
 echo "mld lammps ..."
-s1=$(run_lammps 1 1 "$steps_small"); s2=$(run_lammps 2 1 "$steps_small")
-b1=$(run_lammps 1 "$replica" "$steps_big"); b2=$(run_lammps 2 "$replica" "$steps_big")
+# The small box warms up for as many steps as it is timed (tier-1 code by then); the big one for 3.
+s1=$(run_lammps 1 1 "$steps_small" "$steps_small"); s2=$(run_lammps 2 1 "$steps_small" "$steps_small")
+b1=$(run_lammps 1 "$replica" "$steps_big" 3); b2=$(run_lammps 2 "$replica" "$steps_big" 3)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out="integration/lammps/perf-$(date -u +%Y-%m-%dT%H%MZ).json"
