@@ -6,7 +6,7 @@
 # CP2K GFN1-xTB 350 K run, used only for evaluation.
 #   integration/learn/measure.sh [WORKDIR]
 #   (BUDGET=50, PER_ROUND=5, STEPS=10000, DEADLINE=epoch seconds (default: now + 60 min), HOT=/work/hotdata/T350, MLD=a built mld)
-# Then summarise.py writes integration/learn/results-<date>.md.
+# Then summarise.py writes integration/learn/results-<date>-<commit measured>.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:-/tmp/mld-learn-measure}
@@ -46,5 +46,6 @@ for m in before after; do
   "$MLD" evaluate "$work/$m.json" "$hot" --json > "$work/eval-$m-350.json" 2>> "$work/eval.log" || log "evaluate $m failed"
 done
 log "done: $(uptime)"
-/usr/bin/python3 integration/learn/summarise.py "$work" > "integration/learn/results-$(date -u +%F).md"
-log "wrote integration/learn/results-$(date -u +%F).md"
+out="integration/learn/results-$(date -u +%F)-$(git rev-parse --short HEAD).md"
+/usr/bin/python3 integration/learn/summarise.py "$work" > "$out"
+log "wrote $out"
