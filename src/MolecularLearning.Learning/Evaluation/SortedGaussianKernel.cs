@@ -78,24 +78,11 @@ public abstract class SortedGaussianKernel
     {
         var set = model.Invariants;
         // Only the families this kernel computes (shells and angular sums included; any f_c power): anything else (families added later) is generic.
-        if (set.CountOfKnownFamilies != set.Count) return "the basis has invariant families the fast kernel does not know";
+        foreach (var f in set.Families)
+            if (f is not (SortedDistances or RadialSums or AngularSums or SortedAngles or Shells or ShellAngles)) return $"the basis has invariant family '{f.Name}', which the fast kernel does not know";
         if (set.Species.Count > 8) return $"{set.Species.Count} species (the fast kernel takes up to 8)";
-        if (!KernelAngular<Simd128>.Computes(set)) return "the angular sums' radial functions are not all Gaussians";
-        var radial = set.Radial;
-        if (radial.Length > 0)
-        {
-            double mu0 = radial[0].A, width = radial[0].B;
-            double spacing = radial.Length > 1 ? (radial[^1].A - mu0) / (radial.Length - 1) : 0;
-            for (int n = 0; n < radial.Length; n++)
-            {
-                if (radial[n].Kind != RadialKind.Gaussian) return $"radial function {n} is {radial[n].Kind}, not a Gaussian";
-                if (Math.Abs(radial[n].B - width) > 1e-12 * width) return "the radial Gaussians differ in width";
-                if (Math.Abs(radial[n].A - (mu0 + n * spacing)) > 1e-12 * Math.Max(1, Math.Abs(mu0) + Math.Abs(spacing) * n)) return "the radial Gaussians are not evenly spaced";
-            }
-            // The recurrence multiplies exp(−x_0²/2) by exp(δ x_0) up to N−1 times: keep both far from under/overflow.
-            double x0 = Math.Max(Math.Abs(mu0), Math.Abs(2 * set.Cutoff - mu0)) / width;
-            if (x0 > 25 || x0 * spacing / width * radial.Length > 600) return "the radial Gaussians are too narrow for the kernel's exp(δ x) ladder";
-        }
+        if (!KernelAngular<Simd128>.Computes(set.AngularSums)) return "the angular sums' radial functions are not all Gaussians";
+        if (!set.RadialSums.Ladder(set.Cutoff, out _, out _, out _, out var why)) return why;
         return null;
     }
 
@@ -166,6 +153,8 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
     private readonly int _cutoffPower;                           // P of f_c = (1 − r²/r_c²)^P
     private readonly int[] _sortedCounts, _sortedOffset;
+    private readonly int _sortedTotal;
+    private readonly SortedAngles _sortedAngles;
     private readonly int _radialOffset, _angleOffset, _angleDegree;
     private readonly int _angles;                                // sorted angles
     private readonly double[] _wallRMin, _wallStrength;
@@ -185,32 +174,30 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     {
         _set = model.Invariants;
         _species = _set.Species.Count;
-        _nr = _set.Radial.Length;
-        if (_nr > 0)
-        {
-            _mu0 = _set.Radial[0].A;
-            _invWidth = 1 / _set.Radial[0].B;
-            _delta = _nr > 1 ? (_set.Radial[_nr - 1].A - _mu0) / (_nr - 1) * _invWidth : 0;
-        }
+        var radial = _set.RadialSums;
+        _nr = radial.Functions.Length;
+        radial.Ladder(_set.Cutoff, out _mu0, out _invWidth, out _delta, out _);
         _ladderFactor = new double[Math.Max(1, _nr)];
         for (int n = 0; n < _nr; n++) _ladderFactor[n] = Math.Exp(-(double)n * n * _delta * _delta / 2);
         _rcList2 = _set.Cutoff * _set.Cutoff;
-        _rcSorted = _set.Options.SortedCutoff;
-        _rcRadial = _set.Options.RadialCutoff;
+        _rcSorted = _set.Sorted.Radius;
+        _rcRadial = radial.Radius;
         _invRcRadial2 = 1 / (_rcRadial * _rcRadial);
-        _cutoffPower = _set.Options.CutoffPower;
-        _sortedCounts = [.. _set.SortedCounts];
+        _cutoffPower = radial.CutoffPower;
+        _sortedCounts = [.. _set.Sorted.Counts];
         _sortedOffset = new int[_species];
-        for (int t = 0; t < _species; t++) _sortedOffset[t] = _set.SortedOffset(t);
-        _radialOffset = _set.RadialOffset;
-        _angleOffset = _set.SortedAngleOffset;
-        _angleDegree = _set.AngleDegree;
-        _angles = _set.SortedAngleCount;
+        for (int t = 0; t < _species; t++) _sortedOffset[t] = _set.Sorted.SlotOffset(t);
+        _sortedTotal = _set.Sorted.Count;
+        _radialOffset = radial.Offset;
+        _sortedAngles = _set.SortedAngles;
+        _angleOffset = _sortedAngles.Offset;
+        _angleDegree = _sortedAngles.Degree;
+        _angles = _sortedAngles.Angles;
         _wallRMin = model.WallRMin;
         _wallStrength = model.WallStrength;
         (_bonnetA, _bonnetB) = BonnetConstants(_angleDegree);
-        _shells = KernelShells.Create(_set);
-        _angular = KernelAngular<V>.Create(_set);
+        _shells = KernelShells.Create(_set.Shells, _set.ShellAngles, _species);
+        _angular = KernelAngular<V>.Create(_set.AngularSums, _species);
         _angularLinear = new bool[_species];
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
@@ -426,7 +413,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
 
         // ∂L/∂r of the sorted slots (radial in d_e), gathered per entry for the SIMD pass.
         var sortedEntry = s.SortedEntry;
-        for (int q = 0; q < _set.SortedTotal; q++)
+        for (int q = 0; q < _sortedTotal; q++)
         {
             int e = sortedEntry[q];
             if (e >= 0) s.SortedSlope[e] += lambda[q];
@@ -441,7 +428,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         }
         for (int t = 0; t < _species; t++) loss += RadialGradient(s, ti, t, ref fx, ref fy, ref fz, conservative);
         _shells?.ClearSlopes(s);
-        for (int q = 0; q < _set.SortedTotal; q++)
+        for (int q = 0; q < _sortedTotal; q++)
         {
             int e = sortedEntry[q];
             if (e >= 0) s.SortedSlope[e] = 0;
@@ -823,7 +810,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         for (int a = 0; a < _angles; a++)
         {
             int o = _angleOffset + a * deg - 1;
-            if (!_set.SortedAngleLegs(s.SortedEntry, agentType, a, out int ej, out int ek))
+            if (!_sortedAngles.Legs(s.SortedEntry, agentType, a, out int ej, out int ek))
             {
                 for (int l = 1; l <= deg; l++) values[o + l] = 0;
                 s.AngleCos[a] = double.NaN; // absent: no force
@@ -854,7 +841,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         {
             double c = s.AngleCos[a];
             if (double.IsNaN(c)) continue;
-            _set.SortedAngleLegs(s.SortedEntry, agentType, a, out int ej, out int ek);
+            _sortedAngles.Legs(s.SortedEntry, agentType, a, out int ej, out int ek);
             double ac = 0;
             for (int l = 0; l < deg; l++) ac += lambda[_angleOffset + a * deg + l] * dps[a * deg + l];
             CosineForce(s, ej, ek, c, ac, forces, conservative, ref fx, ref fy, ref fz);
