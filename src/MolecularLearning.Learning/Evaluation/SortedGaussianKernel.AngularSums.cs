@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace MolecularLearning.Learning;
 
 /// <summary>
-/// The angular sums (<see cref="InvariantSet"/>'s AngularPass) on <see cref="SortedGaussianKernel"/>'s decoded row:
+/// The angular sums (<see cref="AngularSums"/>, whose Reference pass this matches) on <see cref="SortedGaussianKernel"/>'s decoded row:
 /// I_(t,u,n,m,l) = Σ over neighbour pairs j (species t) and k (species u ≥ t) inside the angular cutoff of
 /// h_n(r_j) h_m(r_k) P_l(cos θ_jk), h_n = g_n f_c (Gaussians g_n, f_c of the angular cutoff), and for t = u the pair
 /// counted once with the weight symmetrised over (n, m), n ≤ m. Only the ~9 of ~90 entries closer than the angular
