@@ -78,6 +78,9 @@ public sealed record InvariantOptions
         int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
             ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not an integer");
 
+    /// <summary>The items of a basis spec, family by family, for help text.</summary>
+    public static string BasisSyntax => InvariantFamilies.Syntax;
+
     /// <summary>
     /// Parses a basis spec: items joined by '+', e.g. "sorted:O4:H8+gauss:8:0.8:5.5+inv:1:6+angular:3", each handed to the
     /// family that owns it (<see cref="InvariantFamilyKind.Items"/>). Items: sorted:SYMk... (k nearest of each species);

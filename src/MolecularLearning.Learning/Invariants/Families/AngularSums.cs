@@ -21,6 +21,7 @@ internal sealed class AngularSums : InvariantFamily
     {
         public override string Name => "angular";
         public override IReadOnlyList<string> Items { get; } = ["angular", "angularGauss"];
+        public override string Syntax => "angular:L[:rc], angularGauss:N:from:to[:width]";
 
         public override InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions o)
         {

@@ -16,6 +16,9 @@ internal abstract class InvariantFamilyKind
     /// <summary>The <c>--basis</c> items (first field, as written in help and errors) this family parses.</summary>
     public abstract IReadOnlyList<string> Items { get; }
 
+    /// <summary>The items' syntax for help text, e.g. "sorted[:O4:H8]".</summary>
+    public abstract string Syntax { get; }
+
     /// <summary>One <c>--basis</c> item of this family (fields split at ':'), folded into the options parsed so far.</summary>
     public abstract InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions options);
 
@@ -84,6 +87,9 @@ internal static class InvariantFamilies
                 if (string.Equals(name, item, StringComparison.OrdinalIgnoreCase)) return f;
         return null;
     }
+
+    /// <summary>Every family's item syntax, for help text.</summary>
+    public static string Syntax => string.Join(", ", All.Select(f => f.Syntax));
 
     /// <summary>Every --basis item name, for the error on an unknown one.</summary>
     public static string ItemNames => string.Join(", ", All.SelectMany(f => f.Items));

@@ -22,6 +22,7 @@ internal sealed class RadialSums : InvariantFamily
     {
         public override string Name => "radial";
         public override IReadOnlyList<string> Items { get; } = ["gauss", "inv", "fc"];
+        public override string Syntax => "gauss:N[:from:to[:width]], inv:p1[:p2], fc:P";
 
         public override InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions o)
         {

@@ -46,6 +46,7 @@ internal sealed class ShellAngles : InvariantFamily
     {
         public override string Name => "shellAngle";
         public override IReadOnlyList<string> Items { get; } = ["shellAngle"];
+        public override string Syntax => "shellAngle:L:O@H:on:off:H:on:off";
 
         public override InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions o) =>
             o with { ShellAngles = [.. o.ShellAngles, ShellAngle.Parse(parts, raw)] };

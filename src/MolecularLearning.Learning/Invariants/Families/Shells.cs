@@ -86,6 +86,7 @@ internal sealed class Shells : InvariantFamily
     {
         public override string Name => "shell";
         public override IReadOnlyList<string> Items { get; } = ["shell"];
+        public override string Syntax => "shell:O-H:on:off:N";
 
         public override InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions o) =>
             o with { Shells = [.. o.Shells, ShellSum.Parse(parts, raw)] };

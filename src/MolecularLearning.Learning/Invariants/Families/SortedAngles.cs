@@ -40,6 +40,7 @@ internal sealed class SortedAngles : InvariantFamily
     {
         public override string Name => "angles";
         public override IReadOnlyList<string> Items { get; } = ["angles"];
+        public override string Syntax => "angles:L:H1H2[:O@O1O2...]";
 
         public override InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions o)
         {

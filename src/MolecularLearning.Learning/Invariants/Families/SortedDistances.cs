@@ -19,6 +19,7 @@ internal sealed class SortedDistances : InvariantFamily
     {
         public override string Name => "sorted";
         public override IReadOnlyList<string> Items { get; } = ["sorted"];
+        public override string Syntax => "sorted[:O4:H8]";
 
         public override InvariantOptions Parse(string[] parts, string raw, double cutoff, InvariantOptions options)
         {
