@@ -9,6 +9,14 @@ namespace MolecularLearning.Learning;
 /// </summary>
 internal sealed partial class SortedGaussianKernel<V>
 {
+    // From RadialSums (set in the constructor): N, the ladder (μ_0, 1/w, δ) and its factors, f_c, the sums' first invariant.
+    private readonly int _nr;
+    private readonly double _mu0, _invWidth, _delta;
+    private readonly double[] _ladderFactor;                     // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
+    private readonly double _rcRadial, _invRcRadial2;
+    private readonly int _cutoffPower;                           // P of f_c = (1 − r²/r_c²)^P
+    private readonly int _radialOffset;
+
     /// <summary>r, the radial sums Σ_e φ_n(r_e) per neighbour species, and per entry what <see cref="RadialGradient"/> needs for φ_n'.</summary>
     /// <remarks>
     /// With x_n = x_0 − nδ, g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n, c_n = exp(−n²δ²/2) a constant: the ladder runs on

@@ -4,6 +4,12 @@ namespace MolecularLearning.Learning;
 /// <summary>The sorted angles (<see cref="SortedAngles"/>) on the kernel's decoded row: a few entries per agent, scalar.</summary>
 internal sealed partial class SortedGaussianKernel<V>
 {
+    // From SortedAngles (set in the constructor): the legs, first invariant, degree and count, Bonnet's constants.
+    private readonly SortedAngles _sortedAngles;
+    private readonly int _angleOffset, _angleDegree;
+    private readonly int _angles;
+    private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
+
     /// <summary>P_l(cos θ) of the sorted angles; keeps cos θ and dP_l/dcos θ per angle for <see cref="AngleGradient"/>.</summary>
     private void AngleValues(KernelScratch s, int agentType, Span<double> values)
     {

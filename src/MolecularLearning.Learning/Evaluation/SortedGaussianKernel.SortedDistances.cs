@@ -7,6 +7,11 @@ namespace MolecularLearning.Learning;
 /// <summary>The sorted distances (<see cref="SortedDistances"/>) on the kernel's decoded row: ranks counted in SIMD against a vector of candidates.</summary>
 internal sealed partial class SortedGaussianKernel<V>
 {
+    // From SortedDistances (set in the constructor): the radius, k_t and first slot per neighbour species, all slots.
+    private readonly double _rcSorted;
+    private readonly int[] _sortedCounts, _sortedOffset;
+    private readonly int _sortedTotal;
+
     /// <summary>
     /// The k nearest distances to neighbours of species t, nearest first, ties in row order (as the generic path's
     /// insertion). Candidates are the entries below a threshold (the previous agent's k-th distance plus a margin,

@@ -148,24 +148,15 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     public override int VectorBits => 64 * V.Count;
 
     private readonly InvariantSet _set;
-    private readonly int _species, _nr;
-    private readonly double _mu0, _invWidth, _delta;
-    private readonly double[] _ladderFactor;  // c_n = exp(−n²δ²/2): g_n = exp(−x_0²/2) · exp(δ x_0)^n · c_n
-    private readonly double _rcList2, _rcSorted, _rcRadial, _invRcRadial2;
-    private readonly int _cutoffPower;                           // P of f_c = (1 − r²/r_c²)^P
-    private readonly int[] _sortedCounts, _sortedOffset;
-    private readonly int _sortedTotal;
-    private readonly SortedAngles _sortedAngles;
-    private readonly int _radialOffset, _angleOffset, _angleDegree;
-    private readonly int _angles;                                // sorted angles
-    private readonly double[] _wallRMin, _wallStrength;
+    private readonly int _species;
+    private readonly double _rcList2;                            // the neighbour list's cutoff, squared
+    private readonly double[] _wallRMin, _wallStrength;          // pair walls per (agent, neighbour) species (the radial gradient pass)
     private readonly int _k, _kPadded;                           // invariants, and rounded up to whole vectors
     private readonly double[][] _lossB;                          // per agent species: b (padded with zeros)
     private readonly double[]?[] _lossC;                         // per agent species: C, K rows of _kPadded (null: order 1), or compacted (below)
     private readonly int[]?[] _quadratic;                        // per agent species: the invariants with a non-zero row of C, when some rows are zero (null: all)
     private readonly double[]?[] _boundMin, _boundMax, _boundInvScale; // range walls (null: none)
     private readonly double[] _boundStrength, _boundCap;
-    private readonly double[] _bonnetA, _bonnetB;                // P_{l+1} = A_l x P_l − B_l P_{l−1}: (2l+1)/(l+1), l/(l+1)
     private readonly KernelShells? _shells;                      // smooth shells and shell angles (null: none)
     private readonly KernelAngular<V>? _angular;                    // angular sums over neighbour pairs (null: none)
     private readonly bool[] _angularLinear;                      // per agent species: λ of the angular sums is b, whatever I (see the constructor)
