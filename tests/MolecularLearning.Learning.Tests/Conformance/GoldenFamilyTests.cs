@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MolecularLearning.Core;
@@ -125,11 +126,16 @@ public class GoldenFamilyTests
         var stored = Stored(name);
         var model = LearnedModel.FromJson(stored["model"]!.ToJsonString(), name);
         var frames = Frames();
-        foreach (var rec in stored["results"]!.AsArray())
+        var records = stored["results"]!.AsArray();
+        foreach (var each in records)
         {
-            var frame = frames[(int)rec!["frame"]!];
-            string backend = (string)rec["backend"]!;
+            var frame = frames[(int)each!["frame"]!];
+            string backend = (string)each["backend"]!;
             var got = Backends.Run(Backend(model, backend), frame);
+            // Without Vector256 the Reference path has no Hermite table (RadialSums.Values): it computes exact Gaussians.
+            var rec = backend == "referenceTabulated" && !Vector256.IsHardwareAccelerated
+                ? records.Single(r => (string)r!["backend"]! == "referenceExact" && (int)r["frame"]! == (int)each["frame"]!)!
+                : each;
             double energy = (double)rec["energy"]!;
             double[] forces = [.. rec["forces"]!.AsArray().Select(x => (double)x!)], virial = [.. rec["virial"]!.AsArray().Select(x => (double)x!)];
             double fScale = forces.Max(Math.Abs), wScale = virial.Max(Math.Abs);
@@ -150,30 +156,53 @@ public class GoldenFamilyTests
     [MemberData(nameof(CaseNames))]
     public void RefitWritesTheSameModelFile(string name)
     {
-        var stored = Stored(name)["model"]!;
-        var refit = JsonNode.Parse(Fit(Cases().Single(c => c.Name == name)).Model.ToJson())!;
-        Assert.Equal(stored["invariants"]!.ToJsonString(), refit["invariants"]!.ToJsonString());
-        SameShape(stored, refit, "");
+        var stored = Stored(name);
+        var model = Fit(Cases().Single(c => c.Name == name)).Model;
+        var refit = JsonNode.Parse(model.ToJson())!;
+        Assert.Equal(stored["model"]!["invariants"]!.ToJsonString(), refit["invariants"]!.ToJsonString());
+        if (SortedGaussianKernel.WidestAcceleratedBits == RecordedVectorBits)
+        {
+            SameShape(stored["model"], refit, "", 1e-8);
+            return;
+        }
+        // The fit's sums run at the widest vector width: at another width they round differently, and the small ridge (1e-8)
+        // of these tiny fits lets that reach the poorly determined parameters (measured at 256 bits: up to ~2e-5 relative in C).
+        // The forces are what the data determine: the refit's against the recorded ones.
+        SameShape(stored["model"], refit, "", 1e-3);
+        var frames = Frames();
+        foreach (var rec in stored["results"]!.AsArray().Where(r => (string)r!["backend"]! == "referenceExact"))
+        {
+            var got = Backends.Run(Backends.Reference(model), frames[(int)rec!["frame"]!]);
+            double[] forces = [.. rec["forces"]!.AsArray().Select(x => (double)x!)];
+            double scale = forces.Max(Math.Abs), worst = Enumerable.Range(0, forces.Length).Max(x => Math.Abs(got.Forces[x] - forces[x])) / scale;
+            Assert.True(worst <= CrossWidthForceTolerance, $"{name}: refit forces differ by {worst:E2} of the largest from the recorded ones");
+        }
     }
 
-    /// <summary>Same property names in the same order, same strings, numbers within 1e-8 relative (a ridge solve's rounding across SIMD widths).</summary>
-    private static void SameShape(JsonNode? want, JsonNode? got, string path)
+    /// <summary>Refit forces against the recording's at another SIMD width, relative to the largest force (measured at 256 bits: at most 1.1e-6, the default basis).</summary>
+    private const double CrossWidthForceTolerance = 1e-5;
+
+    /// <summary>The vector width of the machine that wrote tests/data/golden-families.json (AVX-512).</summary>
+    private const int RecordedVectorBits = 512;
+
+    /// <summary>Same property names in the same order, same strings, numbers within <paramref name="tolerance"/> relative.</summary>
+    private static void SameShape(JsonNode? want, JsonNode? got, string path, double tolerance)
     {
         switch (want)
         {
             case JsonObject o:
                 var g = Assert.IsType<JsonObject>(got);
                 Assert.Equal(o.Select(p => p.Key), g.Select(p => p.Key));
-                foreach (var (key, value) in o) SameShape(value, g[key], path + "." + key);
+                foreach (var (key, value) in o) SameShape(value, g[key], path + "." + key, tolerance);
                 break;
             case JsonArray a:
                 var ga = Assert.IsType<JsonArray>(got);
                 Assert.Equal(a.Count, ga.Count);
-                for (int i = 0; i < a.Count; i++) SameShape(a[i], ga[i], $"{path}[{i}]");
+                for (int i = 0; i < a.Count; i++) SameShape(a[i], ga[i], $"{path}[{i}]", tolerance);
                 break;
             case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
                 double x = (double)v, y = (double)got!;
-                Assert.True(Math.Abs(x - y) <= 1e-8 * Math.Max(1, Math.Abs(x)), $"{path}: {y} against {x}");
+                Assert.True(Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(x)), $"{path}: {y} against {x}");
                 break;
             default:
                 Assert.Equal(want?.ToJsonString(), got?.ToJsonString());
