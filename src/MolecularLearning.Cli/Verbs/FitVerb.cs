@@ -18,7 +18,7 @@ public sealed class FitVerb : IVerb
         var order = new Option<int?>("--order") { Description = "1: linear in the invariants; 2: quadratic (the paper's, default)" };
         var mode = new Option<string?>("--mode") { Description = "agent: the paper's F_i = -dL_i/dx_i with its own default basis; conservative: F = -grad sum L_i with the smooth-shell basis. Without --mode: the recommended model (conservative, the accurate preset's recipe)" };
         var cutoff = new Option<double?>("--cutoff") { Description = "cutoff in Å of the sorted-distance and radial families (default 6)" };
-        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': sorted[:O4:H8], gauss:N[:from:to], inv:p1:p2, angular:L[:rc], angularGauss:N:from:to, angles:L:H1H2..., shell:O-H:on:off:N, shellAngle:L:O@H:on:off:H:on:off (default: the accurate preset's; with --mode agent \"{FitOptions.DefaultBasis}\"; with --mode conservative \"{FitOptions.DefaultConservativeBasis}\")" };
+        var basis = new Option<string?>("--basis") { Description = $"invariants, items joined by '+': {InvariantOptions.BasisSyntax} (default: the accurate preset's; with --mode agent \"{FitOptions.DefaultBasis}\"; with --mode conservative \"{FitOptions.DefaultConservativeBasis}\")" };
         var holdout = new Option<double?>("--holdout") { Description = "fraction of frames held out at the end (default 0.2)" };
         var target = new Option<string?>("--target") { Description = "forces (default) or accelerations (from positions alone)" };
         var stride = new Option<int?>("--stride") { Description = "use every n-th training frame (default: about 400 frames)" };
@@ -26,7 +26,7 @@ public sealed class FitVerb : IVerb
         var folds = new Option<int?>("--folds") { Description = "choose the ridge by cross-validation over this many blocks of the training frames; 1: the last block alone (default; a short run, 10 to 199 training frames, gets 5 and a basis chosen the same way unless --folds or --ridge is given)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
-        var linear = new Option<string?>("--linear") { Description = "invariant families without quadratic terms (order 2), comma-separated: sorted, radial, angular, angles, shell, shellAngle" };
+        var linear = new Option<string?>("--linear") { Description = $"invariant families without quadratic terms (order 2), comma-separated: {string.Join(", ", InvariantSet.FamilyNames)}" };
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants; the default without --mode); other options override its settings" };
         var prior = new Option<string?>("--prior") { Description = "a model fitted on other data (e.g. a long xTB run): fit these frames as an offset from it (its basis, mode and walls; the ridge pulls toward its losses)" };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };

@@ -19,17 +19,17 @@ internal sealed class KernelShells
 {
     private const int W = 8;
     private readonly int _species;
-    private readonly (int Agent, int Type, ShellWindow Window, int Degree, int Offset)[] _sums;
-    private readonly (int Agent, int TypeA, int TypeB, ShellWindow A, ShellWindow B, int Degree, int Offset, bool Same)[] _angles;
+    private readonly Shells.Item[] _sums;
+    private readonly ShellAngles.Item[] _angles;
     private readonly double[] _reach; // [agent species · T + neighbour species]: the largest shell edge that pair uses (0: none)
     private readonly bool[] _sees;    // per agent species: any shell at all
     private readonly int _first, _end; // the shell invariants' range [first, end) in the layout (they are summed into: cleared first)
 
-    private KernelShells(InvariantSet set)
+    private KernelShells(Shells shells, ShellAngles angles, int species)
     {
-        _species = set.Species.Count;
-        _sums = set.ShellSumItems;
-        _angles = set.ShellAngleItems;
+        _species = species;
+        _sums = shells.Items;
+        _angles = angles.Items;
         _reach = new double[_species * _species];
         _sees = new bool[_species];
         _first = Math.Min(_sums.Length > 0 ? _sums.Min(sh => sh.Offset) : int.MaxValue, _angles.Length > 0 ? _angles.Min(a => a.Offset) : int.MaxValue);
@@ -51,8 +51,8 @@ internal sealed class KernelShells
     }
 
     /// <summary>The shells of this set, or null when it has none.</summary>
-    public static KernelShells? Create(InvariantSet set) =>
-        set.ShellSumItems.Length + set.ShellAngleItems.Length > 0 ? new KernelShells(set) : null;
+    public static KernelShells? Create(Shells shells, ShellAngles angles, int species) =>
+        shells.Items.Length + angles.Items.Length > 0 ? new KernelShells(shells, angles, species) : null;
 
     /// <summary>
     /// Packs the entries closer than the agent's shell reach, species by species (r and entry into <see cref="KernelScratch.ShellR"/>

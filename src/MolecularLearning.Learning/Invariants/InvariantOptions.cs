@@ -4,9 +4,9 @@ using MolecularLearning.Core;
 namespace MolecularLearning.Learning;
 
 /// <summary>
-/// Which invariants describe an agent's neighbourhood (independent of the species present):
-/// (a) sorted distances to the k nearest neighbours of each species, (b) radial sums Σ_j g_n(r_ij) f_c(r_ij)
-/// per neighbour species, (c) angular sums over neighbour pairs of h_n(r_ij) h_m(r_ik) P_l(cos θ_jik).
+/// Which invariants describe an agent's neighbourhood (independent of the species present): every family's options,
+/// each family reading its slice (Invariants/Families/: (a) <see cref="SortedDistances"/>, (b) <see cref="RadialSums"/>,
+/// (c) <see cref="AngularSums"/>, (d) <see cref="SortedAngles"/>, (e) <see cref="Shells"/>, (f) <see cref="ShellAngles"/>).
 /// </summary>
 public sealed record InvariantOptions
 {
@@ -39,24 +39,13 @@ public sealed record InvariantOptions
     public IReadOnlyList<SortedAngle> SortedAngles { get; init; } = [];
     public int SortedAngleDegree { get; init; }
 
-    /// <summary>(e) Smooth shells: Σ_j (r_ij − on)^n w(r_ij), n = 1..N, over one neighbour species inside a C³ switch (InvariantSet.Shell.cs).</summary>
+    /// <summary>(e) Smooth shells: Σ_j (r_ij − on)^n w(r_ij), n = 1..N, over one neighbour species inside a C³ switch (Families/Shells.cs).</summary>
     public IReadOnlyList<ShellSum> Shells { get; init; } = [];
     /// <summary>(f) Angles between two smooth shells: Σ_jk s_A(r_ij) s_B(r_ik) P_l(cos θ_jik), the smooth stand-in for sorted angles.</summary>
     public IReadOnlyList<ShellAngle> ShellAngles { get; init; } = [];
 
     /// <summary>The interaction range: the largest cutoff of the families in use, and the neighbour-list cutoff.</summary>
-    public double Cutoff
-    {
-        get
-        {
-            double c = SortedCounts.Values.Any(v => v > 0) ? SortedCutoff : 0;
-            if (Radial.Count > 0) c = Math.Max(c, RadialCutoff);
-            if (AngularDegree > 0 && AngularRadial.Count > 0) c = Math.Max(c, AngularCutoff);
-            foreach (var sh in Shells) c = Math.Max(c, sh.Window.Off);
-            foreach (var a in ShellAngles) c = Math.Max(c, Math.Max(a.LegA.Off, a.LegB.Off));
-            return c;
-        }
-    }
+    public double Cutoff => InvariantFamilies.All.Max(f => f.Cutoff(this));
 
     /// <summary>Evenly spaced Gaussians from <paramref name="from"/> to <paramref name="to"/>, width = spacing.</summary>
     public static IReadOnlyList<RadialBasisFunction> GaussianLadder(int count, double from, double to, double? width = null)
@@ -68,107 +57,55 @@ public sealed record InvariantOptions
         return list;
     }
 
+    /// <summary>Checks every family's options (<see cref="InvariantFamilyKind.Validate"/>), then that some family is in use.</summary>
     public void Validate()
     {
-        static void Positive(double v, string name)
-        {
-            if (!(v > 0) || !double.IsFinite(v)) throw new DataException($"invariants: {name} must be a positive number of Å, got {v}");
-        }
-        Positive(SortedCutoff, "sorted cutoff"); Positive(RadialCutoff, "radial cutoff"); Positive(AngularCutoff, "angular cutoff");
-        foreach (var (sym, k) in SortedCounts)
-            if (k < 0 || k > 64) throw new DataException($"invariants: sorted count for {sym} must be 0..64, got {k}");
-        for (int i = 0; i < Radial.Count; i++) Radial[i].Validate($"invariants: radial function {i}");
-        for (int i = 0; i < AngularRadial.Count; i++) AngularRadial[i].Validate($"invariants: angular function {i}");
-        if (CutoffPower < 2 || CutoffPower > 8) throw new DataException($"invariants: cutoff power must be 2..8, got {CutoffPower}");
-        if (AngularDegree < 0 || AngularDegree > 8) throw new DataException($"invariants: angular degree must be 0..8, got {AngularDegree}");
-        if (SortedAngleDegree < 0 || SortedAngleDegree > 8) throw new DataException($"invariants: sorted-angle degree must be 0..8, got {SortedAngleDegree}");
-        foreach (var a in SortedAngles)
-        {
-            int ka = SortedCounts.TryGetValue(a.A, out var x) ? x : 0, kb = SortedCounts.TryGetValue(a.B, out var y) ? y : 0;
-            if (a.RankA < 1 || a.RankB < 1 || a.RankA > ka || a.RankB > kb || (a.A == a.B && a.RankA == a.RankB))
-                throw new DataException($"invariants: sorted angle {a} needs two different ranks within the sorted counts ({a.A}: {ka}, {a.B}: {kb})");
-        }
-        foreach (var sh in Shells) sh.Validate();
-        foreach (var a in ShellAngles) a.Validate();
+        foreach (var f in InvariantFamilies.All) f.Validate(this);
         if (Cutoff <= 0) throw new DataException("invariants: no invariant family is enabled");
     }
 
+    internal static void Positive(double v, string name)
+    {
+        if (!(v > 0) || !double.IsFinite(v)) throw new DataException($"invariants: {name} must be a positive number of Å, got {v}");
+    }
+
+    /// <summary>Field <paramref name="i"/> of --basis item <paramref name="raw"/> as a number, or the error naming it.</summary>
+    internal static double Number(string[] parts, int i, string raw) =>
+        double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+            ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not a number");
+
+    internal static int Integer(string[] parts, int i, string raw) =>
+        int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+            ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not an integer");
+
+    /// <summary>The items of a basis spec, family by family, for help text.</summary>
+    public static string BasisSyntax => InvariantFamilies.Syntax;
+
     /// <summary>
-    /// Parses a basis spec: items joined by '+', e.g. "sorted:O4:H8+gauss:8:0.8:5.5+inv:1:6+angular:3".
-    /// Items: sorted:SYMk... (k nearest of each species); gauss:N[:from:to[:width]] (N Gaussians, width = spacing unless given);
-    /// inv:p1:p2 (inverse powers p1..p2); angular:L[:rc] (Legendre degrees 1..L with the default angular
-    /// radial functions); angularGauss:N:from:to[:width] (the angular radial functions);
-    /// angles:L:H1H2:O1O2 (P_1..P_L of the angle between the 1st and 2nd nearest H, the 1st and 2nd nearest O...;
-    /// O@H1H2 limits an angle to O agents); shell:O-H:on:off:N and shellAngle:L:O@H:on:off:H:on:off (smooth shells,
-    /// see <see cref="ShellSum"/> and <see cref="ShellAngle"/>); fc:P (cutoff power, <see cref="CutoffPower"/>). The radial cutoff is <paramref name="cutoff"/>.
+    /// Parses a basis spec: items joined by '+', e.g. "sorted:O4:H8+gauss:8:0.8:5.5+inv:1:6+angular:3", each handed to the
+    /// family that owns it (<see cref="InvariantFamilyKind.Items"/>). Items: sorted:SYMk... (k nearest of each species);
+    /// gauss:N[:from:to[:width]] (N Gaussians, width = spacing unless given); inv:p1:p2 (inverse powers p1..p2); fc:P (cutoff
+    /// power, <see cref="CutoffPower"/>); angular:L[:rc] (Legendre degrees 1..L with the default angular radial functions);
+    /// angularGauss:N:from:to[:width] (the angular radial functions); angles:L:H1H2:O1O2 (P_1..P_L of the angle between the
+    /// 1st and 2nd nearest H, the 1st and 2nd nearest O...; O@H1H2 limits an angle to O agents); shell:O-H:on:off:N and
+    /// shellAngle:L:O@H:on:off:H:on:off (smooth shells, see <see cref="ShellSum"/> and <see cref="ShellAngle"/>). The radial
+    /// and sorted cutoffs are <paramref name="cutoff"/>; the angular one min(3.5, cutoff) unless given.
     /// </summary>
     public static InvariantOptions Parse(string spec, double cutoff)
     {
-        var sorted = new Dictionary<string, int>(StringComparer.Ordinal);
-        var radial = new List<RadialBasisFunction>();
-        var angRadial = new List<RadialBasisFunction>();
-        int degree = 0, angleDegree = 0, cutoffPower = 2;
-        var angles = new List<SortedAngle>();
-        var shells = new List<ShellSum>();
-        var shellAngles = new List<ShellAngle>();
-        double angCut = Math.Min(3.5, cutoff);
+        var options = new InvariantOptions
+        {
+            SortedCutoff = cutoff, SortedCounts = new Dictionary<string, int>(StringComparer.Ordinal), RadialCutoff = cutoff,
+            AngularCutoff = Math.Min(3.5, cutoff),
+        };
         foreach (var raw in spec.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = raw.Split(':', StringSplitOptions.TrimEntries);
-            double D(int i) => double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
-                ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not a number");
-            int I(int i) => int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
-                ? v : throw new DataException($"--basis: '{raw}': '{parts[i]}' is not an integer");
-            switch (parts[0].ToLowerInvariant())
-            {
-                case "sorted":
-                    if (parts.Length == 1) { sorted["O"] = 4; sorted["H"] = 8; break; }
-                    for (int i = 1; i < parts.Length; i++)
-                    {
-                        int digit = parts[i].IndexOfAny("0123456789".ToCharArray());
-                        if (digit <= 0 || !int.TryParse(parts[i][digit..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k))
-                            throw new DataException($"--basis: '{raw}': expected SYMBOLcount like O4, got '{parts[i]}'");
-                        sorted[parts[i][..digit]] = k;
-                    }
-                    break;
-                case "gauss":
-                    radial.AddRange(GaussianLadder(I(1), parts.Length > 2 ? D(2) : 0.8, parts.Length > 3 ? D(3) : cutoff - 0.5, parts.Length > 4 ? D(4) : null));
-                    break;
-                case "inv":
-                    for (int p = I(1); p <= (parts.Length > 2 ? I(2) : I(1)); p++) radial.Add(RadialBasisFunction.InversePower(p));
-                    break;
-                case "angular":
-                    degree = I(1);
-                    if (parts.Length > 2) angCut = D(2);
-                    break;
-                case "angles":
-                    angleDegree = I(1);
-                    for (int i = 2; i < parts.Length; i++) angles.Add(SortedAngle.Parse(parts[i], raw));
-                    break;
-                case "angulargauss":
-                    angRadial.AddRange(GaussianLadder(I(1), D(2), D(3), parts.Length > 4 ? D(4) : null));
-                    break;
-                case "fc":
-                    cutoffPower = I(1);
-                    break;
-                case "shell":
-                    shells.Add(ShellSum.Parse(parts, raw));
-                    break;
-                case "shellangle":
-                    shellAngles.Add(ShellAngle.Parse(parts, raw));
-                    break;
-                default:
-                    throw new DataException($"--basis: unknown item '{parts[0]}' (expected sorted, gauss, inv, angular, angularGauss, angles, shell, shellAngle, fc)");
-            }
+            var family = InvariantFamilies.ForItem(parts[0])
+                ?? throw new DataException($"--basis: unknown item '{parts[0]}' (expected {InvariantFamilies.ItemNames})");
+            options = family.Parse(parts, raw, cutoff, options);
         }
-        if (degree > 0 && angRadial.Count == 0) angRadial.AddRange(DefaultAngularRadial);
-        var options = new InvariantOptions
-        {
-            SortedCutoff = cutoff, SortedCounts = sorted, RadialCutoff = cutoff, Radial = radial,
-            AngularDegree = degree, AngularCutoff = angCut, AngularRadial = degree > 0 ? angRadial : [],
-            SortedAngleDegree = angleDegree, SortedAngles = angleDegree > 0 ? angles : [],
-            Shells = shells, ShellAngles = shellAngles, CutoffPower = cutoffPower,
-        };
+        foreach (var f in InvariantFamilies.All) options = f.FinishParse(options);
         options.Validate();
         return options;
     }
@@ -176,24 +113,4 @@ public sealed record InvariantOptions
     /// <summary>Angular radial functions: the covalent O–H shell and the hydrogen-bond shell.</summary>
     public static IReadOnlyList<RadialBasisFunction> DefaultAngularRadial { get; } =
         [RadialBasisFunction.Gaussian(1.0, 0.15), RadialBasisFunction.Gaussian(1.9, 0.35), RadialBasisFunction.Gaussian(2.8, 0.35)];
-}
-
-/// <summary>
-/// The angle at the agent between its RankA-th nearest neighbour of species A and RankB-th nearest of B (ranks
-/// from 1); with <see cref="Agent"/> set, only agents of that species see it (others get a constant 0), so an
-/// angle whose ranks swap often for one species does not add jumps there.
-/// </summary>
-public readonly record struct SortedAngle(string A, int RankA, string B, int RankB, string? Agent = null)
-{
-    public override string ToString() => (Agent is null ? "" : Agent + "@") + $"{A}{RankA}{B}{RankB}";
-
-    /// <summary>Parses "H1H2", "O1H1" or "O@H1H2" (only for O agents).</summary>
-    public static SortedAngle Parse(string text, string context)
-    {
-        var m = System.Text.RegularExpressions.Regex.Match(text, "^(?:([A-Z][a-z]?)@)?([A-Z][a-z]?)([0-9]+)([A-Z][a-z]?)([0-9]+)$");
-        if (!m.Success) throw new DataException($"--basis: '{context}': expected an angle like H1H2, O1H1 or O@H1H2, got '{text}'");
-        return new(m.Groups[2].Value, int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture),
-            m.Groups[4].Value, int.Parse(m.Groups[5].Value, CultureInfo.InvariantCulture),
-            m.Groups[1].Success ? m.Groups[1].Value : null);
-    }
 }

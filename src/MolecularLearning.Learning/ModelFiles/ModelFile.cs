@@ -43,7 +43,7 @@ internal static class ModelFile
             w.WriteEndArray();
             w.WriteNumber("order", model.Order);
             w.WriteString("mode", model.Mode.Name());
-            WriteInvariants(w, model.Invariants.Options);
+            InvariantFamilies.Write(w, model.Invariants.Options);
             w.WriteStartArray("repulsion");
             foreach (var wall in model.Walls)
             {
@@ -102,102 +102,6 @@ internal static class ModelFile
         w.WriteEndArray();
     }
 
-    private static void WriteRadial(Utf8JsonWriter w, string name, IReadOnlyList<RadialBasisFunction> functions)
-    {
-        w.WriteStartArray(name);
-        foreach (var f in functions)
-        {
-            w.WriteStartObject();
-            if (f.Kind == RadialKind.Gaussian)
-            {
-                w.WriteString("kind", "gaussian"); w.WriteNumber("centre", f.A); w.WriteNumber("width", f.B);
-            }
-            else
-            {
-                w.WriteString("kind", "inversePower"); w.WriteNumber("power", f.A);
-            }
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
-
-    private static void WriteInvariants(Utf8JsonWriter w, InvariantOptions o)
-    {
-        w.WritePropertyName("invariants");
-        w.WriteStartObject();
-        w.WritePropertyName("sortedDistances");
-        w.WriteStartObject();
-        w.WriteNumber("cutoff", o.SortedCutoff);
-        w.WritePropertyName("counts");
-        w.WriteStartObject();
-        foreach (var (sym, k) in o.SortedCounts) w.WriteNumber(sym, k);
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WritePropertyName("radial");
-        w.WriteStartObject();
-        w.WriteNumber("cutoff", o.RadialCutoff);
-        if (o.CutoffPower != 2) w.WriteNumber("cutoffPower", o.CutoffPower); // absent: 2, as every older model
-        WriteRadial(w, "functions", o.Radial);
-        w.WriteEndObject();
-        w.WritePropertyName("angular");
-        w.WriteStartObject();
-        w.WriteNumber("cutoff", o.AngularCutoff);
-        w.WriteNumber("maxDegree", o.AngularDegree);
-        WriteRadial(w, "functions", o.AngularRadial);
-        w.WriteEndObject();
-        w.WritePropertyName("sortedAngles");
-        w.WriteStartObject();
-        w.WriteNumber("maxDegree", o.SortedAngleDegree);
-        w.WriteStartArray("angles");
-        foreach (var a in o.SortedAngles)
-        {
-            w.WriteStartObject();
-            w.WriteString("a", a.A); w.WriteNumber("rankA", a.RankA);
-            w.WriteString("b", a.B); w.WriteNumber("rankB", a.RankB);
-            if (a.Agent is not null) w.WriteString("agent", a.Agent);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-        // Smooth shells: written only when used, so older models keep their exact bytes.
-        if (o.Shells.Count > 0)
-        {
-            w.WriteStartArray("shells");
-            foreach (var sh in o.Shells)
-            {
-                w.WriteStartObject();
-                w.WriteString("agent", sh.Agent);
-                WriteWindow(w, sh.Window);
-                w.WriteNumber("degree", sh.Degree);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        if (o.ShellAngles.Count > 0)
-        {
-            w.WriteStartArray("shellAngles");
-            foreach (var a in o.ShellAngles)
-            {
-                w.WriteStartObject();
-                w.WriteString("agent", a.Agent);
-                w.WriteNumber("degree", a.Degree);
-                w.WritePropertyName("a"); w.WriteStartObject(); WriteWindow(w, a.LegA); w.WriteEndObject();
-                w.WritePropertyName("b"); w.WriteStartObject(); WriteWindow(w, a.LegB); w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
-    }
-
-    private static void WriteWindow(Utf8JsonWriter w, ShellWindow window)
-    {
-        w.WriteString("species", window.Species); w.WriteNumber("on", window.On); w.WriteNumber("off", window.Off);
-    }
-
-    private static ShellWindow ReadWindow(Reader r, JsonElement e, string path) =>
-        new(r.String(e, "species", path), r.Number(e, "on", path), r.Number(e, "off", path));
-
     public static void WriteErrors(Utf8JsonWriter w, ForceErrorReport report)
     {
         w.WriteStartObject();
@@ -243,7 +147,8 @@ internal static class ModelFile
 
     // ---- reading ----
 
-    private sealed class Reader(string file)
+    /// <summary>Reads fields with errors naming the file and the field (the invariant families read their parts with it).</summary>
+    internal sealed class Reader(string file)
     {
         public DataException Error(string field, string problem) => new($"{file}: field '{field}': {problem}");
 
@@ -331,7 +236,7 @@ internal static class ModelFile
             if (!ForceModeNames.TryParse(modeText, out var mode) || mode.Name() != modeText)
                 throw r.Error("mode", $"must be \"agent\" or \"conservative\", found \"{modeText}\"");
 
-            var options = ReadInvariants(r, r.Get(root, "invariants", "", JsonValueKind.Object));
+            var options = InvariantFamilies.Read(r, r.Get(root, "invariants", "", JsonValueKind.Object));
             InvariantSet set;
             try { set = new InvariantSet(options, species); }
             catch (DataException e) { throw new DataException($"{file}: {e.Message}", e); }
@@ -504,89 +409,5 @@ internal static class ModelFile
         }
         int frames = e.TryGetProperty("frames", out var f) && f.TryGetInt32(out var fi) ? fi : 0;
         return new ForceErrorReport(dict, frames);
-    }
-
-    private static InvariantOptions ReadInvariants(Reader r, JsonElement inv)
-    {
-        const string P = "invariants";
-        var sortedEl = r.Get(inv, "sortedDistances", P, JsonValueKind.Object);
-        var countsEl = r.Get(sortedEl, "counts", P + ".sortedDistances", JsonValueKind.Object);
-        var counts = new Dictionary<string, int>();
-        foreach (var c in countsEl.EnumerateObject())
-            counts[c.Name] = r.Integer(countsEl, c.Name, P + ".sortedDistances.counts");
-        var radialEl = r.Get(inv, "radial", P, JsonValueKind.Object);
-        var angularEl = r.Get(inv, "angular", P, JsonValueKind.Object);
-        var options = new InvariantOptions
-        {
-            SortedCutoff = r.Number(sortedEl, "cutoff", P + ".sortedDistances"),
-            SortedCounts = counts,
-            RadialCutoff = r.Number(radialEl, "cutoff", P + ".radial"),
-            Radial = ReadRadial(r, radialEl, P + ".radial"),
-            CutoffPower = radialEl.TryGetProperty("cutoffPower", out _) ? r.Integer(radialEl, "cutoffPower", P + ".radial") : 2,
-            AngularCutoff = r.Number(angularEl, "cutoff", P + ".angular"),
-            AngularDegree = r.Integer(angularEl, "maxDegree", P + ".angular"),
-            AngularRadial = ReadRadial(r, angularEl, P + ".angular"),
-        };
-        if (inv.TryGetProperty("sortedAngles", out var anglesEl))
-        {
-            const string A = P + ".sortedAngles";
-            var list = new List<SortedAngle>();
-            int i = 0;
-            foreach (var a in r.Get(anglesEl, "angles", A, JsonValueKind.Array).EnumerateArray())
-            {
-                string path = $"{A}.angles[{i++}]";
-                string? agent = a.TryGetProperty("agent", out _) ? r.String(a, "agent", path) : null;
-                list.Add(new SortedAngle(r.String(a, "a", path), r.Integer(a, "rankA", path), r.String(a, "b", path), r.Integer(a, "rankB", path), agent));
-            }
-            options = options with { SortedAngleDegree = r.Integer(anglesEl, "maxDegree", A), SortedAngles = list };
-        }
-        if (inv.TryGetProperty("shells", out _))
-        {
-            var list = new List<ShellSum>();
-            int i = 0;
-            foreach (var e in r.Get(inv, "shells", P, JsonValueKind.Array).EnumerateArray())
-            {
-                string path = $"{P}.shells[{i++}]";
-                list.Add(new ShellSum(r.String(e, "agent", path), ReadWindow(r, e, path), r.Integer(e, "degree", path)));
-            }
-            options = options with { Shells = list };
-        }
-        if (inv.TryGetProperty("shellAngles", out _))
-        {
-            var list = new List<ShellAngle>();
-            int i = 0;
-            foreach (var e in r.Get(inv, "shellAngles", P, JsonValueKind.Array).EnumerateArray())
-            {
-                string path = $"{P}.shellAngles[{i++}]";
-                list.Add(new ShellAngle(r.String(e, "agent", path),
-                    ReadWindow(r, r.Get(e, "a", path, JsonValueKind.Object), path + ".a"),
-                    ReadWindow(r, r.Get(e, "b", path, JsonValueKind.Object), path + ".b"), r.Integer(e, "degree", path)));
-            }
-            options = options with { ShellAngles = list };
-        }
-        try { options.Validate(); }
-        catch (DataException e) { throw r.Error(P, e.Message); }
-        return options;
-    }
-
-    private static List<RadialBasisFunction> ReadRadial(Reader r, JsonElement parent, string path)
-    {
-        var arr = r.Get(parent, "functions", path, JsonValueKind.Array);
-        var list = new List<RadialBasisFunction>();
-        int i = 0;
-        foreach (var f in arr.EnumerateArray())
-        {
-            string p = $"{path}.functions[{i++}]";
-            var kind = r.String(f, "kind", p);
-            list.Add(kind switch
-            {
-                "gaussian" => RadialBasisFunction.Gaussian(r.Number(f, "centre", p), r.Number(f, "width", p)),
-                "inversePower" => new RadialBasisFunction(RadialKind.InversePower, r.Number(f, "power", p)),
-                _ => throw r.Error(p + ".kind", $"unknown radial function '{kind}' (gaussian, inversePower)"),
-            });
-            try { list[^1].Validate(p); }
-            catch (DataException e) { throw r.Error(p, e.Message); }
-        }
-        return list;
     }
 }

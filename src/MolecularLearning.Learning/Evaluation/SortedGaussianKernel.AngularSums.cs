@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace MolecularLearning.Learning;
 
 /// <summary>
-/// The angular sums (<see cref="InvariantSet"/>'s AngularPass) on <see cref="SortedGaussianKernel"/>'s decoded row:
+/// The angular sums (<see cref="AngularSums"/>, whose Reference pass this matches) on <see cref="SortedGaussianKernel"/>'s decoded row:
 /// I_(t,u,n,m,l) = Σ over neighbour pairs j (species t) and k (species u ≥ t) inside the angular cutoff of
 /// h_n(r_j) h_m(r_k) P_l(cos θ_jk), h_n = g_n f_c (Gaussians g_n, f_c of the angular cutoff), and for t = u the pair
 /// counted once with the weight symmetrised over (n, m), n ≤ m. Only the ~9 of ~90 entries closer than the angular
@@ -37,21 +37,21 @@ internal sealed class KernelAngular<V> where V : struct, ISimd<V>
     private readonly int _first, _count;         // the angular invariants [first, first + count)
     private readonly double[] _bonnetA, _bonnetB; // P_{l+1} = A_l x P_l − B_l P_{l−1}
 
-    private KernelAngular(InvariantSet set)
+    private KernelAngular(AngularSums family, int species)
     {
-        _species = set.Species.Count;
-        _na = set.AngularRadial.Length;
-        _degree = set.Degree;
-        _power = set.Options.CutoffPower;
-        _rc = set.Options.AngularCutoff;
+        _species = species;
+        _na = family.Functions.Length;
+        _degree = family.Degree;
+        _power = family.CutoffPower;
+        _rc = family.Radius;
         _invRc2 = 1 / (_rc * _rc);
-        _centre = [.. set.AngularRadial.Select(f => f.A)];
-        _invWidth = [.. set.AngularRadial.Select(f => 1 / f.B)];
-        _first = set.AngularOffset;
-        _count = set.SortedAngleOffset - set.AngularOffset;
+        _centre = [.. family.Functions.Select(f => f.A)];
+        _invWidth = [.. family.Functions.Select(f => 1 / f.B)];
+        _first = family.Offset;
+        _count = family.Count;
         _pairBase = new int[_species * _species];
         for (int t = 0; t < _species; t++)
-            for (int u = t; u < _species; u++) _pairBase[t * _species + u] = set.AngularPairBase(t, u) - _first;
+            for (int u = t; u < _species; u++) _pairBase[t * _species + u] = family.PairBase(t, u) - _first;
         _sameIndex = new int[_na * _na];
         for (int n = 0, q = 0; n < _na; n++)
             for (int m = 0; m < _na; m++) _sameIndex[n * _na + m] = m < n ? -1 : q++;
@@ -63,7 +63,7 @@ internal sealed class KernelAngular<V> where V : struct, ISimd<V>
         for (int t = 0, i = 0; t < T; t++)
             for (int u = 0; u < T; u++)
             {
-                int pairBase = set.AngularPairBase(Math.Min(t, u), Math.Max(t, u));
+                int pairBase = family.PairBase(Math.Min(t, u), Math.Max(t, u));
                 for (int l = 1; l <= L; l++)
                     for (int n = 0; n < na; n++)
                         for (int m = 0; m < na; m++, i++)
@@ -79,10 +79,10 @@ internal sealed class KernelAngular<V> where V : struct, ISimd<V>
     private readonly double[] _mFactor; // and its factor (2 on the diagonal of a same-species pair)
 
     /// <summary>Whether the kernel computes this set's angular sums exactly: h_n must be Gaussians (no inverse powers).</summary>
-    public static bool Computes(InvariantSet set) => set.Degree == 0 || set.AngularRadial.All(f => f.Kind == RadialKind.Gaussian);
+    public static bool Computes(AngularSums family) => family.Degree == 0 || family.Functions.All(f => f.Kind == RadialKind.Gaussian);
 
     /// <summary>The angular sums of this set, or null when it has none.</summary>
-    public static KernelAngular<V>? Create(InvariantSet set) => set.Degree > 0 ? new KernelAngular<V>(set) : null;
+    public static KernelAngular<V>? Create(AngularSums family, int species) => family.Degree > 0 ? new KernelAngular<V>(family, species) : null;
 
     /// <summary>
     /// Packs the entries inside the angular cutoff with their unit vectors, h_n and h_n', then sets the angular

@@ -1,0 +1,204 @@
+using System.Runtime.CompilerServices;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using MolecularLearning.Core;
+
+namespace MolecularLearning.Learning;
+
+/// <summary>The compact neighbour row of one agent decoded into the structure-of-arrays scratch, species by species (AVX-512, AVX or scalar).</summary>
+internal sealed partial class SortedGaussianKernel<V>
+{
+    /// <summary>
+    /// The row of agent i within the list cutoff, decoded from the compact entries (as <see cref="NeighbourList.GetRow"/>,
+    /// the same arithmetic, so the same bits) species by species, each species' entries padded to whole vectors with an
+    /// entry beyond every cutoff (which adds exactly nothing). Returns the padded total.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a frame of its own in profiles; called once per agent
+    private int Decode(int i, KernelScratch s, NeighbourList list, PaddedCoordinates xyz)
+    {
+        var index = list.Index;
+        var image = list.ImageCodes;
+        var u = xyz.Positions;
+        var img = xyz.Images;
+        if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species || 4 * list.AtomCount > u.Length)
+            throw new InvalidOperationException("kernel scratch too small for the row");
+        double pad = 4 * _rcList2;
+        int at = 0;
+        for (int t = 0; t < _species; t++)
+        {
+            int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
+            s.GroupBase[t] = at;
+            int m = Avx2.IsSupported && Avx512F.VL.IsSupported ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
+                : Vector256.IsHardwareAccelerated && Avx.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
+                : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
+            s.GroupCount[t] = m - at;
+            int end = at + (m - at + W - 1) / W * W;
+            for (; m < end; m++) { s.Dx[m] = 0; s.Dy[m] = 0; s.Dz[m] = 0; s.R2[m] = pad; }
+            at = end;
+        }
+        return at;
+    }
+
+    /// <summary>Entries [k, k1) of agent i from <paramref name="at"/> on, those inside the cutoff kept: returns the next free slot.</summary>
+    private int DecodeScalar(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        double ux = u[4 * i], uy = u[4 * i + 1], uz = u[4 * i + 2], rc2 = _rcList2;
+        int n = u.Length / 4, codes = img.Length / 4, m = at;
+        for (; k < k1; k++)
+        {
+            int j = index[k], c = image[k];
+            if ((uint)j >= (uint)n || c >= codes) throw new IndexOutOfRangeException();
+            double x = u[4 * j] + img[4 * c] - ux, y = u[4 * j + 1] + img[4 * c + 1] - uy, z = u[4 * j + 2] + img[4 * c + 2] - uz;
+            double r2 = x * x + y * y + z * z;
+            // Written unconditionally, kept by advancing m: no unpredictable branch at the skin.
+            s.Atom[m] = j; s.Dx[m] = x; s.Dy[m] = y; s.Dz[m] = z; s.R2[m] = r2;
+            m += r2 < rc2 ? 1 : 0;
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// <see cref="DecodeScalar"/> eight, then four entries at a time, where AVX-512 is there (any kernel width): each neighbour's (x, y, z, 0) and its image translation
+    /// are one 256-bit load each, transposed into x, y, z vectors, and the entries inside the cutoff packed by AVX-512
+    /// compress. The scalar loop takes the last few entries.
+    /// </summary>
+    private unsafe int DecodeWide(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + W) throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector256.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var ui = Vector256.Load(pu + 4 * i);
+            var ui2 = Vector512.Create(ui, ui);
+            var rc2w = Vector512.Create(_rcList2);
+            var maxJ = Vector256.Create(n - 1);
+            var maxC = Vector128.Create((ushort)Math.Min(codes - 1, (uint)ushort.MaxValue));
+            // The x lanes of the unpacked pairs in entry order: (t0[0,1], t2[0,1], t0[4,5], t2[4,5]); t2's lanes count from 8.
+            var pick = Vector512.Create(0L, 1, 8, 9, 4, 5, 12, 13);
+            var pickHigh = Vector512.Create(2L, 3, 10, 11, 6, 7, 14, 15);
+            // Eight at a time: entries q and q + 4 share a 512-bit register, so (x_j + S_c) − x_i is four 512-bit
+            // operations and the transpose is four unpacks and three two-source permutes (the shuffle port was the limit).
+            for (; codes > 0 && k + 8 <= k1; k += 8)
+            {
+                if (Vector256.GreaterThanAny(Vector256.Load((uint*)(pj + k)), maxJ) || Vector128.GreaterThanAny(Vector128.Load(pc + k), maxC))
+                    throw new IndexOutOfRangeException();
+                var p0 = Vector512.Create(Vector256.Load(pu + 4 * pj[k]), Vector256.Load(pu + 4 * pj[k + 4])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k]), Vector256.Load(ps + 4 * pc[k + 4])) - ui2;
+                var p1 = Vector512.Create(Vector256.Load(pu + 4 * pj[k + 1]), Vector256.Load(pu + 4 * pj[k + 5])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k + 1]), Vector256.Load(ps + 4 * pc[k + 5])) - ui2;
+                var p2 = Vector512.Create(Vector256.Load(pu + 4 * pj[k + 2]), Vector256.Load(pu + 4 * pj[k + 6])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k + 2]), Vector256.Load(ps + 4 * pc[k + 6])) - ui2;
+                var p3 = Vector512.Create(Vector256.Load(pu + 4 * pj[k + 3]), Vector256.Load(pu + 4 * pj[k + 7])) + Vector512.Create(Vector256.Load(ps + 4 * pc[k + 3]), Vector256.Load(ps + 4 * pc[k + 7])) - ui2;
+                var t0 = Avx512F.UnpackLow(p0, p1); var t1 = Avx512F.UnpackHigh(p0, p1);   // (x0 x1 z0 z1 | x4 x5 z4 z5), (y0 y1 · · | y4 y5 · ·)
+                var t2 = Avx512F.UnpackLow(p2, p3); var t3 = Avx512F.UnpackHigh(p2, p3);   // the same for entries 2, 3, 6, 7
+                var x = Avx512F.PermuteVar8x64x2(t0, pick, t2);
+                var y = Avx512F.PermuteVar8x64x2(t1, pick, t3);
+                var z = Avx512F.PermuteVar8x64x2(t0, pickHigh, t2);
+                var r2 = x * x + y * y + z * z;
+                var keep = Vector512.LessThan(r2, rc2w);
+                int kept = BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                if (kept == 0) continue;
+                Avx512F.Compress(Vector512<double>.Zero, keep, x).Store(dx + m);
+                Avx512F.Compress(Vector512<double>.Zero, keep, y).Store(dy + m);
+                Avx512F.Compress(Vector512<double>.Zero, keep, z).Store(dz + m);
+                Avx512F.Compress(Vector512<double>.Zero, keep, r2).Store(r2s + m);
+                Avx512F.VL.Compress(Vector256<int>.Zero, Avx512F.ConvertToVector256Int32(keep.AsInt64()), Vector256.Load(pj + k)).Store(atom + m);
+                m += kept;
+            }
+            for (; k + 4 <= k1; k += 4)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
+                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
+                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
+                // (x_j + S_c) − x_i, as the scalar loop adds them.
+                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
+                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
+                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
+                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);   // (x0 x1 z0 z1), (y0 y1 · ·)
+                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);   // (x2 x3 z2 z3), (y2 y3 · ·)
+                var x = Avx.Permute2x128(t0, t2, 0x20);
+                var z = Avx.Permute2x128(t0, t2, 0x31);
+                var y = Avx.Permute2x128(t1, t3, 0x20);
+                var r2 = x * x + y * y + z * z;
+                var keep = Vector256.LessThan(r2, rc2);
+                int kept = BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                if (kept == 0) continue;
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, x).Store(dx + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, y).Store(dy + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, z).Store(dz + m);
+                Avx512F.VL.Compress(Vector256<double>.Zero, keep, r2).Store(r2s + m);
+                Avx512F.VL.Compress(Vector128<int>.Zero, Avx512F.VL.ConvertToVector128Int32(keep.AsInt64()), Vector128.Create(j0, j1, j2, j3)).Store(atom + m);
+                m += kept;
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+
+    /// <summary>
+    /// <see cref="DecodeWide"/>'s four-at-a-time loop without AVX-512 (AVX2 machines): the same loads and transpose, then
+    /// every lane stored and the slot advanced by the lanes kept, as <see cref="DecodeScalar"/> (no compress before AVX-512).
+    /// </summary>
+    private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k)) throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector256.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var ui = Vector256.Load(pu + 4 * i);
+            for (; k + 4 <= k1; k += 4)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
+                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
+                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
+                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
+                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
+                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
+                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);
+                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);
+                var x = Avx.Permute2x128(t0, t2, 0x20);
+                var z = Avx.Permute2x128(t0, t2, 0x31);
+                var y = Avx.Permute2x128(t1, t3, 0x20);
+                var r2 = x * x + y * y + z * z;
+                uint keep = Vector256.LessThan(r2, rc2).ExtractMostSignificantBits();
+                if (keep == 0) continue;
+                dx[m] = x.GetElement(0); dy[m] = y.GetElement(0); dz[m] = z.GetElement(0); r2s[m] = r2.GetElement(0); atom[m] = j0; m += (int)(keep & 1);
+                dx[m] = x.GetElement(1); dy[m] = y.GetElement(1); dz[m] = z.GetElement(1); r2s[m] = r2.GetElement(1); atom[m] = j1; m += (int)((keep >> 1) & 1);
+                dx[m] = x.GetElement(2); dy[m] = y.GetElement(2); dz[m] = z.GetElement(2); r2s[m] = r2.GetElement(2); atom[m] = j2; m += (int)((keep >> 2) & 1);
+                dx[m] = x.GetElement(3); dy[m] = y.GetElement(3); dz[m] = z.GetElement(3); r2s[m] = r2.GetElement(3); atom[m] = j3; m += (int)(keep >> 3);
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+}
+
+/// <summary>
+/// The neighbour list's x + t and image translations as (x, y, z, 0) quadruples, so the kernel loads a neighbour's
+/// coordinates in one 256-bit load. Refreshed once per evaluation (O(N), ~1 ns an atom); images only after a build.
+/// </summary>
+internal sealed class PaddedCoordinates
+{
+    private long _builds = -1;
+    public double[] Positions = [], Images = [];
+
+    public void Update(NeighbourList list)
+    {
+        var u = list.Unwrapped;
+        int n = u.Length / 3;
+        if (Positions.Length < 4 * n) Positions = new double[4 * n];
+        for (int i = 0; i < n; i++) { Positions[4 * i] = u[3 * i]; Positions[4 * i + 1] = u[3 * i + 1]; Positions[4 * i + 2] = u[3 * i + 2]; }
+        if (list.Builds == _builds) return;
+        _builds = list.Builds;
+        var img = list.ImageTranslations;
+        int codes = img.Length / 3;
+        if (Images.Length < 4 * codes) Images = new double[4 * codes];
+        for (int c = 0; c < codes; c++) { Images[4 * c] = img[3 * c]; Images[4 * c + 1] = img[3 * c + 1]; Images[4 * c + 2] = img[3 * c + 2]; }
+    }
+}
