@@ -91,10 +91,13 @@ public static class RunLoopBench
             }
             // Batches as the engine row's: about eight fill the time (at most 1,000 steps: agent models need not stay
             // stable longer); the first, after a warm-up, sizes the rest. The best batch of each kind counts.
-            Batch(20, runLoop: true, outputs);
-            Batch(20, runLoop: outputs, withOutput: false);
-            double first = Batch(50, runLoop: true, outputs);
-            int batch = double.IsFinite(first) ? (int)Math.Clamp(seconds / 8 / first, 20, 1000) : 20;
+            // Warm-up and sizing batches: 20 and 50 steps at 96 atoms, 1 and 2 at 10⁵ (a step there takes ~0.1 s). Small
+            // boxes take at least 20 steps a batch, so that the flush at the end of a batch weighs as in a run.
+            int warm = Math.Clamp(2_000_000 / n, 1, 20), sizing = Math.Clamp(200_000 / n, 2, 50), least = n < 1000 ? 20 : 1;
+            Batch(warm, runLoop: true, outputs);
+            Batch(warm, runLoop: outputs, withOutput: false);
+            double first = Batch(sizing, runLoop: true, outputs);
+            int batch = double.IsFinite(first) ? (int)Math.Clamp(seconds / 8 / first, least, 1000) : least;
             double best = double.PositiveInfinity, bestReference = double.PositiveInfinity;
             long steps = 0;
             int diverged = 0, batches = 0;
