@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -23,7 +24,6 @@ public sealed class NoseHooverChains
     // and each atom's velocity scale factor. Padding lanes start each half-step at rest and are never copied out.
     private readonly int _padded;
     private readonly double[] _workXi = [], _workV = [], _workKe = [], _workScale = [], _workA0 = [], _workA1 = [];
-    private readonly Vector<double>[] _vBlock, _aBlock;
     // Per sub-step constants of the massive chains for time step _subDt: dt2, −dt8 and dt4 / Q_j ([k * Length + j]).
     private double _subDt = double.NaN;
     private readonly double[] _subDt2, _subMinusDt8, _subC;
@@ -58,7 +58,6 @@ public sealed class NoseHooverChains
         _vxi = new double[ChainCount * length];
         _weights = YoshidaWeights(yoshidaOrder);
         if (length > _a.Length) _a = new double[length];
-        _vBlock = new Vector<double>[length]; _aBlock = new Vector<double>[length];
         int subSteps = multipleTimeSteps * _weights.Length;
         _subDt2 = new double[subSteps]; _subMinusDt8 = new double[subSteps]; _subC = new double[subSteps * length];
         if (massive)
@@ -119,44 +118,97 @@ public sealed class NoseHooverChains
             return;
         }
         if (dt != _subDt) SubSteps(dt);
-        Load(masses, velocities);
-        bool three = Length == 3 && !GeneralKernel;
-        if (!(three ? PropagateMassive3<SeriesExp>() : PropagateMassive<SeriesExp>()))
+        _redone = 0;
+        // Chunk by chunk as on threads: a chunk is what a refused exp argument redoes, so the numbers do not depend on threads.
+        for (int c0 = 0; c0 < _padded; c0 += ChunkChains) MassiveRange(masses, velocities, c0, Math.Min(_padded, c0 + ChunkChains));
+        if (_redone != 0) LibraryExpHalfSteps++;
+    }
+
+    /// <summary>
+    /// <see cref="HalfStep(double, ReadOnlySpan{double}, Span{double}, double?)"/>; many massive chains (≥ <see cref="ParallelChains"/>)
+    /// are split over <paramref name="runner"/>'s threads (the chains are independent), as the forces are.
+    /// </summary>
+    public void HalfStep(double dt, double[] masses, double[] velocities, double? kineticEnergy, ParallelRunner runner)
+    {
+        if (!Massive || ChainCount < ParallelChains || runner.MaxWorkers <= 1)
         {
-            // An argument of exp beyond the series' range (or not finite): the half-step again, with Vector.Exp.
-            LibraryExpHalfSteps++;
-            Load(masses, velocities);
-            if (three) PropagateMassive3<LibraryExp>(); else PropagateMassive<LibraryExp>();
+            HalfStep(dt, masses.AsSpan(), velocities.AsSpan(), kineticEnergy);
+            return;
         }
-        int n = ChainCount, m = Length, p = _padded;
+        if (dt != _subDt) SubSteps(dt);
+        _redone = 0;
+        var work = _work ??= new MassiveWork(this);
+        work.Masses = masses; work.Velocities = velocities;
+        try { runner.Run(work, (_padded + ChunkChains - 1) / ChunkChains); }
+        finally { work.Masses = work.Velocities = null; }
+        if (_redone != 0) LibraryExpHalfSteps++;
+    }
+
+    /// <summary>Massive chains from which a half-step is split over threads; a chunk is <see cref="ChunkChains"/> of them (~0.1 ms).</summary>
+    public const int ParallelChains = 8192;
+    private const int ChunkChains = 2048; // a multiple of any vector width
+    private MassiveWork? _work;
+    private int _redone; // 1 when some chains of this half-step were redone with Vector.Exp
+
+    private sealed class MassiveWork(NoseHooverChains owner) : IParallelWork
+    {
+        public double[]? Masses, Velocities;
+
+        public void Execute(int chunk, int worker)
+        {
+            int c0 = chunk * ChunkChains;
+            owner.MassiveRange(Masses, Velocities, c0, Math.Min(owner._padded, c0 + ChunkChains));
+        }
+    }
+
+    /// <summary>
+    /// The massive half-step for chains [<paramref name="c0"/>, <paramref name="c1"/>) of the padded work arrays (whole
+    /// vectors): load, propagate (again with Vector.Exp if the series refused an argument), store, scale the atoms.
+    /// </summary>
+    private void MassiveRange(ReadOnlySpan<double> masses, Span<double> velocities, int c0, int c1)
+    {
+        Load(masses, velocities, c0, c1);
+        bool three = Length == 3 && !GeneralKernel;
+        if (!(three ? PropagateMassive3<SeriesExp>(c0, c1) : PropagateMassive<SeriesExp>(c0, c1)))
+        {
+            // An argument of exp beyond the series' range (or not finite): these chains' half-step again, with Vector.Exp.
+            Volatile.Write(ref _redone, 1);
+            Load(masses, velocities, c0, c1);
+            if (three) PropagateMassive3<LibraryExp>(c0, c1); else PropagateMassive<LibraryExp>(c0, c1);
+        }
+        int n = ChainCount, m = Length, p = _padded, end = Math.Min(c1, n);
+        if (end <= c0) return;
         for (int j = 0; j < m; j++)
         {
-            _workXi.AsSpan(j * p, n).CopyTo(_xi.AsSpan(j * n));
-            _workV.AsSpan(j * p, n).CopyTo(_vxi.AsSpan(j * n));
+            _workXi.AsSpan(j * p + c0, end - c0).CopyTo(_xi.AsSpan(j * n + c0));
+            _workV.AsSpan(j * p + c0, end - c0).CopyTo(_vxi.AsSpan(j * n + c0));
         }
-        for (int i = 0; i < n; i++)
+        for (int i = c0; i < end; i++)
         {
             double s = _workScale[i];
             velocities[3 * i] *= s; velocities[3 * i + 1] *= s; velocities[3 * i + 2] *= s;
         }
     }
 
-    /// <summary>Fills the massive chains' work arrays: the chains, each atom's 2 × kinetic energy, unit scale factors.</summary>
-    private void Load(ReadOnlySpan<double> masses, ReadOnlySpan<double> velocities)
+    /// <summary>
+    /// Fills the massive chains' work arrays for chains [c0, c1): the chains, each atom's 2 × kinetic energy, unit scale
+    /// factors; padding chains (beyond the atoms) start at rest with no kinetic energy.
+    /// </summary>
+    private void Load(ReadOnlySpan<double> masses, ReadOnlySpan<double> velocities, int c0, int c1)
     {
-        int n = ChainCount, m = Length, p = _padded;
+        int n = ChainCount, m = Length, p = _padded, end = Math.Max(c0, Math.Min(c1, n));
         var ke = _workKe;
-        for (int i = 0; i < n; i++)
+        for (int i = c0; i < end; i++)
         {
             double vx = velocities[3 * i], vy = velocities[3 * i + 1], vz = velocities[3 * i + 2];
             ke[i] = masses[i] * (vx * vx + vy * vy + vz * vz) * Units.AmuAngstrom2PerFs2InEv;
         }
-        ke.AsSpan(n).Clear();
-        _workScale.AsSpan().Fill(1);
+        ke.AsSpan(end, c1 - end).Clear();
+        _workScale.AsSpan(c0, c1 - c0).Fill(1);
         for (int j = 0; j < m; j++)
         {
-            _xi.AsSpan(j * n, n).CopyTo(_workXi.AsSpan(j * p)); _workXi.AsSpan(j * p + n, p - n).Clear();
-            _vxi.AsSpan(j * n, n).CopyTo(_workV.AsSpan(j * p)); _workV.AsSpan(j * p + n, p - n).Clear();
+            _xi.AsSpan(j * n + c0, end - c0).CopyTo(_workXi.AsSpan(j * p + c0)); _workXi.AsSpan(j * p + end, c1 - end).Clear();
+            _vxi.AsSpan(j * n + c0, end - c0).CopyTo(_workV.AsSpan(j * p + c0)); _workV.AsSpan(j * p + end, c1 - end).Clear();
         }
     }
 
@@ -230,12 +282,11 @@ public sealed class NoseHooverChains
     /// (the work arrays are then to be reloaded).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first step: skip tier 0
-    private bool PropagateMassive<TExp>() where TExp : struct, IVectorExp
+    private bool PropagateMassive<TExp>(int from, int to) where TExp : struct, IVectorExp
     {
         int m = Length, p = _padded, width = Vector<double>.Count;
         double[] v = _workV, x = _workXi, ke = _workKe, scale = _workScale;
-        var vs = _vBlock.AsSpan(0, m);
-        var a = _aBlock.AsSpan(0, m);
+        Span<Vector<double>> vs = stackalloc Vector<double>[m], a = stackalloc Vector<double>[m]; // per call: chunks run on several threads
         var nkT = new Vector<double>(_chainDof * _kT);
         var kT = new Vector<double>(_kT);
         var ok = Vector<long>.AllBitsSet;
@@ -243,7 +294,7 @@ public sealed class NoseHooverChains
         {
             var dt2 = new Vector<double>(_subDt2[k]); var mdt2 = -dt2; var mdt8 = new Vector<double>(_subMinusDt8[k]);
             var cs = _subC.AsSpan(k * m, m);
-            for (int c = 0; c < p; c += width)
+            for (int c = from; c < to; c += width)
             {
                 for (int j = 0; j < m; j++) vs[j] = new Vector<double>(v, j * p + c);
                 var twiceKe = new Vector<double>(ke, c);
@@ -288,10 +339,11 @@ public sealed class NoseHooverChains
     /// operations in the same order, so the same numbers (NoseHooverChainsTests checks it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool PropagateMassive3<TExp>() where TExp : struct, IVectorExp
+    private bool PropagateMassive3<TExp>(int from, int to) where TExp : struct, IVectorExp
     {
-        nuint p = (nuint)_padded, p2 = 2 * p, width = (nuint)Vector<double>.Count;
-        // Unchecked loads: c < p, a multiple of the width, and the arrays hold m·p and p values.
+        nuint p = (nuint)_padded, p2 = 2 * p, width = (nuint)Vector<double>.Count, end = (nuint)to;
+        // Unchecked loads: from ≤ c < to ≤ p, multiples of the width, and the arrays hold m·p and p values.
+        Debug.Assert(from >= 0 && to <= _padded && from % Vector<double>.Count == 0 && to % Vector<double>.Count == 0);
         ref double v = ref MemoryMarshal.GetArrayDataReference(_workV), x = ref MemoryMarshal.GetArrayDataReference(_workXi);
         ref double ke = ref MemoryMarshal.GetArrayDataReference(_workKe), scale = ref MemoryMarshal.GetArrayDataReference(_workScale);
         ref double f0 = ref MemoryMarshal.GetArrayDataReference(_workA0), f1 = ref MemoryMarshal.GetArrayDataReference(_workA1);
@@ -304,7 +356,7 @@ public sealed class NoseHooverChains
             var dt2 = new Vector<double>(_subDt2[k]); var mdt2 = -dt2; var mdt8 = new Vector<double>(_subMinusDt8[k]);
             var c0 = new Vector<double>(_subC[3 * k]); var c1 = new Vector<double>(_subC[3 * k + 1]); var c2 = new Vector<double>(_subC[3 * k + 2]);
             // Outside in to the first link's factor a0; the particles' scale, positions and the inside-out first link; the rest.
-            for (nuint c = 0; c < p; c += width)
+            for (nuint c = (nuint)from; c < end; c += width)
             {
                 var v0 = Vector.LoadUnsafe(ref v, c); var v1 = Vector.LoadUnsafe(ref v, p + c); var v2 = Vector.LoadUnsafe(ref v, p2 + c);
                 v2 += c2 * (q1 * v1 * v1 - kT);
@@ -314,7 +366,7 @@ public sealed class NoseHooverChains
                 TExp.Exp(mdt8 * v1, ref ok).StoreUnsafe(ref f0, c);
                 v1.StoreUnsafe(ref v, p + c); v2.StoreUnsafe(ref v, p2 + c);
             }
-            for (nuint c = 0; c < p; c += width)
+            for (nuint c = (nuint)from; c < end; c += width)
             {
                 var v0 = Vector.LoadUnsafe(ref v, c);
                 var twiceKe = Vector.LoadUnsafe(ref ke, c);
@@ -330,7 +382,7 @@ public sealed class NoseHooverChains
                 v0 = v0 * a0 * a0 + c0 * (twiceKe - nkT) * a0;
                 v0.StoreUnsafe(ref v, c);
             }
-            for (nuint c = 0; c < p; c += width)
+            for (nuint c = (nuint)from; c < end; c += width)
             {
                 var v0 = Vector.LoadUnsafe(ref v, c); var v1 = Vector.LoadUnsafe(ref v, p + c); var v2 = Vector.LoadUnsafe(ref v, p2 + c);
                 var a1 = Vector.LoadUnsafe(ref f1, c);

@@ -140,6 +140,32 @@ public sealed class NoseHooverChainsTests
         Assert.True(three.Positions.SequenceEqual(general.Positions));
     }
 
+    [Theory]
+    [InlineData(10.0)]
+    [InlineData(2.0)] // some chunks redo their chains with Vector.Exp
+    public void Many_chains_split_over_threads_give_the_serial_numbers(double tau)
+    {
+        int atoms = NoseHooverChains.ParallelChains + 2 * 2048 + 3; // several chunks, the last one short and padded
+        var rng = new Random(4);
+        var masses = Enumerable.Range(0, atoms).Select(i => i % 3 == 0 ? 15.999 : 1.008).ToArray();
+        var v = Enumerable.Range(0, 3 * atoms).Select(_ => 0.02 * (rng.NextDouble() - 0.5)).ToArray();
+        var vSerial = (double[])v.Clone();
+        var parallel = new NoseHooverChains(atoms, 3 * atoms - 3, 300, tau, 3, massive: true);
+        var serial = new NoseHooverChains(atoms, 3 * atoms - 3, 300, tau, 3, massive: true);
+        var runner = new ParallelRunner(2);
+        for (int half = 0; half < 60; half++)
+        {
+            for (int k = 0; k < v.Length; k++) { double kick = 1e-3 * Math.Sin(0.1 * half + k); v[k] += kick; vSerial[k] += kick; }
+            parallel.HalfStep(0.5, masses, v, null, runner);
+            serial.HalfStep(0.5, masses.AsSpan(), vSerial.AsSpan());
+        }
+        Assert.True(v.AsSpan().SequenceEqual(vSerial));
+        Assert.True(parallel.Velocities.SequenceEqual(serial.Velocities));
+        Assert.True(parallel.Positions.SequenceEqual(serial.Positions));
+        Assert.Equal(serial.LibraryExpHalfSteps, parallel.LibraryExpHalfSteps);
+        if (tau < 5) Assert.True(serial.LibraryExpHalfSteps > 0, "no chunk needed Vector.Exp: the test no longer reaches the fallback");
+    }
+
     [Fact]
     public void The_series_exp_is_within_an_ulp_of_math_exp_and_refuses_what_it_cannot_take()
     {
