@@ -25,7 +25,7 @@ print(f"# `mld run` loop vs engine ({sys.argv[1]})\n")
 print(f"Load average (1, 5, 15 min) before: {sys.argv[2]}; after: {sys.argv[3]}. Steps/s are the best batch of each measurement.\n")
 print("- *run / reference*: best batch of the run loop over best batch of its reference, timed in alternating batches "
       "from the same start: the bare integrator with the same settings (the engine), or for the output row the run loop without output.")
-print("- *thermostat*, *output*: that phase's share of the step in one profiled batch of the row (`mld run --profile`'s timers).")
+print("- *thermostat*, *output*: that phase's share of the step in the least disturbed of three profiled batches of the row (`mld run --profile`'s timers).")
 print("- *engine MD row*: `mld bench`'s own MD row (global chain, τ 100 fs, measured separately, other start velocities).\n")
 print("| model | atoms | threads | run-loop variant | run loop steps/s | reference | reference steps/s | run / reference time | thermostat | output | engine MD row steps/s | run / engine MD row time |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
