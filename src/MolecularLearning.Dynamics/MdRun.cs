@@ -331,10 +331,11 @@ public sealed class MdRun : IDisposable
         return new ExtendedXyzWriter(path);
     }
 
-    /// <summary>Opens the thermo log (1 MB buffer); on a restart keeps the lines up to the checkpoint's step and appends.</summary>
+    /// <summary>Opens the thermo log (64 K characters, ~600 lines); on a restart keeps the lines up to the checkpoint's step and appends.</summary>
     private static StreamWriter OpenLog(string path, long? restartStep)
     {
-        const int buffer = 1 << 20;
+        // Not 1 M: StreamWriter allocates its byte buffer (3 bytes a character) at the first flush, inside the run.
+        const int buffer = 1 << 16;
         if (restartStep is { } k && File.Exists(path))
         {
             var kept = File.ReadLines(path).Where(line =>
