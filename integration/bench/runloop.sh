@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `mld run`'s loop against the engine's MD row (issue 19): `mld bench` at 96 and 96,000 atoms, 1 and 2 threads,
-# the agent and conservative defaults, then a dated markdown file with the ratios, each within one run, and the load.
+# the agent and conservative defaults, then a markdown file named by date and commit with the ratios, each within one
+# run, and the load. Each run-loop row's ratio is to its reference timed in alternating batches (same load); the
+# thermostat and output shares come from one profiled batch (`mld run --profile`'s timers).
 # Usage: [MODEL=model.json] integration/bench/runloop.sh [--quick] [outdir]
 #   --quick: 96 atoms only, 0.3 s per measurement; MODEL: measure that model file instead of fitting the two defaults.
 set -euo pipefail
@@ -9,7 +11,7 @@ replicas=1,10; seconds=2
 if [ "${1:-}" = "--quick" ]; then replicas=1; seconds=0.3; shift; fi
 out=${1:-integration/bench}
 mkdir -p "$out"
-stamp=$(date -u +%Y-%m-%d)
+stamp=$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo -dirty)
 dotnet build src/MolecularLearning.Cli -c Release -nologo -v q
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll bench --replicas "$replicas" --threads 1,2 --seconds "$seconds" \
@@ -19,27 +21,24 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 import json, sys
 report = json.load(open(sys.argv[1]))
 md = {(r["mode"], r["order"], r["atoms"], r["threads"]): r for r in report["md"]}
-print(f"# `mld run` loop vs engine MD row ({sys.argv[1]})\n")
+print(f"# `mld run` loop vs engine ({sys.argv[1]})\n")
 print(f"Load average (1, 5, 15 min) before: {sys.argv[2]}; after: {sys.argv[3]}. Steps/s are the best batch of each measurement.\n")
-print("| model | atoms | threads | run-loop variant | run loop steps/s | engine MD steps/s | run / engine time | share of agent-default step |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-loops = report.get("runLoop", [])
-by = {}
-for r in loops: by.setdefault((r["mode"], r["order"], r["atoms"], r["threads"]), []).append(r)
-for key, rows in by.items():
+print("- *run / reference*: best batch of the run loop over best batch of its reference, timed in alternating batches "
+      "from the same start: the bare integrator with the same settings (the engine), or for the output row the run loop without output.")
+print("- *thermostat*, *output*: that phase's share of the step in the least disturbed of three profiled batches of the row (`mld run --profile`'s timers).")
+print("- *engine MD row*: `mld bench`'s own MD row (global chain, τ 100 fs, measured separately, other start velocities).\n")
+print("| model | atoms | threads | run-loop variant | run loop steps/s | reference | reference steps/s | run / reference time | thermostat | output | engine MD row steps/s | run / engine MD row time |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+def pct(x): return "-" if x is None else f"{100 * x:.1f} %"
+for r in report.get("runLoop", []):
+    key = (r["mode"], r["order"], r["atoms"], r["threads"])
     engine = md.get(key)
-    base = next((r for r in rows if r["variant"].startswith("NVE")), None)
-    agent = next((r for r in rows if r["variant"].startswith("massive chain, τ 10 fs (")), None)
-    for r in rows:
-        sps = r["stepsPerSecond"]
-        ratio = f'{engine["stepsPerSecond"] / sps:.3f}' if engine and sps else "-"
-        share = "-"
-        if agent and agent["stepsPerSecond"] and sps:
-            t_agent = 1 / agent["stepsPerSecond"]
-            if r["variant"].startswith("massive chain, τ 10 fs (") and base and base["stepsPerSecond"]:
-                share = f'thermostat {100 * (t_agent - 1 / base["stepsPerSecond"]) / t_agent:.1f} %'
-            elif "trajectory" in r["variant"]:
-                share = f'output {100 * (1 / sps - t_agent) / t_agent:.1f} %'
-        print(f'| {key[0]}:{key[1]} | {key[2]} | {key[3]} | {r["variant"]} | {sps} | {engine["stepsPerSecond"] if engine else "-"} | {ratio} | {share} |')
+    sps = r["stepsPerSecond"]
+    shares = r.get("profileShares", {})
+    over = r.get("overReference")
+    ratio = f'{engine["stepsPerSecond"] / sps:.3f}' if engine and sps and r["variant"].startswith("engine settings") else "-"
+    print(f'| {key[0]}:{key[1]} | {key[2]} | {key[3]} | {r["variant"]} | {sps} | {r.get("reference", "-")} | {r.get("referenceStepsPerSecond", "-")} | '
+          f'{"-" if over is None else f"{over:.3f}"} | {pct(shares.get("thermostat"))} | {pct(shares.get("output"))} | '
+          f'{engine["stepsPerSecond"] if engine else "-"} | {ratio} |')
 PY
 echo "wrote $out/runloop-$stamp.md"

@@ -89,7 +89,7 @@ public sealed class VerletIntegrator
         if (Thermostat is { } nhc) { nhc.Positions.CopyTo(_savedXi); nhc.Velocities.CopyTo(_savedVxi); }
         if (profile is not null) t0 = Lap(ref profile.Integrator, t0);
         // The velocities are those KineticEnergy was computed from (at Initialise or the end of the last step).
-        Thermostat?.HalfStep(dt, s.Masses, v, KineticEnergy);
+        Thermostat?.HalfStep(dt, s.Masses, v, KineticEnergy, ParallelRunner.Shared);
         if (profile is not null) t0 = Lap(ref profile.Thermostat, t0);
         double maxMove2 = 0;
         int fastest = 0;
@@ -126,7 +126,7 @@ public sealed class VerletIntegrator
             v[k] += c * f[k]; v[k + 1] += c * f[k + 1]; v[k + 2] += c * f[k + 2];
         }
         if (profile is not null) t0 = Lap(ref profile.Integrator, t0);
-        Thermostat?.HalfStep(dt, s.Masses, v);
+        Thermostat?.HalfStep(dt, s.Masses, v, null, ParallelRunner.Shared);
         if (profile is not null) t0 = Lap(ref profile.Thermostat, t0);
         if (Settings.RemoveCenterOfMassMotion) Momentum.RemoveCenterOfMassMotion(s.Masses, v, _totalMass);
         s.Step++;

@@ -195,6 +195,28 @@ public sealed class MdRunTests : IDisposable
     }
 
     [Fact]
+    public void Frames_and_thermo_lines_are_written_without_allocating()
+    {
+        // Trajectory and log are formatted into the writers' preallocated buffers: writing a frame and a line every step
+        // allocates no more than a run that writes nothing (a string per frame or number would be ≥ 24 bytes × 200).
+        (long Bytes, string Thermo) Allocated(MdRunOutput output)
+        {
+            using var run = new MdRun(Water(settings: new MdSettings { TimestepFs = 0.5, TauFs = 10, Massive = true }), output);
+            run.Run(20, emitStart: true); // the writers' first frames and lines, compiled
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            run.Run(220, emitStart: false);
+            return (GC.GetAllocatedBytesForCurrentThread() - before, SimulationLoop.ThermoLine(run.Integrator));
+        }
+        long quiet = Allocated(new MdRunOutput()).Bytes;
+        var (writing, thermo) = Allocated(Output(checkpointEvery: 0) with { Every = 1, LogEvery = 1 });
+        Assert.True(writing - quiet < 1024, $"{writing} bytes allocated while writing 200 frames and lines, {quiet} without output");
+        Assert.Equal(221, ExtendedXyz.Read(Path.Combine(_dir, "t.extxyz")).Count);
+        var lines = File.ReadAllLines(Path.Combine(_dir, "t.csv"));
+        Assert.Equal(222, lines.Length);
+        Assert.Equal(thermo, lines[^1]); // the buffered line is the thermo line as SimulationLoop formats it
+    }
+
+    [Fact]
     public void Profile_accounts_for_every_step()
     {
         using var run = new MdRun(Water(), Output()) { Profile = new RunProfile() };
