@@ -60,17 +60,7 @@ internal static class ModelFile
                 var loss = model.Losses[s];
                 w.WritePropertyName(model.Species[s].Symbol);
                 w.WriteStartObject();
-                WriteArray(w, "b", loss.Linear);
-                if (loss.Order == 2)
-                {
-                    // Upper triangle, row by row: C[k][l] for l >= k.
-                    w.WriteStartArray("cUpper");
-                    int k = loss.Count;
-                    var c = loss.Quadratic;
-                    for (int a = 0; a < k; a++)
-                        for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
-                    w.WriteEndArray();
-                }
+                WriteCoefficients(w, loss);
                 if (loss.Bounds is { } bounds)
                 {
                     w.WriteStartObject("bounds");
@@ -93,6 +83,19 @@ internal static class ModelFile
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>A loss's "b" and, at order 2, "cUpper": the upper triangle of C row by row, C[k][l] for l >= k.</summary>
+    private static void WriteCoefficients(Utf8JsonWriter w, QuadraticLoss loss)
+    {
+        WriteArray(w, "b", loss.Linear);
+        if (loss.Order != 2) return;
+        w.WriteStartArray("cUpper");
+        int k = loss.Count;
+        var c = loss.Quadratic;
+        for (int a = 0; a < k; a++)
+            for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
+        w.WriteEndArray();
     }
 
     private static void WriteArray(Utf8JsonWriter w, string name, ReadOnlySpan<double> values)
@@ -341,16 +344,7 @@ internal static class ModelFile
             {
                 var loss = member[s];
                 w.WriteStartObject(model.Species[s].Symbol);
-                WriteArray(w, "b", loss.Linear);
-                if (loss.Order == 2)
-                {
-                    w.WriteStartArray("cUpper");
-                    int k = loss.Count;
-                    var c = loss.Quadratic;
-                    for (int a = 0; a < k; a++)
-                        for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
-                    w.WriteEndArray();
-                }
+                WriteCoefficients(w, loss);
                 w.WriteEndObject();
             }
             w.WriteEndObject();
