@@ -200,9 +200,13 @@ public class IpiIntegrationTests
     /// <summary>
     /// Both ends ours, as separate processes: `mld run --forces ipi:...` listens, `mld serve` connects.
     /// The trajectory equals the in-process `mld run model.json` one (the protocol only rounds through atomic units).
+    /// With `serve --ipi-extra` the extrapolation signal rides in the extra string and run reports what the in-process
+    /// run reports; without it run says the server sends none.
     /// </summary>
-    [Fact]
-    public async Task MldRunWithForcesFromMldServeFollowsTheInProcessRun()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MldRunWithForcesFromMldServeFollowsTheInProcessRun(bool extra)
     {
         string name = "mlit" + Guid.NewGuid().ToString("N")[..10];
         var dir = Directory.CreateTempSubdirectory("ipi-run-").FullName;
@@ -213,8 +217,8 @@ public class IpiIntegrationTests
             string[] common = ["--from", Sample, "--steps", "20", "--thermostat", "none", "--log-every", "1"];
             var remote = Task.Run(() => Peers.Mld(["run", .. common, "--log", Path.Combine(dir, "remote.csv"),
                 "--forces", "ipi:unix:" + name, "--connect-timeout", "60", "--request-timeout", "60"], PeerTimeout, dir));
-            var serve = Task.Run(() => Peers.Mld(["serve", modelPath, "--template", Path.Combine(Sample, "init.xyz"),
-                "--ipi", "unix:" + name, "--grpc", "none"], PeerTimeout, dir));
+            string[] serveArgs = ["serve", modelPath, "--template", Path.Combine(Sample, "init.xyz"), "--ipi", "unix:" + name, "--grpc", "none"];
+            var serve = Task.Run(() => Peers.Mld(extra ? [.. serveArgs, "--ipi-extra"] : serveArgs, PeerTimeout, dir));
             var local = Peers.Mld(["run", modelPath, .. common, "--log", Path.Combine(dir, "local.csv")], PeerTimeout, dir);
             Assert.True(local.ExitCode == 0, local.StdErr);
             var remoteRun = await remote;
@@ -229,6 +233,11 @@ public class IpiIntegrationTests
             Assert.Equal(21, expected.Length);
             Assert.Equal(expected.Length, actual.Length);
             for (int step = 0; step < expected.Length; step++) AssertClose(expected[step], actual[step], 1e-9, $"potential energy at step {step}");
+
+            static string Signal(Peers.Result r) => r.StdOut.Split('\n').Single(l => l.StartsWith("extrapolation:", StringComparison.Ordinal)).Trim();
+            Assert.DoesNotContain("not available", Signal(local));
+            if (extra) Assert.Equal(Signal(local), Signal(remoteRun));
+            else Assert.StartsWith("extrapolation: not available", Signal(remoteRun));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -23,6 +23,7 @@ public sealed class IpiClientService(ServedModel model, Species[] template, IpiA
             Log = message => log.LogInformation("i-PI: {Message}", message),
             ConnectTimeout = settings?.IpiConnectTimeout ?? defaults.ConnectTimeout,
             RequestTimeout = settings?.IpiRequestTimeout ?? defaults.RequestTimeout,
+            ExtrapolationExtra = settings?.IpiExtrapolationExtra ?? false,
         };
         log.LogInformation("i-PI client for {Address}, {Atoms} atoms from the template", address, template.Length);
         try

@@ -12,7 +12,7 @@ namespace MolecularLearning.Server;
 /// or absent: no gRPC, unless nothing else is served, then the loopback default), Grpc:MaxAtoms,
 /// Grpc:MaxMessageBytes (default: from MaxAtoms), Grpc:StreamIdleTimeoutSeconds, Grpc:CertificatePath,
 /// Grpc:CertificatePassword; Ipi:Address, Ipi:Template, Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds,
-/// Ipi:RequestTimeoutSeconds; Host:ShutdownTimeoutSeconds.
+/// Ipi:RequestTimeoutSeconds, Ipi:ExtrapolationExtra; Host:ShutdownTimeoutSeconds.
 /// </summary>
 public sealed record ServeSettings
 {
@@ -37,6 +37,8 @@ public sealed record ServeSettings
     public TimeSpan IpiConnectTimeout { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>Longest wait for the i-PI server's next message (serve --request-timeout).</summary>
     public TimeSpan IpiRequestTimeout { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>Send each step's extrapolation signal as i-PI's extra string (JSON); off: ASE 3.22 cannot read extras.</summary>
+    public bool IpiExtrapolationExtra { get; init; }
     /// <summary>How long shutdown waits for in-flight calls before cutting connections.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -56,6 +58,12 @@ public sealed record ServeSettings
             if (text is null) return TimeSpan.FromSeconds(fallback);
             return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && v <= 1e6
                 ? TimeSpan.FromSeconds(v) : throw new DataException($"configuration {key} = '{text}' is not a number of seconds in (0, 1e6]");
+        }
+        bool Flag(string key)
+        {
+            var text = Text(key);
+            if (text is null) return false;
+            return bool.TryParse(text, out var v) ? v : throw new DataException($"configuration {key} = '{text}' is not true or false");
         }
         var ipi = Text("Ipi:Address");
         // One job unless asked for both: --ipi alone is an i-PI client (no port bound, exits when i-PI ends).
@@ -78,6 +86,7 @@ public sealed record ServeSettings
             IpiSocketsPrefix = Text("Ipi:SocketsPrefix"),
             IpiConnectTimeout = Seconds("Ipi:ConnectTimeoutSeconds", 120),
             IpiRequestTimeout = Seconds("Ipi:RequestTimeoutSeconds", 600),
+            IpiExtrapolationExtra = Flag("Ipi:ExtrapolationExtra"),
             ShutdownTimeout = TimeSpan.FromSeconds(Positive("Host:ShutdownTimeoutSeconds", 30)),
         };
         if (settings.IpiAddress is not null && settings.IpiTemplate is null)

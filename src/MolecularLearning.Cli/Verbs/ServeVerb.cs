@@ -27,10 +27,14 @@ public sealed class ServeVerb : IVerb
         var backend = new Option<string?>("--backend") { Description = $"what evaluates the model: {BackendChoices.Help} (default auto; or Model:Backend)" };
         var connectTimeout = new Option<string?>("--connect-timeout") { Description = "with --ipi: seconds to keep retrying while no i-PI server is up (default 120; Ipi:ConnectTimeoutSeconds)" };
         var requestTimeout = new Option<string?>("--request-timeout") { Description = "with --ipi: seconds to wait for the i-PI server's next message (default 600; Ipi:RequestTimeoutSeconds)" };
+        var extra = new Option<bool>("--ipi-extra")
+        {
+            Description = "with --ipi: send each step's extrapolation signal as the i-PI extra string (JSON; i-PI keeps it, mld run --forces ipi: counts it; ASE 3.22 cannot read extras; Ipi:ExtrapolationExtra)",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "debug logging, with stack traces of i-PI failures" };
         var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
         {
-            model, grpc, ipi, template, prefix, certificate, backend, connectTimeout, requestTimeout, verbose,
+            model, grpc, ipi, template, prefix, certificate, backend, connectTimeout, requestTimeout, extra, verbose,
         };
         // Unknown --Section:Key=value tokens are configuration (e.g. --Grpc:MaxAtoms=5000).
         command.TreatUnmatchedTokensAsErrors = false;
@@ -47,6 +51,7 @@ public sealed class ServeVerb : IVerb
             ["Ipi:SocketsPrefix"] = parse.GetValue(prefix),
             ["Ipi:ConnectTimeoutSeconds"] = parse.GetValue(connectTimeout),
             ["Ipi:RequestTimeoutSeconds"] = parse.GetValue(requestTimeout),
+            ["Ipi:ExtrapolationExtra"] = parse.GetValue(extra) ? "true" : null,
             ["Logging:LogLevel:MolecularLearning"] = parse.GetValue(verbose) ? "Debug" : null,
         }).GetAwaiter().GetResult()));
         return command;

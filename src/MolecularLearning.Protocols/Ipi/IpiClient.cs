@@ -26,6 +26,12 @@ public sealed class IpiClientOptions
     /// ASE 3.22's SocketIOCalculator fails on an extra string longer than one byte.
     /// </summary>
     public string Extra { get; init; } = "";
+    /// <summary>
+    /// Send the extrapolation signal of each step as the extra string, JSON as i-PI reads it:
+    /// {"extrapolation": x, "atom": i, "invariant": "..."} (x in training spreads; i 0-based), or {} when the model
+    /// reports none. Opt-in (`mld serve --ipi-extra`): ASE 3.22 cannot read extra strings.
+    /// </summary>
+    public bool ExtrapolationExtra { get; init; }
     /// <summary>POSDATA atom counts above this are refused before anything is allocated.</summary>
     public int MaxAtoms { get; init; } = 10_000_000;
     /// <summary>INIT strings longer than this are refused.</summary>
@@ -226,8 +232,9 @@ public sealed class IpiClient
                     conn.WriteInt32(n);
                     conn.WriteDoubles(result.Forces, 1.0 / Units.HartreePerBohrInEvPerAngstrom);
                     conn.WriteMatrixTransposed(result.Virial, 1.0 / Units.HartreeInEv);
-                    conn.WriteInt32(extra.Length);
-                    conn.WriteBytes(extra);
+                    var bytes = options.ExtrapolationExtra ? IpiExtra.Write(result) : extra;
+                    conn.WriteInt32(bytes.Length);
+                    conn.WriteBytes(bytes);
                     haveData = false;
                     break;
 

@@ -237,7 +237,10 @@ public sealed class IpiServerForceField : IForceField, IDisposable
         int extra = c.ReadInt32();
         if (extra < 0 || extra > _options.MaxExtraBytes)
             throw new IpiProtocolException($"{c.Peer}: FORCEREADY announces an extra string of {extra} bytes (allowed 0..{_options.MaxExtraBytes})");
-        c.Skip(extra);
+        result.Extrapolation = double.NaN; result.ExtrapolationAtom = -1; result.ExtrapolationInvariant = null;
+        // Read when small enough to be mld serve's signal (--ipi-extra); anything else is the client's own business.
+        if (extra > 0 && extra <= IpiExtra.MaxBytes) IpiExtra.Read(c.ReadString(extra), result);
+        else c.Skip(extra);
         if (!finite || !double.IsFinite(energy))
             throw new IpiProtocolException($"{c.Peer}: FORCEREADY contains NaN or infinity (energy {energy} eV)");
         result.Energy = energy;

@@ -207,7 +207,7 @@ internal sealed class IpiConnection : IDisposable
         }
     }
 
-    /// <summary>Reads <paramref name="bytes"/> bytes as a string (INIT only: rare, may allocate).</summary>
+    /// <summary>Reads <paramref name="bytes"/> bytes as a string (INIT, and small FORCEREADY extras when a client sends them: allocates).</summary>
     public string ReadString(int bytes)
     {
         Fill(bytes, false);
