@@ -11,26 +11,16 @@ public sealed class EvaluateVerbTests : IDisposable
     public EvaluateVerbTests() => Directory.CreateDirectory(_dir);
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string PbeSample()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var path = Path.Combine(dir.FullName, "tests", "data", "water32-pbe-sample");
-            if (Directory.Exists(path)) return path;
-        }
-        throw new DirectoryNotFoundException("tests/data/water32-pbe-sample");
-    }
-
     private static MldProcess.Result Mld(params string[] args) => MldProcess.Run(TimeSpan.FromSeconds(120), args);
 
     [Fact]
     public void PerFrameErrorsCarryTheSignalAndAModelWithoutRangesSaysSoOnce()
     {
         string model = Path.Combine(_dir, "agent.json");
-        var (code, _, err) = Mld("fit", PbeSample(), "-o", model, "--stride", "1", "--holdout", "0", "--ridge", "1e-6");
+        var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", model, "--stride", "1", "--holdout", "0", "--ridge", "1e-6");
         Assert.True(code == 0, err);
 
-        (code, var stdout, err) = Mld("evaluate", model, PbeSample(), "--json");
+        (code, var stdout, err) = Mld("evaluate", model, MldProcess.PbeSample(), "--json");
         Assert.True(code == 0, err);
         Assert.Equal("", err);
         using (var doc = JsonDocument.Parse(stdout))
@@ -57,19 +47,19 @@ public sealed class EvaluateVerbTests : IDisposable
         foreach (var (_, p) in node["parameters"]!.AsObject()) p!.AsObject().Remove("range");
         string old = Path.Combine(_dir, "old.json");
         File.WriteAllText(old, node.ToJsonString());
-        (code, stdout, err) = Mld("evaluate", old, PbeSample(), "--json");
+        (code, stdout, err) = Mld("evaluate", old, MldProcess.PbeSample(), "--json");
         Assert.True(code == 0, err);
         var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("extrapolation signal: not available", line);
         using (var doc = JsonDocument.Parse(stdout))
             Assert.All(doc.RootElement.GetProperty("perFrame").EnumerateArray(), f => Assert.Equal(JsonValueKind.Null, f.GetProperty("extrapolation").ValueKind));
 
-        (code, stdout, err) = Mld("evaluate", old, PbeSample(), "--worst", "2");
+        (code, stdout, err) = Mld("evaluate", old, MldProcess.PbeSample(), "--worst", "2");
         Assert.True(code == 0, err);
         Assert.Single(stdout.Split('\n'), l => l.Contains("extrapolation signal: not available"));
         Assert.Contains("worst 2 frames:", stdout);
 
-        (code, _, err) = Mld("evaluate", old, PbeSample(), "--worst", "-1");
+        (code, _, err) = Mld("evaluate", old, MldProcess.PbeSample(), "--worst", "-1");
         Assert.Equal(2, code);
         Assert.StartsWith("error: --worst: -1 is negative", err);
     }
@@ -78,12 +68,12 @@ public sealed class EvaluateVerbTests : IDisposable
     public void AModelFittedWithACommitteeReportsItsDeviationPerFrame()
     {
         string model = Path.Combine(_dir, "committee.json");
-        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--mode", "agent", "--stride", "1", "--holdout", "0", "--ridge", "1e-6", "--committee", "3", "--json");
+        var (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", model, "--mode", "agent", "--stride", "1", "--holdout", "0", "--ridge", "1e-6", "--committee", "3", "--json");
         Assert.True(code == 0, err);
         using (var fit = JsonDocument.Parse(stdout)) Assert.Equal(3, fit.RootElement.GetProperty("committee").GetInt32());
         Assert.Equal(3, JsonNode.Parse(File.ReadAllText(model))!["committee"]!["members"]!.AsArray().Count);
 
-        (code, stdout, err) = Mld("evaluate", model, PbeSample(), "--json");
+        (code, stdout, err) = Mld("evaluate", model, MldProcess.PbeSample(), "--json");
         Assert.True(code == 0, err);
         using (var doc = JsonDocument.Parse(stdout))
         {
@@ -96,12 +86,12 @@ public sealed class EvaluateVerbTests : IDisposable
             // The RMS over atoms never exceeds the largest atom's deviation.
             Assert.All(frames, f => Assert.True(f.GetProperty("committeeRms").GetDouble() <= f.GetProperty("committee").GetDouble() * (1 + 1e-12)));
         }
-        (code, stdout, err) = Mld("evaluate", model, PbeSample());
+        (code, stdout, err) = Mld("evaluate", model, MldProcess.PbeSample());
         Assert.True(code == 0, err);
         Assert.Contains("committee deviation (3 members; largest atomic force std over members)", stdout);
 
         // mld run checks the committee every output step, the start included: steps 0, 10, 20.
-        (code, stdout, err) = Mld("run", model, "--from", PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
+        (code, stdout, err) = Mld("run", model, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
         Assert.True(code == 0, err);
         Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\)", stdout);
 
@@ -110,10 +100,10 @@ public sealed class EvaluateVerbTests : IDisposable
         node.Remove("committee");
         string plain = Path.Combine(_dir, "plain.json");
         File.WriteAllText(plain, node.ToJsonString());
-        (code, stdout, err) = Mld("run", plain, "--from", PbeSample(), "--steps", "10", "--every", "10");
+        (code, stdout, err) = Mld("run", plain, "--from", MldProcess.PbeSample(), "--steps", "10", "--every", "10");
         Assert.True(code == 0, err);
         Assert.DoesNotContain("committee deviation", stdout);
-        (code, stdout, err) = Mld("evaluate", plain, PbeSample(), "--json");
+        (code, stdout, err) = Mld("evaluate", plain, MldProcess.PbeSample(), "--json");
         Assert.True(code == 0, err);
         using (var doc = JsonDocument.Parse(stdout))
         {
@@ -121,7 +111,7 @@ public sealed class EvaluateVerbTests : IDisposable
             Assert.All(doc.RootElement.GetProperty("perFrame").EnumerateArray(), f => Assert.False(f.TryGetProperty("committee", out _)));
         }
 
-        (code, _, err) = Mld("fit", PbeSample(), "-o", model, "--committee", "1");
+        (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", model, "--committee", "1");
         Assert.Equal(2, code);
         Assert.Contains("committee must be 0 (none) or at least 2 members, got 1", err);
     }

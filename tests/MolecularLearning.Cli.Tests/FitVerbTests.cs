@@ -10,16 +10,6 @@ public sealed class FitVerbTests : IDisposable
     public FitVerbTests() => Directory.CreateDirectory(_dir);
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string PbeSample()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var path = Path.Combine(dir.FullName, "tests", "data", "water32-pbe-sample");
-            if (Directory.Exists(path)) return path;
-        }
-        throw new DirectoryNotFoundException("tests/data/water32-pbe-sample");
-    }
-
     private static MldProcess.Result Mld(params string[] args) => MldProcess.Run(TimeSpan.FromSeconds(120), args);
 
     [Theory]
@@ -28,7 +18,7 @@ public sealed class FitVerbTests : IDisposable
     [InlineData("--backend", "gpu", "--backend: 'gpu' is not one of auto|reference|simd")]
     public void BadOptionsGiveOneErrorLine(string option, string value, string named)
     {
-        var (code, _, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "m.json"), option, value);
+        var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "m.json"), option, value);
         Assert.Equal(2, code);
         var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error:", line);
@@ -45,7 +35,7 @@ public sealed class FitVerbTests : IDisposable
     {
         string model = Path.Combine(_dir, "default.json");
         // --folds 1: the recipe as it is (a short run may otherwise pick the finer angular basis by cross-validation).
-        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--stride", "1", "--folds", "1", "--json");
+        var (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", model, "--stride", "1", "--folds", "1", "--json");
         Assert.True(code == 0, err);
         using (var report = JsonDocument.Parse(stdout))
         {
@@ -59,7 +49,7 @@ public sealed class FitVerbTests : IDisposable
             Assert.Equal(2, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
 
         string agent = Path.Combine(_dir, "agent.json");
-        (code, stdout, err) = Mld("fit", PbeSample(), "-o", agent, "--stride", "1", "--json", "--mode", "agent");
+        (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", agent, "--stride", "1", "--json", "--mode", "agent");
         Assert.True(code == 0, err);
         using (var report = JsonDocument.Parse(stdout)) Assert.Equal("agent", report.RootElement.GetProperty("mode").GetString());
         using (var file = JsonDocument.Parse(File.ReadAllText(agent)))
@@ -73,7 +63,7 @@ public sealed class FitVerbTests : IDisposable
     [Fact]
     public void FewFramesWarnAndFoldsCrossValidate()
     {
-        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "short.json"), "--mode", "agent", "--order", "1", "--json");
+        var (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "short.json"), "--mode", "agent", "--order", "1", "--json");
         Assert.True(code == 0, err);
         var warning = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("warning: few data for the basis", StringComparison.Ordinal));
         Assert.Contains("4 training frames", warning);
@@ -84,7 +74,7 @@ public sealed class FitVerbTests : IDisposable
             Assert.Equal(0, report.RootElement.GetProperty("folds").GetInt32());
         }
 
-        (code, stdout, err) = Mld("fit", PbeSample(), "-o", Path.Combine(_dir, "cv.json"), "--mode", "agent", "--order", "1", "--folds", "2", "--json");
+        (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "cv.json"), "--mode", "agent", "--order", "1", "--folds", "2", "--json");
         Assert.True(code == 0, err);
         using var cv = JsonDocument.Parse(stdout);
         Assert.Equal(2, cv.RootElement.GetProperty("folds").GetInt32());
@@ -99,7 +89,7 @@ public sealed class FitVerbTests : IDisposable
     public void TheBackendIsReportedAndSimdIsRefusedWithTheReason()
     {
         string model = Path.Combine(_dir, "inverse.json");
-        var (code, stdout, err) = Mld("fit", PbeSample(), "-o", model, "--basis", "sorted+inv:2", "--stride", "1", "--json");
+        var (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", model, "--basis", "sorted+inv:2", "--stride", "1", "--json");
         Assert.True(code == 0, err);
         var note = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("note:", StringComparison.Ordinal));
         Assert.Contains("backend auto: reference", note);
@@ -108,11 +98,11 @@ public sealed class FitVerbTests : IDisposable
             Assert.Equal("reference", report.RootElement.GetProperty("backend").GetString());
             Assert.Equal(0, report.RootElement.GetProperty("vectorBits").GetInt32());
         }
-        (code, _, err) = Mld("evaluate", model, PbeSample(), "--backend", "simd");
+        (code, _, err) = Mld("evaluate", model, MldProcess.PbeSample(), "--backend", "simd");
         Assert.Equal(2, code);
         var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: backend simd: ", line);
-        (code, stdout, err) = Mld("evaluate", model, PbeSample(), "--backend", "reference", "--json");
+        (code, stdout, err) = Mld("evaluate", model, MldProcess.PbeSample(), "--backend", "reference", "--json");
         Assert.True(code == 0, err);
         Assert.Equal("", err);
         using var errors = JsonDocument.Parse(stdout);
