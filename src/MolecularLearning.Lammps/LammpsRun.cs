@@ -24,7 +24,7 @@ public sealed record LammpsRunOptions(string Input, IReadOnlyList<(string Name, 
 /// fix, the units, the species of the atom types and the communication cutoff are checked. Any failure ends every
 /// rank (MPI_Abort), so no rank waits forever for one that stopped.
 /// </remarks>
-public sealed unsafe class LammpsRun
+public sealed unsafe partial class LammpsRun
 {
     /// <summary>LAMMPS's default neighbour skin in metal units (Å), until the input sets another with `neighbor`.</summary>
     public const double DefaultSkin = 2.0;
@@ -39,7 +39,7 @@ public sealed unsafe class LammpsRun
     private readonly ForceResult _result = new();
     // Six virial components, the energy, whether some atom is outside the training range and whether the signal is
     // computed, summed over ranks in one call (so every rank agrees on both flags).
-    private readonly double[] _virial = new double[9];
+    private readonly double[] _stepSums = new double[9];
     private TextWriter _output = TextWriter.Null;
     private long _evaluations, _outside;     // force evaluations of the current run command, and those with an atom outside
     private bool _signal;                    // the model reports the extrapolation signal
@@ -177,31 +177,6 @@ public sealed unsafe class LammpsRun
         return Fail($"{where}: LAMMPS: {message}", collective: false);
     }
 
-    /// <summary>
-    /// After a run command: how many force evaluations had an atom outside the model's training range (docs/extrapolation.md),
-    /// and the furthest one, reported by the rank that owned it. Every rank takes part (one sum over ranks).
-    /// </summary>
-    private void ReportExtrapolation(string where)
-    {
-        if (!_signal || _evaluations == 0) return;
-        Span<double> largest = stackalloc double[_size];
-        largest.Clear();
-        largest[_rank] = _largest.Value;
-        if (_size > 1) _mpi?.Sum(largest);
-        int at = 0;
-        for (int r = 1; r < _size; r++) if (largest[r] > largest[at]) at = r;
-        if (_rank == 0)
-            _output.WriteLine(_outside == 0
-                ? $"mld lammps: {where}: extrapolation: every atom stayed inside the model's training range ({_evaluations} force evaluations)"
-                : $"mld lammps: {where}: extrapolation: {_outside} of {_evaluations} force evaluations had an atom outside the model's training range");
-        _output.Flush();
-        if (_size > 1) _mpi?.Sum(0); // rank 0's line first
-        if (_outside > 0 && _rank == at)
-            _output.WriteLine($"mld lammps: {where}: furthest out: atom ID {_largest.Tag}'s invariant {_largest.Invariant} at step {_largest.Step}, " +
-                $"{_largest.Value.ToString("0.####", CultureInfo.InvariantCulture)} training spreads beyond its range (rank {_rank})");
-        _output.Flush();
-    }
-
     /// <summary>Before a run: the fix exists, units are metal, every atom type is a model species, ghosts reach far enough; then the callback.</summary>
     private int Attach(string where)
     {
@@ -288,114 +263,4 @@ public sealed unsafe class LammpsRun
 
     /// <summary>The exit code of a refused input (the CLI's bad-input code).</summary>
     public const int CliExit = 2;
-
-    /// <summary>
-    /// LAMMPS's reverse communication, by atom ID: every rank adds its ghosts' reactions at their IDs, one sum over the
-    /// ranks, and each rank adds what arrived at its own atoms' IDs. Dense (3 doubles per atom of the system): the
-    /// library interface does not say which rank owns a ghost, and on 2–64 ranks this costs less than evaluating the
-    /// ghosts' losses. Every rank calls it every step (a collective).
-    /// </summary>
-    private void SendGhostReactions(int nlocal, int n)
-    {
-        long top = 0;
-        void* ids = null;
-        if (n > 0)
-        {
-            fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
-            for (int i = 0; i < n; i++) top = Math.Max(top, Tag(ids, i));
-        }
-        long length = 3 * (long)_mpi!.Max(top);
-        if (length > Array.MaxLength) throw new DataException($"atom IDs up to {length / 3}: too many for the ghost-reaction exchange; give --ghost-losses");
-        if (_send.Length != length) { _send = new double[length]; _receive = new double[length]; }
-        else Array.Clear(_send);
-        var forces = _result.Forces;
-        for (int i = nlocal; i < n; i++)
-        {
-            long at = 3 * (Tag(ids, i) - 1);
-            _send[at] += forces[3 * i]; _send[at + 1] += forces[3 * i + 1]; _send[at + 2] += forces[3 * i + 2];
-        }
-        _mpi.Sum(_send, _receive);
-        for (int i = 0; i < nlocal; i++)
-        {
-            long at = 3 * (Tag(ids, i) - 1);
-            forces[3 * i] += _receive[at]; forces[3 * i + 1] += _receive[at + 1]; forces[3 * i + 2] += _receive[at + 2];
-        }
-    }
-
-    /// <summary>For each ghost, the local atom it is an image of (same tag), or −1 when another rank owns it (or atoms have no IDs). False without IDs.</summary>
-    private bool Owners(int nlocal, int n)
-    {
-        void* ids;
-        fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
-        if (_owners.Length < n) _owners = new int[_species.Length];
-        long max = 0;
-        for (int i = 0; i < n; i++) max = Math.Max(max, Tag(ids, i));
-        if (max == 0) { Array.Fill(_owners, -1, 0, n); return false; }
-        if (_localOfTag.Length <= max) _localOfTag = new int[max + 1 + max / 4];
-        for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = i + 1;
-        for (int i = 0; i < nlocal; i++) _owners[i] = -1;
-        for (int i = nlocal; i < n; i++) _owners[i] = _localOfTag[Tag(ids, i)] - 1;
-        for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = 0;
-        return true;
-    }
-
-    private long Tag(void* ids, int i) => _bigTags ? ((long*)ids)[i] : ((int*)ids)[i];
-
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void Callback(nint self, long step, int nlocal, nint tag, nint x, nint f)
-    {
-        var run = (LammpsRun)GCHandle.FromIntPtr(self).Target!;
-        try { run.Forces(step, nlocal, tag, x, f); }
-        catch (Exception e)
-        {
-            run.Fail($"step {step}: {e.Message}", collective: false);
-            Environment.Exit(CliExit); // no exception may cross into LAMMPS
-        }
-    }
-
-    private void Forces(long step, int nlocal, nint tag, nint x, nint f)
-    {
-        int nghost;
-        fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
-        int n = nlocal + nghost;
-        if (_species.Length < n) _species = new Species[Math.Max(n, _species.Length * 5 / 4)];
-        int* type;
-        fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
-        for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
-        if (n > 0)
-        {
-            var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
-            bool tagged = Owners(nlocal, n);
-            if (SendsGhostReactions)
-            {
-                if (!tagged) throw new DataException("the atoms have no IDs (atom_modify id no): mld lammps needs them to send ghost reactions to their owners; give --ghost-losses");
-                _forceField.ComputeDomainWithGhostReactions(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
-            }
-            else _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
-        }
-        else _result.Clear();
-        if (SendsGhostReactions && _size > 1) SendGhostReactions(nlocal, n);
-        if (n > 0) new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
-        var w = _result.Virial;
-        // LAMMPS's order xx, yy, zz, xy, xz, yz; the agent-mode virial need not be symmetric, LAMMPS keeps the symmetric part.
-        // Energy and virial are totals over the ranks (fix external divides the virial by the rank count itself).
-        _virial[0] = w[0]; _virial[1] = w[4]; _virial[2] = w[8];
-        _virial[3] = 0.5 * (w[1] + w[3]); _virial[4] = 0.5 * (w[2] + w[6]); _virial[5] = 0.5 * (w[5] + w[7]);
-        _virial[6] = _result.Energy;
-        double signal = _result.Extrapolation;
-        _virial[7] = signal > 0 ? 1 : 0;
-        _virial[8] = double.IsNaN(signal) ? 0 : 1; // a rank owning no atom has none
-        if (signal > _largest.Value)
-            _largest = (signal, step, tag == 0 ? _result.ExtrapolationAtom + 1 : Tag((void*)tag, _result.ExtrapolationAtom), _result.ExtrapolationInvariant);
-        if (_size > 1) _mpi?.Sum(_virial);
-        double energy = _virial[6];
-        _evaluations++;
-        if (_virial[7] > 0) _outside++;
-        if (_virial[8] > 0) _signal = true;
-        fixed (byte* id = _fixId)
-        {
-            _lib.FixExternalSetEnergyGlobal(_handle, id, energy);
-            fixed (double* v = _virial) _lib.FixExternalSetVirialGlobal(_handle, id, v);
-        }
-    }
 }
