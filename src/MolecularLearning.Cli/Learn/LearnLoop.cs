@@ -318,10 +318,10 @@ public sealed class LearnLoop
             }
             var recorded = File.Exists(path) ? ExtendedXyz.Read(path) : [];
             if (diverged is { } d) recorded.RemoveAll(f => f.Step > d - 2 * _settings.Every);
-            var ff = Model.CreateForceField(skin: 0, backend: _settings.Backend);
             // With a committee, DP-GEN's choice: the members' disagreement (RMS over atoms, which ranks a frame's force
             // error best on hot data, docs/extrapolation.md); else the range signal.
             var committee = Model.Committee is null ? null : new CommitteeEvaluator(Model, backend: _settings.Backend);
+            var ff = committee is null ? Model.CreateForceField(skin: 0, backend: _settings.Backend) : null;
             var result = new ForceResult();
             foreach (var frame in recorded)
             {
@@ -333,7 +333,7 @@ public sealed class LearnLoop
                 }
                 else
                 {
-                    ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
+                    ff!.Compute(frame.Species, frame.Positions, frame.Cell, result);
                     score = result.Extrapolation;
                 }
                 frame.Forces = null; // the learned model's: a label must not be mistaken for them

@@ -51,16 +51,16 @@ public sealed partial class LearnedForceField : IDomainForceField
         => ComputeDomain(species, positions, owned, default, result);
 
     public void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
-        => Domain(species, positions, owned, owners, result, reactions: false);
+        => EvaluateDomain(species, positions, owned, owners, result, reactions: false);
 
     /// <inheritdoc/>
     public void ComputeDomainWithGhostReactions(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
     {
         if (!HasGhostReactions) throw new NotSupportedException("an agent-mode model's forces need no ghost reactions: use ComputeDomain");
-        Domain(species, positions, owned, owners, result, reactions: true);
+        EvaluateDomain(species, positions, owned, owners, result, reactions: true);
     }
 
-    private void Domain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result, bool reactions)
+    private void EvaluateDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result, bool reactions)
     {
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");

@@ -8,7 +8,7 @@ namespace MolecularLearning.Learning;
 /// The JSON model file. Doubles are written in shortest round-trip form, so a loaded model reproduces
 /// the saved one's forces bit for bit. Every problem on load names the file and the field.
 /// </summary>
-internal static class ModelFile
+internal static partial class ModelFile
 {
     public static void Save(LearnedModel model, string path)
     {
@@ -96,6 +96,24 @@ internal static class ModelFile
         for (int a = 0; a < k; a++)
             for (int b = a; b < k; b++) w.WriteNumberValue(c[a * k + b]);
         w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// A loss's "b" and, at order 2, C from "cUpper" (see <see cref="WriteCoefficients"/>). <paramref name="checkMagnitude"/>:
+    /// refuse values beyond <see cref="ModelFileChecks.MaxParameter"/> here (the committee's; the model's are checked with the whole model).
+    /// </summary>
+    private static (double[] B, double[]? C) ReadCoefficients(Reader r, JsonElement p, string path, int k, int order, bool checkMagnitude)
+    {
+        var b = r.Numbers(p, "b", path, k);
+        if (checkMagnitude) Bounded(r, b, path + ".b");
+        if (order != 2) return (b, null);
+        var upper = r.Numbers(p, "cUpper", path, k * (k + 1) / 2);
+        if (checkMagnitude) Bounded(r, upper, path + ".cUpper");
+        var c = new double[k * k];
+        int u = 0;
+        for (int x = 0; x < k; x++)
+            for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
+        return (b, c);
     }
 
     private static void WriteArray(Utf8JsonWriter w, string name, ReadOnlySpan<double> values)
@@ -266,16 +284,7 @@ internal static class ModelFile
             {
                 string path = "parameters." + s.Symbol;
                 var p = r.Get(parameters, s.Symbol, "parameters", JsonValueKind.Object);
-                var b = r.Numbers(p, "b", path, k);
-                double[]? c = null;
-                if (order == 2)
-                {
-                    var upper = r.Numbers(p, "cUpper", path, k * (k + 1) / 2);
-                    c = new double[k * k];
-                    int u = 0;
-                    for (int x = 0; x < k; x++)
-                        for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
-                }
+                var (b, c) = ReadCoefficients(r, p, path, k, order, checkMagnitude: false);
                 InvariantBounds? bounds = null;
                 if (p.TryGetProperty("bounds", out _))
                 {
@@ -327,69 +336,6 @@ internal static class ModelFile
             }
             catch (ArgumentException e) { throw new DataException($"{file}: {e.Message}", e); }
         }
-    }
-
-    /// <summary>
-    /// "committee": {"members": [{species: {"b", "cUpper"}}, ...]}, written last and only when the model has one, so files
-    /// without it keep their bytes and readers that predate it skip it. Members carry the model's bounds and ranges.
-    /// </summary>
-    private static void WriteCommittee(Utf8JsonWriter w, LearnedModel model, IReadOnlyList<IReadOnlyList<QuadraticLoss>> committee)
-    {
-        w.WriteStartObject("committee");
-        w.WriteStartArray("members");
-        foreach (var member in committee)
-        {
-            w.WriteStartObject();
-            for (int s = 0; s < model.Species.Count; s++)
-            {
-                var loss = member[s];
-                w.WriteStartObject(model.Species[s].Symbol);
-                WriteCoefficients(w, loss);
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private static List<IReadOnlyList<QuadraticLoss>> ReadCommittee(Reader r, JsonElement root, List<Species> species, int order, int k, List<QuadraticLoss> losses)
-    {
-        var committee = r.Get(root, "committee", "", JsonValueKind.Object);
-        var members = r.Get(committee, "members", "committee", JsonValueKind.Array);
-        if (members.GetArrayLength() < 2) throw r.Error("committee.members", $"a committee needs at least 2 members, found {members.GetArrayLength()}");
-        var result = new List<IReadOnlyList<QuadraticLoss>>();
-        int m = 0;
-        foreach (var member in members.EnumerateArray())
-        {
-            string mp = $"committee.members[{m++}]";
-            var list = new List<QuadraticLoss>();
-            for (int s = 0; s < species.Count; s++)
-            {
-                string path = mp + "." + species[s].Symbol;
-                var p = r.Get(member, species[s].Symbol, mp, JsonValueKind.Object);
-                var b = Bounded(r, r.Numbers(p, "b", path, k), path + ".b");
-                double[]? c = null;
-                if (order == 2)
-                {
-                    var upper = Bounded(r, r.Numbers(p, "cUpper", path, k * (k + 1) / 2), path + ".cUpper");
-                    c = new double[k * k];
-                    int u = 0;
-                    for (int x = 0; x < k; x++)
-                        for (int y = x; y < k; y++) c[x * k + y] = c[y * k + x] = upper[u++];
-                }
-                list.Add(new QuadraticLoss(b, c, losses[s].Bounds, losses[s].Range));
-            }
-            result.Add(list);
-        }
-        return result;
-    }
-
-    private static double[] Bounded(Reader r, double[] values, string path)
-    {
-        for (int i = 0; i < values.Length; i++)
-            if (Math.Abs(values[i]) > ModelFileChecks.MaxParameter) throw r.Error($"{path}[{i}]", $"{values[i]:G4} is beyond {ModelFileChecks.MaxParameter:G3}");
-        return values;
     }
 
     private static ForceErrorReport? ReadErrors(JsonElement e)
