@@ -35,10 +35,12 @@ public interface IForceField
 /// How a force field computes (OpenMM's Platform, LAMMPS's accelerator suffix): the backend's name
 /// ("reference", "simd", "remote"...) and the SIMD width it runs at in bits (0 when not vectorised).
 /// Shown in logs, gRPC DescribeModel and benchmark rows, so nobody mistakes a slow path for a fast one.
+/// <see cref="Precision"/>: "double", or "mixed" (per-pair stages in single precision, sums in double).
 /// </summary>
-public sealed record BackendInfo(string Name, int VectorBits)
+public sealed record BackendInfo(string Name, int VectorBits, string Precision = "double")
 {
-    public override string ToString() => VectorBits > 0 ? $"{Name} ({VectorBits}-bit)" : Name;
+    public override string ToString() =>
+        (VectorBits > 0 ? $"{Name} ({VectorBits}-bit" + (Precision == "double" ? ")" : $", {Precision})") : Name);
 }
 
 /// <summary>What a force field returns; reused across steps so the hot path allocates nothing.</summary>

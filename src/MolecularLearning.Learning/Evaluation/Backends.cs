@@ -27,6 +27,30 @@ public static class BackendChoices
 }
 
 /// <summary>
+/// The arithmetic of the per-pair stages (<c>--precision</c>): <see cref="Double"/> throughout (the default, the results of
+/// every release), or <see cref="Mixed"/>: the Simd backend's Gaussian exponentials (radial and angular sums) in single
+/// precision, twice the lanes per vector, while distances, sums, loss, forces, energy and virial stay double. Reference and
+/// the fit are always double; Mixed on the Reference backend is refused (<see cref="AgentBackend.Create"/>).
+/// </summary>
+public enum Precision { Double, Mixed }
+
+public static class Precisions
+{
+    /// <summary>The values `--precision` and the Model:Precision setting accept.</summary>
+    public const string Help = "double|mixed";
+
+    /// <summary>Parses double or mixed (any case); <paramref name="where"/> names the option or setting in the error.</summary>
+    public static Precision Parse(string text, string where = "precision") => text.Trim().ToLowerInvariant() switch
+    {
+        "double" => Precision.Double,
+        "mixed" => Precision.Mixed,
+        _ => throw new DataException($"{where}: '{text}' is not one of {Help}"),
+    };
+
+    public static string Name(this Precision precision) => precision.ToString().ToLowerInvariant();
+}
+
+/// <summary>
 /// Evaluates ranges of agents for <see cref="LearnedForceField"/>, which owns the neighbour list, the chunks and the
 /// reduction. One instance per force field; per-worker scratch inside.
 /// </summary>
@@ -66,15 +90,19 @@ internal abstract class AgentBackend
     /// <paramref name="note"/> says why <see cref="BackendChoice.Auto"/> fell back to Reference (null when it did not).
     /// </summary>
     /// <exception cref="DataException">Simd asked for and not usable here, with the reason.</exception>
-    public static AgentBackend Create(LearnedModel model, BackendChoice choice, int vectorBits, bool tabulatedRadial, out string? note)
+    /// <exception cref="DataException">Mixed precision on a model or machine that ends up on Reference: refused, not silently double.</exception>
+    public static AgentBackend Create(LearnedModel model, BackendChoice choice, int vectorBits, bool tabulatedRadial, out string? note, Precision precision = Precision.Double)
     {
         note = null;
-        if (choice == BackendChoice.Reference) return new ReferenceBackend(model, tabulatedRadial);
-        if (SortedGaussianKernel.TryCreate(model, vectorBits) is { } kernel) return new SimdBackend(kernel, model.Invariants);
+        bool mixed = precision == Precision.Mixed;
+        if (choice == BackendChoice.Reference)
+            return mixed ? throw new DataException("--precision mixed needs the simd backend (the reference backend is double only)") : new ReferenceBackend(model, tabulatedRadial);
+        if (SortedGaussianKernel.TryCreate(model, vectorBits, mixed) is { } kernel) return new SimdBackend(kernel, model.Invariants);
         string why = SortedGaussianKernel.Unsupported(model) is { } reason
             ? $"the SIMD kernel does not compute this model: {reason}"
             : vectorBits > 0 ? $"no {vectorBits}-bit SIMD on this machine" : "no SIMD hardware the kernel runs on";
         if (choice == BackendChoice.Simd) throw new DataException($"backend simd: {why}; use --backend reference or auto");
+        if (mixed) throw new DataException($"--precision mixed needs the simd backend, and auto cannot use it ({why}); use --precision double");
         note = $"backend auto: reference, the slow path ({why})";
         return new ReferenceBackend(model, tabulatedRadial);
     }
@@ -170,7 +198,7 @@ internal sealed class SimdBackend(SortedGaussianKernel kernel, InvariantSet set)
     private readonly PaddedCoordinates _padded = new();
     private KernelScratch[] _workers = [];
 
-    public override BackendInfo Info { get; } = new("simd", kernel.VectorBits);
+    public override BackendInfo Info { get; } = new("simd", kernel.VectorBits, kernel.Mixed ? "mixed" : "double");
 
     public override void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool typesChanged, double skin)
     {

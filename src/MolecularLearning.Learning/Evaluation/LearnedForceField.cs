@@ -60,15 +60,20 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     public LearnedForceField(LearnedModel model, double skin = 0.5, int maxThreads = 0, BackendChoice backend = BackendChoice.Auto)
         : this(model, skin, maxThreads, backend, vectorBits: 0, tabulatedRadial: true) { }
 
+    /// <summary>As above, at <paramref name="precision"/>: <see cref="Precision.Mixed"/> throws <see cref="DataException"/> unless the Simd backend runs.</summary>
+    public LearnedForceField(LearnedModel model, double skin, int maxThreads, BackendChoice backend, Precision precision)
+        : this(model, skin, maxThreads, backend, vectorBits: 0, tabulatedRadial: true, precision) { }
+
     /// <summary>
     /// With the switches tests use: <paramref name="vectorBits"/> forces the Simd backend's width (0: widest);
     /// <paramref name="tabulatedRadial"/> false makes the Reference backend evaluate Gaussians exactly instead of
     /// from the Hermite table.
     /// </summary>
-    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, BackendChoice backend, int vectorBits, bool tabulatedRadial)
+    internal LearnedForceField(LearnedModel model, double skin, int maxThreads, BackendChoice backend, int vectorBits, bool tabulatedRadial,
+        Precision precision = Precision.Double)
     {
-        _backend = AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out var note);
-        _newBackend = () => AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out _);
+        _backend = AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out var note, precision);
+        _newBackend = () => AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out _, precision);
         BackendNote = note;
         _model = model;
         _set = model.Invariants;

@@ -36,9 +36,11 @@ internal sealed class KernelAngular<V> where V : struct, ISimd<V>
     private readonly int[] _sameIndex;           // [n · N + m], n ≤ m: radial pair index q of a same-species pair (−1: m < n)
     private readonly int _first, _count;         // the angular invariants [first, first + count)
     private readonly double[] _bonnetA, _bonnetB; // P_{l+1} = A_l x P_l − B_l P_{l−1}
+    private readonly bool _mixed;                // the Gaussians' exp in single precision (--precision mixed)
 
-    private KernelAngular(AngularSums family, int species)
+    private KernelAngular(AngularSums family, int species, bool mixed)
     {
+        _mixed = mixed;
         _species = species;
         _na = family.Functions.Length;
         _degree = family.Degree;
@@ -82,7 +84,7 @@ internal sealed class KernelAngular<V> where V : struct, ISimd<V>
     public static bool Computes(AngularSums family) => family.Degree == 0 || family.Functions.All(f => f.Kind == RadialKind.Gaussian);
 
     /// <summary>The angular sums of this set, or null when it has none.</summary>
-    public static KernelAngular<V>? Create(AngularSums family, int species) => family.Degree > 0 ? new KernelAngular<V>(family, species) : null;
+    public static KernelAngular<V>? Create(AngularSums family, int species, bool mixed = false) => family.Degree > 0 ? new KernelAngular<V>(family, species, mixed) : null;
 
     /// <summary>
     /// Packs the entries inside the angular cutoff with their unit vectors, h_n and h_n', then sets the angular
@@ -342,7 +344,22 @@ internal sealed class KernelAngular<V> where V : struct, ISimd<V>
             // h_n = g_n f_c with RadialBasisFunction.Value's Gaussian g = exp(−x²/2), x = (r − μ)/w, g' = −g x/w, exact to rounding.
             var r = V.LoadUnsafe(ref pr, (nuint)b);
             var fc = Simd.Cutoff(r, r * r, _rc, _invRc2, _power, out var dfc);
-            for (int n = 0; n < _na; n++)
+            int n = 0;
+            if (_mixed)
+                for (; n + 1 < _na; n += 2)
+                {
+                    // Two Gaussians in one vector of floats (--precision mixed).
+                    var iw = V.Create(_invWidth[n]);
+                    var iw1 = V.Create(_invWidth[n + 1]);
+                    var x = (r - V.Create(_centre[n])) * iw;
+                    var x1 = (r - V.Create(_centre[n + 1])) * iw1;
+                    Simd.ExpMixed(x * x * -0.5, x1 * x1 * -0.5, out var g, out var g1);
+                    (g * fc).StoreUnsafe(ref h, (nuint)(n * cap + b));
+                    ((-g * x * iw) * fc + g * dfc).StoreUnsafe(ref dh, (nuint)(n * cap + b));
+                    (g1 * fc).StoreUnsafe(ref h, (nuint)((n + 1) * cap + b));
+                    ((-g1 * x1 * iw1) * fc + g1 * dfc).StoreUnsafe(ref dh, (nuint)((n + 1) * cap + b));
+                }
+            for (; n < _na; n++)
             {
                 var iw = V.Create(_invWidth[n]);
                 var x = (r - V.Create(_centre[n])) * iw;

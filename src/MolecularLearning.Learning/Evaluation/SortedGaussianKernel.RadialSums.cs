@@ -106,8 +106,9 @@ internal sealed partial class SortedGaussianKernel<V>
         var delta = V.Create(_delta);
         (dfc - fciw * x0).StoreUnsafe(ref hs, e);
         (fciw * delta).StoreUnsafe(ref dhs, e);
-        var g = Simd.Exp(x0 * x0 * -0.5);
-        ex = Simd.Exp(x0 * delta);
+        V g;
+        if (_mixed) Simd.ExpMixed(x0 * x0 * -0.5, x0 * delta, out g, out ex);
+        else { g = Simd.Exp(x0 * x0 * -0.5); ex = Simd.Exp(x0 * delta); }
         g.StoreUnsafe(ref gs, e);
         ex.StoreUnsafe(ref exs, e);
         return g * fc;

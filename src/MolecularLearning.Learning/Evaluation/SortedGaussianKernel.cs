@@ -37,6 +37,9 @@ public abstract class SortedGaussianKernel
     /// <summary>Bits per vector this kernel runs at: 512, 256 or 128.</summary>
     public abstract int VectorBits { get; }
 
+    /// <summary>Whether the per-pair exponentials run in single precision (<see cref="Precision.Mixed"/>).</summary>
+    public abstract bool Mixed { get; }
+
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
     /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
     /// <remarks>With <paramref name="extrapolation"/> (the model has training ranges), each agent's signal and its invariant (−1: inside) go to [i].</remarks>
@@ -61,16 +64,17 @@ public abstract class SortedGaussianKernel
     /// to force one), or null when that width is not hardware-accelerated or the model's basis needs the generic path
     /// (<see cref="Unsupported"/> says why).
     /// </summary>
-    public static SortedGaussianKernel? TryCreate(LearnedModel model, int vectorBits = 0)
+    /// <remarks><paramref name="mixed"/>: the per-pair exponentials in single precision (<see cref="Precision.Mixed"/>).</remarks>
+    public static SortedGaussianKernel? TryCreate(LearnedModel model, int vectorBits = 0, bool mixed = false)
     {
         if (vectorBits == 0) vectorBits = WidestAcceleratedBits;
         if (vectorBits is not (512 or 256 or 128)) throw new ArgumentOutOfRangeException(nameof(vectorBits), vectorBits, "vector width: 0, 512, 256 or 128 bits");
         if (!IsAccelerated(vectorBits) || Unsupported(model) is not null) return null;
         return vectorBits switch
         {
-            512 => new SortedGaussianKernel<Simd512>(model),
-            256 => new SortedGaussianKernel<Simd256>(model),
-            _ => new SortedGaussianKernel<Simd128>(model),
+            512 => new SortedGaussianKernel<Simd512>(model, mixed),
+            256 => new SortedGaussianKernel<Simd256>(model, mixed),
+            _ => new SortedGaussianKernel<Simd128>(model, mixed),
         };
     }
 
@@ -147,6 +151,9 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
 
     public override int VectorBits => 64 * V.Count;
 
+    public override bool Mixed => _mixed;
+    private readonly bool _mixed;                                // --precision mixed: the Gaussians' exp in float (Simd.ExpMixed)
+
     private readonly InvariantSet _set;
     private readonly int _species;
     private readonly double _rcList2;                            // the neighbour list's cutoff, squared
@@ -162,8 +169,9 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
     private readonly bool[] _angularLinear;                      // per agent species: λ of the angular sums is b, whatever I (see the constructor)
     private readonly ExtrapolationMonitor? _monitor;             // training ranges (null: the model file has none)
 
-    internal SortedGaussianKernel(LearnedModel model)
+    internal SortedGaussianKernel(LearnedModel model, bool mixed = false)
     {
+        _mixed = mixed;
         _set = model.Invariants;
         _species = _set.Species.Count;
         var radial = _set.RadialSums;
@@ -189,7 +197,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         _wallStrength = model.WallStrength;
         (_bonnetA, _bonnetB) = BonnetConstants(_angleDegree);
         _shells = KernelShells.Create(_set.Shells, _set.ShellAngles, _species);
-        _angular = KernelAngular<V>.Create(_set.AngularSums, _species);
+        _angular = KernelAngular<V>.Create(_set.AngularSums, _species, mixed);
         _angularLinear = new bool[_species];
         _k = _set.Count;
         _kPadded = (_k + W - 1) / W * W;
