@@ -8,8 +8,8 @@ namespace MolecularLearning.Server;
 /// <summary>A fitted <see cref="LearnedModel"/> as the gRPC service serves it (evaluators + DescribeModel).</summary>
 public static class LearnedModelServing
 {
-    /// <summary>The model served with an evaluator per call or stream on <paramref name="backend"/>.</summary>
-    public static ServedModel ToServedModel(LearnedModel model, string name, BackendChoice backend = BackendChoice.Auto)
+    /// <summary>The model served with an evaluator per call or stream on <paramref name="backend"/> at <paramref name="precision"/>.</summary>
+    public static ServedModel ToServedModel(LearnedModel model, string name, BackendChoice backend = BackendChoice.Auto, Precision precision = Precision.Double)
     {
         var description = new ModelDescription
         {
@@ -19,7 +19,7 @@ public static class LearnedModelServing
             Mode = model.Mode.ToString(),
             Training = new TrainingSummary { Source = model.Training.Source, Frames = (uint)Math.Max(0, model.Training.Frames) },
         };
-        var info = model.CreateForceField(skin: 0, backend: backend).Backend; // throws, with the reason, if simd cannot be had
+        var info = model.CreateForceField(skin: 0, backend: backend, precision: precision).Backend; // throws, with the reason, if simd cannot be had
         description.Backend = info.Name;
         description.VectorBits = (uint)info.VectorBits;
         foreach (var s in model.Species)
@@ -33,6 +33,6 @@ public static class LearnedModelServing
         // No Verlet skin, as `mld run` in-process: an evaluator keeps no neighbour-list state between calls, so a
         // served answer depends only on the request (unary or stream, any pooled evaluator) and a run on
         // --forces grpc: is bit-identical to the same run in-process.
-        return new ServedModel(model.Species, () => model.CreateForceField(skin: 0, backend: backend), description);
+        return new ServedModel(model.Species, () => model.CreateForceField(skin: 0, backend: backend, precision: precision), description);
     }
 }

@@ -8,7 +8,7 @@ namespace MolecularLearning.Server;
 
 /// <summary>
 /// What `mld serve` does, read from configuration (appsettings.json, MLD_ environment variables, the command
-/// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd); Grpc:Address (IP:PORT; none
+/// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd), Model:Precision (double|mixed); Grpc:Address (IP:PORT; none
 /// or absent: no gRPC, unless nothing else is served, then the loopback default), Grpc:MaxAtoms,
 /// Grpc:MaxMessageBytes (default: from MaxAtoms), Grpc:StreamIdleTimeoutSeconds, Grpc:CertificatePath,
 /// Grpc:CertificatePassword; Ipi:Address, Ipi:Template, Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds,
@@ -21,6 +21,8 @@ public sealed record ServeSettings
     public string? ModelPath { get; init; }
     /// <summary>The backend evaluating the model (Model:Backend).</summary>
     public BackendChoice Backend { get; init; } = BackendChoice.Auto;
+    /// <summary>The precision of the per-pair stages (Model:Precision; mixed needs the simd backend).</summary>
+    public Precision Precision { get; init; } = Precision.Double;
     /// <summary>IP:PORT or localhost:PORT; null when gRPC is off. Loopback unless configured otherwise.</summary>
     public string? GrpcAddress { get; init; } = DefaultGrpcAddress;
     /// <summary>Atom limit, message size and idle timeout of the gRPC service.</summary>
@@ -72,6 +74,7 @@ public sealed record ServeSettings
         {
             ModelPath = Text("Model:Path"),
             Backend = Text("Model:Backend") is { } backend ? BackendChoices.Parse(backend, "configuration Model:Backend") : BackendChoice.Auto,
+            Precision = Text("Model:Precision") is { } precision ? Precisions.Parse(precision, "configuration Model:Precision") : Precision.Double,
             GrpcAddress = grpc.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : grpc,
             Grpc = new GrpcServeOptions
             {

@@ -27,10 +27,12 @@ public sealed class BenchOptions
     public (ForceMode Mode, int Order)[] Models { get; init; } = [];
     /// <summary>The backend the learned models are evaluated on.</summary>
     public BackendChoice Backend { get; init; } = BackendChoice.Auto;
+    /// <summary>The precision of the learned models' per-pair stages (mixed: the simd backend only).</summary>
+    public Precision Precision { get; init; } = Precision.Double;
 }
 
-/// <summary>A force field under test: a label for the report and a factory of fresh evaluators.</summary>
-public sealed record BenchCandidate(string ForceField, string? Mode, int? Order, Func<IForceField> Create, bool RunMd);
+/// <summary>A force field under test: a label for the report and a factory of fresh evaluators (and, at mixed precision, of double ones to compare with).</summary>
+public sealed record BenchCandidate(string ForceField, string? Mode, int? Order, Func<IForceField> Create, bool RunMd, Func<IForceField>? CreateDouble = null);
 
 /// <summary>The measurements behind `mld bench`, usable from BenchmarkDotNet and tests.</summary>
 public static class BenchHarness
@@ -130,9 +132,10 @@ public static class BenchHarness
 
     private static BenchCandidate Learned(LearnedModel m, BenchOptions options)
     {
-        var probe = m.CreateForceField(options.Backend); // a clear error before any timing if simd cannot be had
+        var probe = m.CreateForceField(options.Backend, options.Precision); // a clear error before any timing if simd cannot be had
         if (probe.BackendNote is { } note) options.Log.WriteLine("note: " + note);
-        return new("learned", m.Mode.Name(), m.Order, () => m.CreateForceField(options.Backend), RunMd: true);
+        return new("learned", m.Mode.Name(), m.Order, () => m.CreateForceField(options.Backend, options.Precision), RunMd: true,
+            options.Precision == Precision.Mixed ? () => m.CreateForceField(options.Backend, Precision.Double) : null);
     }
 
     /// <summary>The backend a measured force field runs on (the pair reference is plain scalar code).</summary>
@@ -150,6 +153,7 @@ public static class BenchHarness
             ["order"] = candidate.Order,
             ["backend"] = backend.Name,
             ["vectorBits"] = backend.VectorBits,
+            ["precision"] = backend.Precision,
         };
         foreach (var (key, value) in fields.ToList())
         {
@@ -169,6 +173,7 @@ public static class BenchHarness
         var lists = new JsonArray();
         var fits = new JsonArray();
         var scaling = new JsonArray();
+        var precision = new JsonArray();
         var candidates = Candidates(options, fits);
         // The learned model measured at every size and for the thread scaling (agent, order 2 by default).
         var firstLearned = candidates.FirstOrDefault(c => c.ForceField == "learned");
@@ -195,6 +200,12 @@ public static class BenchHarness
                         // Above 20,000 atoms only the first learned model (agent, order 2 by default) and the pair reference.
                         if (n > 20_000 && candidate.ForceField == "learned" && !ReferenceEquals(candidate, firstLearned))
                             continue;
+                        if (t == options.Threads.Min() && candidate.CreateDouble is not null && n <= 200_000)
+                        {
+                            var p = PrecisionError.Measure(frame, candidate);
+                            precision.Add(p);
+                            options.Log.WriteLine($"{"  mixed",-8} {candidate.Mode,-12} order {candidate.Order} {n,8} atoms: force difference from double {D(p["forceRmsDifferenceOverRmsForce"]):E2} of the rms force (largest {D(p["forceMaxDifferenceOverRmsForce"]):E2})");
+                        }
                         var row = MeasureForceEval(frame, candidate, options, t);
                         forceEval.Add(row);
                         options.Log.WriteLine($"{candidate.ForceField,-8} {candidate.Mode ?? "-",-12} order {candidate.Order?.ToString(CultureInfo.InvariantCulture) ?? "-"} {n,8} atoms {t} threads: {D(row["nsPerAtomStep"]),8:F1} ns/atom-step, {D(row["allocatedBytesPerStep"]),6:F0} B/step");
@@ -238,6 +249,7 @@ public static class BenchHarness
             ["runLoop"] = runLoop,
             ["neighbourList"] = lists,
             ["threadScaling"] = scaling,
+            ["precision"] = precision,
             ["references"] = references?.DeepClone() ?? new JsonObject(),
         };
         report["ratios"] = Ratios(report);

@@ -31,9 +31,10 @@ public sealed class BenchVerb : IVerb
         var models = new Option<string>("--models") { Description = "mode:order pairs to fit and measure", DefaultValueFactory = _ => "agent:2,agent:1,conservative:2,conservative:1" };
         var references = new Option<string?>("--references") { Description = "JSON from integration/bench/references.py (LAMMPS and CP2K costs), or 'live' to run it now" };
         var backend = BackendOption.Create("evaluates the learned models");
+        var precision = BackendOption.CreatePrecision();
         var command = new Command("bench", "Benchmark force evaluation, neighbour lists and MD steps; compare with LAMMPS SPC/Fw and CP2K")
         {
-            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models, backend,
+            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models, backend, precision,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -52,6 +53,7 @@ public sealed class BenchVerb : IVerb
                 FitData = parse.GetValue(fitData) ?? ShippedSample.Water32Xtb("pass --fit-data RUN or --model FILE"),
                 Models = ParseModels(parse.GetValue(models)!),
                 Backend = BackendOption.Parse(parse.GetValue(backend)!),
+                Precision = BackendOption.ParsePrecision(parse.GetValue(precision)!),
             };
             var refs = BenchHarness.LoadReferences(parse.GetValue(references), isQuick, options.Cutoff, options.Skin, () => ShippedSample.RepoRoot("pass --references FILE"));
             var report = BenchHarness.Run(options, refs);

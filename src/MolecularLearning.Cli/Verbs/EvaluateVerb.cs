@@ -23,14 +23,16 @@ public sealed class EvaluateVerb : IVerb
         var worst = new Option<int>("--worst") { Description = "frames listed in the text output, worst force error first", DefaultValueFactory = _ => 5 };
         var server = new Option<string?>("--server") { Description = "evaluate the model served at grpc:HOST:PORT (mld serve --grpc) instead of a model file; all arguments are then data" };
         var backend = BackendOption.Create();
-        var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, worst, server, backend };
+        var precision = BackendOption.CreatePrecision();
+        var command = new Command("evaluate", "relative RMSE of a model's forces against reference forces, per species") { model, inputs, json, worst, server, backend, precision };
         command.SetAction(p => CliErrors.Guard(() =>
         {
             int n = p.GetValue(worst);
             if (n < 0) throw new DataException($"--worst: {n} is negative");
             return p.GetValue(server) is { } address
                 ? RunServed(address, [p.GetValue(model)!, .. p.GetValue(inputs)!], p.GetValue(json), n)
-                : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), n, BackendOption.Parse(p.GetValue(backend)!));
+                : Run(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(json), n, BackendOption.Parse(p.GetValue(backend)!),
+                    BackendOption.ParsePrecision(p.GetValue(precision)!));
         }));
         return command;
     }
@@ -70,11 +72,11 @@ public sealed class EvaluateVerb : IVerb
         return frames;
     }
 
-    private static int Run(string modelPath, string[] inputs, bool asJson, int worst, BackendChoice backend)
+    private static int Run(string modelPath, string[] inputs, bool asJson, int worst, BackendChoice backend, Precision precision)
     {
         if (inputs.Length == 0) throw new DataException("no data: give CP2K runs or extended XYZ files after the model (mld evaluate model.json DATA...)");
         var model = LearnedModel.Load(modelPath);
-        var forceField = model.CreateForceField(backend);
+        var forceField = model.CreateForceField(backend, precision);
         BackendOption.Tell(forceField);
         var frames = LoadReferenceFrames(inputs, (frame, where) => model.CheckSpecies(frame.Species, where));
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -44,10 +44,11 @@ public sealed class RunVerb : IVerb
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "with --forces: seconds to wait for the client to connect", DefaultValueFactory = _ => 120 };
         var requestTimeout = new Option<double>("--request-timeout") { Description = "with --forces: seconds one force request may take", DefaultValueFactory = _ => 600 };
         var backend = BackendOption.Create();
+        var precision = BackendOption.CreatePrecision();
         var command = new Command("run", "molecular dynamics with a learned model: NVE or Nosé–Hoover NVT, trajectory, thermo log, checkpoints")
         {
             model, from, frame, cell, steps, timestep, temperature, thermostat, chain, tau, massive, seed,
-            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout, profile, backend,
+            trajectory, every, log, logEvery, checkpoint, checkpointEvery, restart, forces, connectTimeout, requestTimeout, profile, backend, precision,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -72,6 +73,7 @@ public sealed class RunVerb : IVerb
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? (parse.GetValue(checkpoint) is null ? 0 : 1000),
                 Forces = parse.GetValue(forces), ConnectTimeoutSeconds = parse.GetValue(connectTimeout), RequestTimeoutSeconds = parse.GetValue(requestTimeout),
                 Backend = BackendOption.Parse(parse.GetValue(backend)!),
+                Precision = BackendOption.ParsePrecision(parse.GetValue(precision)!),
             };
             return Execute(o);
         }));
@@ -104,6 +106,8 @@ public sealed class RunVerb : IVerb
         public double ConnectTimeoutSeconds { get; init; } = 120;
         public double RequestTimeoutSeconds { get; init; } = 600;
         public BackendChoice Backend { get; init; } = BackendChoice.Auto;
+        /// <summary>Not kept in checkpoints: a restart runs at the precision given to it (double unless --precision mixed).</summary>
+        public Precision Precision { get; init; } = Precision.Double;
     }
 
     private static int Execute(RunOptions o)
@@ -158,10 +162,10 @@ public sealed class RunVerb : IVerb
         var learned = LearnedModel.Load(o.Model);
         // No Verlet skin: the neighbour list is rebuilt every step (measured no slower for 96 atoms), so the
         // evaluator keeps no state between steps and a restart from any step is bit-identical.
-        var probe = learned.CreateForceField(skin: 0, backend: o.Backend); // fails here, before any file is written, if simd cannot be had
+        var probe = learned.CreateForceField(skin: 0, backend: o.Backend, precision: o.Precision); // fails here, before any file is written, if simd cannot be had
         BackendOption.Tell(probe);
         Console.Error.WriteLine($"backend: {probe.Backend}");
-        return new ForceSource(() => learned.CreateForceField(skin: 0, backend: o.Backend), learned.Mode == ForceMode.Conservative, Checkpoint.FileHash(o.Model),
+        return new ForceSource(() => learned.CreateForceField(skin: 0, backend: o.Backend, precision: o.Precision), learned.Mode == ForceMode.Conservative, Checkpoint.FileHash(o.Model),
             learned.Committee is null ? null : new CommitteeWatch(learned, o.Backend));
     }
 

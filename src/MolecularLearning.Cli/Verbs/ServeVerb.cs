@@ -25,6 +25,7 @@ public sealed class ServeVerb : IVerb
         var prefix = new Option<string?>("--sockets-prefix") { Description = "prefix of unix:NAME socket paths (i-PI's sockets_prefix, default /tmp/ipi_)" };
         var certificate = new Option<string?>("--certificate") { Description = "certificate with its key (PKCS#12 .pfx, or PEM): gRPC over TLS instead of cleartext h2c" };
         var backend = new Option<string?>("--backend") { Description = $"what evaluates the model: {BackendChoices.Help} (default auto; or Model:Backend)" };
+        var precision = new Option<string?>("--precision") { Description = $"{Precisions.Help}: mixed runs the simd backend's per-pair Gaussians in single precision (default double; or Model:Precision)" };
         var connectTimeout = new Option<string?>("--connect-timeout") { Description = "with --ipi: seconds to keep retrying while no i-PI server is up (default 120; Ipi:ConnectTimeoutSeconds)" };
         var requestTimeout = new Option<string?>("--request-timeout") { Description = "with --ipi: seconds to wait for the i-PI server's next message (default 600; Ipi:RequestTimeoutSeconds)" };
         var extra = new Option<bool>("--ipi-extra")
@@ -34,7 +35,7 @@ public sealed class ServeVerb : IVerb
         var verbose = new Option<bool>("--verbose") { Description = "debug logging, with stack traces of i-PI failures" };
         var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
         {
-            model, grpc, ipi, template, prefix, certificate, backend, connectTimeout, requestTimeout, extra, verbose,
+            model, grpc, ipi, template, prefix, certificate, backend, precision, connectTimeout, requestTimeout, extra, verbose,
         };
         // Unknown --Section:Key=value tokens are configuration (e.g. --Grpc:MaxAtoms=5000).
         command.TreatUnmatchedTokensAsErrors = false;
@@ -44,6 +45,7 @@ public sealed class ServeVerb : IVerb
         {
             ["Model:Path"] = parse.GetValue(model),
             ["Model:Backend"] = parse.GetValue(backend),
+            ["Model:Precision"] = parse.GetValue(precision),
             ["Grpc:Address"] = parse.GetValue(grpc),
             ["Grpc:CertificatePath"] = parse.GetValue(certificate),
             ["Ipi:Address"] = parse.GetValue(ipi),
@@ -66,12 +68,12 @@ public sealed class ServeVerb : IVerb
         var settings = ServeSettings.From(configuration);
         var path = settings.ModelPath ?? throw new DataException("no model: give the model file (mld serve model.json) or Model:Path");
         var model = LearnedModel.Load(path);
-        var probe = model.CreateForceField(settings.Backend); // a clear error now if simd cannot be had
-        var served = LearnedModelServing.ToServedModel(model, Path.GetFileName(path), settings.Backend);
+        var probe = model.CreateForceField(settings.Backend, settings.Precision); // a clear error now if simd cannot be had
+        var served = LearnedModelServing.ToServedModel(model, Path.GetFileName(path), settings.Backend, settings.Precision);
         using var host = ForceFieldHost.Build(configuration, settings, served);
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MolecularLearning.Serve");
-        log.LogInformation("model {Model}: backend {Backend}, {Width}", path, probe.Backend.Name,
-            probe.Backend.VectorBits > 0 ? $"{probe.Backend.VectorBits}-bit vectors" : "scalar");
+        log.LogInformation("model {Model}: backend {Backend}, {Width}, {Precision} precision", path, probe.Backend.Name,
+            probe.Backend.VectorBits > 0 ? $"{probe.Backend.VectorBits}-bit vectors" : "scalar", probe.Backend.Precision);
         if (probe.BackendNote is { } note) log.LogWarning("{Note}", note);
         await host.StartAsync();
         // One line per address on standard output, for scripts waiting for the server (logs go to standard error).

@@ -105,10 +105,11 @@ public sealed class LearnedModel
     public IForceField CreateForceField() => new LearnedForceField(this);
 
     /// <summary>A fresh evaluator on the backend asked for (<see cref="LearnedForceField(LearnedModel, double, int, BackendChoice)"/>).</summary>
-    public LearnedForceField CreateForceField(BackendChoice backend) => new(this, backend: backend);
+    public LearnedForceField CreateForceField(BackendChoice backend, Precision precision = Precision.Double) => new(this, 0.5, 0, backend, precision);
 
-    /// <summary>An evaluator with explicit neighbour-list skin (Å), threading and backend.</summary>
-    public LearnedForceField CreateForceField(double skin, int maxThreads = 0, BackendChoice backend = BackendChoice.Auto) => new(this, skin, maxThreads, backend);
+    /// <summary>An evaluator with explicit neighbour-list skin (Å), threading, backend and precision.</summary>
+    public LearnedForceField CreateForceField(double skin, int maxThreads = 0, BackendChoice backend = BackendChoice.Auto, Precision precision = Precision.Double) =>
+        new(this, skin, maxThreads, backend, precision);
 
     public void Save(string path) => ModelFile.Save(this, path);
     public static LearnedModel Load(string path) => ModelFile.Load(path);
