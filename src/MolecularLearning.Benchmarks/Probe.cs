@@ -94,7 +94,9 @@ public static class Probe
         double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         int threads = args.Length > 3 ? int.Parse(args[3]) : 1;
         var frame = Water.Box(k);
-        var ff = model.CreateForceField(0.5, threads);
+        // PROBE_PRECISION=mixed: the simd backend's mixed precision (--precision mixed).
+        var precision = Precisions.Parse(Environment.GetEnvironmentVariable("PROBE_PRECISION") ?? "double", "PROBE_PRECISION");
+        var ff = model.CreateForceField(0.5, threads, BackendChoice.Auto, precision);
         var result = new ForceResult(frame.AtomCount);
         for (int q = 0; q < 50; q++) ff.Compute(frame.Species, frame.Positions, frame.Cell, result);
         if (seconds < 0)

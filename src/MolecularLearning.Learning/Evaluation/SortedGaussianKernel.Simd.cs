@@ -52,8 +52,8 @@ internal interface ISimd<V> where V : struct, ISimd<V>
     /// <summary>2^k for integral k in [−1022, 1023], exactly.</summary>
     static abstract V Pow2(V k);
     /// <summary>
-    /// e^r of two vectors (|r| ≤ ln2/2) in single precision: both narrowed into one vector of floats (twice the lanes),
-    /// the polynomial run once, widened back. ~1e-7 relative (--precision mixed).
+    /// e^r − 1 of two vectors (|r| ≤ ln2/2) in single precision: both narrowed into one vector of floats (twice the lanes),
+    /// the polynomial run once, widened back (--precision mixed).
     /// </summary>
     static abstract void ExpReducedSingle(V ra, V rb, out V ea, out V eb);
     /// <summary>The doubles at p[i] for the Count entries from <paramref name="entries"/> (indices checked by the caller).</summary>
@@ -98,8 +98,8 @@ internal static class Simd
 
     /// <summary>
     /// exp of two vectors for --precision mixed: the range reduction 2^k e^r in double (so the error does not grow with
-    /// |x|, as it would reducing in float), e^r by a degree-7 polynomial in float on both at once (<see cref="ISimd{V}.ExpReducedSingle"/>),
-    /// 2^k applied in double. ~1e-7 relative. Hand-written because Vector512.Exp&lt;float&gt; reduces in float and is not inlined.
+    /// |x|, as it would reducing in float), e^r − 1 by a degree-8 polynomial in float on both at once (<see cref="ISimd{V}.ExpReducedSingle"/>),
+    /// the 1 and 2^k applied in double. ~|r| · 1e-7 relative (|r| ≤ 0.35). Hand-written because Vector512.Exp&lt;float&gt; reduces in float and is not inlined.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ExpMixed<V>(V a, V b, out V ea, out V eb) where V : struct, ISimd<V>
@@ -110,73 +110,83 @@ internal static class Simd
         var kb = V.Round(b * 1.4426950408889634);
         var ra = V.FusedMultiplyAdd(ka, V.Create(-6.93147180559945286227e-01), a);
         var rb = V.FusedMultiplyAdd(kb, V.Create(-6.93147180559945286227e-01), b);
-        V.ExpReducedSingle(ra, rb, out var pa, out var pb);
-        ea = pa * V.Pow2(ka);
-        eb = pb * V.Pow2(kb);
+        V.ExpReducedSingle(ra, rb, out var qa, out var qb);
+        var sa = V.Pow2(ka);
+        var sb = V.Pow2(kb);
+        ea = V.FusedMultiplyAdd(qa, sa, sa); // (1 + (e^r − 1)) 2^k, the 1 added in double
+        eb = V.FusedMultiplyAdd(qb, sb, sb);
     }
 
-    /// <summary>e^r for |r| ≤ ln2/2 by Taylor to r⁷ (truncation 5e-9, below float's rounding), in any float vector F.</summary>
+    /// <summary>
+    /// e^r − 1 for |r| ≤ ln2/2 by Taylor to r⁸ (truncation 2e-9 of the result): the caller adds the 1 in double, so float's
+    /// rounding costs ~|r| · 2^-24, not 2^-24.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> ExpPolynomial(Vector512<float> r)
+    internal static Vector512<float> ExpM1Polynomial(Vector512<float> r)
     {
-        var p = Vector512.Create(1f / 5040);
+        var p = Vector512.Create(1f / 40320);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 5040));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
-        return Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        return p * r;
     }
 
     /// <summary>As the 512-bit one; a b + c unfused without FMA3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> ExpPolynomial(Vector256<float> r)
+    internal static Vector256<float> ExpM1Polynomial(Vector256<float> r)
     {
         if (Fma.IsSupported)
         {
-            var p = Vector256.Create(1f / 5040);
+            var p = Vector256.Create(1f / 40320);
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 5040));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-            return Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+            return p * r;
         }
-        var q = Vector256.Create(1f / 5040);
+        var q = Vector256.Create(1f / 40320);
+        q = q * r + Vector256.Create(1f / 5040);
         q = q * r + Vector256.Create(1f / 720);
         q = q * r + Vector256.Create(1f / 120);
         q = q * r + Vector256.Create(1f / 24);
         q = q * r + Vector256.Create(1f / 6);
         q = q * r + Vector256.Create(0.5f);
         q = q * r + Vector256<float>.One;
-        return q * r + Vector256<float>.One;
+        return q * r;
     }
 
     /// <summary>As the 512-bit one; a b + c unfused without FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector128<float> ExpPolynomial(Vector128<float> r)
+    internal static Vector128<float> ExpM1Polynomial(Vector128<float> r)
     {
         if (Fused128)
         {
-            var p = Vector128.Create(1f / 5040);
+            var p = Vector128.Create(1f / 40320);
+            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 5040));
             p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 720));
             p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 120));
             p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 24));
             p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 6));
             p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(0.5f));
             p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
-            return Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
+            return p * r;
         }
-        var q = Vector128.Create(1f / 5040);
+        var q = Vector128.Create(1f / 40320);
+        q = q * r + Vector128.Create(1f / 5040);
         q = q * r + Vector128.Create(1f / 720);
         q = q * r + Vector128.Create(1f / 120);
         q = q * r + Vector128.Create(1f / 24);
         q = q * r + Vector128.Create(1f / 6);
         q = q * r + Vector128.Create(0.5f);
         q = q * r + Vector128<float>.One;
-        return q * r + Vector128<float>.One;
+        return q * r;
     }
 
     /// <summary>
@@ -257,7 +267,7 @@ internal readonly struct Simd512(Vector512<double> value) : ISimd<Simd512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ExpReducedSingle(Simd512 ra, Simd512 rb, out Simd512 ea, out Simd512 eb)
     {
-        var (lower, upper) = Vector512.Widen(Simd.ExpPolynomial(Vector512.Narrow(ra.Value, rb.Value)));
+        var (lower, upper) = Vector512.Widen(Simd.ExpM1Polynomial(Vector512.Narrow(ra.Value, rb.Value)));
         ea = new(lower); eb = new(upper);
     }
 
@@ -333,7 +343,7 @@ internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ExpReducedSingle(Simd256 ra, Simd256 rb, out Simd256 ea, out Simd256 eb)
     {
-        var (lower, upper) = Vector256.Widen(Simd.ExpPolynomial(Vector256.Narrow(ra.Value, rb.Value)));
+        var (lower, upper) = Vector256.Widen(Simd.ExpM1Polynomial(Vector256.Narrow(ra.Value, rb.Value)));
         ea = new(lower); eb = new(upper);
     }
 
@@ -411,7 +421,7 @@ internal readonly struct Simd128(Vector128<double> value) : ISimd<Simd128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ExpReducedSingle(Simd128 ra, Simd128 rb, out Simd128 ea, out Simd128 eb)
     {
-        var (lower, upper) = Vector128.Widen(Simd.ExpPolynomial(Vector128.Narrow(ra.Value, rb.Value)));
+        var (lower, upper) = Vector128.Widen(Simd.ExpM1Polynomial(Vector128.Narrow(ra.Value, rb.Value)));
         ea = new(lower); eb = new(upper);
     }
 
