@@ -115,11 +115,11 @@ for m in models:
 lines += ["", f"NVE (`mld run MODEL --from samples/water32-xtb --thermostat none --timestep 0.5`, 96 atoms, {ps} ps, widest vectors):",
           "drift of the conserved energy (least-squares slope) and its rms wobble about the line. The conservative models only:",
           "agent-mode forces are not a gradient, so NVE with them heats up (the agent default passes 3000 K within 1 ps).", "",
-          "| model | precision | drift (eV/ps) | drift per atom (meV/ps) | rms wobble (eV) |", "|---|---|---|---|---|"]
+          "| model | precision | drift (eV/ps) | drift per atom (µeV/ps) | rms wobble (eV) |", "|---|---|---|---|---|"]
 for m in ["conservative", "accurate"]:
     for p in precisions:
         slope, wobble, _, _, _ = drift[m, p]
-        lines.append(f"| {m} | {p} | {slope:.2e} | {slope / 96 * 1000:.3f} | {wobble:.2e} |")
+        lines.append(f"| {m} | {p} | {slope:.2e} | {slope / 96 * 1e6:.2f} | {wobble:.2e} |")
 tmp = base + ".md.tmp"
 open(tmp, "w").write("\n".join(lines) + "\n")
 os.replace(tmp, base + ".md")
