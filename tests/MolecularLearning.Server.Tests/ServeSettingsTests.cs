@@ -23,6 +23,9 @@ public sealed class ServeSettingsTests
             Assert.Equal(Learning.BackendChoice.Auto, fromCommandLine.Backend);
             Assert.Equal(Learning.BackendChoice.Reference,
                 ServeSettings.From(ForceFieldHost.ReadConfiguration(["--Model:Backend=Reference"])).Backend);
+            Assert.Equal(Learning.Precision.Double, fromCommandLine.Precision);
+            Assert.Equal(Learning.Precision.Mixed,
+                ServeSettings.From(ForceFieldHost.ReadConfiguration(["--Model:Precision=mixed"])).Precision);
         }
         finally
         {
@@ -54,6 +57,7 @@ public sealed class ServeSettingsTests
     [InlineData("Ipi:Address", "unix:md", "i-PI needs a template structure")]
     [InlineData("Grpc:Address", "none", "nothing to serve")]
     [InlineData("Model:Backend", "gpu", "configuration Model:Backend: 'gpu' is not one of auto|reference|simd")]
+    [InlineData("Model:Precision", "half", "configuration Model:Precision: 'half' is not one of double|mixed")]
     [InlineData("Ipi:ConnectTimeoutSeconds", "-1", "not a number of seconds")]
     public void Bad_settings_are_one_clear_message(string key, string value, string expected)
     {
