@@ -73,7 +73,16 @@ public sealed unsafe partial class LammpsRun
     {
         void* ids;
         fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
-        if (_owners.Length < n) _owners = new int[_species.Length];
+        // Same IDs in the same slots (and the same local count: its slots come first) give the same owners.
+        if (_owners.Length < n) { _owners = new int[_species.Length]; _lastIds = []; }
+        if (ids == null) { Array.Fill(_owners, -1, 0, n); return false; }
+        if (!Changed(ref _lastIds, ids, (_bigTags ? 8L : 4L) * n, nlocal)) return _lastTagged;
+        _lastTagged = FindOwners(ids, nlocal, n);
+        return _lastTagged;
+    }
+
+    private bool FindOwners(void* ids, int nlocal, int n)
+    {
         long max = 0;
         for (int i = 0; i < n; i++) max = Math.Max(max, Tag(ids, i));
         if (max == 0) { Array.Fill(_owners, -1, 0, n); return false; }
@@ -82,6 +91,21 @@ public sealed unsafe partial class LammpsRun
         for (int i = 0; i < nlocal; i++) _owners[i] = -1;
         for (int i = nlocal; i < n; i++) _owners[i] = _localOfTag[Tag(ids, i)] - 1;
         for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = 0;
+        return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> bytes at <paramref name="data"/> (and <paramref name="tail"/>) differ from the last
+    /// call's copy in <paramref name="last"/>; keeps the new copy. A compare of a few kB per step instead of a pass per atom.
+    /// </summary>
+    private static bool Changed(ref byte[] last, void* data, long bytes, int tail = 0)
+    {
+        var now = new ReadOnlySpan<byte>(data, checked((int)bytes));
+        int length = now.Length + sizeof(int);
+        if (last.Length == length && now.SequenceEqual(last.AsSpan(0, now.Length)) && BitConverter.ToInt32(last, now.Length) == tail) return false;
+        if (last.Length != length) last = new byte[length];
+        now.CopyTo(last);
+        BitConverter.TryWriteBytes(last.AsSpan(now.Length), tail);
         return true;
     }
 
@@ -104,10 +128,11 @@ public sealed unsafe partial class LammpsRun
         int nghost;
         fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
         int n = nlocal + nghost;
-        if (_species.Length < n) _species = new Species[Math.Max(n, _species.Length * 5 / 4)];
+        if (_species.Length < n) { _species = new Species[Math.Max(n, _species.Length * 5 / 4)]; _lastTypes = []; }
         int* type;
         fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
-        for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
+        if (Changed(ref _lastTypes, type, 4L * n))
+            for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
         if (n > 0)
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);

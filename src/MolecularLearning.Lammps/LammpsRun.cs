@@ -53,6 +53,8 @@ public sealed unsafe partial class LammpsRun
     private int[] _owners = [];              // per local+ghost atom: the local atom with its tag, or −1
     private int[] _localOfTag = [];          // index: tag; local index + 1 (0: not local)
     private bool _bigTags;                   // tagint is int64 (LAMMPS_BIGBIG)
+    private byte[] _lastTypes = [], _lastIds = []; // the arrays behind _species and _owners: both change only when LAMMPS reneighbours
+    private bool _lastTagged;
     private GCHandle _self;
     private double[] _send = [], _receive = []; // ghost reactions by atom ID (3 per atom), summed over ranks
 
