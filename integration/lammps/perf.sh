@@ -72,8 +72,9 @@ run_lammps() { # ranks rep steps warm -> "wall_ns cpu_percent atoms peak_rss_mib
 }
 
 echo "mld lammps ..."
-# The small box warms up for WARM_SMALL steps (about a second: tiered JIT has settled on its optimized code, as in
-# mld bench's warm-up; 500 steps left part of the timed loop in instrumented code); the big one for 3.
+# The small box warms up for WARM_SMALL steps and is timed over STEPS_SMALL: a 96-atom step takes ~0.2 ms, so the old
+# 500 + 500 steps were a tenth of a second each, short against the tiered JIT's settling and the machine's noise.
+# The big one warms up for 3.
 s1=$(run_lammps 1 1 "$steps_small" "$warm_small"); s2=$(run_lammps 2 1 "$steps_small" "$warm_small")
 b1=$(run_lammps 1 "$replica" "$steps_big" 3); b2=$(run_lammps 2 "$replica" "$steps_big" 3)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
