@@ -109,6 +109,34 @@ public sealed unsafe partial class LammpsRun
         return true;
     }
 
+    /// <summary>LAMMPS's box as a cell when it is periodic in x, y and z (else null); a new cell only when the box changed.</summary>
+    private Cell? PeriodicCell()
+    {
+        int* periodic;
+        fixed (byte* p = _periodicity) periodic = (int*)_lib.ExtractGlobal(_handle, p);
+        if (periodic == null || periodic[0] == 0 || periodic[1] == 0 || periodic[2] == 0) return null;
+        double* lo, hi;
+        fixed (byte* p = _boxlo) lo = (double*)_lib.ExtractGlobal(_handle, p);
+        fixed (byte* p = _boxhi) hi = (double*)_lib.ExtractGlobal(_handle, p);
+        int* triclinic;
+        fixed (byte* p = _triclinic) triclinic = (int*)_lib.ExtractGlobal(_handle, p);
+        double xy = 0, xz = 0, yz = 0;
+        if (triclinic != null && *triclinic != 0)
+        {
+            fixed (byte* p = _xy) xy = *(double*)_lib.ExtractGlobal(_handle, p);
+            fixed (byte* p = _xz) xz = *(double*)_lib.ExtractGlobal(_handle, p);
+            fixed (byte* p = _yz) yz = *(double*)_lib.ExtractGlobal(_handle, p);
+        }
+        // LAMMPS's restricted triclinic box: a along x, b in the xy plane.
+        Span<double> box = [hi[0] - lo[0], 0, 0, xy, hi[1] - lo[1], 0, xz, yz, hi[2] - lo[2]];
+        if (_cell is null || !box.SequenceEqual(_box))
+        {
+            _cell = new Cell(box);
+            box.CopyTo(_box);
+        }
+        return _cell;
+    }
+
     private long Tag(void* ids, int i) => _bigTags ? ((long*)ids)[i] : ((int*)ids)[i];
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -137,7 +165,11 @@ public sealed unsafe partial class LammpsRun
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
             bool tagged = Owners(nlocal, n);
-            if (SendsGhostReactions)
+            // One rank of a periodic box: every ghost is an image of an owned atom, so the owned atoms and the box are the
+            // whole system, evaluated as in-process (no ghosts, no per-ghost passes).
+            if (_size == 1 && tagged && _forceField is IForceField whole && PeriodicCell() is { } cell)
+                whole.Compute(_species.AsSpan(0, nlocal), positions[..(3 * nlocal)], cell, _result);
+            else if (SendsGhostReactions)
             {
                 if (!tagged) throw new DataException("the atoms have no IDs (atom_modify id no): mld lammps needs them to send ghost reactions to their owners; give --ghost-losses");
                 _forceField.ComputeDomainWithGhostReactions(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
