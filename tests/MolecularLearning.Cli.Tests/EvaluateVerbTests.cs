@@ -85,6 +85,9 @@ public sealed class EvaluateVerbTests : IDisposable
             Assert.Equal(3, doc.RootElement.GetProperty("committeeMembers").GetInt32());
             // The RMS over atoms never exceeds the largest atom's deviation.
             Assert.All(frames, f => Assert.True(f.GetProperty("committeeRms").GetDouble() <= f.GetProperty("committee").GetDouble() * (1 + 1e-12)));
+            // The mean over atoms of the members' spread: positive, at most the RMS over atoms.
+            Assert.All(frames, f => Assert.True(f.GetProperty("committeeMean").GetDouble() is var m && m > 0 && m <= f.GetProperty("committeeRms").GetDouble() * (1 + 1e-12)));
+            Assert.True(doc.RootElement.TryGetProperty("spearmanCommitteeMean", out _));
         }
         (code, stdout, err) = Mld("evaluate", model, MldProcess.PbeSample());
         Assert.True(code == 0, err);

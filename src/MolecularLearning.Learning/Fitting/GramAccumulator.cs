@@ -83,18 +83,6 @@ internal sealed class GramAccumulator
             for (int l = 0; l < k; l++) Gram[(long)k * cols + l] = Gram[(long)l * cols + k];
     }
 
-    /// <summary>Zeroes the rows and columns of the dropped columns (after <see cref="Complete"/>): the solve then leaves their parameters at 0.</summary>
-    public void Drop(ReadOnlySpan<bool> drop)
-    {
-        int cols = Columns;
-        for (int k = 0; k < cols; k++)
-        {
-            if (!drop[k]) continue;
-            Aty[k] = 0;
-            for (int l = 0; l < cols; l++) { Gram[(long)k * cols + l] = 0; Gram[(long)l * cols + k] = 0; }
-        }
-    }
-
     /// <summary>Sum of squared residuals ‖Aθ − y‖² = θᵀGθ − 2θᵀAᵀy + yᵀy (after <see cref="Complete"/>).</summary>
     public double Residual(ReadOnlySpan<double> theta)
     {

@@ -102,7 +102,7 @@ internal static class RidgeSolver
     }
 
     /// <summary>Columns with a non-negligible RMS and their RMS.</summary>
-    internal static (int[] Active, double[] Scale) Standardise(GramAccumulator acc)
+    private static (int[] Active, double[] Scale) Standardise(GramAccumulator acc)
     {
         int p = acc.Columns;
         double max = 0;
