@@ -96,7 +96,7 @@ public sealed class EvaluateVerbTests : IDisposable
         // mld run checks the committee every output step, the start included: steps 0, 10, 20.
         (code, stdout, err) = Mld("run", model, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
         Assert.True(code == 0, err);
-        Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\)", stdout);
+        Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\); mean over atoms: median \d+\.\d+ eV/Å", stdout);
 
         // The same file without the section: an ordinary model, no committee fields.
         var node = JsonNode.Parse(File.ReadAllText(model))!.AsObject();

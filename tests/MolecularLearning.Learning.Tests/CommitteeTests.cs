@@ -197,4 +197,30 @@ public class CommitteeTests : IDisposable
         for (int m = 0; m < 4; m++) Assert.True(first[m][0].Linear.SequenceEqual(again[m][0].Linear));
         Assert.False(first[0][0].Linear.SequenceEqual(first[1][0].Linear));
     }
+
+    [Fact]
+    public void TheWatchKeepsTheLargestDeviationAndTheMediansOfMaxAndMean()
+    {
+        // Members θ and 3θ: each atom's σ is its |F| under θ, so the checks are known from the model's forces.
+        var model = Scaled(ForceMode.Agent, 1, 3);
+        var ff = model.CreateForceField();
+        var watch = new CommitteeWatch(model);
+        var max = new List<double>();
+        var mean = new List<double>();
+        for (int step = 0; step < 3; step++)
+        {
+            var frame = Synthetic.Water(4, Synthetic.Triclinic, seed: 20 + step, jitter: 0.1);
+            var f = ff.Compute(frame).Forces;
+            var norms = Enumerable.Range(0, frame.AtomCount).Select(i => Math.Sqrt(f[3 * i] * f[3 * i] + f[3 * i + 1] * f[3 * i + 1] + f[3 * i + 2] * f[3 * i + 2])).ToArray();
+            max.Add(norms.Max());
+            mean.Add(norms.Average());
+            watch.Check(10 * step, frame.Species, frame.Positions, frame.Cell);
+        }
+        double scale = max.Max();
+        Assert.Equal(3, watch.Checks);
+        Assert.Equal(max.Order().ElementAt(1), watch.Median, 1e-9 * scale);
+        Assert.Equal(mean.Order().ElementAt(1), watch.MedianMean, 1e-9 * scale);
+        Assert.Equal(max.Max(), watch.Largest, 1e-9 * scale);
+        Assert.Equal(10 * max.IndexOf(max.Max()), watch.LargestStep);
+    }
 }
