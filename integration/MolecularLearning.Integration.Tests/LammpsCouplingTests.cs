@@ -73,7 +73,11 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         foreach (var model in new[] { "agent", "conservative", "accurate" })
             foreach (int replica in new[] { 1, 4 })
                 yield return [model, replica];
+        yield return ["accurate", Tilted]; // a triclinic box: one rank takes it whole (as a cell), two ranks as domains
     }
+
+    /// <summary>The replica argument meaning the 96-atom box sheared into a triclinic cell (xy, xz, yz tilts).</summary>
+    private const int Tilted = -1;
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -82,7 +86,9 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var model = LearnedModel.Load(models.ModelPath(name));
         var forceField = model.CreateForceField(0.5);
         var box = LammpsDriver.WaterBox();
-        var frame = replica == 1 ? box : FrameReplica.Replicate(box, replica, replica, replica);
+        var l = box.Cell!.Lengths;
+        var frame = replica == Tilted ? new Frame(box.Species, box.Positions, new Cell([l.A, 0, 0, 1.3, l.B, 0, -0.9, 0.7, l.C]))
+            : replica == 1 ? box : FrameReplica.Replicate(box, replica, replica, replica);
         var want = forceField.Compute(frame);
         var dir = Directory.CreateTempSubdirectory("mld-lammps-sp-").FullName;
         try

@@ -7,8 +7,8 @@
 # extrapolation and its force RMSE (all atoms; and O only), frames outside the range, and the 300 K held-out O/H RMSE
 # (the fit's held-out block: the last 20% of the frames).
 # Each model is fitted with a committee (--committee $COMMITTEE, default 8): Spearman against the frame's force RMSE of the
-# committee deviation (largest atomic force std over the members, DeePMD's max_devi_f) and of its RMS over atoms, over all hot
-# frames and per hot run; the fit's committee seconds against the whole fit; evaluate's seconds for the members' pass against
+# committee deviation (largest atomic force std over the members, DeePMD's max_devi_f), of its RMS and of its mean over atoms,
+# over all hot frames and per hot run; the fit's committee seconds against the whole fit; evaluate's seconds for the members' pass against
 # the plain pass (forces, errors, signal) in the same process; and the wall time of `evaluate` with the committee against the
 # uncapped file without it (the committee stripped; both include loading the data).
 # Writes integration/extrapolation/results-<date>-<commit>.{json,md}.
@@ -103,16 +103,19 @@ for m in ["agent", "conservative", "accurate"]:
             fit = json.load(open(f"{work}/{m}-fit.json"))
             com = [p["committee"] for p in pf]
             crms = [p["committeeRms"] for p in pf]
+            cmean = [p["committeeMean"] for p in pf]
             err = [p["forceRmse"] for p in pf]
             starts = [sum(runFrames[:i]) for i in range(len(runFrames) + 1)]
             rows[-1].update({
                 "committee": members,
                 "spearmanCommittee": spearman(com, err),
                 "spearmanCommitteeRms": spearman(crms, err),
+                "spearmanCommitteeMean": spearman(cmean, err),
                 "spearmanCommitteeO": spearman(com, o),
                 "perRun": [{"run": hot[i], "frames": runFrames[i],
                             "spearmanCommittee": spearman(com[starts[i]:starts[i + 1]], err[starts[i]:starts[i + 1]]),
                             "spearmanCommitteeRms": spearman(crms[starts[i]:starts[i + 1]], err[starts[i]:starts[i + 1]]),
+                            "spearmanCommitteeMean": spearman(cmean[starts[i]:starts[i + 1]], err[starts[i]:starts[i + 1]]),
                             "spearman": spearman(ext[starts[i]:starts[i + 1]], err[starts[i]:starts[i + 1]])} for i in range(len(hot))],
                 "evaluateForceSeconds": sum(h["seconds"]["forces"] for h in runs),
                 "evaluateCommitteeSeconds": sum(h["seconds"]["committee"] for h in runs),
@@ -122,6 +125,7 @@ for m in ["agent", "conservative", "accurate"]:
                 "committeeFitSeconds": fit["committeeSeconds"],
                 "committeeHeldout300Spearman": spearman([p["committee"] for p in held], [p["forceRmse"] for p in held]),
                 "committeeRmsHeldout300Spearman": spearman([p["committeeRms"] for p in held], [p["forceRmse"] for p in held]),
+                "committeeMeanHeldout300Spearman": spearman([p["committeeMean"] for p in held], [p["forceRmse"] for p in held]),
             })
 for r in rows:
     if "committee" in r:
@@ -140,14 +144,14 @@ with open(base + ".md", "w") as f:
                 f"{r['heldout300Rmse']['O']:.4f} | {r['heldout300Rmse']['H']:.4f} |\n")
     f.write(f"\nCommittee of {members} members (bootstrap resamples of blocks of the training frames), the models above without \"-uncapped\". "
             "Spearman against the frame's force RMSE of: the committee deviation (max: largest atomic force std over members, eV/Å; "
-            "RMS: its RMS over atoms) and the extrapolation signal; over all hot frames, then per hot run; and on the 300 K held-out block.\n\n")
-    f.write("| model | max | RMS | extrapolation | " + " | ".join(f"run {i + 1} max / RMS / extrapolation" for i in range(len(hot)))
-            + " | 300 K held-out max / RMS | committee median / largest (eV/Å) |\n|" + "---|" * (6 + len(hot)) + "\n")
+            "RMS: its RMS over atoms; mean: its mean over atoms) and the extrapolation signal; over all hot frames, then per hot run; and on the 300 K held-out block.\n\n")
+    f.write("| model | max | RMS | mean | extrapolation | " + " | ".join(f"run {i + 1} max / RMS / mean / extrapolation" for i in range(len(hot)))
+            + " | 300 K held-out max / RMS / mean | committee median / largest (eV/Å) |\n|" + "---|" * (7 + len(hot)) + "\n")
     for r in rows:
         if "committee" not in r: continue
-        f.write(f"| {r['model']} | {r['spearmanCommittee']:.3f} | {r['spearmanCommitteeRms']:.3f} | {r['spearman']:.3f} | "
-                + " | ".join(f"{x['spearmanCommittee']:.3f} / {x['spearmanCommitteeRms']:.3f} / {x['spearman']:.3f}" for x in r["perRun"])
-                + f" | {r['committeeHeldout300Spearman']:.3f} / {r['committeeRmsHeldout300Spearman']:.3f} | {r['committeeMedian']:.4f} / {r['committeeLargest']:.4f} |\n")
+        f.write(f"| {r['model']} | {r['spearmanCommittee']:.3f} | {r['spearmanCommitteeRms']:.3f} | {r['spearmanCommitteeMean']:.3f} | {r['spearman']:.3f} | "
+                + " | ".join(f"{x['spearmanCommittee']:.3f} / {x['spearmanCommitteeRms']:.3f} / {x['spearmanCommitteeMean']:.3f} / {x['spearman']:.3f}" for x in r["perRun"])
+                + f" | {r['committeeHeldout300Spearman']:.3f} / {r['committeeRmsHeldout300Spearman']:.3f} / {r['committeeMeanHeldout300Spearman']:.3f} | {r['committeeMedian']:.4f} / {r['committeeLargest']:.4f} |\n")
     f.write("\nCost. fit: whole fit and the committee's part (seconds); evaluate, in one process: the plain pass (forces, errors, signal) "
             "and the members' pass over the hot frames (seconds, ratio); evaluate wall time with the committee against the same model "
             "without it (the uncapped file), both including loading the data.\n\n")

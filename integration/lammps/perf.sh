@@ -7,15 +7,16 @@
 # on the 96-atom box and on a REPLICA^3 replica (default 10: 96,000 atoms). Writes perf-DATE"T"HHMM"Z".json beside this
 # script (temp file + rename) and prints the ratios: overhead = LAMMPS 1 rank / in-process (also with LAMMPS's time
 # scaled by its CPU share, for a loaded machine), scaling = 1 rank / 2 ranks.
-# Env: STEPS_SMALL (default 500), STEPS_BIG (5), REPLICA (10), WORK (a temp dir), EXTRA (more mld lammps options, e.g.
+# Env: STEPS_SMALL (default 4000), WARM_SMALL (2000), STEPS_BIG (20), REPLICA (10), WORK (a temp dir), EXTRA (more mld lammps options, e.g.
 # --ghost-losses). Load average and each run's peak resident memory per rank are recorded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 work=${WORK:-$(mktemp -d /tmp/mld-lammps-perf.XXXXXX)}
 mkdir -p "$work"
-steps_small=${STEPS_SMALL:-500}
-steps_big=${STEPS_BIG:-5}
+steps_small=${STEPS_SMALL:-4000}
+warm_small=${WARM_SMALL:-2000}
+steps_big=${STEPS_BIG:-20}
 replica=${REPLICA:-10}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
@@ -71,9 +72,11 @@ run_lammps() { # ranks rep steps warm -> "wall_ns cpu_percent atoms peak_rss_mib
 }
 
 echo "mld lammps ..."
-# The small box warms up for as many steps as it is timed (tier-1 code by then); the big one for 3.
-s1=$(run_lammps 1 1 "$steps_small" "$steps_small"); s2=$(run_lammps 2 1 "$steps_small" "$steps_small")
-b1=$(run_lammps 1 "$replica" "$steps_big" 3); b2=$(run_lammps 2 "$replica" "$steps_big" 3)
+# The small box warms up for WARM_SMALL steps and is timed over STEPS_SMALL: a 96-atom step takes ~0.2 ms, so the old
+# 500 + 500 steps were a tenth of a second each, short against the tiered JIT's settling and the machine's noise.
+# The big one warms up for 5 steps and is timed over 20 (was 3 and 5: a steadier figure, ~10 s a run).
+s1=$(run_lammps 1 1 "$steps_small" "$warm_small"); s2=$(run_lammps 2 1 "$steps_small" "$warm_small")
+b1=$(run_lammps 1 "$replica" "$steps_big" 5); b2=$(run_lammps 2 "$replica" "$steps_big" 5)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out="integration/lammps/perf-$(date -u +%Y-%m-%dT%H%MZ).json"

@@ -11,6 +11,7 @@ public static class Probe
     {
         if (args.Length > 0 && args[0] == "learned") return Learned(args[1..]);
         if (args.Length > 0 && args[0] == "model") return ModelFile(args[1..]);
+        if (args.Length > 0 && args[0] == "domain") return Domain(args[1..]);
         if (args.Length > 0 && args[0] == "calls")
         {
             // A fixed number of agent-mode evaluations after warm-up: `perf stat` the difference of two
@@ -111,6 +112,28 @@ public static class Probe
         }
         var t = BenchHarness.Time(() => ff.Compute(frame.Species, frame.Positions, frame.Cell, result), seconds);
         Console.WriteLine($"{model.Mode.Name()} order {model.Order} {frame.AtomCount} atoms {threads} thr: best {t.Best / frame.AtomCount * 1e9:F0} ns/atom-step, median {t.Median / frame.AtomCount * 1e9:F0}, cpu {t.Cpu / frame.AtomCount * 1e9:F0}, E = {result.Energy:R}");
+        return 0;
+    }
+
+    /// <summary>`domain [replicas] [seconds] [agent|conservative] [cell|domain|both]`: the LAMMPS rank's C# side against the cell (for `perf record`).</summary>
+    private static int Domain(string[] args)
+    {
+        int k = args.Length > 0 ? int.Parse(args[0]) : 1;
+        double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        var mode = args.Length > 2 && args[2] == "agent" ? ForceMode.Agent : ForceMode.Conservative;
+        string which = args.Length > 3 ? args[3] : "both";
+        var b = new DomainBenchmarks { Replicas = k, Mode = mode };
+        b.Setup();
+        if (which != "domain")
+        {
+            var t = BenchHarness.Time(() => b.CellCompute(), seconds);
+            Console.WriteLine($"cell   {mode} {k}: best {t.Best * 1e6:F1} us, cpu {t.Cpu * 1e6:F1} us");
+        }
+        if (which != "cell")
+        {
+            var t = BenchHarness.Time(() => b.DomainCompute(), seconds);
+            Console.WriteLine($"domain {mode} {k}: best {t.Best * 1e6:F1} us, cpu {t.Cpu * 1e6:F1} us");
+        }
         return 0;
     }
 

@@ -98,7 +98,12 @@ public sealed class GrpcForceField : IForceField, IDisposable
         if (response.HasExtrapolation) result.Extrapolation = response.Extrapolation;
         if (response.HasExtrapolationAtom) result.ExtrapolationAtom = response.ExtrapolationAtom;
         if (response.HasExtrapolationInvariant) result.ExtrapolationInvariant = response.ExtrapolationInvariant;
+        Committee = response.HasCommitteeMean ? (response.CommitteeMean, response.CommitteeMax, response.HasCommitteeAtom ? response.CommitteeAtom : -1) : null;
     }
+
+    /// <summary>The last answer's committee deviation (mean and largest over atoms of the members' force std, eV/Å, and that
+    /// atom); null when the server sends none (not started with --committee, or older).</summary>
+    public (double Mean, double Max, int Atom)? Committee { get; private set; }
 
     private EvaluateResponse Exchange(EvaluateRequest request, CancellationToken cancellation)
     {

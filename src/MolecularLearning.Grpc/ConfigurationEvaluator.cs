@@ -26,6 +26,9 @@ internal sealed class ConfigurationEvaluator(IForceField forceField, ServedModel
     /// <summary>Atoms closer than this (Å, through periodic images too) are "at the same position".</summary>
     public const double CoincidenceTolerance = 1e-6;
 
+    /// <summary>The served model's committee, if the server reports its deviation.</summary>
+    public ICommitteeDeviation? Committee { get; init; }
+
     /// <summary>
     /// Evaluates <paramref name="request"/> into <paramref name="response"/>. With <paramref name="keepSpecies"/>
     /// (streams), a request without species reuses the previous request's.
@@ -59,6 +62,17 @@ internal sealed class ConfigurationEvaluator(IForceField forceField, ServedModel
             response.Extrapolation = _result.Extrapolation;
             if (_result.ExtrapolationAtom >= 0) response.ExtrapolationAtom = _result.ExtrapolationAtom;
             if (_result.ExtrapolationInvariant is { } name) response.ExtrapolationInvariant = name;
+        }
+        response.ClearCommitteeMean(); response.ClearCommitteeMax(); response.ClearCommitteeAtom();
+        if (Committee is not null)
+        {
+            var (mean, max, atom) = Committee.Deviation(_species, _positions, _cell);
+            if (double.IsFinite(mean) && double.IsFinite(max))
+            {
+                response.CommitteeMean = mean;
+                response.CommitteeMax = max;
+                if (atom >= 0) response.CommitteeAtom = atom;
+            }
         }
     }
 

@@ -99,7 +99,7 @@ public sealed class ForceFieldServiceState
     public GrpcServeOptions Options { get; }
     public ModelDescription Description { get; }
 
-    internal ConfigurationEvaluator NewEvaluator() => new(_model.CreateForceField(), _model, _speciesBySymbol, Options.MaxAtoms);
+    internal ConfigurationEvaluator NewEvaluator() => new(_model.CreateForceField(), _model, _speciesBySymbol, Options.MaxAtoms) { Committee = _model.CreateCommittee?.Invoke() };
 
     internal ConfigurationEvaluator Rent() => _pool.TryTake(out var e) ? e : NewEvaluator();
 

@@ -28,4 +28,14 @@ public sealed class ServedModel
 
     /// <summary>A fresh evaluator with its own scratch state.</summary>
     public IForceField CreateForceField() => _createForceField();
+
+    /// <summary>Fresh committee evaluators (one per force evaluator); null: responses carry no committee deviation.</summary>
+    public Func<ICommitteeDeviation>? CreateCommittee { get; init; }
+}
+
+/// <summary>The members' force disagreement on a configuration (the committee_* fields of EvaluateResponse).</summary>
+public interface ICommitteeDeviation
+{
+    /// <returns>Mean and largest over atoms of the members' force std (eV/Å), and the atom of the largest.</returns>
+    (double Mean, double Max, int Atom) Deviation(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell);
 }

@@ -73,7 +73,16 @@ public sealed unsafe partial class LammpsRun
     {
         void* ids;
         fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
-        if (_owners.Length < n) _owners = new int[_species.Length];
+        // Same IDs in the same slots (and the same local count: its slots come first) give the same owners.
+        if (_owners.Length < n) { _owners = new int[_species.Length]; _lastIds = []; }
+        if (ids == null) { Array.Fill(_owners, -1, 0, n); return false; }
+        if (!Changed(ref _lastIds, ids, (_bigTags ? 8L : 4L) * n, nlocal)) return _lastTagged;
+        _lastTagged = FindOwners(ids, nlocal, n);
+        return _lastTagged;
+    }
+
+    private bool FindOwners(void* ids, int nlocal, int n)
+    {
         long max = 0;
         for (int i = 0; i < n; i++) max = Math.Max(max, Tag(ids, i));
         if (max == 0) { Array.Fill(_owners, -1, 0, n); return false; }
@@ -83,6 +92,49 @@ public sealed unsafe partial class LammpsRun
         for (int i = nlocal; i < n; i++) _owners[i] = _localOfTag[Tag(ids, i)] - 1;
         for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = 0;
         return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> bytes at <paramref name="data"/> (and <paramref name="tail"/>) differ from the last
+    /// call's copy in <paramref name="last"/>; keeps the new copy. A compare of a few kB per step instead of a pass per atom.
+    /// </summary>
+    private static bool Changed(ref byte[] last, void* data, long bytes, int tail = 0)
+    {
+        var now = new ReadOnlySpan<byte>(data, checked((int)bytes));
+        int length = now.Length + sizeof(int);
+        if (last.Length == length && now.SequenceEqual(last.AsSpan(0, now.Length)) && BitConverter.ToInt32(last, now.Length) == tail) return false;
+        if (last.Length != length) last = new byte[length];
+        now.CopyTo(last);
+        BitConverter.TryWriteBytes(last.AsSpan(now.Length), tail);
+        return true;
+    }
+
+    /// <summary>LAMMPS's box as a cell when it is periodic in x, y and z (else null); a new cell only when the box changed.</summary>
+    private Cell? PeriodicCell()
+    {
+        int* periodic;
+        fixed (byte* p = _periodicity) periodic = (int*)_lib.ExtractGlobal(_handle, p);
+        if (periodic == null || periodic[0] == 0 || periodic[1] == 0 || periodic[2] == 0) return null;
+        double* lo, hi;
+        fixed (byte* p = _boxlo) lo = (double*)_lib.ExtractGlobal(_handle, p);
+        fixed (byte* p = _boxhi) hi = (double*)_lib.ExtractGlobal(_handle, p);
+        int* triclinic;
+        fixed (byte* p = _triclinic) triclinic = (int*)_lib.ExtractGlobal(_handle, p);
+        double xy = 0, xz = 0, yz = 0;
+        if (triclinic != null && *triclinic != 0)
+        {
+            fixed (byte* p = _xy) xy = *(double*)_lib.ExtractGlobal(_handle, p);
+            fixed (byte* p = _xz) xz = *(double*)_lib.ExtractGlobal(_handle, p);
+            fixed (byte* p = _yz) yz = *(double*)_lib.ExtractGlobal(_handle, p);
+        }
+        // LAMMPS's restricted triclinic box: a along x, b in the xy plane.
+        Span<double> box = [hi[0] - lo[0], 0, 0, xy, hi[1] - lo[1], 0, xz, yz, hi[2] - lo[2]];
+        if (_cell is null || !box.SequenceEqual(_box))
+        {
+            _cell = new Cell(box);
+            box.CopyTo(_box);
+        }
+        return _cell;
     }
 
     private long Tag(void* ids, int i) => _bigTags ? ((long*)ids)[i] : ((int*)ids)[i];
@@ -104,15 +156,20 @@ public sealed unsafe partial class LammpsRun
         int nghost;
         fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
         int n = nlocal + nghost;
-        if (_species.Length < n) _species = new Species[Math.Max(n, _species.Length * 5 / 4)];
+        if (_species.Length < n) { _species = new Species[Math.Max(n, _species.Length * 5 / 4)]; _lastTypes = []; }
         int* type;
         fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
-        for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
+        if (Changed(ref _lastTypes, type, 4L * n))
+            for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
         if (n > 0)
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
             bool tagged = Owners(nlocal, n);
-            if (SendsGhostReactions)
+            // One rank of a periodic box: every ghost is an image of an owned atom, so the owned atoms and the box are the
+            // whole system, evaluated as in-process (no ghosts, no per-ghost passes).
+            if (_size == 1 && tagged && _forceField is IForceField whole && PeriodicCell() is { } cell)
+                whole.Compute(_species.AsSpan(0, nlocal), positions[..(3 * nlocal)], cell, _result);
+            else if (SendsGhostReactions)
             {
                 if (!tagged) throw new DataException("the atoms have no IDs (atom_modify id no): mld lammps needs them to send ghost reactions to their owners; give --ghost-losses");
                 _forceField.ComputeDomainWithGhostReactions(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);

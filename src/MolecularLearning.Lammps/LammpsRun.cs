@@ -35,7 +35,9 @@ public sealed unsafe partial class LammpsRun
     private readonly IDomainForceField _forceField;
     private readonly IReadOnlyList<Species> _modelSpecies;
     private readonly LammpsRunOptions _options;
-    private readonly byte[] _fixId, _nghost = LammpsLibrary.Utf8("nghost"), _type = LammpsLibrary.Utf8("type"), _id = LammpsLibrary.Utf8("id");
+    private readonly byte[] _fixId, _nghost = LammpsLibrary.Utf8("nghost"), _type = LammpsLibrary.Utf8("type"), _id = LammpsLibrary.Utf8("id"),
+        _boxlo = LammpsLibrary.Utf8("boxlo"), _boxhi = LammpsLibrary.Utf8("boxhi"), _periodicity = LammpsLibrary.Utf8("periodicity"),
+        _triclinic = LammpsLibrary.Utf8("triclinic"), _xy = LammpsLibrary.Utf8("xy"), _xz = LammpsLibrary.Utf8("xz"), _yz = LammpsLibrary.Utf8("yz");
     private readonly ForceResult _result = new();
     // Six virial components, the energy, whether some atom is outside the training range and whether the signal is
     // computed, summed over ranks in one call (so every rank agrees on both flags).
@@ -53,6 +55,10 @@ public sealed unsafe partial class LammpsRun
     private int[] _owners = [];              // per local+ghost atom: the local atom with its tag, or −1
     private int[] _localOfTag = [];          // index: tag; local index + 1 (0: not local)
     private bool _bigTags;                   // tagint is int64 (LAMMPS_BIGBIG)
+    private byte[] _lastTypes = [], _lastIds = []; // the arrays behind _species and _owners: both change only when LAMMPS reneighbours
+    private bool _lastTagged;
+    private readonly double[] _box = new double[9];  // LAMMPS's box (lengths and tilts) behind _cell
+    private Cell? _cell;
     private GCHandle _self;
     private double[] _send = [], _receive = []; // ghost reactions by atom ID (3 per atom), summed over ranks
 
@@ -103,7 +109,8 @@ public sealed unsafe partial class LammpsRun
         {
             if (_rank == 0)
                 output.WriteLine($"mld lammps: {_options.Input} on {_size} rank(s); fix {_options.FixId}; ghosts needed to {GhostReach:0.###} Å" +
-                    (SendsGhostReactions ? " (ghost reactions sent to their owners)" : ""));
+                    (SendsGhostReactions ? " (ghost reactions sent to their owners)" : "") +
+                    (_size == 1 ? "; one rank: a box periodic in x, y and z is evaluated whole, as in-process, without its ghosts" : ""));
             output.Flush();
             int code = Execute(_options.Input);
             if (code != 0) return code;

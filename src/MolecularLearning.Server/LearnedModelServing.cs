@@ -1,3 +1,4 @@
+using MolecularLearning.Core;
 using MolecularLearning.Learning;
 using MolecularLearning.Grpc;
 using MolecularLearning.Protocols.Grpc.V1;
@@ -9,8 +10,12 @@ namespace MolecularLearning.Server;
 public static class LearnedModelServing
 {
     /// <summary>The model served with an evaluator per call or stream on <paramref name="backend"/> at <paramref name="precision"/>.</summary>
-    public static ServedModel ToServedModel(LearnedModel model, string name, BackendChoice backend = BackendChoice.Auto, Precision precision = Precision.Double)
+    /// <param name="committee">Also answer each request with the committee deviation (K more evaluations; the model needs members).</param>
+    public static ServedModel ToServedModel(LearnedModel model, string name, BackendChoice backend = BackendChoice.Auto, bool committee = false,
+        Precision precision = Precision.Double)
     {
+        if (committee && model.Committee is null)
+            throw new DataException($"{name}: --committee needs a model fitted with committee members (mld fit --committee K)");
         var description = new ModelDescription
         {
             Name = name,
@@ -33,6 +38,18 @@ public static class LearnedModelServing
         // No Verlet skin, as `mld run` in-process: an evaluator keeps no neighbour-list state between calls, so a
         // served answer depends only on the request (unary or stream, any pooled evaluator) and a run on
         // --forces grpc: is bit-identical to the same run in-process.
-        return new ServedModel(model.Species, () => model.CreateForceField(skin: 0, backend: backend, precision: precision), description);
+        return new ServedModel(model.Species, () => model.CreateForceField(skin: 0, backend: backend, precision: precision), description)
+        {
+            CreateCommittee = committee ? () => new CommitteeDeviation(new CommitteeEvaluator(model, skin: 0, backend: backend)) : null,
+        };
+    }
+
+    private sealed class CommitteeDeviation(CommitteeEvaluator evaluator) : ICommitteeDeviation
+    {
+        public (double Mean, double Max, int Atom) Deviation(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell)
+        {
+            double max = evaluator.Deviation(species, positions, cell);
+            return (evaluator.Mean, max, evaluator.Atom);
+        }
     }
 }

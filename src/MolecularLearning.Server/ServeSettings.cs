@@ -11,7 +11,7 @@ namespace MolecularLearning.Server;
 /// line; later sources win). Keys: Model:Path, Model:Backend (auto|reference|simd), Model:Precision (double|mixed); Grpc:Address (IP:PORT; none
 /// or absent: no gRPC, unless nothing else is served, then the loopback default), Grpc:MaxAtoms,
 /// Grpc:MaxMessageBytes (default: from MaxAtoms), Grpc:StreamIdleTimeoutSeconds, Grpc:CertificatePath,
-/// Grpc:CertificatePassword; Ipi:Address, Ipi:Template, Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds,
+/// Grpc:CertificatePassword, Grpc:Committee; Ipi:Address, Ipi:Template, Ipi:SocketsPrefix, Ipi:ConnectTimeoutSeconds,
 /// Ipi:RequestTimeoutSeconds, Ipi:ExtrapolationExtra; Host:ShutdownTimeoutSeconds.
 /// </summary>
 public sealed record ServeSettings
@@ -41,6 +41,8 @@ public sealed record ServeSettings
     public TimeSpan IpiRequestTimeout { get; init; } = TimeSpan.FromSeconds(600);
     /// <summary>Send each step's extrapolation signal as i-PI's extra string (JSON); off: ASE 3.22 cannot read extras.</summary>
     public bool IpiExtrapolationExtra { get; init; }
+    /// <summary>gRPC responses carry the committee deviation (serve --committee; the model needs members).</summary>
+    public bool GrpcCommittee { get; init; }
     /// <summary>How long shutdown waits for in-flight calls before cutting connections.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -90,6 +92,7 @@ public sealed record ServeSettings
             IpiConnectTimeout = Seconds("Ipi:ConnectTimeoutSeconds", 120),
             IpiRequestTimeout = Seconds("Ipi:RequestTimeoutSeconds", 600),
             IpiExtrapolationExtra = Flag("Ipi:ExtrapolationExtra"),
+            GrpcCommittee = Flag("Grpc:Committee"),
             ShutdownTimeout = TimeSpan.FromSeconds(Positive("Host:ShutdownTimeoutSeconds", 30)),
         };
         if (settings.IpiAddress is not null && settings.IpiTemplate is null)

@@ -85,6 +85,9 @@ public sealed class EvaluateVerbTests : IDisposable
             Assert.Equal(3, doc.RootElement.GetProperty("committeeMembers").GetInt32());
             // The RMS over atoms never exceeds the largest atom's deviation.
             Assert.All(frames, f => Assert.True(f.GetProperty("committeeRms").GetDouble() <= f.GetProperty("committee").GetDouble() * (1 + 1e-12)));
+            // The mean over atoms of the members' spread: positive, at most the RMS over atoms.
+            Assert.All(frames, f => Assert.True(f.GetProperty("committeeMean").GetDouble() is var m && m > 0 && m <= f.GetProperty("committeeRms").GetDouble() * (1 + 1e-12)));
+            Assert.True(doc.RootElement.TryGetProperty("spearmanCommitteeMean", out _));
         }
         (code, stdout, err) = Mld("evaluate", model, MldProcess.PbeSample());
         Assert.True(code == 0, err);
@@ -93,7 +96,7 @@ public sealed class EvaluateVerbTests : IDisposable
         // mld run checks the committee every output step, the start included: steps 0, 10, 20.
         (code, stdout, err) = Mld("run", model, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
         Assert.True(code == 0, err);
-        Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\)", stdout);
+        Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\); mean over atoms: median \d+\.\d+ eV/Å", stdout);
 
         // The same file without the section: an ordinary model, no committee fields.
         var node = JsonNode.Parse(File.ReadAllText(model))!.AsObject();

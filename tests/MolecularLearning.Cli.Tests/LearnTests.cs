@@ -317,9 +317,9 @@ public sealed class LearnLoopTests : IDisposable
         var loop = new LearnLoop(model, data, [], null, labeller, settings, new Dictionary<double, IReadOnlyList<Frame>>(), log: log.Add);
         var round = loop.RunRound(1, budget: 2);
         Assert.Contains(log, l => l.Contains("scored by the 4 committee members' force spread"));
-        // The picked frames' scores are their committee RMS spread, as CommitteeEvaluator gives it on the same positions.
+        // The picked frames' scores are their committee mean spread over atoms, as CommitteeEvaluator gives it on the same positions.
         var committee = new CommitteeEvaluator(model);
-        var scores = labeller.Calls.Select(c => { committee.Deviation(c.Frame.Species, c.Frame.Positions, c.Frame.Cell); return committee.Rms; }).ToList();
+        var scores = labeller.Calls.Select(c => { committee.Deviation(c.Frame.Species, c.Frame.Positions, c.Frame.Cell); return committee.Mean; }).ToList();
         Assert.All(scores, s => Assert.True(s > 0, $"{s}"));
         Assert.Equal(scores.Max(), round.Temperatures[0].MaxExtrapolation, 9);
         Assert.Equal(4, loop.Model.Committee?.Count);

@@ -46,6 +46,8 @@ public class CommitteeTests : IDisposable
         var frame = Synthetic.Water(4, Synthetic.Triclinic, seed: 3, jitter: 0.1);
         var equal = new CommitteeEvaluator(Scaled(mode, 1, 1, 1));
         Assert.Equal(0.0, equal.Deviation(frame.Species, frame.Positions, frame.Cell));
+        Assert.Equal(0.0, equal.Mean);
+        Assert.Equal(0.0, equal.Rms);
 
         // Members θ and 3θ give forces F and 3F: each atom's σ is |F_i| of the unscaled model.
         var model = Scaled(mode, 1, 3);
@@ -55,6 +57,8 @@ public class CommitteeTests : IDisposable
         var norms = Enumerable.Range(0, frame.AtomCount).Select(i => Math.Sqrt(f[3 * i] * f[3 * i] + f[3 * i + 1] * f[3 * i + 1] + f[3 * i + 2] * f[3 * i + 2])).ToArray();
         for (int i = 0; i < frame.AtomCount; i++) Assert.Equal(norms[i], committee.AtomDeviation[i], 1e-9 * (1 + norms[i]));
         Assert.Equal(norms.Max(), deviation, 1e-9 * (1 + norms.Max()));
+        Assert.Equal(norms.Average(), committee.Mean, 1e-9 * (1 + norms.Max()));
+        Assert.Equal(Math.Sqrt(norms.Average(x => x * x)), committee.Rms, 1e-9 * (1 + norms.Max()));
         Assert.Equal(Array.IndexOf(norms, norms.Max()), committee.Atom);
         Assert.True(deviation > 0);
     }
@@ -157,5 +161,66 @@ public class CommitteeTests : IDisposable
         }
         Assert.NotEqual(Committee.Weights(16, 0), Committee.Weights(16, 1));
         Assert.Equal(Committee.Weights(16, 3), Committee.Weights(16, 3));
+    }
+
+    [Fact]
+    public void MembersThatCountEveryBlockOnceAreTheFitAndTheSeedFixesTheBootstrap()
+    {
+        // A linear least-squares problem in 6 parameters, its rows in 5 blocks of Gram sums.
+        const int p = 6;
+        var rng = new Random(11);
+        var blocks = new List<GramAccumulator[]>();
+        var all = new GramAccumulator(p);
+        for (int b = 0; b < 5; b++)
+        {
+            var acc = new GramAccumulator(p);
+            for (int r = 0; r < 40; r++)
+            {
+                var row = Enumerable.Range(0, p).Select(_ => Synthetic.Gauss(rng)).ToArray();
+                double y = row.Select((x, i) => (i + 1) * x).Sum() + 0.5 * Synthetic.Gauss(rng);
+                acc.AddRow(row, y);
+                all.AddRow(row, y);
+            }
+            acc.Flush();
+            blocks.Add([acc]);
+        }
+        all.Complete();
+        var fit = RidgeSolver.SolveCholesky(all, 1e-4);
+        static QuadraticLoss Unpack(double[] theta) => new(theta, null);
+
+        var ones = Committee.Solve(blocks, 3, [1e-4], conservative: false, 1, p, Unpack, weights: _ => [1, 1, 1, 1, 1]);
+        foreach (var member in ones)
+            for (int i = 0; i < p; i++) Assert.Equal(fit[i], member[0].Linear[i], 1e-12 * (1 + Math.Abs(fit[i])));
+
+        var first = Committee.Solve(blocks, 4, [1e-4], false, 1, p, Unpack);
+        var again = Committee.Solve(blocks, 4, [1e-4], false, 1, p, Unpack);
+        for (int m = 0; m < 4; m++) Assert.True(first[m][0].Linear.SequenceEqual(again[m][0].Linear));
+        Assert.False(first[0][0].Linear.SequenceEqual(first[1][0].Linear));
+    }
+
+    [Fact]
+    public void TheWatchKeepsTheLargestDeviationAndTheMediansOfMaxAndMean()
+    {
+        // Members θ and 3θ: each atom's σ is its |F| under θ, so the checks are known from the model's forces.
+        var model = Scaled(ForceMode.Agent, 1, 3);
+        var ff = model.CreateForceField();
+        var watch = new CommitteeWatch(model);
+        var max = new List<double>();
+        var mean = new List<double>();
+        for (int step = 0; step < 3; step++)
+        {
+            var frame = Synthetic.Water(4, Synthetic.Triclinic, seed: 20 + step, jitter: 0.1);
+            var f = ff.Compute(frame).Forces;
+            var norms = Enumerable.Range(0, frame.AtomCount).Select(i => Math.Sqrt(f[3 * i] * f[3 * i] + f[3 * i + 1] * f[3 * i + 1] + f[3 * i + 2] * f[3 * i + 2])).ToArray();
+            max.Add(norms.Max());
+            mean.Add(norms.Average());
+            watch.Check(10 * step, frame.Species, frame.Positions, frame.Cell);
+        }
+        double scale = max.Max();
+        Assert.Equal(3, watch.Checks);
+        Assert.Equal(max.Order().ElementAt(1), watch.Median, 1e-9 * scale);
+        Assert.Equal(mean.Order().ElementAt(1), watch.MedianMean, 1e-9 * scale);
+        Assert.Equal(max.Max(), watch.Largest, 1e-9 * scale);
+        Assert.Equal(10 * max.IndexOf(max.Max()), watch.LargestStep);
     }
 }

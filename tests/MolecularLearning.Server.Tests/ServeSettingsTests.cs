@@ -52,7 +52,15 @@ public sealed class ServeSettingsTests
         Assert.Equal("127.0.0.1:0", both.GrpcAddress);
     }
 
+    [Fact]
+    public void The_committee_deviation_is_served_only_when_asked()
+    {
+        Assert.False(ServeSettings.From(ForceFieldHost.ReadConfiguration([])).GrpcCommittee);
+        Assert.True(ServeSettings.From(ForceFieldHost.ReadConfiguration(["--Grpc:Committee=true"])).GrpcCommittee);
+    }
+
     [Theory]
+    [InlineData("Grpc:Committee", "yes", "configuration Grpc:Committee = 'yes' is not true or false")]
     [InlineData("Grpc:MaxAtoms", "many", "configuration Grpc:MaxAtoms = 'many' is not a positive integer")]
     [InlineData("Ipi:Address", "unix:md", "i-PI needs a template structure")]
     [InlineData("Grpc:Address", "none", "nothing to serve")]

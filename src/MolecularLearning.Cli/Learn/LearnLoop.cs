@@ -318,7 +318,7 @@ public sealed class LearnLoop
             }
             var recorded = File.Exists(path) ? ExtendedXyz.Read(path) : [];
             if (diverged is { } d) recorded.RemoveAll(f => f.Step > d - 2 * _settings.Every);
-            // With a committee, DP-GEN's choice: the members' disagreement (RMS over atoms, which ranks a frame's force
+            // With a committee, DP-GEN's choice: the members' disagreement (mean over atoms, which ranks a frame's force
             // error best on hot data, docs/extrapolation.md); else the range signal.
             var committee = Model.Committee is null ? null : new CommitteeEvaluator(Model, backend: _settings.Backend);
             var ff = committee is null ? Model.CreateForceField(skin: 0, backend: _settings.Backend) : null;
@@ -329,7 +329,7 @@ public sealed class LearnLoop
                 if (committee is not null)
                 {
                     committee.Deviation(frame.Species, frame.Positions, frame.Cell);
-                    score = committee.Rms;
+                    score = committee.Mean;
                 }
                 else
                 {

@@ -92,27 +92,30 @@ public sealed class EvaluateVerb : IVerb
             var members = new CommitteeEvaluator(model, backend: backend);
             var max = new double[frames.Count];
             var rms = new double[frames.Count];
+            var mean = new double[frames.Count];
             for (int f = 0; f < frames.Count; f++)
             {
                 max[f] = members.Deviation(frames[f].Species, frames[f].Positions, frames[f].Cell);
                 rms[f] = members.Rms;
+                mean[f] = members.Mean;
             }
-            committee = new CommitteeFrames(max, rms, members.Members, forceSeconds, clock.Elapsed.TotalSeconds);
+            committee = new CommitteeFrames(max, rms, mean, members.Members, forceSeconds, clock.Elapsed.TotalSeconds);
         }
         return Report(report, perFrame, unavailable, $"{modelPath}, backend {forceField.Backend}", inputs, asJson, worst, committee);
     }
 
-    /// <summary>Per frame the committee's largest atomic force std and its RMS over atoms; the seconds of the plain evaluation pass and of the committee's.</summary>
-    private sealed record CommitteeFrames(double[] Max, double[] Rms, int Members, double ForceSeconds, double CommitteeSeconds)
+    /// <summary>Per frame the committee's largest atomic force std, its RMS and mean over atoms; the seconds of the plain evaluation pass and of the committee's.</summary>
+    private sealed record CommitteeFrames(double[] Max, double[] Rms, double[] Mean, int Members, double ForceSeconds, double CommitteeSeconds)
     {
-        public double Spearman(IReadOnlyList<FrameError> perFrame, bool rms) => ForceErrors.Spearman(rms ? Rms : Max, [.. perFrame.Select(x => x.ForceRmse)]);
+        public double Spearman(IReadOnlyList<FrameError> perFrame, double[] deviation) => ForceErrors.Spearman(deviation, [.. perFrame.Select(x => x.ForceRmse)]);
     }
 
     private static int Report(ForceErrorReport report, IReadOnlyList<FrameError> perFrame, string? unavailable, string modelName, string[] inputs, bool asJson, int worst,
         CommitteeFrames? committee = null)
     {
         double spearman = ForceErrors.Spearman([.. perFrame.Select(x => x.Extrapolation)], [.. perFrame.Select(x => x.ForceRmse)]);
-        double spearmanCommittee = committee?.Spearman(perFrame, rms: false) ?? double.NaN;
+        double spearmanCommittee = committee?.Spearman(perFrame, committee.Max) ?? double.NaN;
+        double spearmanCommitteeMean = committee?.Spearman(perFrame, committee.Mean) ?? double.NaN;
         if (asJson)
         {
             using var stdout = Console.OpenStandardOutput();
@@ -138,7 +141,9 @@ public sealed class EvaluateVerb : IVerb
         if (committee is not null)
             AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
                 $"committee deviation ({committee.Members} members; largest atomic force std over members): median {Median(committee.Max):0.0000} eV/Å, largest {committee.Max.DefaultIfEmpty(double.NaN).Max():0.0000} eV/Å; ")
-                + $"rank correlation with the frame's force RMSE {(double.IsNaN(spearmanCommittee) ? "undefined" : spearmanCommittee.ToString("0.000", CultureInfo.InvariantCulture))}"));
+                + $"rank correlation with the frame's force RMSE {(double.IsNaN(spearmanCommittee) ? "undefined" : spearmanCommittee.ToString("0.000", CultureInfo.InvariantCulture))}; "
+                + $"mean over atoms: median {Median(committee.Mean).ToString("0.0000", CultureInfo.InvariantCulture)} eV/Å, rank correlation "
+                + $"{(double.IsNaN(spearmanCommitteeMean) ? "undefined" : spearmanCommitteeMean.ToString("0.000", CultureInfo.InvariantCulture))}"));
         if (worst > 0 && perFrame.Count > 0)
         {
             var rows = new Table().Border(TableBorder.Simple).AddColumn("frame").AddColumn("force RMSE (eV/Å)").AddColumn("extrapolation").AddColumn("atom").AddColumn("invariant");
@@ -165,8 +170,9 @@ public sealed class EvaluateVerb : IVerb
     }
 
     /// <summary>
-    /// perFrame: [{frame, forceRmse, rmse: {species}, extrapolation (null: not available), atom, invariant, committee and committeeRms (a model with
-    /// members only)}], spearman (extrapolation); with members also spearmanCommittee, spearmanCommitteeRms, committeeMembers and seconds.
+    /// perFrame: [{frame, forceRmse, rmse: {species}, extrapolation (null: not available), atom, invariant, committee, committeeRms and
+    /// committeeMean (a model with members only)}], spearman (extrapolation); with members also spearmanCommittee, spearmanCommitteeRms,
+    /// spearmanCommitteeMean, committeeMembers and seconds.
     /// </summary>
     private static void WritePerFrame(Utf8JsonWriter w, ForceErrorReport report, IReadOnlyList<FrameError> perFrame, double spearman,
         CommitteeFrames? committee)
@@ -188,6 +194,7 @@ public sealed class EvaluateVerb : IVerb
             {
                 w.WriteNumber("committee", committee.Max[x.Frame]);
                 w.WriteNumber("committeeRms", committee.Rms[x.Frame]);
+                w.WriteNumber("committeeMean", committee.Mean[x.Frame]);
             }
             w.WriteEndObject();
         }
@@ -197,8 +204,9 @@ public sealed class EvaluateVerb : IVerb
         Number("spearman", spearman);
         if (committee is not null)
         {
-            Number("spearmanCommittee", committee.Spearman(perFrame, rms: false));
-            Number("spearmanCommitteeRms", committee.Spearman(perFrame, rms: true));
+            Number("spearmanCommittee", committee.Spearman(perFrame, committee.Max));
+            Number("spearmanCommitteeRms", committee.Spearman(perFrame, committee.Rms));
+            Number("spearmanCommitteeMean", committee.Spearman(perFrame, committee.Mean));
             w.WriteNumber("committeeMembers", committee.Members);
             // Wall seconds of the plain pass (forces, errors, signal) and of the members' (the committee's cost beside it).
             w.WriteStartObject("seconds");

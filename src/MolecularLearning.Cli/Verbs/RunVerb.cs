@@ -271,7 +271,7 @@ public sealed class RunVerb : IVerb
                     : string.Create(inv, $"extrapolation: {run.StepsOutside} of {run.StepsWithSignal} steps ({100.0 * run.StepsOutside / run.StepsWithSignal:0.#}%) outside the training range; largest {largest:0.###} training spreads at step {at} (atom {atom}, {invariant})"));
             }
             if (committee is { Checks: > 0 })
-                Console.WriteLine(string.Create(inv, $"committee deviation ({committee.Members} members, every {o.Every} steps, {committee.Checks} checks): median {committee.Median:0.0000} eV/Å, largest {committee.Largest:0.0000} eV/Å at step {committee.LargestStep} (atom {committee.LargestAtom})"));
+                Console.WriteLine(string.Create(inv, $"committee deviation ({committee.Members} members, every {o.Every} steps, {committee.Checks} checks): median {committee.Median:0.0000} eV/Å, largest {committee.Largest:0.0000} eV/Å at step {committee.LargestStep} (atom {committee.LargestAtom}); mean over atoms: median {committee.MedianMean:0.0000} eV/Å"));
             if (run.Profile is { } p)
             {
                 Console.WriteLine($"profile ({p.Steps} steps):");

@@ -32,10 +32,14 @@ public sealed class ServeVerb : IVerb
         {
             Description = "with --ipi: send each step's extrapolation signal as the i-PI extra string (JSON; i-PI keeps it, mld run --forces ipi: counts it; ASE 3.22 cannot read extras; Ipi:ExtrapolationExtra)",
         };
+        var committee = new Option<bool>("--committee")
+        {
+            Description = "gRPC responses also carry the committee deviation (committee_mean, committee_max, committee_atom; the model needs members from mld fit --committee K; K more evaluations per request; Grpc:Committee)",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "debug logging, with stack traces of i-PI failures" };
         var command = new Command("serve", "serve a learned model over gRPC and/or to i-PI until Ctrl-C / SIGTERM")
         {
-            model, grpc, ipi, template, prefix, certificate, backend, precision, connectTimeout, requestTimeout, extra, verbose,
+            model, grpc, ipi, template, prefix, certificate, backend, precision, connectTimeout, requestTimeout, extra, committee, verbose,
         };
         // Unknown --Section:Key=value tokens are configuration (e.g. --Grpc:MaxAtoms=5000).
         command.TreatUnmatchedTokensAsErrors = false;
@@ -54,6 +58,7 @@ public sealed class ServeVerb : IVerb
             ["Ipi:ConnectTimeoutSeconds"] = parse.GetValue(connectTimeout),
             ["Ipi:RequestTimeoutSeconds"] = parse.GetValue(requestTimeout),
             ["Ipi:ExtrapolationExtra"] = parse.GetValue(extra) ? "true" : null,
+            ["Grpc:Committee"] = parse.GetValue(committee) ? "true" : null,
             ["Logging:LogLevel:MolecularLearning"] = parse.GetValue(verbose) ? "Debug" : null,
         }).GetAwaiter().GetResult()));
         return command;
@@ -69,7 +74,7 @@ public sealed class ServeVerb : IVerb
         var path = settings.ModelPath ?? throw new DataException("no model: give the model file (mld serve model.json) or Model:Path");
         var model = LearnedModel.Load(path);
         var probe = model.CreateForceField(settings.Backend, settings.Precision); // a clear error now if simd cannot be had
-        var served = LearnedModelServing.ToServedModel(model, Path.GetFileName(path), settings.Backend, settings.Precision);
+        var served = LearnedModelServing.ToServedModel(model, Path.GetFileName(path), settings.Backend, settings.GrpcCommittee, settings.Precision);
         using var host = ForceFieldHost.Build(configuration, settings, served);
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MolecularLearning.Serve");
         log.LogInformation("model {Model}: backend {Backend}, {Width}, {Precision} precision", path, probe.Backend.Name,

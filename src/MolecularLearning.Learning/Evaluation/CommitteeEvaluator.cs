@@ -33,6 +33,14 @@ public sealed class CommitteeEvaluator
     /// <summary>sqrt(mean over atoms of σ_i²) in the last <see cref="Deviation"/>: the whole frame's disagreement, as a frame's force RMSE is its whole error.</summary>
     public double Rms { get; private set; } = double.NaN;
 
+    /// <summary>
+    /// Mean over atoms of σ_i in the last <see cref="Deviation"/>: the committee's estimate of how wrong the frame's forces
+    /// are. It ranks a frame's force RMSE better than <see cref="Rms"/> (docs/extrapolation.md): an atom's error is about
+    /// a + bσ_i with a, the error the members share, the larger part, so the frame's mean squared error a² + 2ab⟨σ⟩ + b²⟨σ²⟩
+    /// varies with ⟨σ⟩ first, and ⟨σ²⟩ would let the few atoms where the members part ways far out of range dominate.
+    /// </summary>
+    public double Mean { get; private set; } = double.NaN;
+
     /// <summary>max_i σ_i (eV/Å) of the members' forces on this configuration.</summary>
     public double Deviation(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell)
     {
@@ -48,9 +56,10 @@ public sealed class CommitteeEvaluator
         _atoms = n;
         var (max, atom) = AtomDeviations(_forces, n, _atomDeviation);
         Atom = atom;
-        double squares = 0;
-        for (int i = 0; i < n; i++) squares += _atomDeviation[i] * _atomDeviation[i];
+        double sum = 0, squares = 0;
+        for (int i = 0; i < n; i++) { sum += _atomDeviation[i]; squares += _atomDeviation[i] * _atomDeviation[i]; }
         Rms = n > 0 ? Math.Sqrt(squares / n) : double.NaN;
+        Mean = n > 0 ? sum / n : double.NaN;
         return max;
     }
 

@@ -11,6 +11,7 @@ public sealed class CommitteeWatch(LearnedModel model, BackendChoice backend = B
 {
     private readonly CommitteeEvaluator _evaluator = new(model, skin: 0, backend: backend);
     private readonly List<double> _checks = [];
+    private readonly List<double> _means = [];
 
     public int Members => _evaluator.Members;
     public int Checks => _checks.Count;
@@ -19,15 +20,17 @@ public sealed class CommitteeWatch(LearnedModel model, BackendChoice backend = B
     public int LargestAtom { get; private set; } = -1;
 
     /// <summary>The median deviation over the checks (NaN before any).</summary>
-    public double Median
+    public double Median => MedianOf(_checks);
+
+    /// <summary>The median over the checks of the mean over atoms of the members' force std (NaN before any).</summary>
+    public double MedianMean => MedianOf(_means);
+
+    private static double MedianOf(List<double> values)
     {
-        get
-        {
-            if (_checks.Count == 0) return double.NaN;
-            var sorted = _checks.Order().ToArray();
-            int n = sorted.Length;
-            return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-        }
+        if (values.Count == 0) return double.NaN;
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     /// <summary>Evaluates the members on this configuration (step <paramref name="step"/>) and returns its deviation (eV/Å).</summary>
@@ -35,6 +38,7 @@ public sealed class CommitteeWatch(LearnedModel model, BackendChoice backend = B
     {
         double deviation = _evaluator.Deviation(species, positions, cell);
         _checks.Add(deviation);
+        _means.Add(_evaluator.Mean);
         if (!(deviation <= Largest))
         {
             Largest = deviation; LargestStep = step; LargestAtom = _evaluator.Atom;

@@ -17,21 +17,23 @@ internal static class Committee
     /// <param name="blocks">Per block, one accumulator per group (agent mode: species; conservative: one).</param>
     /// <param name="ridge">The ridge the fit chose, per group.</param>
     /// <param name="unpack">θ of one species → its loss.</param>
+    /// <param name="weights">Member → how often it counts each block (null: <see cref="Weights"/>, the bootstrap).</param>
     /// <returns>Member × species losses (without bounds or ranges).</returns>
     public static QuadraticLoss[][] Solve(IReadOnlyList<GramAccumulator[]> blocks, int members, double[] ridge, bool conservative,
-        int species, int perSpecies, Func<double[], QuadraticLoss> unpack)
+        int species, int perSpecies, Func<double[], QuadraticLoss> unpack, Func<int, int[]>? weights = null)
     {
+        weights ??= m => Weights(blocks.Count, m);
         int groups = ridge.Length;
         int columns = blocks[0][0].Columns;
         var result = new QuadraticLoss[members][];
         Parallel.For(0, members, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, m =>
         {
-            var weights = Weights(blocks.Count, m);
+            var w = weights(m);
             var losses = new QuadraticLoss[species];
             for (int g = 0; g < groups; g++)
             {
                 var acc = new GramAccumulator(columns);
-                for (int b = 0; b < blocks.Count; b++) acc.AddScaled(blocks[b][g], weights[b]);
+                for (int b = 0; b < blocks.Count; b++) acc.AddScaled(blocks[b][g], w[b]);
                 acc.Complete();
                 var theta = RidgeSolver.SolveCholesky(acc, ridge[g]);
                 if (conservative)
