@@ -32,10 +32,11 @@ public sealed class FitVerb : IVerb
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var committeeBlocks = new Option<int?>("--committee-blocks") { Description = "contiguous blocks of training frames the committee members resample (default 16)" };
         var committee = new Option<int?>("--committee") { Description = "also fit K committee members (bootstrap resamples of blocks of the training frames) and store them in the model file: `evaluate` then reports their force disagreement (DeePMD-kit's model deviation); default none" };
+        var curl = new Option<double?>("--curl-penalty") { Description = "agent mode: weight μ (Å²) of a penalty on the curl (antisymmetric force Jacobian) sampled on training frames, which makes agent forces heat under a weak thermostat (docs/agent-mode.md); default none" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks, curl,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -85,6 +86,7 @@ public sealed class FitVerb : IVerb
                 if (p.GetValue(prior) is not null) throw new DataException("--committee: not available with --prior (an offset fit stores no members)");
                 options = options with { Committee = cm };
             }
+            if (p.GetValue(curl) is { } mu) options = options with { CurlPenalty = mu };
             if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
@@ -166,6 +168,13 @@ public sealed class FitVerb : IVerb
             }
             w.WriteEndObject();
             w.WriteNumber("seconds", Math.Round(result.Report.Seconds, 3));
+            if (result.Report.Curl is { } curl)
+            {
+                w.WriteStartObject("curl");
+                w.WriteNumber("mu", curl.Mu); w.WriteNumber("pairs", curl.Pairs);
+                w.WriteNumber("rmsBefore", curl.RmsBefore); w.WriteNumber("rmsAfter", curl.RmsAfter); w.WriteNumber("seconds", Math.Round(curl.Seconds, 3));
+                w.WriteEndObject();
+            }
             if (result.Model.Committee is { } members)
             {
                 w.WriteNumber("committee", members.Count);
@@ -189,6 +198,9 @@ public sealed class FitVerb : IVerb
             AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
                 $"committee: {members.Count} members in {r.CommitteeSeconds:0.0} s (design {r.DesignSeconds:0.0} s, ridge solve {r.SolveSeconds:0.0} s)")));
         if (r.Recipe is { } recipe) AnsiConsole.MarkupLine(Markup.Escape("recipe: " + recipe));
+        if (r.Curl is { } curl)
+            AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"curl penalty μ {curl.Mu:g3} Å² on {curl.Pairs} neighbour pairs: RMS antisymmetric Jacobian {curl.RmsBefore:g3} → {curl.RmsAfter:g3} eV/Å² ({curl.Seconds:0.0} s)")));
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
         if (r.Folds > 0) table.AddColumn($"{r.Folds}-fold CV relRMSE");

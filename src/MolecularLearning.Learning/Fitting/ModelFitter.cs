@@ -104,11 +104,14 @@ public static partial class ModelFitter
         var crossValidation = new Dictionary<string, double>();
         long rows = 0;
         var groupRidge = new double[groups];
+        bool curl = options.CurlPenalty is not null && !conservative;
+        var groupAll = new GramAccumulator[curl ? groups : 0];
         for (int g = 0; g < groups; g++)
         {
             var fit = new GramAccumulator(columns);
             var val = new GramAccumulator(columns);
             for (int c = 0; c < chunks.Count; c++) (chunks[c].Validation ? val : fit).Add(accumulators[c][g]);
+            if (curl) { groupAll[g] = new GramAccumulator(columns); groupAll[g].Add(fit); groupAll[g].Add(val); }
             rows += fit.Rows + val.Rows;
             var solution = folds > 0 ? CrossValidation.Solve([.. accumulators.Select(a => a[g])], RidgeSolver.Candidates)
                 : RidgeSolver.Solve(fit, val, options.Ridge);
@@ -131,6 +134,7 @@ public static partial class ModelFitter
                 if (solution.CrossValidationRelRmse is { } cv) crossValidation[species[g].Symbol] = cv;
             }
         }
+        var curlReport = curl ? PenaliseCurl(frames, used, set, options, perSpecies, quadratic, groupAll, groupRidge, losses, k) : null;
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
         var members = options.Committee > 0
             ? Committee.Solve([.. blocks.SelectMany(b => b)], options.Committee, groupRidge, conservative, species.Count, perSpecies,
@@ -175,7 +179,7 @@ public static partial class ModelFitter
             Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
             DesignSeconds = designSeconds, SolveSeconds = solveSeconds, CommitteeSeconds = committeeSeconds, Backend = ff.Backend, BackendNote = ff.BackendNote,
-            Folds = folds, CrossValidation = crossValidation, Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
+            Folds = folds, CrossValidation = crossValidation, Curl = curlReport, Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
         };
         return new FitResult(model, report);
     }
@@ -360,6 +364,15 @@ public static partial class ModelFitter
                 }
             }
             for (int x = 0; x < 3 * n; x++) acc[0].AddRow(_block.AsSpan(x * cols, cols), y[x]);
+        }
+
+        /// <summary>Agent-mode force rows of the agent gathered in <paramref name="s"/>: component c's row at [c·P, (c+1)·P), P parameters of its species.</summary>
+        public void AgentRows(AgentScratch s, Span<double> rows)
+        {
+            _set.ComputeValues(s);
+            var sink = new AgentJacobianSink(s, _d, _k);
+            _set.ComputeGradient(s, ref sink);
+            for (int c = 0; c < 3; c++) FillColumns(rows.Slice(c * _perSpecies, _perSpecies), 0, s.Values, _d, c);
         }
 
         /// <summary>
