@@ -48,8 +48,8 @@ public class CurlPenaltyTests
         double largest = 0;
         foreach (var (i, j) in pairs)
         {
-            rows.PairVectors(list, types, i, j, a);
-            rows.RowDerivatives(list, types, i, j, d);
+            Assert.True(rows.PairVectors(list, types, i, j, a));
+            Assert.True(rows.RowDerivatives(list, types, i, j, d));
             for (int beta = 0; beta < 3; beta++)
             {
                 // Column (j, β) and the transposed entries (i, α) of the Jacobian, by differences of the model's forces.
@@ -107,9 +107,9 @@ public class CurlPenaltyTests
         var frames = new[] { Synthetic.Water(4, Synthetic.Triclinic, seed: 3, jitter: 0.1), Synthetic.Water(4, Synthetic.Triclinic, seed: 4, jitter: 0.1) };
         var set = model.Invariants;
         int k = set.Count, p = k + k * (k + 1) / 2;
-        var (q, pairs) = ModelFitter.CurlRows.Accumulate(frames, set, 2, p, [.. Enumerable.Range(0, k)], 1e-4, pairsPerFrame: 5, seed: 1);
-        Assert.Equal(10, pairs);
-        Assert.Equal(90, q.Rows);
+        var (q, pairs, skipped) = ModelFitter.CurlRows.Accumulate(frames, set, 2, p, [.. Enumerable.Range(0, k)], 1e-4, pairsPerFrame: 5, seed: 1);
+        Assert.Equal(10, pairs + skipped);
+        Assert.Equal(9 * pairs, q.Rows);
         int n = q.Columns;
         var m = Matrix<double>.Build.Dense(n, n, (x, y) => q.Gram[(long)x * n + y]);
         Assert.True((m - m.Transpose()).FrobeniusNorm() == 0, "Q is symmetric");

@@ -6,9 +6,12 @@ namespace MolecularLearning.Learning;
 /// <summary>What a curl-penalised agent fit measured (docs/agent-mode.md, "A curl penalty").</summary>
 /// <param name="Mu">Penalty weight (Å²): the mean squared sampled curl component counts μ times the mean squared force residual.</param>
 /// <param name="Pairs">Neighbour pairs sampled (nine Jacobian components each).</param>
+/// <param name="Skipped">Sampled pairs left out: a neighbour rank swap inside the difference step.</param>
 /// <param name="RmsBefore">RMS of the sampled A_{iα,jβ} (eV/Å²) for the plain fit's parameters.</param>
 /// <param name="RmsAfter">The same for the penalised parameters.</param>
-public sealed record CurlReport(double Mu, int Pairs, double RmsBefore, double RmsAfter, double Seconds);
+/// <param name="HeldOutBefore">RMS of A on pairs sampled the same way on the held-out frames, plain fit (NaN: none held out).</param>
+/// <param name="HeldOutAfter">The same, penalised: whether the penalty generalises beyond its sample.</param>
+public sealed record CurlReport(double Mu, int Pairs, int Skipped, double RmsBefore, double RmsAfter, double HeldOutBefore, double HeldOutAfter, double Seconds);
 
 public static partial class ModelFitter
 {
@@ -25,7 +28,7 @@ public static partial class ModelFitter
         private readonly int _p;
         private readonly double _h;
         private readonly AgentScratch _s;
-        private readonly double[] _plus, _minus, _di, _dj;
+        private readonly double[] _plus, _minus, _zero, _di, _dj;
         private double[] _save = [];
 
         public CurlRows(InvariantSet set, int order, int perSpecies, int[] quadratic, double h)
@@ -35,7 +38,7 @@ public static partial class ModelFitter
             _set = set; _p = perSpecies; _h = h;
             _builder = new DesignBuilder(set, empty, order, conservative: false, perSpecies, quadratic);
             _s = new AgentScratch(set.Count);
-            _plus = new double[3 * perSpecies]; _minus = new double[3 * perSpecies];
+            _plus = new double[3 * perSpecies]; _minus = new double[3 * perSpecies]; _zero = new double[3 * perSpecies];
             _di = new double[9 * perSpecies]; _dj = new double[9 * perSpecies];
         }
 
@@ -44,9 +47,11 @@ public static partial class ModelFitter
 
         /// <summary>
         /// d[(3α + β)·P + p] = ∂row_{iα,p}/∂x_jβ: how agent i's force rows (its species' P parameters) change as atom j
-        /// moves, every image of j inside i's cutoff with it. Only i's neighbourhood is recomputed.
+        /// moves, every image of j inside i's cutoff with it. Only i's neighbourhood is recomputed. False when the forward and
+        /// backward differences disagree: a neighbour rank swap (sorted distances and angles) inside ±h, where the rows
+        /// jump and a difference quotient measures the jump, not a curl.
         /// </summary>
-        public void RowDerivatives(NeighbourList list, ReadOnlySpan<int> types, int i, int j, Span<double> d)
+        public bool RowDerivatives(NeighbourList list, ReadOnlySpan<int> types, int i, int j, Span<double> d)
         {
             var s = _s;
             _set.Gather(s, i, list, types);
@@ -55,28 +60,42 @@ public static partial class ModelFitter
             s.Dx.AsSpan(0, n).CopyTo(_save.AsSpan(0, n)); s.Dy.AsSpan(0, n).CopyTo(_save.AsSpan(n, n)); s.Dz.AsSpan(0, n).CopyTo(_save.AsSpan(2 * n, n));
             s.R.AsSpan(0, n).CopyTo(_save.AsSpan(3 * n, n)); s.Ux.AsSpan(0, n).CopyTo(_save.AsSpan(4 * n, n));
             s.Uy.AsSpan(0, n).CopyTo(_save.AsSpan(5 * n, n)); s.Uz.AsSpan(0, n).CopyTo(_save.AsSpan(6 * n, n));
+            _builder.AgentRows(s, _zero);
+            bool smooth = true;
             for (int beta = 0; beta < 3; beta++)
             {
                 Shift(j, beta, _h); _builder.AgentRows(s, _plus); Restore(n);
                 Shift(j, beta, -_h); _builder.AgentRows(s, _minus); Restore(n);
+                double gap = 0, size = 0;
+                for (int x = 0; x < 3 * p; x++)
+                {
+                    double forward = _plus[x] - _zero[x], backward = _zero[x] - _minus[x];
+                    gap += (forward - backward) * (forward - backward);
+                    size += forward * forward + backward * backward;
+                }
+                if (gap > KinkTolerance * KinkTolerance * size) smooth = false;
                 for (int alpha = 0; alpha < 3; alpha++)
                 {
                     var row = d.Slice((3 * alpha + beta) * p, p);
                     for (int q = 0; q < p; q++) row[q] = (_plus[alpha * p + q] - _minus[alpha * p + q]) / (2 * _h);
                 }
             }
+            return smooth;
         }
+
+        /// <summary>Largest relative difference of the forward and backward differences of a smooth row (theirs differ by O(h)).</summary>
+        public const double KinkTolerance = 0.01;
 
         /// <summary>
         /// The nine penalty vectors of the pair (i, j): a[(3α + β)·Columns + q] with a·θ = A_{iα,jβ} for θ over all species
         /// (i's block gets ∂row_iα/∂x_jβ, j's block −∂row_jβ/∂x_iα; one block when they are the same species).
         /// </summary>
-        public void PairVectors(NeighbourList list, ReadOnlySpan<int> types, int i, int j, Span<double> a)
+        public bool PairVectors(NeighbourList list, ReadOnlySpan<int> types, int i, int j, Span<double> a)
         {
             int p = _p, cols = Columns;
             a[..(9 * cols)].Clear();
-            RowDerivatives(list, types, i, j, _di);
-            RowDerivatives(list, types, j, i, _dj);
+            bool smooth = RowDerivatives(list, types, i, j, _di);
+            smooth &= RowDerivatives(list, types, j, i, _dj);
             int oi = types[i] * p, oj = types[j] * p;
             for (int alpha = 0; alpha < 3; alpha++)
                 for (int beta = 0; beta < 3; beta++)
@@ -86,6 +105,7 @@ public static partial class ModelFitter
                     var dj = _dj.AsSpan((3 * beta + alpha) * p, p);
                     for (int q = 0; q < p; q++) { row[oi + q] += di[q]; row[oj + q] -= dj[q]; }
                 }
+            return smooth;
         }
 
         /// <summary>Moves every entry of <paramref name="atom"/> in the gathered neighbourhood by δ along axis β (the agent stays).</summary>
@@ -133,15 +153,17 @@ public static partial class ModelFitter
         }
 
         /// <summary>
-        /// Q = Σ a aᵀ over <paramref name="pairsPerFrame"/> random neighbour pairs of each frame (nine rows a pair), built in
-        /// <paramref name="chunks"/> fixed pieces so the sum does not depend on the core count.
+        /// Q = Σ a aᵀ over <paramref name="pairsPerFrame"/> random neighbour pairs of each frame (nine rows a pair; pairs with
+        /// a rank swap inside ±h are skipped and counted), built in <paramref name="chunks"/> fixed pieces so the sum does not
+        /// depend on the core count.
         /// </summary>
-        public static (GramAccumulator Q, int Pairs) Accumulate(IReadOnlyList<Frame> frames, InvariantSet set, int order, int perSpecies,
+        public static (GramAccumulator Q, int Pairs, int Skipped) Accumulate(IReadOnlyList<Frame> frames, InvariantSet set, int order, int perSpecies,
             int[] quadratic, double h, int pairsPerFrame, int seed, int chunks = 2)
         {
             int cols = perSpecies * set.Species.Count;
             var parts = new GramAccumulator[chunks];
             var counts = new int[chunks];
+            var skipped = new int[chunks];
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c =>
             {
                 var rows = new CurlRows(set, order, perSpecies, quadratic, h);
@@ -156,7 +178,7 @@ public static partial class ModelFitter
                     var pairs = ShuffledPairs(list, frame.AtomCount, seed + f);
                     foreach (var (i, j) in pairs.Take(pairsPerFrame))
                     {
-                        rows.PairVectors(list, types, i, j, a);
+                        if (!rows.PairVectors(list, types, i, j, a)) { skipped[c]++; continue; }
                         for (int k = 0; k < 9; k++) acc.AddRow(a.AsSpan(k * cols, cols), 0);
                         counts[c]++;
                     }
@@ -167,7 +189,7 @@ public static partial class ModelFitter
             var q = new GramAccumulator(cols);
             foreach (var part in parts) q.Add(part);
             q.Complete();
-            return (q, counts.Sum());
+            return (q, counts.Sum(), skipped.Sum());
         }
 
         /// <summary>RMS of a·θ over Q's rows: √(θᵀQθ / rows).</summary>
@@ -178,20 +200,25 @@ public static partial class ModelFitter
     /// Refits the agent species jointly with the curl penalty μ (N_rows / N_curl rows) θᵀQθ: the mean squared sampled curl
     /// component weighs μ times the mean squared force residual. Replaces <paramref name="losses"/>.
     /// </summary>
-    private static CurlReport PenaliseCurl(IReadOnlyList<Frame> frames, List<int> used, InvariantSet set, FitOptions options, int perSpecies,
+    private static CurlReport PenaliseCurl(IReadOnlyList<Frame> frames, List<int> used, List<int> hold, InvariantSet set, FitOptions options, int perSpecies,
         int[] quadratic, GramAccumulator[] groupAll, double[] groupRidge, QuadraticLoss[] losses, int k)
     {
         var clock = Stopwatch.StartNew();
-        int count = Math.Min(options.CurlFrames, used.Count);
-        var sample = Enumerable.Range(0, count).Select(x => frames[used[(int)((x + 0.5) * used.Count / count)]]).ToList();
-        var (q, pairs) = CurlRows.Accumulate(sample, set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 1);
+        List<Frame> Spread(List<int> from)
+        {
+            int count = Math.Min(options.CurlFrames, from.Count);
+            return [.. Enumerable.Range(0, count).Select(x => frames[from[(int)((x + 0.5) * from.Count / count)]])];
+        }
+        var (q, pairs, skipped) = CurlRows.Accumulate(Spread(used), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 1);
+        var check = hold.Count > 0 ? CurlRows.Accumulate(Spread(hold), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 2).Q : null;
         long rows = groupAll.Sum(g => g.Rows);
         double mu = options.CurlPenalty!.Value;
         var plain = new double[q.Columns];
         for (int g = 0; g < groupAll.Length; g++) Pack(losses[g], k, options.Order, quadratic).CopyTo(plain, g * perSpecies);
         var theta = RidgeSolver.SolveJoint(groupAll, groupRidge, q, mu * rows / Math.Max(1, q.Rows));
         for (int g = 0; g < groupAll.Length; g++) losses[g] = Unpack(theta.AsSpan(g * perSpecies, perSpecies), k, options.Order, quadratic);
-        return new CurlReport(mu, pairs, CurlRows.Rms(q, plain), CurlRows.Rms(q, theta), clock.Elapsed.TotalSeconds);
+        return new CurlReport(mu, pairs, skipped, CurlRows.Rms(q, plain), CurlRows.Rms(q, theta),
+            check is null ? double.NaN : CurlRows.Rms(check, plain), check is null ? double.NaN : CurlRows.Rms(check, theta), clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>The inverse of <see cref="Unpack"/>: θ = (b, upper triangle of C over the quadratic invariants).</summary>

@@ -85,9 +85,9 @@ public sealed record FitOptions
     /// </summary>
     public double? CurlPenalty { get; init; }
     /// <summary>Training frames (evenly spaced) the curl penalty samples neighbour pairs on.</summary>
-    public int CurlFrames { get; init; } = 8;
+    public int CurlFrames { get; init; } = 16;
     /// <summary>Random neighbour pairs within the cutoff per curl frame.</summary>
-    public int CurlPairsPerFrame { get; init; } = 250;
+    public int CurlPairsPerFrame { get; init; } = 400;
     /// <summary>Central-difference step (Å) of the force rows' derivatives.</summary>
     public double CurlStep { get; init; } = 1e-4;
 

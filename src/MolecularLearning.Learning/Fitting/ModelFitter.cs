@@ -134,7 +134,7 @@ public static partial class ModelFitter
                 if (solution.CrossValidationRelRmse is { } cv) crossValidation[species[g].Symbol] = cv;
             }
         }
-        var curlReport = curl ? PenaliseCurl(frames, used, set, options, perSpecies, quadratic, groupAll, groupRidge, losses, k) : null;
+        var curlReport = curl ? PenaliseCurl(frames, used, hold, set, options, perSpecies, quadratic, groupAll, groupRidge, losses, k) : null;
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
         var members = options.Committee > 0
             ? Committee.Solve([.. blocks.SelectMany(b => b)], options.Committee, groupRidge, conservative, species.Count, perSpecies,
