@@ -3,7 +3,8 @@
 # (held-out force relRMSE, the sampled curl before/after on training and held-out frames), the force Jacobian at the start
 # frame (jacobian.py) and a run under CP2K's thermostat (global Nosé–Hoover chain, τ 100 fs, 300 K) from that frame.
 # Writes integration/agent/curl-scan-YYYY-MM-DD.md.
-#   integration/agent/curl-scan.sh RUN FRAME STEPS MU...      (e.g. samples/water32-xtb -1 10000 0.1 1 10)
+#   integration/agent/curl-scan.sh RUN FRAME STEPS MU[@FRAMES:PAIRS:JITTER]...   (e.g. samples/water32-xtb -1 10000 plain 10 100@16:400:0.1)
+# "plain" is the fit without the penalty; @... passes --curl-sample (default 16:400:0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 run=$1; frame=$2; steps=$3; shift 3
@@ -18,22 +19,23 @@ out=integration/agent/curl-scan-$(date -u +%Y-%m-%d).md
   echo
   echo "Written by integration/agent/curl-scan.sh on $(date -u '+%Y-%m-%d %H:%M UTC') at $(git rev-parse --short HEAD)."
   echo "Fit: \`mld fit $run --mode agent --curl-penalty μ\` (held out: the last 20 %). Curl: RMS of A_{iα,jβ} (eV/Å²) over the"
-  echo "sampled neighbour pairs, plain fit → penalised, on the training sample and on pairs sampled the same way on held-out frames."
+  echo "sampled neighbour pairs, plain fit → penalised, on the training sample (jittered if asked) and on pairs sampled on the held-out frames (as they are)."
   echo "Jacobian at the start frame (jacobian.py, h 1e-3 Å). Run: \`mld run MODEL --from $run --frame $frame --steps $steps --tau 100 --massive false\`"
   echo "(global chain, 0.5 fs, the frame's velocities); T slope by least squares (up to 50 fs before a divergence), T mean/std after the first ps."
   echo
-  echo "| μ (Å²) | held-out relRMSE O | H | curl train (eV/Å²) | curl held-out | ‖A‖/‖S‖ | complex pairs | fastest growth (1/ps) | ran (ps) | diverged | T slope (K/ps) | T mean ± std (K) |"
+  echo "| μ (Å²) @ frames:pairs:jitter (Å) | held-out relRMSE O | H | curl train (eV/Å²) | curl held-out | ‖A‖/‖S‖ | complex pairs | fastest growth (1/ps) | ran (ps) | diverged | T slope (K/ps) | T mean ± std (K) |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$work/table.md"
-for mu in "$@"; do
-  echo "μ = $mu" >&2
-  model="$work/mu$mu.json"
+for spec in "$@"; do
+  echo "μ = $spec" >&2
+  mu=${spec%@*}; sample=16:400:0; [ "$spec" != "$mu" ] && sample=${spec#*@}
+  model="$work/model.json"
   if [ "$mu" = plain ]; then mld fit "$run" --mode agent -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"
-  else mld fit "$run" --mode agent --curl-penalty "$mu" -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"; fi
+  else mld fit "$run" --mode agent --curl-penalty "$mu" --curl-sample "$sample" -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"; fi
   diverged=no; rm -f "$work/log.csv"
   mld run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --massive false --log "$work/log.csv" --log-every 20 --every 1000000 >"$work/run.out" 2>&1 || diverged=yes
   jac=$(/usr/bin/python3 integration/agent/jacobian.py "$run" "$frame" "$model")
-  /usr/bin/python3 - "$work/fit.json" "$work/log.csv" "$diverged" "$jac" "$mu" >>"$work/table.md" <<'PY'
+  /usr/bin/python3 - "$work/fit.json" "$work/log.csv" "$diverged" "$jac" "$spec" >>"$work/table.md" <<'PY'
 import csv, json, os, sys
 import numpy as np
 fit = json.load(open(sys.argv[1])); j = json.loads(sys.argv[4]); mu = sys.argv[5]

@@ -33,7 +33,7 @@ public sealed class FitVerb : IVerb
         var committeeBlocks = new Option<int?>("--committee-blocks") { Description = "contiguous blocks of training frames the committee members resample (default 16)" };
         var committee = new Option<int?>("--committee") { Description = "also fit K committee members (bootstrap resamples of blocks of the training frames) and store them in the model file: `evaluate` then reports their force disagreement (DeePMD-kit's model deviation); default none" };
         var curl = new Option<double?>("--curl-penalty") { Description = "agent mode: weight μ (Å²) of a penalty on the curl (antisymmetric force Jacobian) sampled on training frames, which makes agent forces heat under a weak thermostat (docs/agent-mode.md); default none" };
-        var curlSample = new Option<string?>("--curl-sample") { Description = "with --curl-penalty: FRAMES:PAIRS, the training frames (evenly spaced) and random neighbour pairs per frame the penalty samples (default 16:400)" };
+        var curlSample = new Option<string?>("--curl-sample") { Description = "with --curl-penalty: FRAMES:PAIRS[:JITTER], the training frames (evenly spaced) and random neighbour pairs per frame the penalty samples, and a Gaussian displacement (Å) of their atoms (default 16:400:0)" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
@@ -91,10 +91,12 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(curlSample) is { } cs)
             {
                 var parts = cs.Split(':');
-                if (parts.Length != 2 || !int.TryParse(parts[0], out int cf) || !int.TryParse(parts[1], out int cp) || cf < 1 || cp < 1)
-                    throw new DataException($"--curl-sample: expected FRAMES:PAIRS (positive integers), got '{cs}'");
+                double cj = 0;
+                if (parts.Length is < 2 or > 3 || !int.TryParse(parts[0], out int cf) || !int.TryParse(parts[1], out int cp) || cf < 1 || cp < 1
+                    || (parts.Length == 3 && !(double.TryParse(parts[2], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out cj) && cj >= 0)))
+                    throw new DataException($"--curl-sample: expected FRAMES:PAIRS[:JITTER] (positive integers, jitter ≥ 0 Å), got '{cs}'");
                 if (options.CurlPenalty is null) throw new DataException("--curl-sample: needs --curl-penalty");
-                options = options with { CurlFrames = cf, CurlPairsPerFrame = cp };
+                options = options with { CurlFrames = cf, CurlPairsPerFrame = cp, CurlJitter = cj };
             }
             if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };

@@ -158,7 +158,7 @@ public static partial class ModelFitter
         /// depend on the core count.
         /// </summary>
         public static (GramAccumulator Q, int Pairs, int Skipped) Accumulate(IReadOnlyList<Frame> frames, InvariantSet set, int order, int perSpecies,
-            int[] quadratic, double h, int pairsPerFrame, int seed, int chunks = 2)
+            int[] quadratic, double h, int pairsPerFrame, int seed, double jitter = 0, int chunks = 2)
         {
             int cols = perSpecies * set.Species.Count;
             var parts = new GramAccumulator[chunks];
@@ -172,7 +172,7 @@ public static partial class ModelFitter
                 var list = new NeighbourList();
                 for (int f = c; f < frames.Count; f += chunks)
                 {
-                    var frame = frames[f];
+                    var frame = jitter > 0 ? Jittered(frames[f], jitter, seed + 7919 * (f + 1)) : frames[f];
                     var types = frame.Species.Select(set.IndexOf).ToArray();
                     list.Build(frame.Positions, frame.Cell, set.Cutoff);
                     var pairs = ShuffledPairs(list, frame.AtomCount, seed + f);
@@ -192,6 +192,16 @@ public static partial class ModelFitter
             return (q, counts.Sum(), skipped.Sum());
         }
 
+        /// <summary>The frame with every coordinate displaced by a seeded Gaussian of standard deviation σ (Å): configurations beside the training ones.</summary>
+        internal static Frame Jittered(Frame frame, double sigma, int seed)
+        {
+            var rng = new Random(seed);
+            var x = (double[])frame.Positions.Clone();
+            for (int q = 0; q < x.Length; q++)
+                x[q] += sigma * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            return new Frame(frame.Species, x, frame.Cell);
+        }
+
         /// <summary>RMS of a·θ over Q's rows: √(θᵀQθ / rows).</summary>
         public static double Rms(GramAccumulator q, ReadOnlySpan<double> theta) => Math.Sqrt(q.Residual(theta) / Math.Max(1, q.Rows));
     }
@@ -209,7 +219,7 @@ public static partial class ModelFitter
             int count = Math.Min(options.CurlFrames, from.Count);
             return [.. Enumerable.Range(0, count).Select(x => frames[from[(int)((x + 0.5) * from.Count / count)]])];
         }
-        var (q, pairs, skipped) = CurlRows.Accumulate(Spread(used), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 1);
+        var (q, pairs, skipped) = CurlRows.Accumulate(Spread(used), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 1, options.CurlJitter);
         var check = hold.Count > 0 ? CurlRows.Accumulate(Spread(hold), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 2).Q : null;
         long rows = groupAll.Sum(g => g.Rows);
         double mu = options.CurlPenalty!.Value;

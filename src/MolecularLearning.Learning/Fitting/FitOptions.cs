@@ -88,6 +88,8 @@ public sealed record FitOptions
     public int CurlFrames { get; init; } = 16;
     /// <summary>Random neighbour pairs within the cutoff per curl frame.</summary>
     public int CurlPairsPerFrame { get; init; } = 400;
+    /// <summary>Gaussian displacement (Å, per coordinate) of the curl frames' atoms: the penalty then holds beside the training configurations too; 0: the frames as they are.</summary>
+    public double CurlJitter { get; init; }
     /// <summary>Central-difference step (Å) of the force rows' derivatives.</summary>
     public double CurlStep { get; init; } = 1e-4;
 
@@ -205,6 +207,7 @@ public sealed record FitOptions
         if (CurlPenalty is { } mu && !(mu >= 0)) throw new Core.DataException($"curl penalty must be non-negative, got {mu}");
         if (CurlPenalty is not null && Mode != ForceMode.Agent) throw new Core.DataException("the curl penalty is for agent mode (conservative forces have none)");
         if (CurlFrames < 1 || CurlPairsPerFrame < 1) throw new Core.DataException($"curl frames and pairs per frame must be positive, got {CurlFrames} and {CurlPairsPerFrame}");
+        if (!(CurlJitter >= 0)) throw new Core.DataException($"curl jitter must be non-negative, got {CurlJitter}");
         if (!(CurlStep > 0)) throw new Core.DataException($"curl step must be positive, got {CurlStep}");
         if (!(RepulsionStrength >= 0)) throw new Core.DataException("repulsion strength must be non-negative");
         foreach (var f in LinearFamilies)
