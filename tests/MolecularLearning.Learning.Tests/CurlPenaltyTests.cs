@@ -176,5 +176,10 @@ public class CurlPenaltyTests
         var ex = Assert.Throws<DataException>(() => new FitOptions { Mode = ForceMode.Conservative, CurlPenalty = 1 }.Validate());
         Assert.Contains("agent mode", ex.Message);
         Assert.Throws<DataException>(() => new FitOptions { CurlPenalty = -1 }.Validate());
+        // An offset fit would penalise the offset's curl alone.
+        var prior = Synthetic.RandomModel(Basis, 2, ForceMode.Agent, seed: 3);
+        var frames = Synthetic.Labelled(prior, 6, seed: 7);
+        ex = Assert.Throws<DataException>(() => ModelFitter.FitOffset(frames, prior, new FitOptions { Invariants = Basis, CurlPenalty = 1 }));
+        Assert.Contains("prior", ex.Message);
     }
 }

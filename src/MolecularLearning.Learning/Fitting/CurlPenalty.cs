@@ -206,6 +206,18 @@ public static partial class ModelFitter
         public static double Rms(GramAccumulator q, ReadOnlySpan<double> theta) => Math.Sqrt(q.Residual(theta) / Math.Max(1, q.Rows));
     }
 
+    private sealed partial class DesignBuilder
+    {
+        /// <summary>Agent-mode force rows of the agent gathered in <paramref name="s"/>: component c's row at [c·P, (c+1)·P), P parameters of its species.</summary>
+        public void AgentRows(AgentScratch s, Span<double> rows)
+        {
+            _set.ComputeValues(s);
+            var sink = new AgentJacobianSink(s, _d, _k);
+            _set.ComputeGradient(s, ref sink);
+            for (int c = 0; c < 3; c++) FillColumns(rows.Slice(c * _perSpecies, _perSpecies), 0, s.Values, _d, c);
+        }
+    }
+
     /// <summary>
     /// Refits the agent species jointly with the curl penalty μ (N_rows / N_curl rows) θᵀQθ: the mean squared sampled curl
     /// component weighs μ times the mean squared force residual. Replaces <paramref name="losses"/>.

@@ -262,7 +262,7 @@ public static partial class ModelFitter
     }
 
     /// <summary>Per-thread design-matrix rows for one frame at a time.</summary>
-    private sealed class DesignBuilder
+    private sealed partial class DesignBuilder
     {
         private readonly InvariantSet _set;
         private readonly LearnedModel _walls;
@@ -364,15 +364,6 @@ public static partial class ModelFitter
                 }
             }
             for (int x = 0; x < 3 * n; x++) acc[0].AddRow(_block.AsSpan(x * cols, cols), y[x]);
-        }
-
-        /// <summary>Agent-mode force rows of the agent gathered in <paramref name="s"/>: component c's row at [c·P, (c+1)·P), P parameters of its species.</summary>
-        public void AgentRows(AgentScratch s, Span<double> rows)
-        {
-            _set.ComputeValues(s);
-            var sink = new AgentJacobianSink(s, _d, _k);
-            _set.ComputeGradient(s, ref sink);
-            for (int c = 0; c < 3; c++) FillColumns(rows.Slice(c * _perSpecies, _perSpecies), 0, s.Values, _d, c);
         }
 
         /// <summary>
