@@ -23,7 +23,7 @@ out=integration/agent/results-$(date -u +%Y-%m-%d).md
 for model in "$@"; do
   echo "running $model" >&2
   diverged=no; rm -f "$work/log.csv"
-  mld run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --log "$work/log.csv" --log-every 20 --every 1000000 >"$work/run.out" 2>&1 || diverged=yes
+  mld run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --massive false --log "$work/log.csv" --log-every 20 --every 1000000 >"$work/run.out" 2>&1 || diverged=yes
   jac=$(/usr/bin/python3 integration/agent/jacobian.py "$run" "$frame" "$model")
   /usr/bin/python3 - "$work/log.csv" "$model" "$diverged" "$jac" >>"$work/table.md" <<'PY'
 import csv, json, os, sys

@@ -16,6 +16,8 @@ public sealed class FitVerbTests : IDisposable
     [InlineData("--preset", "fastest", "--preset")]
     [InlineData("--linear", "angular,bogus", "bogus")]
     [InlineData("--backend", "gpu", "--backend: 'gpu' is not one of auto|reference|simd")]
+    [InlineData("--curl-penalty", "1", "the curl penalty is for agent mode")]
+    [InlineData("--curl-sample", "4:x", "--curl-sample")]
     public void BadOptionsGiveOneErrorLine(string option, string value, string named)
     {
         var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "m.json"), option, value);
@@ -54,6 +56,24 @@ public sealed class FitVerbTests : IDisposable
         using (var report = JsonDocument.Parse(stdout)) Assert.Equal("agent", report.RootElement.GetProperty("mode").GetString());
         using (var file = JsonDocument.Parse(File.ReadAllText(agent)))
             Assert.Equal(0, file.RootElement.GetProperty("invariants").GetProperty("angular").GetProperty("maxDegree").GetInt32());
+    }
+
+    /// <summary>--curl-penalty: an agent model, and the report says how far the sampled curl fell.</summary>
+    [Fact]
+    public void CurlPenaltyFitsAnAgentModelWithLessCurl()
+    {
+        string model = Path.Combine(_dir, "curl.json");
+        var (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", model, "--stride", "1", "--json", "--mode", "agent",
+            "--curl-penalty", "10", "--curl-sample", "2:20:0.05");
+        Assert.True(code == 0, err);
+        using var report = JsonDocument.Parse(stdout);
+        Assert.Equal("agent", report.RootElement.GetProperty("mode").GetString());
+        var curl = report.RootElement.GetProperty("curl");
+        Assert.Equal(10, curl.GetProperty("mu").GetDouble());
+        Assert.Equal(40, curl.GetProperty("pairs").GetInt32() + curl.GetProperty("skipped").GetInt32());
+        Assert.True(curl.GetProperty("rmsAfter").GetDouble() < curl.GetProperty("rmsBefore").GetDouble(), curl.ToString());
+        using var file = JsonDocument.Parse(File.ReadAllText(model));
+        Assert.Equal("agent", file.RootElement.GetProperty("mode").GetString());
     }
 
     /// <summary>

@@ -32,10 +32,12 @@ public sealed class FitVerb : IVerb
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
         var committeeBlocks = new Option<int?>("--committee-blocks") { Description = "contiguous blocks of training frames the committee members resample (default 16)" };
         var committee = new Option<int?>("--committee") { Description = "also fit K committee members (bootstrap resamples of blocks of the training frames) and store them in the model file: `evaluate` then reports their force disagreement (DeePMD-kit's model deviation); default none" };
+        var curl = new Option<double?>("--curl-penalty") { Description = "agent mode: weight μ (Å²) of a penalty on the curl (antisymmetric force Jacobian) sampled on training frames, which makes agent forces heat under a weak thermostat (docs/agent-mode.md); default none" };
+        var curlSample = new Option<string?>("--curl-sample") { Description = "with --curl-penalty: FRAMES:PAIRS[:JITTER], the training frames (evenly spaced) and random neighbour pairs per frame the penalty samples, and a Gaussian displacement (Å) of their atoms (default 16:400:0)" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks, curl, curlSample,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -84,6 +86,17 @@ public sealed class FitVerb : IVerb
             {
                 if (p.GetValue(prior) is not null) throw new DataException("--committee: not available with --prior (an offset fit stores no members)");
                 options = options with { Committee = cm };
+            }
+            if (p.GetValue(curl) is { } mu) options = options with { CurlPenalty = mu };
+            if (p.GetValue(curlSample) is { } cs)
+            {
+                var parts = cs.Split(':');
+                double cj = 0;
+                if (parts.Length is < 2 or > 3 || !int.TryParse(parts[0], out int cf) || !int.TryParse(parts[1], out int cp) || cf < 1 || cp < 1
+                    || (parts.Length == 3 && !(double.TryParse(parts[2], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out cj) && cj >= 0)))
+                    throw new DataException($"--curl-sample: expected FRAMES:PAIRS[:JITTER] (positive integers, jitter ≥ 0 Å), got '{cs}'");
+                if (options.CurlPenalty is null) throw new DataException("--curl-sample: needs --curl-penalty");
+                options = options with { CurlFrames = cf, CurlPairsPerFrame = cp, CurlJitter = cj };
             }
             if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
@@ -166,6 +179,14 @@ public sealed class FitVerb : IVerb
             }
             w.WriteEndObject();
             w.WriteNumber("seconds", Math.Round(result.Report.Seconds, 3));
+            if (result.Report.Curl is { } curl)
+            {
+                w.WriteStartObject("curl");
+                w.WriteNumber("mu", curl.Mu); w.WriteNumber("pairs", curl.Pairs); w.WriteNumber("skipped", curl.Skipped);
+                w.WriteNumber("rmsBefore", curl.RmsBefore); w.WriteNumber("rmsAfter", curl.RmsAfter);
+                if (!double.IsNaN(curl.HeldOutBefore)) { w.WriteNumber("heldOutBefore", curl.HeldOutBefore); w.WriteNumber("heldOutAfter", curl.HeldOutAfter); } w.WriteNumber("seconds", Math.Round(curl.Seconds, 3));
+                w.WriteEndObject();
+            }
             if (result.Model.Committee is { } members)
             {
                 w.WriteNumber("committee", members.Count);
@@ -189,6 +210,9 @@ public sealed class FitVerb : IVerb
             AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
                 $"committee: {members.Count} members in {r.CommitteeSeconds:0.0} s (design {r.DesignSeconds:0.0} s, ridge solve {r.SolveSeconds:0.0} s)")));
         if (r.Recipe is { } recipe) AnsiConsole.MarkupLine(Markup.Escape("recipe: " + recipe));
+        if (r.Curl is { } curl)
+            AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"curl penalty μ {curl.Mu:g3} Å² on {curl.Pairs} neighbour pairs ({curl.Skipped} skipped: rank swaps): RMS antisymmetric Jacobian {curl.RmsBefore:g3} → {curl.RmsAfter:g3} eV/Å², on held-out frames {curl.HeldOutBefore:g3} → {curl.HeldOutAfter:g3} ({curl.Seconds:0.0} s)")));
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
         if (r.Folds > 0) table.AddColumn($"{r.Folds}-fold CV relRMSE");

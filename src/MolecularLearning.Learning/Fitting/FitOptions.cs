@@ -78,6 +78,21 @@ public sealed record FitOptions
     /// <summary>Contiguous blocks of training frames a committee member resamples (at least this many; one Gram matrix each).</summary>
     public int CommitteeBlocks { get; init; } = 16;
 
+    /// <summary>
+    /// Agent mode: weight μ (Å²) of a penalty on the antisymmetric part of the force Jacobian (the curl that makes agent
+    /// forces heat, docs/agent-mode.md), sampled on <see cref="CurlFrames"/> training frames; null: none. The species are
+    /// then solved jointly, each with the ridge the plain fit chose.
+    /// </summary>
+    public double? CurlPenalty { get; init; }
+    /// <summary>Training frames (evenly spaced) the curl penalty samples neighbour pairs on.</summary>
+    public int CurlFrames { get; init; } = 16;
+    /// <summary>Random neighbour pairs within the cutoff per curl frame.</summary>
+    public int CurlPairsPerFrame { get; init; } = 400;
+    /// <summary>Gaussian displacement (Å, per coordinate) of the curl frames' atoms: the penalty then holds beside the training configurations too; 0: the frames as they are.</summary>
+    public double CurlJitter { get; init; }
+    /// <summary>Central-difference step (Å) of the force rows' derivatives.</summary>
+    public double CurlStep { get; init; } = 1e-4;
+
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;
     /// <summary>A name for the data, stored in the model's training metadata.</summary>
@@ -189,6 +204,11 @@ public sealed record FitOptions
         if (Committee < 0 || Committee == 1) throw new Core.DataException($"committee must be 0 (none) or at least 2 members, got {Committee}");
         if (CommitteeBlocks < 2) throw new Core.DataException($"committee blocks must be at least 2, got {CommitteeBlocks}");
         if (Ridge is { } r && !(r >= 0)) throw new Core.DataException($"ridge must be non-negative, got {r}");
+        if (CurlPenalty is { } mu && !(mu >= 0)) throw new Core.DataException($"curl penalty must be non-negative, got {mu}");
+        if (CurlPenalty is not null && Mode != ForceMode.Agent) throw new Core.DataException("the curl penalty is for agent mode (conservative forces have none)");
+        if (CurlFrames < 1 || CurlPairsPerFrame < 1) throw new Core.DataException($"curl frames and pairs per frame must be positive, got {CurlFrames} and {CurlPairsPerFrame}");
+        if (!(CurlJitter >= 0)) throw new Core.DataException($"curl jitter must be non-negative, got {CurlJitter}");
+        if (!(CurlStep > 0)) throw new Core.DataException($"curl step must be positive, got {CurlStep}");
         if (!(RepulsionStrength >= 0)) throw new Core.DataException("repulsion strength must be non-negative");
         foreach (var f in LinearFamilies)
             if (!InvariantSet.FamilyNames.Contains(f))
@@ -227,6 +247,8 @@ public sealed record FitReport
     public IReadOnlyDictionary<string, double> CrossValidation { get; init; } = new Dictionary<string, double>();
     /// <summary>What the fit chose and why, in a sentence (small data: the folds and the basis); null for a plain fit.</summary>
     public string? Recipe { get; init; }
+    /// <summary>The curl penalty's sample and effect (agent fits with <see cref="FitOptions.CurlPenalty"/>), else null.</summary>
+    public CurlReport? Curl { get; init; }
     /// <summary>Warnings about the data (too few for the basis).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

@@ -14,6 +14,8 @@ public static partial class ModelFitter
     public static FitResult FitOffset(IReadOnlyList<Frame> frames, LearnedModel prior, FitOptions options, IProgress<double>? progress = null)
     {
         if (options.Target != FitTarget.Forces) throw new DataException("an offset from a prior model needs forces (--target forces)");
+        // The penalty would see the offset's curl alone, not the model's.
+        if (options.CurlPenalty is not null) throw new DataException("the curl penalty is not available with a prior model (--prior)");
         foreach (var s in frames.SelectMany(f => f.Species).DistinctBy(s => s.Symbol))
             if (prior.Invariants.IndexOf(s) < 0) throw new DataException($"the prior model has no species '{s.Symbol}'");
         var priorField = prior.CreateForceField(skin: 0, maxThreads: 1);

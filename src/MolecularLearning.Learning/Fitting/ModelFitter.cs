@@ -104,11 +104,14 @@ public static partial class ModelFitter
         var crossValidation = new Dictionary<string, double>();
         long rows = 0;
         var groupRidge = new double[groups];
+        bool curl = options.CurlPenalty is not null && !conservative;
+        var groupAll = new GramAccumulator[curl ? groups : 0];
         for (int g = 0; g < groups; g++)
         {
             var fit = new GramAccumulator(columns);
             var val = new GramAccumulator(columns);
             for (int c = 0; c < chunks.Count; c++) (chunks[c].Validation ? val : fit).Add(accumulators[c][g]);
+            if (curl) { groupAll[g] = new GramAccumulator(columns); groupAll[g].Add(fit); groupAll[g].Add(val); }
             rows += fit.Rows + val.Rows;
             var solution = folds > 0 ? CrossValidation.Solve([.. accumulators.Select(a => a[g])], RidgeSolver.Candidates)
                 : RidgeSolver.Solve(fit, val, options.Ridge);
@@ -131,6 +134,7 @@ public static partial class ModelFitter
                 if (solution.CrossValidationRelRmse is { } cv) crossValidation[species[g].Symbol] = cv;
             }
         }
+        var curlReport = curl ? PenaliseCurl(frames, used, hold, set, options, perSpecies, quadratic, groupAll, groupRidge, losses, k) : null;
         double solveSeconds = clock.Elapsed.TotalSeconds - designSeconds;
         var members = options.Committee > 0
             ? Committee.Solve([.. blocks.SelectMany(b => b)], options.Committee, groupRidge, conservative, species.Count, perSpecies,
@@ -175,7 +179,7 @@ public static partial class ModelFitter
             Ridge = ridge, RidgeScan = scans, Parameters = perSpecies * species.Count,
             Invariants = k, Rows = rows, Seconds = clock.Elapsed.TotalSeconds,
             DesignSeconds = designSeconds, SolveSeconds = solveSeconds, CommitteeSeconds = committeeSeconds, Backend = ff.Backend, BackendNote = ff.BackendNote,
-            Folds = folds, CrossValidation = crossValidation, Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
+            Folds = folds, CrossValidation = crossValidation, Curl = curlReport, Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
         };
         return new FitResult(model, report);
     }
@@ -258,7 +262,7 @@ public static partial class ModelFitter
     }
 
     /// <summary>Per-thread design-matrix rows for one frame at a time.</summary>
-    private sealed class DesignBuilder
+    private sealed partial class DesignBuilder
     {
         private readonly InvariantSet _set;
         private readonly LearnedModel _walls;

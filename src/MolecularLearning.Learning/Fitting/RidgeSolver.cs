@@ -101,6 +101,41 @@ internal static class RidgeSolver
         return theta;
     }
 
+    /// <summary>
+    /// Minimises Σ_g ‖A_g θ_g − y_g‖² + λ_g ‖θ_g‖² (standardised, each group's own ridge) + w θᵀQθ jointly over the groups'
+    /// parameters θ = (θ_0, θ_1, ...): Q couples them (the curl penalty of an agent fit). w = 0 gives each group's <see cref="SolveCholesky"/>.
+    /// </summary>
+    internal static double[] SolveJoint(IReadOnlyList<GramAccumulator> groups, IReadOnlyList<double> ridges, GramAccumulator q, double weight)
+    {
+        int p = groups[0].Columns, total = p * groups.Count;
+        if (q.Columns != total) throw new ArgumentException($"penalty has {q.Columns} columns, the groups {total}");
+        q.Complete();
+        var index = new List<int>();
+        var scale = new List<double>();
+        var lambda = new List<double>();
+        for (int g = 0; g < groups.Count; g++)
+        {
+            groups[g].Complete();
+            if (groups[g].Rows == 0) continue;
+            var (active, sc) = Standardise(groups[g]);
+            for (int x = 0; x < active.Length; x++) { index.Add(g * p + active[x]); scale.Add(sc[x]); lambda.Add(ridges[g] * groups[g].Rows); }
+        }
+        int a = index.Count;
+        var theta = new double[total];
+        if (a == 0) return theta;
+        var m = Matrix<double>.Build.Dense(a, a, (x, y) =>
+        {
+            int gx = index[x] / p, gy = index[y] / p;
+            double v = weight * q.Gram[(long)index[x] * total + index[y]];
+            if (gx == gy) v += groups[gx].Gram[(long)(index[x] % p) * p + index[y] % p];
+            return v / (scale[x] * scale[y]) + (x == y ? lambda[x] : 0);
+        });
+        var c = Vector<double>.Build.Dense(a, x => groups[index[x] / p].Aty[index[x] % p] / scale[x]);
+        var ts = m.Cholesky().Solve(c);
+        for (int x = 0; x < a; x++) theta[index[x]] = ts[x] / scale[x];
+        return theta;
+    }
+
     /// <summary>Columns with a non-negligible RMS and their RMS.</summary>
     private static (int[] Active, double[] Scale) Standardise(GramAccumulator acc)
     {
