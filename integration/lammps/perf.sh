@@ -8,7 +8,9 @@
 # script (temp file + rename) and prints the ratios: overhead = LAMMPS 1 rank / in-process (also with LAMMPS's time
 # scaled by its CPU share, for a loaded machine), scaling = 1 rank / 2 ranks.
 # Env: STEPS_SMALL (default 4000), WARM_SMALL (2000), STEPS_BIG (20), REPLICA (10), WORK (a temp dir), EXTRA (more mld lammps options, e.g.
-# --ghost-losses). Load average and each run's peak resident memory per rank are recorded.
+# --ghost-losses), REPEAT (3: the whole sequence — bench, 1 rank, 2 ranks — is run REPEAT times, interleaved, and each
+# figure is the median over the repeats; this VM's speed drifts by a third between minutes). Load average and each
+# run's peak resident memory per rank are recorded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -17,6 +19,7 @@ mkdir -p "$work"
 steps_small=${STEPS_SMALL:-4000}
 warm_small=${WARM_SMALL:-2000}
 steps_big=${STEPS_BIG:-20}
+repeat=${REPEAT:-3}
 replica=${REPLICA:-10}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
@@ -38,8 +41,6 @@ reach=$(cd "$work" && mld lammps "$model" -in /dev/null $EXTRA | sed -n 's/.*gho
 comm=$(awk -v r="$reach" 'BEGIN {printf "%.2f", r + 2.0}')
 echo "ghost reach $reach Å: comm_modify cutoff $comm"
 
-echo "in-process (mld bench, 1 thread) ..."
-mld bench --model "$model" --replicas "1,$replica" --threads 1 --seconds 2 --json > "$work/bench.json"
 
 cp integration/lammps/common.lammps integration/lammps/water96.data "$work/"
 # NVE from 300 K; the first WARM steps warm up (JIT tiering, first neighbour lists) and are not timed.
@@ -71,18 +72,23 @@ run_lammps() { # ranks rep steps warm -> "wall_ns cpu_percent atoms peak_rss_mib
   echo "${loop%% *} $cpu ${loop##* } $rss"
 }
 
-echo "mld lammps ..."
+samples=()
+for k in $(seq 1 "$repeat"); do
+echo "repeat $k of $repeat: in-process (mld bench, 1 thread), then mld lammps ..."
+mld bench --model "$model" --replicas "1,$replica" --threads 1 --seconds 2 --json > "$work/bench-$k.json"
 # The small box warms up for WARM_SMALL steps and is timed over STEPS_SMALL: a 96-atom step takes ~0.2 ms, so the old
 # 500 + 500 steps were a tenth of a second each, short against the tiered JIT's settling and the machine's noise.
 # The big one warms up for 5 steps and is timed over 20 (was 3 and 5: a steadier figure, ~10 s a run).
 s1=$(run_lammps 1 1 "$steps_small" "$warm_small"); s2=$(run_lammps 2 1 "$steps_small" "$warm_small")
 b1=$(run_lammps 1 "$replica" "$steps_big" 5); b2=$(run_lammps 2 "$replica" "$steps_big" 5)
+samples+=("$work/bench-$k.json|$s1|$s2|$b1|$b2")
+done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out="integration/lammps/perf-$(date -u +%Y-%m-%dT%H%MZ).json"
-python3 - "$work/bench.json" "$model" "$load" "$s1" "$s2" "$b1" "$b2" > "$out.tmp" <<'PY'
-import json, os, sys
-bench, model, load = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+python3 - "$model" "$load" "${samples[@]}" > "$out.tmp" <<'PY'
+import json, os, statistics, sys
+model, load = sys.argv[1], sys.argv[2]
 def rows(node):
     if isinstance(node, dict):
         if isinstance(node.get("medianNsPerAtomStep"), (int, float)) and node.get("threads") == 1:
@@ -90,28 +96,46 @@ def rows(node):
         for v in node.values(): yield from rows(v)
     elif isinstance(node, list):
         for v in node: yield from rows(v)
-inproc = {}
-for r in rows(bench):
-    if r.get("forceField") == "learned":
-        inproc.setdefault(r["atoms"], r["medianNsPerAtomStep"])
 def lammps(text):
     wall, cpu, atoms, rss = text.split()
     return {"atoms": int(atoms), "nsPerAtomStep": float(wall), "cpuPercent": float(cpu), "peakRssMiB": int(rss)}
-s1, s2, b1, b2 = (lammps(t) for t in sys.argv[4:8])
-result = {"model": model, "loadAverage": load, "extraOptions": os.environ.get("EXTRA", ""), "rows": []}
-for one, two in ((s1, s2), (b1, b2)):
-    n = one["atoms"]
-    base = inproc.get(n)
+# Per repeat: the in-process figure per size, and the four LAMMPS runs (small 1 and 2 ranks, big 1 and 2 ranks).
+repeats = []
+for sample in sys.argv[3:]:
+    bench_path, *runs = sample.split("|")
+    inproc = {}
+    for r in rows(json.load(open(bench_path))):
+        if r.get("forceField") == "learned":
+            inproc.setdefault(r["atoms"], r["medianNsPerAtomStep"])
+    s1, s2, b1, b2 = (lammps(t) for t in runs)
+    repeats.append((inproc, ((s1, s2), (b1, b2))))
+median = lambda xs: round(statistics.median(xs), 3)
+result = {"model": model, "loadAverage": load, "extraOptions": os.environ.get("EXTRA", ""), "repeats": len(repeats),
+          "note": "each figure: the median over the repeats; ratios are taken within a repeat (runs minutes apart), then the median", "rows": []}
+for size in range(2):
+    per = []
+    for inproc, pairs in repeats:
+        one, two = pairs[size]
+        base = inproc.get(one["atoms"])
+        per.append({"inProcess": base, "one": one, "two": two,
+                    "overhead": one["nsPerAtomStep"] / base if base else None,
+                    # LAMMPS's wall time times its "% CPU use": on a loaded machine the wall time holds the waits for a core
+                    # (and Open MPI's yields when oversubscribed); mld bench's median is of short windows, nearer CPU time.
+                    "overheadCpu": one["nsPerAtomStep"] * one["cpuPercent"] / 100 / base if base else None,
+                    "speedup": one["nsPerAtomStep"] / two["nsPerAtomStep"]})
+    have = [p for p in per if p["inProcess"]]
     result["rows"].append({
-        "atoms": n, "inProcessNsPerAtomStep": base, "lammps1RankNsPerAtomStep": one["nsPerAtomStep"],
-        "lammps2RanksNsPerAtomStep": two["nsPerAtomStep"], "cpuPercent1": one["cpuPercent"], "cpuPercent2": two["cpuPercent"],
-        "peakRssMiBPerRank1": one["peakRssMiB"], "peakRssMiBPerRank2": two["peakRssMiB"],
-        "overhead1Rank": round(one["nsPerAtomStep"] / base, 3) if base else None,
-        # LAMMPS's wall time times its "% CPU use": on a loaded machine the wall time holds the waits for a core
-        # (and Open MPI's yields when oversubscribed); mld bench's median is of short windows, nearer CPU time.
-        "lammps1RankCpuNsPerAtomStep": round(one["nsPerAtomStep"] * one["cpuPercent"] / 100, 1),
-        "overhead1RankCpu": round(one["nsPerAtomStep"] * one["cpuPercent"] / 100 / base, 3) if base else None,
-        "speedup2Ranks": round(one["nsPerAtomStep"] / two["nsPerAtomStep"], 3)})
+        "atoms": per[0]["one"]["atoms"],
+        "inProcessNsPerAtomStep": median([p["inProcess"] for p in have]) if have else None,
+        "lammps1RankNsPerAtomStep": median([p["one"]["nsPerAtomStep"] for p in per]),
+        "lammps2RanksNsPerAtomStep": median([p["two"]["nsPerAtomStep"] for p in per]),
+        "cpuPercent1": median([p["one"]["cpuPercent"] for p in per]), "cpuPercent2": median([p["two"]["cpuPercent"] for p in per]),
+        "peakRssMiBPerRank1": max(p["one"]["peakRssMiB"] for p in per), "peakRssMiBPerRank2": max(p["two"]["peakRssMiB"] for p in per),
+        "overhead1Rank": median([p["overhead"] for p in have]) if have else None,
+        "overhead1RankCpu": median([p["overheadCpu"] for p in have]) if have else None,
+        "speedup2Ranks": median([p["speedup"] for p in per]),
+        "samples": [{"inProcess": p["inProcess"], "lammps1Rank": p["one"]["nsPerAtomStep"], "lammps2Ranks": p["two"]["nsPerAtomStep"],
+                     "overhead1Rank": round(p["overhead"], 3) if p["overhead"] else None, "speedup2Ranks": round(p["speedup"], 3)} for p in per]})
 print(json.dumps(result, indent=2))
 PY
 mv "$out.tmp" "$out"
