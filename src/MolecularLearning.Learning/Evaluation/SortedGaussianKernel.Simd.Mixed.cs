@@ -50,53 +50,38 @@ internal static partial class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> ExpM1Polynomial(Vector256<float> r)
     {
-        if (Fma.IsSupported)
-        {
-            var p = Vector256.Create(1f / 40320);
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 5040));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-            return p * r;
-        }
-        var q = Vector256.Create(1f / 40320);
-        q = q * r + Vector256.Create(1f / 5040);
-        q = q * r + Vector256.Create(1f / 720);
-        q = q * r + Vector256.Create(1f / 120);
-        q = q * r + Vector256.Create(1f / 24);
-        q = q * r + Vector256.Create(1f / 6);
-        q = q * r + Vector256.Create(0.5f);
-        q = q * r + Vector256<float>.One;
-        return q * r;
+        var p = Vector256.Create(1f / 40320);
+        p = Mad(p, r, Vector256.Create(1f / 5040));
+        p = Mad(p, r, Vector256.Create(1f / 720));
+        p = Mad(p, r, Vector256.Create(1f / 120));
+        p = Mad(p, r, Vector256.Create(1f / 24));
+        p = Mad(p, r, Vector256.Create(1f / 6));
+        p = Mad(p, r, Vector256.Create(0.5f));
+        p = Mad(p, r, Vector256<float>.One);
+        return p * r;
     }
 
     /// <summary>As the 512-bit one; a b + c unfused without FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<float> ExpM1Polynomial(Vector128<float> r)
     {
-        if (Fused128)
-        {
-            var p = Vector128.Create(1f / 40320);
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 5040));
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 720));
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 120));
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 24));
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(1f / 6));
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(0.5f));
-            p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
-            return p * r;
-        }
-        var q = Vector128.Create(1f / 40320);
-        q = q * r + Vector128.Create(1f / 5040);
-        q = q * r + Vector128.Create(1f / 720);
-        q = q * r + Vector128.Create(1f / 120);
-        q = q * r + Vector128.Create(1f / 24);
-        q = q * r + Vector128.Create(1f / 6);
-        q = q * r + Vector128.Create(0.5f);
-        q = q * r + Vector128<float>.One;
-        return q * r;
+        var p = Vector128.Create(1f / 40320);
+        p = Mad(p, r, Vector128.Create(1f / 5040));
+        p = Mad(p, r, Vector128.Create(1f / 720));
+        p = Mad(p, r, Vector128.Create(1f / 120));
+        p = Mad(p, r, Vector128.Create(1f / 24));
+        p = Mad(p, r, Vector128.Create(1f / 6));
+        p = Mad(p, r, Vector128.Create(0.5f));
+        p = Mad(p, r, Vector128<float>.One);
+        return p * r;
     }
+
+    // Fused where the CPU has it (the JIT folds the test), else a b + c: FusedMultiplyAdd's software fallback is slow.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Mad(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Mad(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        Fused128 ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
 }
