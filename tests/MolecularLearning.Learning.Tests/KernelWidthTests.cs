@@ -14,18 +14,18 @@ namespace MolecularLearning.Learning.Tests;
 /// </summary>
 public class KernelWidthTests
 {
-    private static readonly int[] Widths = [512, 256, 128];
 
     public static IEnumerable<object[]> Cases()
     {
-        foreach (int bits in Widths)
+        foreach (int bits in Backends.Widths)
             foreach (var recipe in new[] { "default", "conservative", "accurate" })
                 foreach (var mode in new[] { "agent", "conservative" })
                     foreach (int order in new[] { 1, 2 })
                         yield return [bits, recipe, mode, order];
     }
 
-    private static InvariantOptions Recipe(string name) => name switch
+    /// <summary>The three shipped recipes' invariants by name (also the mixed-precision tests' cases).</summary>
+    internal static InvariantOptions Recipe(string name) => name switch
     {
         "default" => FitOptions.Default.Invariants,
         "conservative" => FitOptions.DefaultConservative.Invariants,
@@ -94,7 +94,7 @@ public class KernelWidthTests
         var model = Synthetic.RandomModel(FitOptions.Default.Invariants, 2, ForceMode.Agent, seed: 1);
         int widest = SortedGaussianKernel.WidestAcceleratedBits;
         Assert.Equal(widest, SortedGaussianKernel.TryCreate(model)?.VectorBits ?? 0);
-        foreach (int bits in Widths)
+        foreach (int bits in Backends.Widths)
             Assert.Equal(SortedGaussianKernel.IsAccelerated(bits), SortedGaussianKernel.TryCreate(model, bits) is not null);
         Assert.Throws<ArgumentOutOfRangeException>(() => SortedGaussianKernel.TryCreate(model, 64));
     }

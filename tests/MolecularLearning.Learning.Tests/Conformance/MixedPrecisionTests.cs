@@ -15,23 +15,6 @@ namespace MolecularLearning.Learning.Tests.Conformance;
 /// </summary>
 public class MixedPrecisionTests(ITestOutputHelper output)
 {
-    public static IEnumerable<object[]> Cases()
-    {
-        foreach (int bits in Backends.Widths)
-            foreach (var recipe in new[] { "default", "conservative", "accurate" })
-                foreach (var mode in new[] { "agent", "conservative" })
-                    foreach (int order in new[] { 1, 2 })
-                        yield return [bits, recipe, mode, order];
-    }
-
-    private static InvariantOptions Recipe(string name) => name switch
-    {
-        "default" => FitOptions.Default.Invariants,
-        "conservative" => FitOptions.DefaultConservative.Invariants,
-        "accurate" => FitOptions.Accurate.Invariants,
-        _ => throw new ArgumentException(name),
-    };
-
     private static ForceResult Evaluate(LearnedModel model, Frame frame, int bits, Precision precision)
     {
         var ff = new LearnedForceField(model, 0.3, 1, BackendChoice.Simd, bits, tabulatedRadial: false, precision);
@@ -42,11 +25,11 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     private static double Rms(IEnumerable<double> x) => Math.Sqrt(x.Select(v => v * v).Average());
 
     [SkippableTheory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(KernelWidthTests.Cases), MemberType = typeof(KernelWidthTests))]
     public void MixedAgreesWithDoubleToTheTarget(int bits, string recipe, string modeName, int order)
     {
         Skip.IfNot(SortedGaussianKernel.IsAccelerated(bits), $"{bits}-bit vectors are not hardware-accelerated here (widest: {SortedGaussianKernel.WidestAcceleratedBits})");
-        var model = Synthetic.RandomModel(Recipe(recipe), order, Backends.Mode(modeName), seed: 51, walls: Backends.Walls, bounds: order == 2);
+        var model = Synthetic.RandomModel(KernelWidthTests.Recipe(recipe), order, Backends.Mode(modeName), seed: 51, walls: Backends.Walls, bounds: order == 2);
         Frame[] frames = [ExportTestModels.WaterBox(jiggle: 0.2), Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15)];
         foreach (var frame in frames)
         {
