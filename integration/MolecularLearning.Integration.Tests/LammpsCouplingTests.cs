@@ -122,6 +122,39 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
     }
 
     /// <summary>
+    /// One rank whose box changes between evaluations (here change_box; a barostat alike) leaves the cell path for the
+    /// domain path: the evaluation after the change equals the in-process one of the deformed box.
+    /// </summary>
+    [Fact]
+    public void OneRankFollowsABoxThatChanges()
+    {
+        var model = LearnedModel.Load(models.ModelPath("accurate"));
+        var forceField = model.CreateForceField(0.5);
+        var box = LammpsDriver.WaterBox();
+        const double sx = 1.02, sz = 0.985, edge = 9.8528;
+        var positions = (double[])box.Positions.Clone();
+        for (int i = 0; i < box.AtomCount; i++) { positions[3 * i] *= sx; positions[3 * i + 2] *= sz; }
+        // LAMMPS scales about the box centre: a translation of this frame, which changes no force, energy or virial.
+        var want = forceField.Compute(new Frame(box.Species, positions, Cell.Orthorhombic(edge * sx, edge, edge * sz)));
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-box-").FullName;
+        try
+        {
+            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
+            string input = SinglePoint("box.data", forceField.ReactionGhostCutoff + 2.0).Replace("compute         w all pressure",
+                "run             0\nchange_box      all x scale 1.02 z scale 0.985 remap\ncompute         w all pressure");
+            File.WriteAllText(Path.Combine(dir, "in.sp"), input);
+            var r = MldLammps(dir, 1, [models.ModelPath("accurate"), "-in", "in.sp"]);
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+            var (energy, _, forces) = Read(dir, data, box.AtomCount);
+            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
+            double scale = want.Forces.Max(Math.Abs);
+            for (int x = 0; x < forces.Length; x++)
+                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
     /// The extrapolation signal on the domain path: a box squeezed by 4 % puts atoms outside the training range; LAMMPS on
     /// 1 and 2 ranks reports the in-process evaluation's furthest atom, invariant and value, for both force modes.
     /// </summary>

@@ -109,9 +109,10 @@ public sealed unsafe partial class LammpsRun
         return true;
     }
 
-    /// <summary>LAMMPS's box as a cell when it is periodic in x, y and z (else null); a new cell only when the box changed.</summary>
+    /// <summary>LAMMPS's box as a cell when it is periodic in x, y and z and has not changed since the first evaluation (else null).</summary>
     private Cell? PeriodicCell()
     {
+        if (_boxVaries) return null;
         int* periodic;
         fixed (byte* p = _periodicity) periodic = (int*)_lib.ExtractGlobal(_handle, p);
         if (periodic == null || periodic[0] == 0 || periodic[1] == 0 || periodic[2] == 0) return null;
@@ -131,6 +132,9 @@ public sealed unsafe partial class LammpsRun
         Span<double> box = [hi[0] - lo[0], 0, 0, xy, hi[1] - lo[1], 0, xz, yz, hi[2] - lo[2]];
         if (_cell is null || !box.SequenceEqual(_box))
         {
+            // A box that changes (a barostat, fix deform, change_box) would rebuild the cell path's lists at every change,
+            // while the domain path's lists follow the atoms: from the first change on, the run takes the domain path.
+            if (_cell is not null) { _boxVaries = true; return null; }
             _cell = new Cell(box);
             box.CopyTo(_box);
         }

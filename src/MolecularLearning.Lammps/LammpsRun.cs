@@ -59,6 +59,7 @@ public sealed unsafe partial class LammpsRun
     private bool _lastTagged;
     private readonly double[] _box = new double[9];  // LAMMPS's box (lengths and tilts) behind _cell
     private Cell? _cell;
+    private bool _boxVaries;                  // the box changed after the first evaluation: one rank uses the domain path too
     private GCHandle _self;
     private double[] _send = [], _receive = []; // ghost reactions by atom ID (3 per atom), summed over ranks
 
