@@ -60,12 +60,15 @@ public sealed unsafe partial class LammpsRun
             long at = 3 * (Tag(ids, i) - 1);
             _send[at] += forces[3 * i]; _send[at + 1] += forces[3 * i + 1]; _send[at + 2] += forces[3 * i + 2];
         }
+        _timer?.Mark(StepTimer.Part.ReactionsPack);
         _mpi.Sum(_send, _receive);
+        _timer?.Mark(StepTimer.Part.ReactionsSum);
         for (int i = 0; i < nlocal; i++)
         {
             long at = 3 * (Tag(ids, i) - 1);
             forces[3 * i] += _receive[at]; forces[3 * i + 1] += _receive[at + 1]; forces[3 * i + 2] += _receive[at + 2];
         }
+        _timer?.Mark(StepTimer.Part.ReactionsUnpack);
     }
 
     /// <summary>For each ghost, the local atom it is an image of (same tag), or −1 when another rank owns it (or atoms have no IDs). False without IDs.</summary>
@@ -157,9 +160,11 @@ public sealed unsafe partial class LammpsRun
 
     private void Forces(long step, int nlocal, nint tag, nint x, nint f)
     {
+        _timer?.BeginStep();
         int nghost;
         fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
         int n = nlocal + nghost;
+        _timedAtoms = (nlocal, nghost);
         if (_species.Length < n) { _species = new Species[Math.Max(n, _species.Length * 5 / 4)]; _lastTypes = []; }
         int* type;
         fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
@@ -169,6 +174,7 @@ public sealed unsafe partial class LammpsRun
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
             bool tagged = Owners(nlocal, n);
+            _timer?.Mark(StepTimer.Part.Prepare);
             // One rank of a periodic box: every ghost is an image of an owned atom, so the owned atoms and the box are the
             // whole system, evaluated as in-process (no ghosts, no per-ghost passes).
             if (_size == 1 && tagged && _forceField is IForceField whole && PeriodicCell() is { } cell)
@@ -181,6 +187,7 @@ public sealed unsafe partial class LammpsRun
             else _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
         }
         else _result.Clear();
+        _timer?.Mark(StepTimer.Part.Evaluate);
         if (SendsGhostReactions && _size > 1) SendGhostReactions(nlocal, n);
         if (n > 0) new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
         var w = _result.Virial;
@@ -195,6 +202,7 @@ public sealed unsafe partial class LammpsRun
         if (signal > _largest.Value)
             _largest = (signal, step, tag == 0 ? _result.ExtrapolationAtom + 1 : Tag((void*)tag, _result.ExtrapolationAtom), _result.ExtrapolationInvariant);
         if (_size > 1) _mpi?.Sum(_stepSums);
+        _timer?.Mark(StepTimer.Part.StepSums);
         double energy = _stepSums[6];
         _evaluations++;
         if (_stepSums[7] > 0) _outside++;
@@ -204,5 +212,6 @@ public sealed unsafe partial class LammpsRun
             _lib.FixExternalSetEnergyGlobal(_handle, id, energy);
             fixed (double* v = _stepSums) _lib.FixExternalSetVirialGlobal(_handle, id, v);
         }
+        _timer?.EndStep();
     }
 }

@@ -62,6 +62,8 @@ public sealed unsafe partial class LammpsRun
     private bool _boxVaries;                  // the box changed after the first evaluation: one rank uses the domain path too
     private GCHandle _self;
     private double[] _send = [], _receive = []; // ghost reactions by atom ID (3 per atom), summed over ranks
+    private readonly StepTimer? _timer = StepTimer.FromEnvironment(); // MLD_LAMMPS_TIMING=1: where a rank's time goes
+    private (int Owned, int Ghosts) _timedAtoms;
 
     public LammpsRun(LammpsLibrary library, IDomainForceField forceField, IReadOnlyList<Species> modelSpecies, LammpsRunOptions options)
     {
@@ -163,8 +165,11 @@ public sealed unsafe partial class LammpsRun
                     if (code != 0) return code;
                     _evaluations = _outside = 0;
                     _largest = default;
+                    _timer?.BeginRun();
                     fixed (byte* p = LammpsLibrary.Utf8(text)) _lib.Command(_handle, p);
                     if (LastError(where) is { } failed) return failed;
+                    if (_timer is not null)
+                        Console.Error.WriteLine(_timer.Summary(where, _rank, _timedAtoms.Owned, _timedAtoms.Ghosts, _forceField.TakeDomainStatistics()));
                     ReportExtrapolation(where);
                     continue;
                 }
