@@ -11,7 +11,8 @@ namespace MolecularLearning.Lammps;
 /// </summary>
 internal sealed class StepTimer
 {
-    public enum Part { Prepare, Evaluate, ReactionsPack, ReactionsSum, ReactionsUnpack, StepSums, Count }
+    /// <summary>Wait: the step's first collective (each rank's list length and largest ID), where a rank waits for the slowest.</summary>
+    public enum Part { Prepare, Evaluate, ReactionsPack, Wait, ReactionsSum, ReactionsUnpack, StepSums, Count }
 
     private readonly double[] _cpu = new double[(int)Part.Count], _wall = new double[(int)Part.Count];
     private readonly List<double> _stepCpu = [];
@@ -74,7 +75,7 @@ internal sealed class StepTimer
         var parts = string.Join(" ", Enumerable.Range(0, (int)Part.Count).Select(k => $"{(Part)k}={Ms(_cpu[k])}/{Ms(_wall[k])}"));
         double threadCpu = ThreadCpu() - _threadStart, processCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - _processStart;
         double wall = Wall() - _runWallStart;
-        var perStep = string.Join(",", _stepCpu.Select(s => (s * 1e3).ToString("0", c)));
+        var perStep = string.Join(",", _stepCpu.Take(100).Select(s => (s * 1e3).ToString("0.#", c))) + (_stepCpu.Count > 100 ? ",..." : "");
         return $"mld lammps timing: {where} rank {rank}: {_steps} callbacks, {owned} owned + {ghosts} ghosts; ms per step, thread CPU/wall: {parts} " +
             $"LAMMPS={Ms(_outsideCpu)}/{Ms(_outsideWall)}; run: wall {wall:0.000} s, this thread's CPU {threadCpu:0.000} s, other threads' CPU {processCpu - threadCpu:0.000} s; " +
             (domain is null ? "" : domain + "; ") + $"callback CPU per step (ms): {perStep}";
