@@ -98,24 +98,32 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
             // their owners), or twice it for a conservative model's ghost losses (--ghost-losses).
             File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", forceField.ReactionGhostCutoff + 2.0));
             File.WriteAllText(Path.Combine(dir, "in.losses"), SinglePoint("box.data", forceField.GhostCutoff + 2.0));
-            var runs = new List<(int Ranks, string[] Args)> { (1, ["-in", "in.sp"]), (2, ["-in", "in.sp"]) };
-            if (forceField.HasGhostReactions) runs.Add((2, ["-in", "in.losses", "--ghost-losses"]));
-            foreach (var (ranks, args) in runs)
+            var runs = new List<(int Ranks, string[] Args, string? Exchange)> { (1, ["-in", "in.sp"], null), (2, ["-in", "in.sp"], null) };
+            if (forceField.HasGhostReactions)
             {
-                var r = MldLammps(dir, ranks, [models.ModelPath(name), .. args]);
+                runs.Add((2, ["-in", "in.losses", "--ghost-losses"], null));
+                // Both forms of the ghost-reaction exchange, whichever the run would pick by itself.
+                runs.Add((2, ["-in", "in.sp"], "sparse"));
+                runs.Add((2, ["-in", "in.sp"], "dense"));
+            }
+            foreach (var (ranks, args, exchange) in runs)
+            {
+                var r = MldLammps(dir, ranks, [models.ModelPath(name), .. args],
+                    exchange is null ? null : new Dictionary<string, string> { ["MLD_LAMMPS_EXCHANGE"] = exchange });
                 Assert.True(r.ExitCode == 0, $"{ranks} rank(s): exit {r.ExitCode}: {r.StdErr}\n{r.StdOut[^Math.Min(2000, r.StdOut.Length)..]}");
                 var (energy, virial, forces) = Read(dir, data, frame.AtomCount);
+                string how = exchange is null ? $"{ranks} rank(s)" : $"{ranks} rank(s), {exchange} exchange";
                 double tol = 1e-10;
-                Assert.True(Math.Abs(energy - want.Energy) <= tol * Math.Abs(want.Energy), $"{ranks} rank(s): energy {energy} against {want.Energy}");
+                Assert.True(Math.Abs(energy - want.Energy) <= tol * Math.Abs(want.Energy), $"{how}: energy {energy} against {want.Energy}");
                 double fScale = want.Forces.Max(Math.Abs);
                 for (int x = 0; x < forces.Length; x++)
-                    Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= tol * fScale, $"{ranks} rank(s): force {x}: {forces[x]} against {want.Forces[x]}");
+                    Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= tol * fScale, $"{how}: force {x}: {forces[x]} against {want.Forces[x]}");
                 // LAMMPS keeps the symmetric part: xx, yy, zz, xy, xz, yz.
                 var w = want.Virial;
                 double[] symmetric = [w[0], w[4], w[8], 0.5 * (w[1] + w[3]), 0.5 * (w[2] + w[6]), 0.5 * (w[5] + w[7])];
                 double wScale = symmetric.Max(Math.Abs);
                 for (int a = 0; a < 6; a++)
-                    Assert.True(Math.Abs(virial[a] - symmetric[a]) <= tol * wScale, $"{ranks} rank(s): virial {a}: {virial[a]} against {symmetric[a]}");
+                    Assert.True(Math.Abs(virial[a] - symmetric[a]) <= tol * wScale, $"{how}: virial {a}: {virial[a]} against {symmetric[a]}");
             }
         }
         finally { Directory.Delete(dir, true); }

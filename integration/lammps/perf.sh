@@ -7,10 +7,11 @@
 # on the 96-atom box and on a REPLICA^3 replica (default 10: 96,000 atoms). Writes perf-DATE"T"HHMM"Z".json beside this
 # script (temp file + rename) and prints the ratios: overhead = LAMMPS 1 rank / in-process (also with LAMMPS's time
 # scaled by its CPU share, for a loaded machine), scaling = 1 rank / 2 ranks.
-# Env: STEPS_SMALL (default 4000), WARM_SMALL (2000), STEPS_BIG (20), REPLICA (10), WORK (a temp dir), EXTRA (more mld lammps options, e.g.
+# Env: STEPS_SMALL (default 4000), WARM_SMALL (2000), STEPS_BIG (40), REPLICA (10), WORK (a temp dir), EXTRA (more mld lammps options, e.g.
 # --ghost-losses), REPEAT (3: the whole sequence — bench, 1 rank, 2 ranks — is run REPEAT times, interleaved, and each
 # figure is the median over the repeats; this VM's speed drifts by a third between minutes). Load average and each
-# run's peak resident memory per rank are recorded.
+# run's peak resident memory per rank are recorded, and so is where each rank's time went in the timed run of the big box
+# (MLD_LAMMPS_TIMING=1: the callback's parts in thread CPU / wall ms per step, LAMMPS between callbacks, list builds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -18,7 +19,7 @@ work=${WORK:-$(mktemp -d /tmp/mld-lammps-perf.XXXXXX)}
 mkdir -p "$work"
 steps_small=${STEPS_SMALL:-4000}
 warm_small=${WARM_SMALL:-2000}
-steps_big=${STEPS_BIG:-20}
+steps_big=${STEPS_BIG:-40}
 repeat=${REPEAT:-3}
 replica=${REPLICA:-10}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -61,7 +62,7 @@ run_lammps() { # ranks rep steps warm -> "wall_ns cpu_percent atoms peak_rss_mib
   # --bind-to none: bound to one core, a rank shares it with the .NET runtime's threads and, on a shared machine,
   # with everything else scheduled there (measured 3x slower at 96 atoms under load 30).
   # GNU time writes each rank's peak resident set (KiB) to its own file.
-  (cd "$work" && mpirun --bind-to none -np "$ranks" sh -c '/usr/bin/time -f %M -o rss-$OMPI_COMM_WORLD_RANK.txt "$@"' rank \
+  (cd "$work" && MLD_LAMMPS_TIMING=1 mpirun -x MLD_LAMMPS_TIMING --bind-to none -np "$ranks" sh -c '/usr/bin/time -f %M -o rss-$OMPI_COMM_WORLD_RANK.txt "$@"' rank \
       dotnet "$mld_dll" lammps "$model" -in in.perf $EXTRA -var rep "$rep" -var comm "$comm" -var steps "$steps" -var warm "$warm" > "$log" 2>&1)
   # "Loop time of T on P procs for S steps with N atoms", then "C% CPU use with ..."
   local loop cpu
@@ -78,15 +79,18 @@ echo "repeat $k of $repeat: in-process (mld bench, 1 thread), then mld lammps ..
 mld bench --model "$model" --replicas "1,$replica" --threads 1 --seconds 2 --json > "$work/bench-$k.json"
 # The small box warms up for WARM_SMALL steps and is timed over STEPS_SMALL: a 96-atom step takes ~0.2 ms, so the old
 # 500 + 500 steps were a tenth of a second each, short against the tiered JIT's settling and the machine's noise.
-# The big one warms up for 5 steps and is timed over 20 (was 3 and 5: a steadier figure, ~10 s a run).
+# The big one warms up for 5 steps and is timed over 40 (was 3 and 5, then 20: rounds of 20 steps gave 2-rank speed-ups of
+# 1.30 to 2.35 on an idle machine, and a list build costs about a step, so a short window counts builds, not steps).
 s1=$(run_lammps 1 1 "$steps_small" "$warm_small"); s2=$(run_lammps 2 1 "$steps_small" "$warm_small")
 b1=$(run_lammps 1 "$replica" "$steps_big" 5); b2=$(run_lammps 2 "$replica" "$steps_big" 5)
 samples+=("$work/bench-$k.json|$s1|$s2|$b1|$b2")
+# The timed run's breakdown per rank (the second run command, line 9 of in.perf).
+grep -h "timing: in.perf:9" "$work/lammps-1-$replica.log" "$work/lammps-2-$replica.log" > "$work/timing-$k.txt" || true
 done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out="integration/lammps/perf-$(date -u +%Y-%m-%dT%H%MZ).json"
-python3 - "$model" "$load" "${samples[@]}" > "$out.tmp" <<'PY'
+WORK_DIR="$work" python3 - "$model" "$load" "${samples[@]}" > "$out.tmp" <<'PY'
 import json, os, statistics, sys
 model, load = sys.argv[1], sys.argv[2]
 def rows(node):
@@ -110,7 +114,9 @@ for sample in sys.argv[3:]:
     s1, s2, b1, b2 = (lammps(t) for t in runs)
     repeats.append((inproc, ((s1, s2), (b1, b2))))
 median = lambda xs: round(statistics.median(xs), 3)
-result = {"model": model, "loadAverage": load, "extraOptions": os.environ.get("EXTRA", ""), "repeats": len(repeats),
+timing = [line.strip() for k in range(1, len(sys.argv) - 2) for line in open(os.path.join(os.environ["WORK_DIR"], f"timing-{k}.txt"))] \
+    if os.environ.get("WORK_DIR") else []
+result = {"model": model, "loadAverage": load, "timingBigBox": timing, "extraOptions": os.environ.get("EXTRA", ""), "repeats": len(repeats),
           "note": "each figure: the median over the repeats; ratios are taken within a repeat (runs minutes apart), then the median", "rows": []}
 for size in range(2):
     per = []

@@ -12,6 +12,7 @@ public static class Probe
         if (args.Length > 0 && args[0] == "learned") return Learned(args[1..]);
         if (args.Length > 0 && args[0] == "model") return ModelFile(args[1..]);
         if (args.Length > 0 && args[0] == "domain") return Domain(args[1..]);
+        if (args.Length > 0 && args[0] == "slab") return DomainBenchmarks.Slab(args[1..]);
         if (args.Length > 0 && args[0] == "calls")
         {
             // A fixed number of agent-mode evaluations after warm-up: `perf stat` the difference of two

@@ -141,4 +141,7 @@ public interface IDomainForceField
     /// </summary>
     void ComputeDomainWithGhostReactions(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ReadOnlySpan<int> owners, ForceResult result)
         => throw new NotSupportedException($"{GetType().Name} does not hand back ghost reactions");
+
+    /// <summary>Counters of the domain evaluations since the last call (list builds, time per part), one line for diagnosis; null if none kept.</summary>
+    string? TakeDomainStatistics() => null;
 }

@@ -36,36 +36,86 @@ public sealed unsafe partial class LammpsRun
     }
 
     /// <summary>
-    /// LAMMPS's reverse communication, by atom ID: every rank adds its ghosts' reactions at their IDs, one sum over the
-    /// ranks, and each rank adds what arrived at its own atoms' IDs. Dense (3 doubles per atom of the system): the
-    /// library interface does not say which rank owns a ghost, and on 2–64 ranks this costs less than evaluating the
-    /// ghosts' losses. Every rank calls it every step (a collective).
+    /// LAMMPS's reverse communication, by atom ID: the reactions on this rank's ghosts that are images of other ranks'
+    /// atoms reach the ranks that own those IDs. The library interface does not say which rank owns a ghost, so every
+    /// rank gets every rank's list: sparse, (ID, fx, fy, fz) per such ghost (MPI_Allgatherv), when all the lists
+    /// together are shorter than the dense form, 3 doubles per atom of the system summed over the ranks (MPI_Allreduce),
+    /// which wins on many small domains. One gather of each rank's list length and largest ID picks the form, the same
+    /// on every rank. Every rank calls it every step (collectives).
     /// </summary>
     private void SendGhostReactions(int nlocal, int n)
     {
-        long top = 0;
         void* ids = null;
-        if (n > 0)
+        if (n > 0) fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
+        long top = 0;
+        int entries = 0;
+        for (int i = 0; i < n; i++) top = Math.Max(top, Tag(ids, i));
+        for (int i = nlocal; i < n; i++) if (_owners[i] < 0) entries++;
+        if (_headers.Length != 2 * _size) { _headers = new double[2 * _size]; _counts = new int[_size]; _offsets = new int[_size]; }
+        Span<double> header = [entries, top];
+        _timer?.Mark(StepTimer.Part.ReactionsPack);
+        _mpi!.Gather(header, _headers);
+        _timer?.Mark(StepTimer.Part.Wait);
+        long total = 0, largest = 0;
+        for (int r = 0; r < _size; r++) { total += (long)_headers[2 * r]; largest = Math.Max(largest, (long)_headers[2 * r + 1]); }
+        bool sparse = _exchange switch { "sparse" => true, "dense" => false, _ => 4 * total < 3 * largest };
+        if (sparse) { SendSparse(nlocal, n, ids, entries, total); _sparseSteps++; }
+        else { SendDense(nlocal, n, ids, 3 * largest); _denseSteps++; }
+    }
+
+    private void SendSparse(int nlocal, int n, void* ids, int entries, long total)
+    {
+        if (4 * total > Array.MaxLength) throw new DataException($"{total} ghost reactions: too many for the exchange; give --ghost-losses");
+        var forces = _result.Forces;
+        if (_send.Length < 4 * entries) _send = new double[4 * entries + 4 * entries / 4];
+        if (_receive.Length < 4 * total) _receive = new double[4 * total + 4 * total / 4];
+        int at = 0;
+        for (int i = nlocal; i < n; i++)
         {
-            fixed (byte* p = _id) ids = _lib.ExtractAtom(_handle, p);
-            for (int i = 0; i < n; i++) top = Math.Max(top, Tag(ids, i));
+            if (_owners[i] >= 0) continue; // an image of this rank's own atom: folded already
+            _send[at] = Tag(ids, i); _send[at + 1] = forces[3 * i]; _send[at + 2] = forces[3 * i + 1]; _send[at + 3] = forces[3 * i + 2];
+            at += 4;
         }
-        long length = 3 * (long)_mpi!.Max(top);
+        for (int r = 0, offset = 0; r < _size; r++) { _counts[r] = 4 * (int)_headers[2 * r]; _offsets[r] = offset; offset += _counts[r]; }
+        _timer?.Mark(StepTimer.Part.ReactionsPack);
+        _mpi!.Gather(_send, 4 * entries, _receive, _counts, _offsets);
+        _timer?.Mark(StepTimer.Part.ReactionsSum);
+        // Rank order, then each rank's ghost order: the same sums on every run.
+        for (int r = 0; r < _size; r++)
+        {
+            if (r == _rank) continue;
+            for (int e = _offsets[r], end = e + _counts[r]; e < end; e += 4)
+            {
+                long tag = (long)_receive[e];
+                int local = tag < _localOfTag.Length ? _localOfTag[tag] - 1 : -1;
+                if (local < 0) continue; // owned by a third rank
+                forces[3 * local] += _receive[e + 1]; forces[3 * local + 1] += _receive[e + 2]; forces[3 * local + 2] += _receive[e + 3];
+            }
+        }
+        _timer?.Mark(StepTimer.Part.ReactionsUnpack);
+    }
+
+    private void SendDense(int nlocal, int n, void* ids, long length)
+    {
         if (length > Array.MaxLength) throw new DataException($"atom IDs up to {length / 3}: too many for the ghost-reaction exchange; give --ghost-losses");
-        if (_send.Length != length) { _send = new double[length]; _receive = new double[length]; }
-        else Array.Clear(_send);
+        if (_send.Length < length) _send = new double[length];
+        else Array.Clear(_send, 0, (int)length);
+        if (_receive.Length < length) _receive = new double[length];
         var forces = _result.Forces;
         for (int i = nlocal; i < n; i++)
         {
             long at = 3 * (Tag(ids, i) - 1);
             _send[at] += forces[3 * i]; _send[at + 1] += forces[3 * i + 1]; _send[at + 2] += forces[3 * i + 2];
         }
-        _mpi.Sum(_send, _receive);
+        _timer?.Mark(StepTimer.Part.ReactionsPack);
+        _mpi!.Sum(_send, _receive, length);
+        _timer?.Mark(StepTimer.Part.ReactionsSum);
         for (int i = 0; i < nlocal; i++)
         {
             long at = 3 * (Tag(ids, i) - 1);
             forces[3 * i] += _receive[at]; forces[3 * i + 1] += _receive[at + 1]; forces[3 * i + 2] += _receive[at + 2];
         }
+        _timer?.Mark(StepTimer.Part.ReactionsUnpack);
     }
 
     /// <summary>For each ghost, the local atom it is an image of (same tag), or −1 when another rank owns it (or atoms have no IDs). False without IDs.</summary>
@@ -86,11 +136,12 @@ public sealed unsafe partial class LammpsRun
         long max = 0;
         for (int i = 0; i < n; i++) max = Math.Max(max, Tag(ids, i));
         if (max == 0) { Array.Fill(_owners, -1, 0, n); return false; }
+        // Kept until the IDs change again: the sparse ghost-reaction exchange maps the IDs it receives with it.
         if (_localOfTag.Length <= max) _localOfTag = new int[max + 1 + max / 4];
+        else Array.Clear(_localOfTag);
         for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = i + 1;
         for (int i = 0; i < nlocal; i++) _owners[i] = -1;
         for (int i = nlocal; i < n; i++) _owners[i] = _localOfTag[Tag(ids, i)] - 1;
-        for (int i = 0; i < nlocal; i++) _localOfTag[Tag(ids, i)] = 0;
         return true;
     }
 
@@ -157,9 +208,11 @@ public sealed unsafe partial class LammpsRun
 
     private void Forces(long step, int nlocal, nint tag, nint x, nint f)
     {
+        _timer?.BeginStep();
         int nghost;
         fixed (byte* g = _nghost) nghost = *(int*)_lib.ExtractGlobal(_handle, g);
         int n = nlocal + nghost;
+        _timedAtoms = (nlocal, nghost);
         if (_species.Length < n) { _species = new Species[Math.Max(n, _species.Length * 5 / 4)]; _lastTypes = []; }
         int* type;
         fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
@@ -169,6 +222,7 @@ public sealed unsafe partial class LammpsRun
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
             bool tagged = Owners(nlocal, n);
+            _timer?.Mark(StepTimer.Part.Prepare);
             // One rank of a periodic box: every ghost is an image of an owned atom, so the owned atoms and the box are the
             // whole system, evaluated as in-process (no ghosts, no per-ghost passes).
             if (_size == 1 && tagged && _forceField is IForceField whole && PeriodicCell() is { } cell)
@@ -181,6 +235,7 @@ public sealed unsafe partial class LammpsRun
             else _forceField.ComputeDomain(_species.AsSpan(0, n), positions, nlocal, _owners.AsSpan(0, n), _result);
         }
         else _result.Clear();
+        _timer?.Mark(StepTimer.Part.Evaluate);
         if (SendsGhostReactions && _size > 1) SendGhostReactions(nlocal, n);
         if (n > 0) new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
         var w = _result.Virial;
@@ -195,6 +250,7 @@ public sealed unsafe partial class LammpsRun
         if (signal > _largest.Value)
             _largest = (signal, step, tag == 0 ? _result.ExtrapolationAtom + 1 : Tag((void*)tag, _result.ExtrapolationAtom), _result.ExtrapolationInvariant);
         if (_size > 1) _mpi?.Sum(_stepSums);
+        _timer?.Mark(StepTimer.Part.StepSums);
         double energy = _stepSums[6];
         _evaluations++;
         if (_stepSums[7] > 0) _outside++;
@@ -204,5 +260,6 @@ public sealed unsafe partial class LammpsRun
             _lib.FixExternalSetEnergyGlobal(_handle, id, energy);
             fixed (double* v = _stepSums) _lib.FixExternalSetVirialGlobal(_handle, id, v);
         }
+        _timer?.EndStep();
     }
 }

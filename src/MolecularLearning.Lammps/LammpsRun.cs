@@ -61,7 +61,14 @@ public sealed unsafe partial class LammpsRun
     private Cell? _cell;
     private bool _boxVaries;                  // the box changed after the first evaluation: one rank uses the domain path too
     private GCHandle _self;
-    private double[] _send = [], _receive = []; // ghost reactions by atom ID (3 per atom), summed over ranks
+    private double[] _send = [], _receive = []; // ghost reactions: by atom ID (dense) or as (ID, fx, fy, fz) lists (sparse)
+    private double[] _headers = [];           // per rank: its sparse list's length and its largest atom ID
+    private int[] _counts = [], _offsets = []; // per rank: doubles in its sparse list and where they land
+    // MLD_LAMMPS_EXCHANGE=sparse|dense forces one form of the ghost-reaction exchange (tests, measurements); else the shorter.
+    private readonly string? _exchange = Environment.GetEnvironmentVariable("MLD_LAMMPS_EXCHANGE");
+    private long _sparseSteps, _denseSteps;   // steps of the current run command that took each form
+    private readonly StepTimer? _timer = StepTimer.FromEnvironment(); // MLD_LAMMPS_TIMING=1: where a rank's time goes
+    private (int Owned, int Ghosts) _timedAtoms;
 
     public LammpsRun(LammpsLibrary library, IDomainForceField forceField, IReadOnlyList<Species> modelSpecies, LammpsRunOptions options)
     {
@@ -70,6 +77,8 @@ public sealed unsafe partial class LammpsRun
         _modelSpecies = modelSpecies;
         _options = options;
         _fixId = LammpsLibrary.Utf8(options.FixId);
+        if (_exchange is not (null or "" or "auto" or "sparse" or "dense"))
+            throw new DataException($"MLD_LAMMPS_EXCHANGE={_exchange}: expected sparse, dense or auto");
     }
 
     /// <summary>
@@ -163,8 +172,13 @@ public sealed unsafe partial class LammpsRun
                     if (code != 0) return code;
                     _evaluations = _outside = 0;
                     _largest = default;
+                    _timer?.BeginRun();
                     fixed (byte* p = LammpsLibrary.Utf8(text)) _lib.Command(_handle, p);
                     if (LastError(where) is { } failed) return failed;
+                    if (_timer is not null)
+                        Console.Error.WriteLine(_timer.Summary(where, _rank, _timedAtoms.Owned, _timedAtoms.Ghosts,
+                            $"ghost reactions: {_sparseSteps} sparse, {_denseSteps} dense; " + _forceField.TakeDomainStatistics()));
+                    _sparseSteps = _denseSteps = 0;
                     ReportExtrapolation(where);
                     continue;
                 }

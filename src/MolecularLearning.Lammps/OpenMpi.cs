@@ -13,6 +13,8 @@ public sealed unsafe class OpenMpi
 {
     private readonly delegate* unmanaged[Cdecl]<void*, void*, int, nint, nint, nint, int> _allreduce;
     private readonly delegate* unmanaged[Cdecl]<nint, int, int> _abort;
+    private readonly delegate* unmanaged[Cdecl]<void*, int, nint, void*, int, nint, nint, int> _allgather;
+    private readonly delegate* unmanaged[Cdecl]<void*, int, nint, void*, int*, int*, nint, nint, int> _allgatherv;
     private readonly nint _comm, _double, _sum, _max;
 
     private OpenMpi(nint library, int fortranComm)
@@ -22,6 +24,8 @@ public sealed unsafe class OpenMpi
             : throw new DataException($"libmpi.so.40: has no {name}: mld lammps supports LAMMPS built with Open MPI");
         _allreduce = (delegate* unmanaged[Cdecl]<void*, void*, int, nint, nint, nint, int>)Get("MPI_Allreduce");
         _abort = (delegate* unmanaged[Cdecl]<nint, int, int>)Get("MPI_Abort");
+        _allgather = (delegate* unmanaged[Cdecl]<void*, int, nint, void*, int, nint, nint, int>)Get("MPI_Allgather");
+        _allgatherv = (delegate* unmanaged[Cdecl]<void*, int, nint, void*, int*, int*, nint, nint, int>)Get("MPI_Allgatherv");
         var f2c = (delegate* unmanaged[Cdecl]<int, nint>)Get("MPI_Comm_f2c");
         _comm = f2c(fortranComm);
         _double = Get("ompi_mpi_double");
@@ -67,13 +71,37 @@ public sealed unsafe class OpenMpi
     public void Sum(double[] send, double[] receive)
     {
         if (receive.Length != send.Length) throw new ArgumentException("send and receive differ in length");
-        for (long at = 0; at < send.Length; at += Chunk)
+        Sum(send, receive, send.Length);
+    }
+
+    /// <summary>As above, for the first <paramref name="length"/> values.</summary>
+    public void Sum(double[] send, double[] receive, long length)
+    {
+        if (send.Length < length || receive.Length < length) throw new ArgumentException($"{length} values: send or receive is shorter");
+        for (long at = 0; at < length; at += Chunk)
         {
-            int count = (int)Math.Min(Chunk, send.Length - at);
+            int count = (int)Math.Min(Chunk, length - at);
             int rc;
             fixed (double* v = &send[at]) fixed (double* t = &receive[at]) rc = _allreduce(v, t, count, _double, _sum, _comm);
             if (rc != 0) throw new InvalidOperationException($"MPI_Allreduce failed ({rc})");
         }
+    }
+
+    /// <summary><paramref name="receive"/>[r·k .. r·k + k) = rank r's <paramref name="send"/> (k values each; MPI_Allgather).</summary>
+    public void Gather(ReadOnlySpan<double> send, Span<double> receive)
+    {
+        int rc;
+        fixed (double* v = send) fixed (double* t = receive) rc = _allgather(v, send.Length, _double, t, send.Length, _double, _comm);
+        if (rc != 0) throw new InvalidOperationException($"MPI_Allgather failed ({rc})");
+    }
+
+    /// <summary>Every rank's <paramref name="send"/>[0, count) at <paramref name="offsets"/>[rank] in <paramref name="receive"/> (MPI_Allgatherv; counts[r] from rank r).</summary>
+    public void Gather(double[] send, int count, double[] receive, int[] counts, int[] offsets)
+    {
+        int rc;
+        fixed (double* v = send) fixed (double* t = receive) fixed (int* c = counts) fixed (int* o = offsets)
+            rc = _allgatherv(v, count, _double, t, c, o, _double, _comm);
+        if (rc != 0) throw new InvalidOperationException($"MPI_Allgatherv failed ({rc})");
     }
 
     /// <summary>MPI counts are ints: large exchanges go in pieces.</summary>

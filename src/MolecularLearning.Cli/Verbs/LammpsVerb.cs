@@ -46,7 +46,9 @@ public sealed class LammpsVerb : IVerb
             foreach (var name in names)
                 if (!Elements.TryGet(name, out var s) || !model.Species.Contains(s))
                     throw new DataException($"--types: {name} is not a species of {modelPath} ({string.Join(", ", model.Species.Select(x => x.Symbol))})");
-        // One thread per rank: MPI ranks are the parallelism.
+        // One thread per rank: MPI ranks are the parallelism. The neighbour-list builds run on the shared team too, which
+        // otherwise has a worker per core in every rank (64 ranks on 64 cores: 64 x 64 threads); MLD_THREADS overrides.
+        if (Environment.GetEnvironmentVariable("MLD_THREADS") is null) ParallelRunner.Shared.MaxWorkers = 1;
         var forceField = model.CreateForceField(skin: 0.5, maxThreads: 1);
         return new LammpsRun(library, forceField, model.Species, options).Run(Console.Out);
     }

@@ -45,6 +45,21 @@ public sealed partial class LearnedForceField : IDomainForceField
         public readonly double[] GhostVirial = new double[9];
         public int Owned = -1, Agents;
         public bool Reactions;           // ghost losses replaced by handing the ghosts' reactions back
+        // Diagnosis (TakeDomainStatistics): evaluations, list builds and wall ticks per part since the last take.
+        public long Calls, Builds;
+        public readonly long[] Ticks = new long[5]; // prepare (types, owners, reorder, check), build, refresh, owned agents, fold + ghost agents + copy
+    }
+
+    /// <inheritdoc/>
+    public string? TakeDomainStatistics()
+    {
+        if (_domain is not { } d || d.Calls == 0) return null;
+        double ms(long t) => t * 1e3 / System.Diagnostics.Stopwatch.Frequency / d.Calls;
+        var line = $"domain: {d.Calls} evaluations, {d.Builds} list builds; ms per evaluation (wall): prepare {ms(d.Ticks[0]):0.00}, " +
+            $"build {ms(d.Ticks[1]):0.00}, refresh {ms(d.Ticks[2]):0.00}, agents {ms(d.Ticks[3]):0.00}, fold/ghosts/copy {ms(d.Ticks[4]):0.00}";
+        d.Calls = d.Builds = 0;
+        Array.Clear(d.Ticks);
+        return line;
     }
 
     public void ComputeDomain(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, int owned, ForceResult result)
@@ -70,6 +85,8 @@ public sealed partial class LearnedForceField : IDomainForceField
         result.Clear();
         if (owned == 0) return;
         var d = _domain ??= new DomainState(_newBackend());
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        d.Calls++;
         bool conservative = _model.Mode == ForceMode.Conservative;
         bool rebuild = d.CallerTypes.Length != n || d.Owned != owned || d.Reactions != reactions;
         d.Reactions = reactions;
@@ -89,8 +106,12 @@ public sealed partial class LearnedForceField : IDomainForceField
             Reorder(d, positions, n);
             rebuild = d.List.NeedsRebuild(d.Positions.AsSpan(0, 3 * n), null);
         }
-        if (rebuild) BuildDomain(d, positions, n, owned, conservative);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        d.Ticks[0] += t1 - t0;
+        if (rebuild) { BuildDomain(d, positions, n, owned, conservative); d.Builds++; }
         else d.Backend.Refresh(d.List, d.Positions.AsSpan(0, 3 * n));
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        d.Ticks[rebuild ? 1 : 2] += t2 - t1;
         d.Backend.EnsureWorkers(1);
         var forces = d.Forces;
         Array.Clear(forces, 0, 3 * n);
@@ -98,12 +119,15 @@ public sealed partial class LearnedForceField : IDomainForceField
         result.Energy = d.Backend.Run(0, owned, 0, d.List, d.Types, forces, conservative, result.Virial, CancellationToken.None,
             _watch ? d.Extrapolation : null, _watch ? d.ExtrapolationInvariant : null);
         if (_watch) DomainSignal(d, owned, result);
+        long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+        d.Ticks[3] += t3 - t2;
         if (conservative) Fold(d, forces, owned, n);
         // The needed ghosts' losses count for the owned atoms' forces only: their energy and virial are their owners'.
         if (conservative && d.Agents > owned)
             d.Backend.Run(owned, d.Agents, 0, d.List, d.Types, forces, conservative, d.GhostVirial, CancellationToken.None);
         // Owned atoms keep their indices; with reactions no ghost is needed, so the evaluation order is the caller's.
         forces.AsSpan(0, 3 * (reactions ? n : owned)).CopyTo(result.Forces);
+        d.Ticks[4] += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
     }
 
     private void BuildDomain(DomainState d, ReadOnlySpan<double> positions, int n, int owned, bool conservative)
