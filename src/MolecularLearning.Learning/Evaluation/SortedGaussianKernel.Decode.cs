@@ -30,7 +30,7 @@ internal sealed partial class SortedGaussianKernel<V>
             int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
             s.GroupBase[t] = at;
             int m = Avx2.IsSupported && Avx512F.VL.IsSupported ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
-                : Vector256.IsHardwareAccelerated && Avx.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
+                : Avx2.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
                 : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
             s.GroupCount[t] = m - at;
             int end = at + (m - at + W - 1) / W * W;
@@ -139,16 +139,21 @@ internal sealed partial class SortedGaussianKernel<V>
 
     /// <summary>
     /// <see cref="DecodeWide"/>'s four-at-a-time loop without AVX-512 (AVX2 machines): the same loads and transpose, then
-    /// every lane stored and the slot advanced by the lanes kept, as <see cref="DecodeScalar"/> (no compress before AVX-512).
+    /// compress emulated by a permutation per keep mask (<see cref="DecodeTables"/>): every lane stored, the kept ones first,
+    /// and the slot advanced by the lanes kept. Storing lane by lane cost as much as the scalar decode.
     /// </summary>
     private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
-        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k)) throw new IndexOutOfRangeException();
+        // Whole vectors are stored at m ≤ at + (entries done): every array needs at + (k1 − k) slots.
+        int need = at + (k1 - k);
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < need || s.Dx.Length < need || s.Dy.Length < need || s.Dz.Length < need || s.R2.Length < need)
+            throw new IndexOutOfRangeException();
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector256.Create(_rcList2);
         fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
         fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        fixed (int* pairs = DecodeTables.Pairs) fixed (int* lanes = DecodeTables.Lanes)
         {
             var ui = Vector256.Load(pu + 4 * i);
             for (; k + 4 <= k1; k += 4)
@@ -168,14 +173,44 @@ internal sealed partial class SortedGaussianKernel<V>
                 var y = Avx.Permute2x128(t1, t3, 0x20);
                 var r2 = x * x + y * y + z * z;
                 uint keep = Vector256.LessThan(r2, rc2).ExtractMostSignificantBits();
-                if (keep == 0) continue;
-                dx[m] = x.GetElement(0); dy[m] = y.GetElement(0); dz[m] = z.GetElement(0); r2s[m] = r2.GetElement(0); atom[m] = j0; m += (int)(keep & 1);
-                dx[m] = x.GetElement(1); dy[m] = y.GetElement(1); dz[m] = z.GetElement(1); r2s[m] = r2.GetElement(1); atom[m] = j1; m += (int)((keep >> 1) & 1);
-                dx[m] = x.GetElement(2); dy[m] = y.GetElement(2); dz[m] = z.GetElement(2); r2s[m] = r2.GetElement(2); atom[m] = j2; m += (int)((keep >> 2) & 1);
-                dx[m] = x.GetElement(3); dy[m] = y.GetElement(3); dz[m] = z.GetElement(3); r2s[m] = r2.GetElement(3); atom[m] = j3; m += (int)(keep >> 3);
+                var perm = Vector256.Load(pairs + 8 * keep);
+                Avx2.PermuteVar8x32(x.AsSingle(), perm).AsDouble().Store(dx + m);
+                Avx2.PermuteVar8x32(y.AsSingle(), perm).AsDouble().Store(dy + m);
+                Avx2.PermuteVar8x32(z.AsSingle(), perm).AsDouble().Store(dz + m);
+                Avx2.PermuteVar8x32(r2.AsSingle(), perm).AsDouble().Store(r2s + m);
+                Avx.PermuteVar(Vector128.Load(pj + k).AsSingle(), Vector128.Load(lanes + 4 * keep)).AsInt32().Store(atom + m);
+                m += BitOperations.PopCount(keep);
             }
         }
         return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+}
+
+/// <summary>Compress by permutation where the CPU has no compress instruction: per mask of kept lanes, the kept lanes first.</summary>
+internal static class DecodeTables
+{
+    /// <summary>16 masks of four lanes × 8 int32 indices moving the kept doubles (pairs of int32) to the front (vpermd).</summary>
+    public static readonly int[] Pairs = Build(pairs: true);
+
+    /// <summary>16 masks × 4 int32 indices moving the kept int32 lanes to the front (vpermilps).</summary>
+    public static readonly int[] Lanes = Build(pairs: false);
+
+    private static int[] Build(bool pairs)
+    {
+        int width = pairs ? 8 : 4;
+        var table = new int[16 * width];
+        for (int mask = 0; mask < 16; mask++)
+        {
+            int at = 0;
+            for (int lane = 0; lane < 4; lane++)
+            {
+                if ((mask >> lane & 1) == 0) continue;
+                if (pairs) { table[mask * 8 + 2 * at] = 2 * lane; table[mask * 8 + 2 * at + 1] = 2 * lane + 1; }
+                else table[mask * 4 + at] = lane;
+                at++;
+            }
+        }
+        return table;
     }
 }
 
