@@ -269,9 +269,25 @@ internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
     {
-        if (!Avx512F.VL.IsSupported) return Simd.PackBelowByLanes<Simd256>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
         var lanes = Vector256.Create(0L, 1, 2, 3);
         var vt = Vector256.Create(limit);
+        if (!Avx512F.VL.IsSupported)
+        {
+            if (!Avx2.IsSupported) return Simd.PackBelowByLanes<Simd256>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
+            // AVX2: compress by the permutation of the kept lanes (DecodeTables), whole vectors stored.
+            ref int pairs = ref MemoryMarshal.GetArrayDataReference(DecodeTables.Pairs);
+            for (int b = e0; b < end; b += 4)
+            {
+                var r = Vector256.LoadUnsafe(ref rs, (nuint)b);
+                uint below = Vector256.LessThan(r, vt).ExtractMostSignificantBits();
+                if (below == 0) continue;
+                var perm = Vector256.LoadUnsafe(ref pairs, (nuint)(8 * below));
+                Avx2.PermuteVar8x32(r.AsInt32(), perm).AsDouble().StoreUnsafe(ref packedR, (nuint)c);
+                Avx2.PermuteVar8x32((lanes + Vector256.Create((long)b)).AsInt32(), perm).AsInt64().StoreUnsafe(ref packedEntry, (nuint)c);
+                c += BitOperations.PopCount(below);
+            }
+            return c;
+        }
         for (int b = e0; b < end; b += 4)
         {
             var r = Vector256.LoadUnsafe(ref rs, (nuint)b);
