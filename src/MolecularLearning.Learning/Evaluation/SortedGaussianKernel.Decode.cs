@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using MolecularLearning.Core;
 
 namespace MolecularLearning.Learning;
 
-/// <summary>The compact neighbour row of one agent decoded into the structure-of-arrays scratch, species by species (AVX-512, AVX or scalar).</summary>
+/// <summary>The compact neighbour row of one agent decoded into the structure-of-arrays scratch, species by species (AVX-512, AVX2, 128-bit or scalar).</summary>
 internal sealed partial class SortedGaussianKernel<V>
 {
     /// <summary>
@@ -30,7 +31,8 @@ internal sealed partial class SortedGaussianKernel<V>
             int k0 = list.GroupStart(i, t), k1 = list.GroupStart(i, t + 1);
             s.GroupBase[t] = at;
             int m = Avx2.IsSupported && Avx512F.VL.IsSupported ? DecodeWide(i, k0, k1, at, index, image, u, img, s)
-                : Vector256.IsHardwareAccelerated && Avx.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
+                : Avx2.IsSupported ? DecodeAvx(i, k0, k1, at, index, image, u, img, s)
+                : Vector128.IsHardwareAccelerated ? DecodePairs(i, k0, k1, at, index, image, u, img, s)
                 : DecodeScalar(i, k0, k1, at, index, image, u, img, s);
             s.GroupCount[t] = m - at;
             int end = at + (m - at + W - 1) / W * W;
@@ -139,16 +141,21 @@ internal sealed partial class SortedGaussianKernel<V>
 
     /// <summary>
     /// <see cref="DecodeWide"/>'s four-at-a-time loop without AVX-512 (AVX2 machines): the same loads and transpose, then
-    /// every lane stored and the slot advanced by the lanes kept, as <see cref="DecodeScalar"/> (no compress before AVX-512).
+    /// compress emulated by a permutation per keep mask (<see cref="DecodeTables"/>): every lane stored, the kept ones first,
+    /// and the slot advanced by the lanes kept. Storing lane by lane cost as much as the scalar decode.
     /// </summary>
     private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
-        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k)) throw new IndexOutOfRangeException();
+        // Whole vectors are stored at m ≤ at + (entries done): every array needs at + (k1 − k) slots.
+        int need = at + (k1 - k);
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < need || s.Dx.Length < need || s.Dy.Length < need || s.Dz.Length < need || s.R2.Length < need)
+            throw new IndexOutOfRangeException();
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector256.Create(_rcList2);
         fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
         fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        fixed (int* pairs = DecodeTables.Pairs) fixed (int* lanes = DecodeTables.Lanes)
         {
             var ui = Vector256.Load(pu + 4 * i);
             for (; k + 4 <= k1; k += 4)
@@ -168,14 +175,94 @@ internal sealed partial class SortedGaussianKernel<V>
                 var y = Avx.Permute2x128(t1, t3, 0x20);
                 var r2 = x * x + y * y + z * z;
                 uint keep = Vector256.LessThan(r2, rc2).ExtractMostSignificantBits();
-                if (keep == 0) continue;
-                dx[m] = x.GetElement(0); dy[m] = y.GetElement(0); dz[m] = z.GetElement(0); r2s[m] = r2.GetElement(0); atom[m] = j0; m += (int)(keep & 1);
-                dx[m] = x.GetElement(1); dy[m] = y.GetElement(1); dz[m] = z.GetElement(1); r2s[m] = r2.GetElement(1); atom[m] = j1; m += (int)((keep >> 1) & 1);
-                dx[m] = x.GetElement(2); dy[m] = y.GetElement(2); dz[m] = z.GetElement(2); r2s[m] = r2.GetElement(2); atom[m] = j2; m += (int)((keep >> 2) & 1);
-                dx[m] = x.GetElement(3); dy[m] = y.GetElement(3); dz[m] = z.GetElement(3); r2s[m] = r2.GetElement(3); atom[m] = j3; m += (int)(keep >> 3);
+                var perm = Vector256.Load(pairs + 8 * keep);
+                Avx2.PermuteVar8x32(x.AsSingle(), perm).AsDouble().Store(dx + m);
+                Avx2.PermuteVar8x32(y.AsSingle(), perm).AsDouble().Store(dy + m);
+                Avx2.PermuteVar8x32(z.AsSingle(), perm).AsDouble().Store(dz + m);
+                Avx2.PermuteVar8x32(r2.AsSingle(), perm).AsDouble().Store(r2s + m);
+                Avx.PermuteVar(Vector128.Load(pj + k).AsSingle(), Vector128.Load(lanes + 4 * keep)).AsInt32().Store(atom + m);
+                m += BitOperations.PopCount(keep);
             }
         }
         return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+
+    /// <summary>
+    /// <see cref="DecodeScalar"/> two entries at a time on 128-bit vectors without AVX2 (SSE, NEON): each neighbour's (x, y)
+    /// and (z, 0) are two loads, transposed into x, y, z pairs; both lanes stored, lane 1 moved down when only it is kept.
+    /// </summary>
+    private unsafe int DecodePairs(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        // Both lanes are stored at m ≤ at + (entries done): every array needs at + (k1 − k) slots.
+        int need = at + (k1 - k);
+        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < need || s.Dx.Length < need || s.Dy.Length < need || s.Dz.Length < need || s.R2.Length < need)
+            throw new IndexOutOfRangeException();
+        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
+        int m = at;
+        var rc2 = Vector128.Create(_rcList2);
+        fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
+        fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
+        {
+            var uxy = Vector128.Load(pu + 4 * i);
+            var uz = Vector128.Load(pu + 4 * i + 2);
+            for (; k + 2 <= k1; k += 2)
+            {
+                int j0 = pj[k], j1 = pj[k + 1], c0 = pc[k], c1 = pc[k + 1];
+                if ((uint)j0 >= n || (uint)j1 >= n || (uint)c0 >= codes || (uint)c1 >= codes) throw new IndexOutOfRangeException();
+                // (x_j + S_c) − x_i, as the scalar loop adds them.
+                var a0 = Vector128.Load(pu + 4 * j0) + Vector128.Load(ps + 4 * c0) - uxy;
+                var a1 = Vector128.Load(pu + 4 * j1) + Vector128.Load(ps + 4 * c1) - uxy;
+                var b0 = Vector128.Load(pu + 4 * j0 + 2) + Vector128.Load(ps + 4 * c0 + 2) - uz;
+                var b1 = Vector128.Load(pu + 4 * j1 + 2) + Vector128.Load(ps + 4 * c1 + 2) - uz;
+                var x = Low(a0, a1); var y = High(a0, a1); var z = Low(b0, b1);
+                var r2 = x * x + y * y + z * z;
+                uint keep = Vector128.LessThan(r2, rc2).ExtractMostSignificantBits();
+                var down = Vector128.Create(keep == 2 ? -1L : 0L).AsDouble(); // only lane 1 kept: it goes to lane 0
+                Vector128.ConditionalSelect(down, High(x, x), x).Store(dx + m);
+                Vector128.ConditionalSelect(down, High(y, y), y).Store(dy + m);
+                Vector128.ConditionalSelect(down, High(z, z), z).Store(dz + m);
+                Vector128.ConditionalSelect(down, High(r2, r2), r2).Store(r2s + m);
+                atom[m] = keep == 2 ? j1 : j0; atom[m + 1] = j1;
+                m += BitOperations.PopCount(keep);
+            }
+        }
+        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<double> Low(Vector128<double> a, Vector128<double> b) =>
+        Sse2.IsSupported ? Sse2.UnpackLow(a, b) : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipLow(a, b) : Vector128.Create(a.ToScalar(), b.ToScalar());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<double> High(Vector128<double> a, Vector128<double> b) =>
+        Sse2.IsSupported ? Sse2.UnpackHigh(a, b) : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipHigh(a, b) : Vector128.Create(a.GetElement(1), b.GetElement(1));
+}
+
+/// <summary>Compress by permutation where the CPU has no compress instruction: per mask of kept lanes, the kept lanes first.</summary>
+internal static class DecodeTables
+{
+    /// <summary>16 masks of four lanes × 8 int32 indices moving the kept doubles (pairs of int32) to the front (vpermd).</summary>
+    public static readonly int[] Pairs = Build(pairs: true);
+
+    /// <summary>16 masks × 4 int32 indices moving the kept int32 lanes to the front (vpermilps).</summary>
+    public static readonly int[] Lanes = Build(pairs: false);
+
+    private static int[] Build(bool pairs)
+    {
+        int width = pairs ? 8 : 4;
+        var table = new int[16 * width];
+        for (int mask = 0; mask < 16; mask++)
+        {
+            int at = 0;
+            for (int lane = 0; lane < 4; lane++)
+            {
+                if ((mask >> lane & 1) == 0) continue;
+                if (pairs) { table[mask * 8 + 2 * at] = 2 * lane; table[mask * 8 + 2 * at + 1] = 2 * lane + 1; }
+                else table[mask * 4 + at] = lane;
+                at++;
+            }
+        }
+        return table;
     }
 }
 

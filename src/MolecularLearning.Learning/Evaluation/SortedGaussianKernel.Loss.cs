@@ -50,11 +50,11 @@ internal sealed partial class SortedGaussianKernel<V>
             {
                 double strength = _boundStrength[ti];
                 var inv = V.LoadUnsafe(ref _boundInvScale[ti]![v]);
-                var above = V.Max(x - V.LoadUnsafe(ref _boundMax[ti]![v]), V.Zero) * inv;
-                var below = V.Max(V.LoadUnsafe(ref min[v]) - x, V.Zero) * inv;
+                var above = V.Max(V.Zero, x - V.LoadUnsafe(ref _boundMax[ti]![v])) * inv;
+                var below = V.Max(V.Zero, V.LoadUnsafe(ref min[v]) - x) * inv;
                 // Past the cap the wall goes on along its tangent (InvariantBounds.Wall); an uncapped wall adds exact zeros.
                 var cap = V.Create(_boundCap[ti]);
-                var ca = V.Min(above, cap); var cb = V.Min(below, cap);
+                var ca = V.Min(cap, above); var cb = V.Min(cap, below);
                 loss += (ca * ca * ca + cb * cb * cb + (ca * ca * (above - ca) + cb * cb * (below - cb)) * 3) * strength;
                 l += (ca * ca - cb * cb) * inv * (3 * strength);
             }

@@ -35,12 +35,20 @@ internal sealed partial class SortedGaussianKernel<V>
             return;
         }
         var acc = s.LadderSums;
-        if (acc.Length < nr * W || s.Gauss0.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
+        if (acc.Length < nr * W || s.Gauss0.Length < blocks * W || s.Ladder0.Length < blocks * W) throw new InvalidOperationException("kernel scratch too small");
         ref V ac = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(acc));
         ref double gs = ref MemoryMarshal.GetArrayDataReference(s.Gauss0);
         ref double exs = ref MemoryMarshal.GetArrayDataReference(s.GaussStep);
         ref double hs = ref MemoryMarshal.GetArrayDataReference(s.H);
         ref double dhs = ref MemoryMarshal.GetArrayDataReference(s.Dh);
+        ref double ps = ref MemoryMarshal.GetArrayDataReference(s.Ladder0);
+        // The exponentials of every block first, the ladders after: fused, the two exps and the ladder's sums outgrew
+        // the 16 vector registers of AVX2 and SSE (spills every block) and the JIT's inlining budget (calls per operator).
+        for (int b = 0; b < blocks; b++)
+        {
+            nuint e = (nuint)(b * W);
+            RadialBlock(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, e, out _).StoreUnsafe(ref ps, e);
+        }
         for (int t = 0; t < _species; t++)
         {
             int b0 = s.GroupBase[t] / W, b1 = b0 + (s.GroupCount[t] + W - 1) / W;
@@ -51,7 +59,8 @@ internal sealed partial class SortedGaussianKernel<V>
                 var a5 = a0; var a6 = a0; var a7 = a0; var a8 = a0; var a9 = a0;
                 for (int b = b0; b < b1; b++)
                 {
-                    var p = RadialBlock(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
+                    var p = V.LoadUnsafe(ref ps, (nuint)(b * W));
+                    var ex = V.LoadUnsafe(ref exs, (nuint)(b * W));
                     // Even and odd n as two chains stepping by exp(δ x_0)², against the multiplication latency.
                     var q = p * ex;
                     var ex2 = ex * ex;
@@ -69,7 +78,8 @@ internal sealed partial class SortedGaussianKernel<V>
                 acc.AsSpan(0, nr * W).Clear();
                 for (int b = b0; b < b1; b++)
                 {
-                    var p = RadialBlock(ref r2s, ref rs, ref hs, ref dhs, ref gs, ref exs, (nuint)(b * W), out var ex);
+                    var p = V.LoadUnsafe(ref ps, (nuint)(b * W));
+                    var ex = V.LoadUnsafe(ref exs, (nuint)(b * W));
                     ac += p;
                     var q = p * ex;
                     var ex2 = ex * ex;
@@ -179,7 +189,7 @@ internal sealed partial class SortedGaussianKernel<V>
             if (wallK != 0)
             {
                 // The fixed wall k (r_min − r)³ under the loss.
-                var gap = V.Max(rmin - r, V.Zero);
+                var gap = V.Max(V.Zero, rmin - r);
                 var kg2 = gap * gap * wallK;
                 wall += kg2 * gap;
                 slope -= kg2 * 3.0;

@@ -6,6 +6,8 @@ internal sealed class KernelScratch
     public int[] Atom = [];
     /// <summary>Per entry (species by species, each padded to whole vectors): displacement, r², r; exp(−x_0²/2), exp(δ x_0), h_0, Δh.</summary>
     public double[] Dx = [], Dy = [], Dz = [], R2 = [], R = [], Gauss0 = [], GaussStep = [], H = [], Dh = [];
+    /// <summary>Per entry: the radial ladder's first term f_c exp(−x_0²/2) (<see cref="SortedGaussianKernel{V}"/>.RadialValues).</summary>
+    public double[] Ladder0 = [];
     /// <summary>Per entry: ∂L/∂r from the sorted slots and the shells (zero elsewhere); the conservative scatter's s_e / r_e.</summary>
     public double[] SortedSlope = [], SlopeOverR = [];
     /// <summary>The gradient's polynomial coefficients of one species: λ_n c_n, n λ_n c_n interleaved (N rounded up to even, zeros past N).</summary>
@@ -53,7 +55,7 @@ internal sealed class KernelScratch
             size = Math.Max((size + size / 4 + 7) / 8 * 8, 2 * Atom.Length);
             Atom = new int[size];
             Dx = new double[size]; Dy = new double[size]; Dz = new double[size]; R2 = new double[size]; R = new double[size];
-            Gauss0 = new double[size]; GaussStep = new double[size]; H = new double[size]; Dh = new double[size];
+            Gauss0 = new double[size]; GaussStep = new double[size]; H = new double[size]; Dh = new double[size]; Ladder0 = new double[size];
             SortedSlope = new double[size]; SlopeOverR = new double[size];
             CandR = new double[size + 8]; CandE = new long[size + 8];
             ShellR = new double[size + 8]; ShellEntry = new long[size + 8];

@@ -15,8 +15,8 @@ internal static partial class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ExpMixed<V>(V a, V b, out V ea, out V eb) where V : struct, ISimd<V>
     {
-        a = V.Min(V.Max(a, V.Create(-700.0)), V.Create(700.0));
-        b = V.Min(V.Max(b, V.Create(-700.0)), V.Create(700.0));
+        a = V.Min(V.Create(700.0), V.Max(V.Create(-700.0), a));
+        b = V.Min(V.Create(700.0), V.Max(V.Create(-700.0), b));
         var ka = V.Round(a * 1.4426950408889634);
         var kb = V.Round(b * 1.4426950408889634);
         var ra = V.FusedMultiplyAdd(ka, V.Create(-6.93147180559945286227e-01), a);

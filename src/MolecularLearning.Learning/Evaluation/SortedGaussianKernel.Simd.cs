@@ -39,6 +39,11 @@ internal interface ISimd<V> where V : struct, ISimd<V>
     static abstract V operator ~(V a);
     /// <summary>a b + c, fused where the hardware has FMA (else a product and a sum: ~1 ulp apart).</summary>
     static abstract V FusedMultiplyAdd(V a, V b, V c);
+    /// <summary>
+    /// The smaller/larger; b when either is NaN or both are zero (x86 minpd/maxpd) at 256 and 128 bits, where the IEEE
+    /// minimum/maximum of Vector256/128.Min/Max costs six more instructions (AVX-512 has it in one); callers put the
+    /// operand that may be NaN second, so NaN propagates at every width.
+    /// </summary>
     static abstract V Min(V a, V b);
     static abstract V Max(V a, V b);
     static abstract V Sqrt(V a);
@@ -76,7 +81,7 @@ internal static partial class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static V Exp<V>(V x) where V : struct, ISimd<V>
     {
-        x = V.Min(V.Max(x, V.Create(-700.0)), V.Create(700.0));
+        x = V.Min(V.Create(700.0), V.Max(V.Create(-700.0), x));
         var k = V.Round(x * 1.4426950408889634);
         var r = V.FusedMultiplyAdd(k, V.Create(-6.93147180369123816490e-01), x);
         r = V.FusedMultiplyAdd(k, V.Create(-1.90821492927058770002e-10), r);
@@ -236,8 +241,8 @@ internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 FusedMultiplyAdd(Simd256 a, Simd256 b, Simd256 c) =>
         Fma.IsSupported ? new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.Min(a.Value, b.Value));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.Max(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.MinNative(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.MaxNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Sqrt(Simd256 a) => new(Vector256.Sqrt(a.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Round(Simd256 a) => new(Vector256.Round(a.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 LessThan(Simd256 a, Simd256 b) => new(Vector256.LessThan(a.Value, b.Value));
@@ -264,9 +269,25 @@ internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
     {
-        if (!Avx512F.VL.IsSupported) return Simd.PackBelowByLanes<Simd256>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
         var lanes = Vector256.Create(0L, 1, 2, 3);
         var vt = Vector256.Create(limit);
+        if (!Avx512F.VL.IsSupported)
+        {
+            if (!Avx2.IsSupported) return Simd.PackBelowByLanes<Simd256>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
+            // AVX2: compress by the permutation of the kept lanes (DecodeTables), whole vectors stored.
+            ref int pairs = ref MemoryMarshal.GetArrayDataReference(DecodeTables.Pairs);
+            for (int b = e0; b < end; b += 4)
+            {
+                var r = Vector256.LoadUnsafe(ref rs, (nuint)b);
+                uint below = Vector256.LessThan(r, vt).ExtractMostSignificantBits();
+                if (below == 0) continue;
+                var perm = Vector256.LoadUnsafe(ref pairs, (nuint)(8 * below));
+                Avx2.PermuteVar8x32(r.AsInt32(), perm).AsDouble().StoreUnsafe(ref packedR, (nuint)c);
+                Avx2.PermuteVar8x32((lanes + Vector256.Create((long)b)).AsInt32(), perm).AsInt64().StoreUnsafe(ref packedEntry, (nuint)c);
+                c += BitOperations.PopCount(below);
+            }
+            return c;
+        }
         for (int b = e0; b < end; b += 4)
         {
             var r = Vector256.LoadUnsafe(ref rs, (nuint)b);
@@ -308,8 +329,8 @@ internal readonly struct Simd128(Vector128<double> value) : ISimd<Simd128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd128 FusedMultiplyAdd(Simd128 a, Simd128 b, Simd128 c) =>
         Simd.Fused128 ? new(Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Min(Simd128 a, Simd128 b) => new(Vector128.Min(a.Value, b.Value));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Max(Simd128 a, Simd128 b) => new(Vector128.Max(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Min(Simd128 a, Simd128 b) => new(Vector128.MinNative(a.Value, b.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Max(Simd128 a, Simd128 b) => new(Vector128.MaxNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Sqrt(Simd128 a) => new(Vector128.Sqrt(a.Value));
     /// <summary>By the magic-number trick (ties to even, as roundpd/frintn): Vector128.Round has no SSE2 instruction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

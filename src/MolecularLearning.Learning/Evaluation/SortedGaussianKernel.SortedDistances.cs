@@ -63,6 +63,28 @@ internal sealed partial class SortedGaussianKernel<V>
                 Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
             }
         }
+        else if (blocks <= 4)
+        {
+            // Up to four vectors of candidates (16 at 256 bits, as the two vectors at 512) in registers, the unused one +∞.
+            var inf = V.Create(double.PositiveInfinity);
+            var p0 = V.LoadUnsafe(ref cr);
+            var p1 = V.LoadUnsafe(ref cr, (nuint)W);
+            var p2 = V.LoadUnsafe(ref cr, (nuint)(2 * W));
+            var p3 = blocks == 4 ? V.LoadUnsafe(ref cr, (nuint)(3 * W)) : inf;
+            for (int q = 0; q < c; q++)
+            {
+                double r = Unsafe.Add(ref cr, q);
+                var vr = V.Create(r);
+                int rank = BitOperations.PopCount(V.LessThan(p0, vr).ExtractMostSignificantBits())
+                    + BitOperations.PopCount(V.LessThan(p1, vr).ExtractMostSignificantBits())
+                    + BitOperations.PopCount(V.LessThan(p2, vr).ExtractMostSignificantBits())
+                    + BitOperations.PopCount(V.LessThan(p3, vr).ExtractMostSignificantBits());
+                sum += rank;
+                int slot = Math.Min(rank, kmax);
+                Unsafe.Add(ref sr, slot) = r;
+                Unsafe.Add(ref se, slot) = (int)Unsafe.Add(ref ce, q);
+            }
+        }
         else
         {
             for (int q = 0; q < c; q++)
