@@ -8,11 +8,12 @@
 # Writes integration/agent/curl-walk-YYYY-MM-DD-COMMIT[-TAG].md.
 #   integration/agent/curl-walk.sh RUN FRAME STEPS MU SAMPLE ROUNDS   (e.g. samples/water32-xtb -1 10000 1000 16:400:0 4)
 # Environment: FIT_OPTS (passed to every fit, e.g. "--range-walls 0"), TAG, NEW (frames added a round, 16), KEEP_T (K, 450),
-# PYTHON (with numpy and ASE; default /usr/bin/python3).
+# PYTHON (with numpy and ASE; default /usr/bin/python3), SAMPLE_RUN: global (default: the frames of the measured run) or
+# massive (the frames of a second run of STEPS under a massive chain, τ 100 fs, which holds: the model's own thermal configurations).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 run=$1; frame=$2; steps=$3; mu=$4; sample=$5; rounds=$6
-fitopts=${FIT_OPTS:-}; new=${NEW:-16}; keep=${KEEP_T:-450}; py=${PYTHON:-/usr/bin/python3}
+fitopts=${FIT_OPTS:-}; sampler=${SAMPLE_RUN:-global}; new=${NEW:-16}; keep=${KEEP_T:-450}; py=${PYTHON:-/usr/bin/python3}
 dotnet build src/MolecularLearning.Cli -c Release -nologo -v q >/dev/null
 bin=$(mktemp -d); cp -r src/MolecularLearning.Cli/bin/Release/net10.0/. "$bin/"   # the walk's own copy: builds elsewhere cannot swap it
 mld() { dotnet "$bin/mld.dll" "$@"; }
@@ -25,7 +26,7 @@ visited="$work/visited.extxyz"; : >"$visited"
   echo
   echo "Written by integration/agent/curl-walk.sh on $(date -u '+%Y-%m-%d %H:%M UTC') at $(git rev-parse --short HEAD)."
   echo "Fit: \`mld fit $run --mode agent $fitopts --curl-penalty $mu --curl-sample $sample [--curl-frames VISITED]\` (held out: the last 20 %);"
-  echo "VISITED: up to $new frames a round from that round's run (T ≤ $keep K, evenly spaced), accumulated over rounds."
+  echo "VISITED: up to $new frames a round from that round's $sampler-chain run (T ≤ $keep K, evenly spaced), accumulated over rounds."
   echo "Curl: RMS of A_{iα,jβ} (eV/Å²) over sampled neighbour pairs, plain fit → penalised: training sample, held-out frames, visited frames."
   echo "Jacobian at the start frame (jacobian.py, h 1e-3 Å). Run: \`mld run MODEL --from $run --frame $frame --steps $steps --tau 100 --massive false\`"
   echo "(global chain, 0.5 fs, the frame's velocities; trajectory and log every 20 steps); T slope by least squares (up to 50 fs before a divergence), T mean/std after the first ps."
@@ -67,6 +68,11 @@ PY
   tail -1 "$work/table.md" >&2
   cp "$work/log.csv" "$work/log-$round.csv" 2>/dev/null || true
   [ "$round" -eq "$rounds" ] && break
+  if [ "$sampler" = massive ]; then
+    rm -f "$work/log.csv" "$work/traj.extxyz"
+    mld run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --massive true --log "$work/log.csv" --log-every 20 \
+      --trajectory "$work/traj.extxyz" --every 20 >"$work/run.out" 2>&1 || true
+  fi
   # The frames this run reached below KEEP_T (by the log's T at the frame's step), up to NEW of them evenly spaced.
   "$py" - "$work/traj.extxyz" "$work/log.csv" "$keep" "$new" >>"$visited" <<'PY'
 import csv, os, re, sys
