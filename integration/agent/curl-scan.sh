@@ -5,6 +5,8 @@
 # Writes integration/agent/curl-scan-YYYY-MM-DD.md.
 #   integration/agent/curl-scan.sh RUN FRAME STEPS MU[@FRAMES:PAIRS:JITTER]...   (e.g. samples/water32-xtb -1 10000 plain 10 100@16:400:0.1)
 # "plain" is the fit without the penalty; @... passes --curl-sample (default 16:400:0).
+# FIT_OPTS (environment) is passed to every fit (e.g. FIT_OPTS="--range-walls 0"); TAG names the result file
+# (integration/agent/curl-scan-YYYY-MM-DD-COMMIT[-TAG].md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 run=$1; frame=$2; steps=$3; shift 3
@@ -13,12 +15,13 @@ bin=$(mktemp -d); cp -r src/MolecularLearning.Cli/bin/Release/net10.0/. "$bin/" 
 mld() { dotnet "$bin/mld.dll" "$@"; }
 export MLD="dotnet $bin/mld.dll"
 work=$(mktemp -d); trap 'rm -rf "$work" "$bin"' EXIT
-out=integration/agent/curl-scan-$(date -u +%Y-%m-%d).md
+fitopts=${FIT_OPTS:-}
+out=integration/agent/curl-scan-$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD)${TAG:+-$TAG}.md
 {
   echo "# Curl penalty scan: agent default fitted with --curl-penalty μ"
   echo
   echo "Written by integration/agent/curl-scan.sh on $(date -u '+%Y-%m-%d %H:%M UTC') at $(git rev-parse --short HEAD)."
-  echo "Fit: \`mld fit $run --mode agent --curl-penalty μ\` (held out: the last 20 %). Curl: RMS of A_{iα,jβ} (eV/Å²) over the"
+  echo "Fit: \`mld fit $run --mode agent $fitopts --curl-penalty μ\` (held out: the last 20 %). Curl: RMS of A_{iα,jβ} (eV/Å²) over the"
   echo "sampled neighbour pairs, plain fit → penalised, on the training sample (jittered if asked) and on pairs sampled on the held-out frames (as they are)."
   echo "Jacobian at the start frame (jacobian.py, h 1e-3 Å). Run: \`mld run MODEL --from $run --frame $frame --steps $steps --tau 100 --massive false\`"
   echo "(global chain, 0.5 fs, the frame's velocities); T slope by least squares (up to 50 fs before a divergence), T mean/std after the first ps."
@@ -30,8 +33,9 @@ for spec in "$@"; do
   echo "μ = $spec" >&2
   mu=${spec%@*}; sample=16:400:0; [ "$spec" != "$mu" ] && sample=${spec#*@}
   model="$work/model.json"
-  if [ "$mu" = plain ]; then mld fit "$run" --mode agent -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"
-  else mld fit "$run" --mode agent --curl-penalty "$mu" --curl-sample "$sample" -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"; fi
+  # shellcheck disable=SC2086
+  if [ "$mu" = plain ]; then mld fit "$run" --mode agent $fitopts -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"
+  else mld fit "$run" --mode agent $fitopts --curl-penalty "$mu" --curl-sample "$sample" -o "$model" --json >"$work/fit.json" 2>"$work/fit.err"; fi
   diverged=no; rm -f "$work/log.csv"
   mld run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --massive false --log "$work/log.csv" --log-every 20 --every 1000000 >"$work/run.out" 2>&1 || diverged=yes
   jac=$(/usr/bin/python3 integration/agent/jacobian.py "$run" "$frame" "$model")

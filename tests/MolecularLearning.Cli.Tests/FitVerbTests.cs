@@ -18,6 +18,7 @@ public sealed class FitVerbTests : IDisposable
     [InlineData("--backend", "gpu", "--backend: 'gpu' is not one of auto|reference|simd")]
     [InlineData("--curl-penalty", "1", "the curl penalty is for agent mode")]
     [InlineData("--curl-sample", "4:x", "--curl-sample")]
+    [InlineData("--curl-frames", "x.extxyz", "--curl-frames: needs --curl-penalty")]
     public void BadOptionsGiveOneErrorLine(string option, string value, string named)
     {
         var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "m.json"), option, value);
@@ -74,6 +75,49 @@ public sealed class FitVerbTests : IDisposable
         Assert.True(curl.GetProperty("rmsAfter").GetDouble() < curl.GetProperty("rmsBefore").GetDouble(), curl.ToString());
         using var file = JsonDocument.Parse(File.ReadAllText(model));
         Assert.Equal("agent", file.RootElement.GetProperty("mode").GetString());
+    }
+
+    /// <summary>
+    /// --curl-frames: the frames a run of the model wrote (extended XYZ) join the penalty's sample end to end, and the report
+    /// gives their curl before and after; the force rows are those of the plain fit.
+    /// </summary>
+    [Fact]
+    public void CurlFramesFromTheModelsOwnRunJoinTheSample()
+    {
+        string agent = Path.Combine(_dir, "agent.json"), trajectory = Path.Combine(_dir, "run.extxyz");
+        var (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", agent, "--stride", "1", "--mode", "agent", "--json");
+        Assert.True(code == 0, err);
+        long rows;
+        using (var plain = JsonDocument.Parse(stdout)) rows = plain.RootElement.GetProperty("rows").GetInt64();
+        (code, _, err) = Mld("run", agent, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10", "--trajectory", trajectory);
+        Assert.True(code == 0, err);
+        (code, stdout, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "walked.json"), "--stride", "1", "--json", "--mode", "agent",
+            "--curl-penalty", "10", "--curl-sample", "2:20", "--curl-frames", trajectory);
+        Assert.True(code == 0, err);
+        using var report = JsonDocument.Parse(stdout);
+        Assert.Equal(rows, report.RootElement.GetProperty("rows").GetInt64());
+        var curl = report.RootElement.GetProperty("curl");
+        int extra = curl.GetProperty("extraPairs").GetInt32();
+        Assert.True(extra > 0, curl.ToString());
+        Assert.True(curl.GetProperty("pairs").GetInt32() + curl.GetProperty("skipped").GetInt32() >= 40 + extra, curl.ToString());
+        Assert.True(curl.GetProperty("extraAfter").GetDouble() < curl.GetProperty("extraBefore").GetDouble(), curl.ToString());
+    }
+
+    /// <summary>A missing or unreadable --curl-frames file: one error line naming it, no model written.</summary>
+    [Theory]
+    [InlineData("missing.extxyz", null)]
+    [InlineData("bad.extxyz", "3\nnot a comment line\nO 0 0 x\n")]
+    public void BadCurlFramesFileGivesOneErrorLineNamingIt(string name, string? content)
+    {
+        string path = Path.Combine(_dir, name);
+        if (content is not null) File.WriteAllText(path, content);
+        var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "m.json"), "--mode", "agent",
+            "--curl-penalty", "1", "--curl-frames", path);
+        Assert.Equal(2, code);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error:", line);
+        Assert.Contains(path, line);
+        Assert.False(File.Exists(Path.Combine(_dir, "m.json")));
     }
 
     /// <summary>

@@ -143,6 +143,44 @@ public class CurlPenaltyTests
         Assert.True(strong.RmsAfter < weak.RmsAfter, $"μ 10: {strong.RmsAfter}, μ 0.01: {weak.RmsAfter}");
     }
 
+    /// <summary>
+    /// Extra (unlabelled) curl frames join the penalty's sample: their curl falls further than with the training sample
+    /// alone, the report's figure is the RMS over their pairs, and the force rows are unchanged.
+    /// </summary>
+    [Fact]
+    public void ExtraCurlFramesAreSampledAsTheyAre()
+    {
+        var truth = Synthetic.RandomModel(Basis, 2, ForceMode.Agent, seed: 3);
+        var frames = Synthetic.Labelled(truth, 20, seed: 7);
+        var rng = new Random(4);
+        foreach (var f in frames) for (int x = 0; x < f.Forces!.Length; x++) f.Forces[x] += 0.05 * Synthetic.Gauss(rng);
+        // Configurations the training frames do not hold (no forces): wider jitter, another seed.
+        Frame[] extra = [.. Enumerable.Range(0, 3).Select(x => Synthetic.Water(4, Synthetic.Triclinic, seed: 50 + x, jitter: 0.2))];
+        var options = new FitOptions { Invariants = Basis, Stride = 1, CurlFrames = 4, CurlPairsPerFrame = 20, CurlPenalty = 1 };
+        var without = ModelFitter.Fit(frames, options);
+        var with = ModelFitter.Fit(frames, options with { CurlExtraFrames = extra });
+        Assert.Equal(0, without.Report.Curl!.ExtraPairs);
+        Assert.True(double.IsNaN(without.Report.Curl.ExtraBefore));
+        var c = with.Report.Curl!;
+        Assert.True(c.ExtraPairs > 0);
+        Assert.Equal(without.Report.Rows, with.Report.Rows);
+        Assert.Equal(without.Report.Curl.Pairs + without.Report.Curl.Skipped + 60, c.Pairs + c.Skipped);
+
+        var set = with.Model.Invariants;
+        int k = set.Count, p = k + k * (k + 1) / 2;
+        int[] quadratic = [.. Enumerable.Range(0, k)];
+        var q = ModelFitter.CurlRows.Accumulate(extra, set, 2, p, quadratic, 1e-4, pairsPerFrame: 20, seed: 3).Q;
+        double Rms(FitResult r) => ModelFitter.CurlRows.Rms(q, [.. r.Model.Losses.SelectMany(l => ModelFitter.Pack(l, k, 2, quadratic))]);
+        Assert.Equal(Rms(with), c.ExtraAfter, 1e-9 * c.ExtraAfter);
+        Assert.True(Rms(with) < 0.8 * Rms(without), $"extra frames' curl: sampled {Rms(with)}, not sampled {Rms(without)}");
+        Assert.True(c.ExtraAfter < c.ExtraBefore, $"{c.ExtraBefore} → {c.ExtraAfter}");
+
+        var carbon = new Frame([Elements.Get("C"), Elements.O], [0, 0, 0, 1.5, 0, 0], null);
+        var ex = Assert.Throws<DataException>(() => ModelFitter.Fit(frames, options with { CurlExtraFrames = [extra[0], carbon] }));
+        Assert.Contains("frame 1 has species C", ex.Message);
+        Assert.Throws<DataException>(() => (options with { CurlPenalty = null, CurlExtraFrames = extra }).Validate());
+    }
+
     [Theory]
     [InlineData(2.00005, false)]
     [InlineData(2.5, true)]

@@ -34,10 +34,11 @@ public sealed class FitVerb : IVerb
         var committee = new Option<int?>("--committee") { Description = "also fit K committee members (bootstrap resamples of blocks of the training frames) and store them in the model file: `evaluate` then reports their force disagreement (DeePMD-kit's model deviation); default none" };
         var curl = new Option<double?>("--curl-penalty") { Description = "agent mode: weight μ (Å²) of a penalty on the curl (antisymmetric force Jacobian) sampled on training frames, which makes agent forces heat under a weak thermostat (docs/agent-mode.md); default none" };
         var curlSample = new Option<string?>("--curl-sample") { Description = "with --curl-penalty: FRAMES:PAIRS[:JITTER], the training frames (evenly spaced) and random neighbour pairs per frame the penalty samples, and a Gaussian displacement (Å) of their atoms (default 16:400:0)" };
+        var curlFrames = new Option<string?>("--curl-frames") { Description = "with --curl-penalty: extra configurations (e.g. an extended XYZ trajectory of `mld run`) the penalty also samples, as they are; no reference forces are needed" };
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks, curl, curlSample,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks, curl, curlSample, curlFrames,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -98,6 +99,11 @@ public sealed class FitVerb : IVerb
                 if (options.CurlPenalty is null) throw new DataException("--curl-sample: needs --curl-penalty");
                 options = options with { CurlFrames = cf, CurlPairsPerFrame = cp, CurlJitter = cj };
             }
+            if (p.GetValue(curlFrames) is { } cfPath)
+            {
+                if (options.CurlPenalty is null) throw new DataException("--curl-frames: needs --curl-penalty");
+                options = options with { CurlExtraFrames = LoadCurlFrames(cfPath) };
+            }
             if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
             return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
@@ -135,6 +141,15 @@ public sealed class FitVerb : IVerb
             frames.AddRange(loaded);
         }
         return frames;
+    }
+
+    /// <summary>The --curl-frames file's frames; errors name the file (FrameSource's own name it too).</summary>
+    private static IReadOnlyList<Frame> LoadCurlFrames(string path)
+    {
+        IReadOnlyList<Frame> frames;
+        try { frames = FrameSource.Load(path, w => Console.Error.WriteLine("warning: " + w)); }
+        catch (Exception e) when (e is DataException or IOException) { throw new DataException($"--curl-frames {path}: {e.Message}"); }
+        return frames.Count > 0 ? frames : throw new DataException($"--curl-frames {path}: no frames");
     }
 
     private static void WriteJson(FitResult result, string output)
@@ -185,6 +200,7 @@ public sealed class FitVerb : IVerb
                 w.WriteNumber("mu", curl.Mu); w.WriteNumber("pairs", curl.Pairs); w.WriteNumber("skipped", curl.Skipped);
                 w.WriteNumber("rmsBefore", curl.RmsBefore); w.WriteNumber("rmsAfter", curl.RmsAfter);
                 if (!double.IsNaN(curl.HeldOutBefore)) { w.WriteNumber("heldOutBefore", curl.HeldOutBefore); w.WriteNumber("heldOutAfter", curl.HeldOutAfter); } w.WriteNumber("seconds", Math.Round(curl.Seconds, 3));
+                if (curl.ExtraPairs > 0) { w.WriteNumber("extraPairs", curl.ExtraPairs); w.WriteNumber("extraBefore", curl.ExtraBefore); w.WriteNumber("extraAfter", curl.ExtraAfter); }
                 w.WriteEndObject();
             }
             if (result.Model.Committee is { } members)
@@ -211,8 +227,11 @@ public sealed class FitVerb : IVerb
                 $"committee: {members.Count} members in {r.CommitteeSeconds:0.0} s (design {r.DesignSeconds:0.0} s, ridge solve {r.SolveSeconds:0.0} s)")));
         if (r.Recipe is { } recipe) AnsiConsole.MarkupLine(Markup.Escape("recipe: " + recipe));
         if (r.Curl is { } curl)
+        {
+            string extra = curl.ExtraPairs > 0 ? FormattableString.Invariant($"; on the {curl.ExtraPairs} pairs of --curl-frames {curl.ExtraBefore:g3} → {curl.ExtraAfter:g3}") : "";
             AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
-                $"curl penalty μ {curl.Mu:g3} Å² on {curl.Pairs} neighbour pairs ({curl.Skipped} skipped: rank swaps): RMS antisymmetric Jacobian {curl.RmsBefore:g3} → {curl.RmsAfter:g3} eV/Å², on held-out frames {curl.HeldOutBefore:g3} → {curl.HeldOutAfter:g3} ({curl.Seconds:0.0} s)")));
+                $"curl penalty μ {curl.Mu:g3} Å² on {curl.Pairs} neighbour pairs ({curl.Skipped} skipped: rank swaps): RMS antisymmetric Jacobian {curl.RmsBefore:g3} → {curl.RmsAfter:g3} eV/Å², on held-out frames {curl.HeldOutBefore:g3} → {curl.HeldOutAfter:g3} ({curl.Seconds:0.0} s){extra}")));
+        }
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("species").AddColumn("train relRMSE").AddColumn("holdout relRMSE").AddColumn("holdout RMSE (eV/Å)").AddColumn("ridge");
         if (r.Folds > 0) table.AddColumn($"{r.Folds}-fold CV relRMSE");

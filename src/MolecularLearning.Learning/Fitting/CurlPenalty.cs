@@ -11,7 +11,14 @@ namespace MolecularLearning.Learning;
 /// <param name="RmsAfter">The same for the penalised parameters.</param>
 /// <param name="HeldOutBefore">RMS of A on pairs sampled the same way on the held-out frames, plain fit (NaN: none held out).</param>
 /// <param name="HeldOutAfter">The same, penalised: whether the penalty generalises beyond its sample.</param>
-public sealed record CurlReport(double Mu, int Pairs, int Skipped, double RmsBefore, double RmsAfter, double HeldOutBefore, double HeldOutAfter, double Seconds);
+public sealed record CurlReport(double Mu, int Pairs, int Skipped, double RmsBefore, double RmsAfter, double HeldOutBefore, double HeldOutAfter, double Seconds)
+{
+    /// <summary>Pairs sampled on <see cref="FitOptions.CurlExtraFrames"/> (included in <see cref="Pairs"/>); 0: none given.</summary>
+    public int ExtraPairs { get; init; }
+    /// <summary>RMS of A on the extra frames' pairs alone, plain fit → penalised (NaN: none given).</summary>
+    public double ExtraBefore { get; init; } = double.NaN;
+    public double ExtraAfter { get; init; } = double.NaN;
+}
 
 public static partial class ModelFitter
 {
@@ -232,6 +239,19 @@ public static partial class ModelFitter
             return [.. Enumerable.Range(0, count).Select(x => frames[from[(int)((x + 0.5) * from.Count / count)]])];
         }
         var (q, pairs, skipped) = CurlRows.Accumulate(Spread(used), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 1, options.CurlJitter);
+        // Extra (e.g. visited) frames join the sample as they are; their own Q is kept to report their curl.
+        GramAccumulator? extra = null; int extraPairs = 0;
+        if (options.CurlExtraFrames.Count > 0)
+        {
+            for (int f = 0; f < options.CurlExtraFrames.Count; f++)
+                foreach (var sp in options.CurlExtraFrames[f].Species)
+                    if (set.IndexOf(sp) < 0)
+                        throw new DataException($"curl frames: frame {f} has species {sp.Symbol}, which the training data do not");
+            int extraSkipped;
+            (extra, extraPairs, extraSkipped) = CurlRows.Accumulate(options.CurlExtraFrames, set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 3);
+            q.Add(extra); q.Complete();
+            pairs += extraPairs; skipped += extraSkipped;
+        }
         var check = hold.Count > 0 ? CurlRows.Accumulate(Spread(hold), set, options.Order, perSpecies, quadratic, options.CurlStep, options.CurlPairsPerFrame, seed: 2).Q : null;
         long rows = groupAll.Sum(g => g.Rows);
         double mu = options.CurlPenalty!.Value;
@@ -240,7 +260,12 @@ public static partial class ModelFitter
         var theta = RidgeSolver.SolveJoint(groupAll, groupRidge, q, mu * rows / Math.Max(1, q.Rows));
         for (int g = 0; g < groupAll.Length; g++) losses[g] = Unpack(theta.AsSpan(g * perSpecies, perSpecies), k, options.Order, quadratic);
         return new CurlReport(mu, pairs, skipped, CurlRows.Rms(q, plain), CurlRows.Rms(q, theta),
-            check is null ? double.NaN : CurlRows.Rms(check, plain), check is null ? double.NaN : CurlRows.Rms(check, theta), clock.Elapsed.TotalSeconds);
+            check is null ? double.NaN : CurlRows.Rms(check, plain), check is null ? double.NaN : CurlRows.Rms(check, theta), clock.Elapsed.TotalSeconds)
+        {
+            ExtraPairs = extraPairs,
+            ExtraBefore = extra is null ? double.NaN : CurlRows.Rms(extra, plain),
+            ExtraAfter = extra is null ? double.NaN : CurlRows.Rms(extra, theta),
+        };
     }
 
     /// <summary>The inverse of <see cref="Unpack"/>: θ = (b, upper triangle of C over the quadratic invariants).</summary>

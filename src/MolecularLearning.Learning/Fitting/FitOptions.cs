@@ -92,6 +92,11 @@ public sealed record FitOptions
     public double CurlJitter { get; init; }
     /// <summary>Central-difference step (Å) of the force rows' derivatives.</summary>
     public double CurlStep { get; init; } = 1e-4;
+    /// <summary>
+    /// Extra configurations the curl penalty samples (as they are, <see cref="CurlPairsPerFrame"/> pairs each), e.g. frames a
+    /// run of the model reached: the penalty needs no reference forces, so unlabelled frames are valid. The force rows are unchanged.
+    /// </summary>
+    public IReadOnlyList<Core.Frame> CurlExtraFrames { get; init; } = [];
 
     /// <summary>Parallel chunks for building the design matrix (fixed, so results do not depend on the machine's core count).</summary>
     public int Chunks { get; init; } = 4;
@@ -209,6 +214,7 @@ public sealed record FitOptions
         if (CurlFrames < 1 || CurlPairsPerFrame < 1) throw new Core.DataException($"curl frames and pairs per frame must be positive, got {CurlFrames} and {CurlPairsPerFrame}");
         if (!(CurlJitter >= 0)) throw new Core.DataException($"curl jitter must be non-negative, got {CurlJitter}");
         if (!(CurlStep > 0)) throw new Core.DataException($"curl step must be positive, got {CurlStep}");
+        if (CurlExtraFrames.Count > 0 && CurlPenalty is null) throw new Core.DataException("extra curl frames need the curl penalty");
         if (!(RepulsionStrength >= 0)) throw new Core.DataException("repulsion strength must be non-negative");
         foreach (var f in LinearFamilies)
             if (!InvariantSet.FamilyNames.Contains(f))
