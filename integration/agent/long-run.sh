@@ -3,7 +3,8 @@
 # velocities: mean T, its drift and block means (docs/agent-mode.md, "Own-trajectory sampling"). The log is read as far as
 # it got, so a run stopped early (or diverged) still reports. Writes integration/agent/long-run-YYYY-MM-DD-COMMIT[-TAG].md.
 #   integration/agent/long-run.sh MODEL RUN FRAME STEPS   (e.g. m.json samples/water32-xtb -1 2000000: 1 ns at 0.5 fs)
-# Environment: TAG; LOG (keep the thermo CSV there; default a temporary file); PYTHON (with numpy; default /usr/bin/python3).
+# Environment: TAG; LOG (keep the thermo CSV there; default a temporary file); TRAJ (also write the trajectory there, a
+# frame every TRAJ_EVERY steps, default 2000, for `mld analyze`); PYTHON (with numpy; default /usr/bin/python3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1; run=$2; frame=$3; steps=$4; py=${PYTHON:-/usr/bin/python3}
@@ -14,8 +15,10 @@ log=${LOG:-$work/log.csv}; rm -f "$log"
 out=integration/agent/long-run-$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD)${TAG:+-$TAG}.md
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 status=finished
+traj=(--every 100000000)
+[ -n "${TRAJ:-}" ] && traj=(--trajectory "$TRAJ" --every "${TRAJ_EVERY:-2000}")
 dotnet "$bin/mld.dll" run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --massive false \
-  --log "$log" --log-every 200 --every 100000000 >"$work/run.out" 2>&1 || status="stopped ($(tail -1 "$work/run.out"))"
+  --log "$log" --log-every 200 "${traj[@]}" >"$work/run.out" 2>&1 || status="stopped ($(tail -1 "$work/run.out"))"
 "$py" - "$log" "$status" "$model" "$run" "$frame" "$steps" "$started" "$(git rev-parse --short HEAD)" >"$out.tmp" <<'PY'
 import csv, sys
 import numpy as np
