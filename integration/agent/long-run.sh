@@ -45,6 +45,10 @@ for a, b in zip(edges[:-1], edges[1:]):
 means = [Tl[(tl >= a) & (tl <= b)].mean() for a, b in zip(edges[:-1], edges[1:])]
 if nb > 1: print(f"\nBlock means: spread (std) {np.std(means, ddof=1):.2f} K, so the mean's standard error ≈ {np.std(means, ddof=1) / np.sqrt(nb):.2f} K.")
 PY
-{ cat "$out.tmp"; echo; echo "Machine: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)."; } >"$out"
+{ cat "$out.tmp"; echo; echo "Machine: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)."
+  if [ -n "${TRAJ:-}" ]; then # the structure the model holds T with, against the run it started from
+    echo; echo "Structure of the trajectory against the CP2K run (\`mld analyze TRAJ --reference $run --skip 1\`):"; echo
+    echo '```'; dotnet "$bin/mld.dll" analyze "$TRAJ" --reference "$run" --skip 1 2>&1 | head -11; echo '```'
+  fi; } >"$out"
 rm -f "$out.tmp"
 cat "$out"; echo "wrote $out"
