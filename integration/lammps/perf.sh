@@ -107,12 +107,13 @@ def lammps(text):
 repeats = []
 for sample in sys.argv[3:]:
     bench_path, *runs = sample.split("|")
-    inproc = {}
+    inproc, inproc_cpu = {}, {}
     for r in rows(json.load(open(bench_path))):
         if r.get("forceField") == "learned":
             inproc.setdefault(r["atoms"], r["medianNsPerAtomStep"])
+            inproc_cpu.setdefault(r["atoms"], r.get("cpuNsPerAtomStep"))
     s1, s2, b1, b2 = (lammps(t) for t in runs)
-    repeats.append((inproc, ((s1, s2), (b1, b2))))
+    repeats.append((inproc, inproc_cpu, ((s1, s2), (b1, b2))))
 median = lambda xs: round(statistics.median(xs), 3)
 timing = [line.strip() for k in range(1, len(sys.argv) - 2) for line in open(os.path.join(os.environ["WORK_DIR"], f"timing-{k}.txt"))] \
     if os.environ.get("WORK_DIR") else []
@@ -120,10 +121,14 @@ result = {"model": model, "loadAverage": load, "timingBigBox": timing, "extraOpt
           "note": "each figure: the median over the repeats; ratios are taken within a repeat (runs minutes apart), then the median", "rows": []}
 for size in range(2):
     per = []
-    for inproc, pairs in repeats:
+    for inproc, inproc_cpu, pairs in repeats:
         one, two = pairs[size]
-        base = inproc.get(one["atoms"])
-        per.append({"inProcess": base, "one": one, "two": two,
+        base, base_cpu = inproc.get(one["atoms"]), inproc_cpu.get(one["atoms"])
+        per.append({"inProcess": base, "inProcessCpu": base_cpu, "one": one, "two": two,
+                    # Against the bench's CPU time per call over all its calls: at ~1e5 atoms a call takes ~0.4 s, so the
+                    # bench's batches hold one call each and their median is a step without a list build (one in ~7 is
+                    # one), while LAMMPS's loop time counts every build. The mean over all calls is the like-for-like figure.
+                    "overheadCpuMean": one["nsPerAtomStep"] * one["cpuPercent"] / 100 / base_cpu if base_cpu else None,
                     "overhead": one["nsPerAtomStep"] / base if base else None,
                     # LAMMPS's wall time times its "% CPU use": on a loaded machine the wall time holds the waits for a core
                     # (and Open MPI's yields when oversubscribed); mld bench's median is of short windows, nearer CPU time.
@@ -139,9 +144,13 @@ for size in range(2):
         "peakRssMiBPerRank1": max(p["one"]["peakRssMiB"] for p in per), "peakRssMiBPerRank2": max(p["two"]["peakRssMiB"] for p in per),
         "overhead1Rank": median([p["overhead"] for p in have]) if have else None,
         "overhead1RankCpu": median([p["overheadCpu"] for p in have]) if have else None,
+        "overhead1RankCpuMean": median([p["overheadCpuMean"] for p in have if p["overheadCpuMean"]]) if have else None,
+        "inProcessCpuNsPerAtomStep": median([p["inProcessCpu"] for p in have if p["inProcessCpu"]]) if have else None,
         "speedup2Ranks": median([p["speedup"] for p in per]),
         "samples": [{"inProcess": p["inProcess"], "lammps1Rank": p["one"]["nsPerAtomStep"], "lammps2Ranks": p["two"]["nsPerAtomStep"],
-                     "overhead1Rank": round(p["overhead"], 3) if p["overhead"] else None, "speedup2Ranks": round(p["speedup"], 3)} for p in per]})
+                     "overhead1Rank": round(p["overhead"], 3) if p["overhead"] else None,
+                     "inProcessCpu": p["inProcessCpu"], "overhead1RankCpuMean": round(p["overheadCpuMean"], 3) if p["overheadCpuMean"] else None,
+                     "speedup2Ranks": round(p["speedup"], 3)} for p in per]})
 print(json.dumps(result, indent=2))
 PY
 mv "$out.tmp" "$out"
