@@ -144,4 +144,12 @@ public interface IDomainForceField
 
     /// <summary>Counters of the domain evaluations since the last call (list builds, time per part), one line for diagnosis; null if none kept.</summary>
     string? TakeDomainStatistics() => null;
+
+    /// <summary>
+    /// Lets the domains of one system rebuild their neighbour lists together. From now on each evaluation calls
+    /// <paramref name="anyDomain"/> once with whether this domain's list is stale and rebuilds when it returns true
+    /// (an MPI "or" over the ranks). Each rank then builds on the same step, instead of each waiting at the step's
+    /// next collective for another's build. Returns false when the force field keeps no lists and never calls it.
+    /// </summary>
+    bool RebuildTogether(Func<bool, bool> anyDomain) => false;
 }

@@ -218,6 +218,7 @@ public sealed unsafe partial class LammpsRun
         fixed (byte* t = _type) type = (int*)_lib.ExtractAtom(_handle, t);
         if (Changed(ref _lastTypes, type, 4L * n))
             for (int i = 0; i < n; i++) _species[i] = _typeSpecies[type[i]];
+        _agreed = false;
         if (n > 0)
         {
             var positions = new ReadOnlySpan<double>(*(double**)x, 3 * n);
@@ -236,6 +237,7 @@ public sealed unsafe partial class LammpsRun
         }
         else _result.Clear();
         _timer?.Mark(StepTimer.Part.Evaluate);
+        if (_rebuildsTogether && !_agreed) { _mpi!.Max(0); _timer?.Mark(StepTimer.Part.Wait); } // evaluated nothing: its part in the others' agreement
         if (SendsGhostReactions && _size > 1) SendGhostReactions(nlocal, n);
         if (n > 0) new ReadOnlySpan<double>(_result.Forces, 0, 3 * nlocal).CopyTo(new Span<double>(*(double**)f, 3 * nlocal));
         var w = _result.Virial;

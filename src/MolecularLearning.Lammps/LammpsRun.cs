@@ -67,6 +67,8 @@ public sealed unsafe partial class LammpsRun
     // MLD_LAMMPS_EXCHANGE=sparse|dense forces one form of the ghost-reaction exchange (tests, measurements); else the shorter.
     private readonly string? _exchange = Environment.GetEnvironmentVariable("MLD_LAMMPS_EXCHANGE");
     private long _sparseSteps, _denseSteps;   // steps of the current run command that took each form
+    private readonly string? _rebuild = Environment.GetEnvironmentVariable("MLD_LAMMPS_REBUILD");
+    private bool _rebuildsTogether, _agreed;  // the ranks agree on list rebuilds; this step's agreement has been made
     private readonly StepTimer? _timer = StepTimer.FromEnvironment(); // MLD_LAMMPS_TIMING=1: where a rank's time goes
     private (int Owned, int Ghosts) _timedAtoms;
 
@@ -79,6 +81,8 @@ public sealed unsafe partial class LammpsRun
         _fixId = LammpsLibrary.Utf8(options.FixId);
         if (_exchange is not (null or "" or "auto" or "sparse" or "dense"))
             throw new DataException($"MLD_LAMMPS_EXCHANGE={_exchange}: expected sparse, dense or auto");
+        if (_rebuild is not (null or "" or "together" or "alone"))
+            throw new DataException($"MLD_LAMMPS_REBUILD={_rebuild}: expected together or alone");
     }
 
     /// <summary>
@@ -114,6 +118,17 @@ public sealed unsafe partial class LammpsRun
         _size = Setting("world_size");
         _bigTags = Setting("tagint") == 8;
         if (_lib.ConfigHasMpiSupport() != 0) _mpi = OpenMpi.Bind(_lib.GetMpiComm(_handle));
+        // Every rank rebuilds its lists when any needs to (one "or" a step): a build on one rank alone would hold the
+        // others at the step's next collective. MLD_LAMMPS_REBUILD=alone lets each rank decide alone (measurements).
+        if (_mpi is { } mpi && _size > 1 && _rebuild != "alone")
+            _rebuildsTogether = _forceField.RebuildTogether(stale =>
+            {
+                _agreed = true;
+                _timer?.Mark(StepTimer.Part.Evaluate);
+                bool any = mpi.Max(stale ? 1 : 0) > 0;
+                _timer?.Mark(StepTimer.Part.Wait);
+                return any;
+            });
         _self = GCHandle.Alloc(this);
         try
         {

@@ -11,7 +11,10 @@ namespace MolecularLearning.Lammps;
 /// </summary>
 internal sealed class StepTimer
 {
-    /// <summary>Wait: the step's first collective (each rank's list length and largest ID), where a rank waits for the slowest.</summary>
+    /// <summary>
+    /// Wait: the step's collectives before the reactions (whether any rank's lists are stale; each rank's list length and
+    /// largest ID), where a rank waits for the slowest.
+    /// </summary>
     public enum Part { Prepare, Evaluate, ReactionsPack, Wait, ReactionsSum, ReactionsUnpack, StepSums, Count }
 
     private readonly double[] _cpu = new double[(int)Part.Count], _wall = new double[(int)Part.Count];

@@ -155,6 +155,47 @@ public class DomainTests
             }
     }
 
+    /// <summary>
+    /// Domains that rebuild together (what `mld lammps` does across ranks): every evaluation asks once, with whether its
+    /// own list is stale; an agreed rebuild rebuilds a list that was not stale, and the results are those of a domain
+    /// deciding alone. A domain owning no atom still asks.
+    /// </summary>
+    [Theory]
+    [InlineData("agent")]
+    [InlineData("conservative")]
+    public void DomainsRebuildTogetherWhenAnyAsks(string modeName)
+    {
+        var model = Synthetic.RandomModel(InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2), 2, Conformance.Backends.Mode(modeName),
+            seed: 5, walls: Conformance.Backends.Walls, bounds: true);
+        var frame = Synthetic.Water(14, Cell.Orthorhombic(Box, Box, Box), seed: 6, jitter: 0.1);
+        foreach (bool kernel in new[] { false, true })
+        {
+            var alone = Evaluator(model, kernel);
+            var together = Evaluator(model, kernel);
+            var asked = new List<bool>();
+            bool force = false;
+            Assert.True(together.RebuildTogether(stale => { asked.Add(stale); return stale || force; }));
+            var (species, start, owned, _) = Slab(frame, 0, 2, alone.GhostCutoff + 0.01);
+            // First evaluation: a new list (stale); the same atoms moved a little: not stale, rebuilt only when another domain asks.
+            foreach (var (by, agreed, builds) in new[] { (0.0, false, 1), (0.02, false, 0), (0.03, true, 1) })
+            {
+                var positions = start.Select((x, i) => x + by * Math.Sin(i)).ToArray();
+                force = agreed;
+                asked.Clear();
+                var expected = new ForceResult();
+                alone.ComputeDomain(species, positions, owned, expected);
+                var result = new ForceResult();
+                together.ComputeDomain(species, positions, owned, result);
+                Assert.Equal([builds == 1 && !agreed], asked);
+                Assert.Matches($"^domain: 1 evaluations, {builds} list builds;", together.TakeDomainStatistics());
+                Conformance.Backends.AssertAgree(expected, result, 1e-12);
+            }
+            asked.Clear();
+            together.ComputeDomain([frame.Species[0]], [0.0, 0, 0], 0, new ForceResult());
+            Assert.Equal([false], asked);
+        }
+    }
+
     [Fact]
     public void AgentModelsHandBackNoGhostReactions()
     {

@@ -18,6 +18,14 @@ namespace MolecularLearning.Learning;
 public sealed partial class LearnedForceField : IDomainForceField
 {
     private DomainState? _domain;
+    private Func<bool, bool>? _anyDomainStale;
+
+    /// <inheritdoc/>
+    public bool RebuildTogether(Func<bool, bool> anyDomain)
+    {
+        _anyDomainStale = anyDomain;
+        return true;
+    }
 
     /// <inheritdoc/>
     public double GhostCutoff => _model.Mode == ForceMode.Conservative ? 2 * _set.Cutoff : _set.Cutoff;
@@ -83,7 +91,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         if (owned < 0 || owned > n) throw new ArgumentOutOfRangeException(nameof(owned), $"{owned} owned atoms of {n}");
         result.Resize(n);
         result.Clear();
-        if (owned == 0) return;
+        if (owned == 0) { _anyDomainStale?.Invoke(false); return; }
         var d = _domain ??= new DomainState(_newBackend());
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         d.Calls++;
@@ -106,6 +114,7 @@ public sealed partial class LearnedForceField : IDomainForceField
             Reorder(d, positions, n);
             rebuild = d.List.NeedsRebuild(d.Positions.AsSpan(0, 3 * n), null);
         }
+        if (_anyDomainStale is { } any) rebuild = any(rebuild) || rebuild;
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         d.Ticks[0] += t1 - t0;
         if (rebuild) { BuildDomain(d, positions, n, owned, conservative); d.Builds++; }
