@@ -12,6 +12,8 @@
 # figure is the median over the repeats; this VM's speed drifts by a third between minutes). Load average and each
 # run's peak resident memory per rank are recorded, and so is where each rank's time went in the timed run of the big box
 # (MLD_LAMMPS_TIMING=1: the callback's parts in thread CPU / wall ms per step, LAMMPS between callbacks, list builds).
+# ALONE=1 also times the big box on 2 ranks with each rank rebuilding its lists alone (MLD_LAMMPS_REBUILD=alone, the
+# way before the ranks agreed on rebuilds), in the same repeats, alternating which of the two 2-rank runs goes first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -56,13 +58,13 @@ thermo 0
 run ${warm}
 run ${steps}
 IN
-run_lammps() { # ranks rep steps warm -> "wall_ns cpu_percent atoms peak_rss_mib"
-  local ranks=$1 rep=$2 steps=$3 warm=$4 log="$work/lammps-$1-$2.log"
+run_lammps() { # ranks rep steps warm [rebuild] -> "wall_ns cpu_percent atoms peak_rss_mib"
+  local ranks=$1 rep=$2 steps=$3 warm=$4 rebuild=${5:-together} log="$work/lammps-$1-$2${5:+-$5}.log"
   rm -f "$work"/rss-*.txt
   # --bind-to none: bound to one core, a rank shares it with the .NET runtime's threads and, on a shared machine,
   # with everything else scheduled there (measured 3x slower at 96 atoms under load 30).
   # GNU time writes each rank's peak resident set (KiB) to its own file.
-  (cd "$work" && MLD_LAMMPS_TIMING=1 mpirun -x MLD_LAMMPS_TIMING --bind-to none -np "$ranks" sh -c '/usr/bin/time -f %M -o rss-$OMPI_COMM_WORLD_RANK.txt "$@"' rank \
+  (cd "$work" && MLD_LAMMPS_TIMING=1 MLD_LAMMPS_REBUILD=$rebuild mpirun -x MLD_LAMMPS_TIMING -x MLD_LAMMPS_REBUILD --bind-to none -np "$ranks" sh -c '/usr/bin/time -f %M -o rss-$OMPI_COMM_WORLD_RANK.txt "$@"' rank \
       dotnet "$mld_dll" lammps "$model" -in in.perf $EXTRA -var rep "$rep" -var comm "$comm" -var steps "$steps" -var warm "$warm" > "$log" 2>&1)
   # "Loop time of T on P procs for S steps with N atoms", then "C% CPU use with ..."
   local loop cpu
@@ -82,10 +84,14 @@ mld bench --model "$model" --replicas "1,$replica" --threads 1 --seconds 2 --jso
 # The big one warms up for 5 steps and is timed over 40 (was 3 and 5, then 20: rounds of 20 steps gave 2-rank speed-ups of
 # 1.30 to 2.35 on an idle machine, and a list build costs about a step, so a short window counts builds, not steps).
 s1=$(run_lammps 1 1 "$steps_small" "$warm_small"); s2=$(run_lammps 2 1 "$steps_small" "$warm_small")
-b1=$(run_lammps 1 "$replica" "$steps_big" 5); b2=$(run_lammps 2 "$replica" "$steps_big" 5)
-samples+=("$work/bench-$k.json|$s1|$s2|$b1|$b2")
+b1=$(run_lammps 1 "$replica" "$steps_big" 5)
+if [ "${ALONE:-0}" = 1 ] && [ $((k % 2)) = 0 ]; then ba=$(run_lammps 2 "$replica" "$steps_big" 5 alone); fi
+b2=$(run_lammps 2 "$replica" "$steps_big" 5)
+if [ "${ALONE:-0}" = 1 ] && [ $((k % 2)) = 1 ]; then ba=$(run_lammps 2 "$replica" "$steps_big" 5 alone); fi
+samples+=("$work/bench-$k.json|$s1|$s2|$b1|$b2${ba:+|$ba}")
 # The timed run's breakdown per rank (the second run command, line 9 of in.perf).
 grep -h "timing: in.perf:9" "$work/lammps-1-$replica.log" "$work/lammps-2-$replica.log" > "$work/timing-$k.txt" || true
+if [ -n "${ba:-}" ]; then grep -h "timing: in.perf:9" "$work/lammps-2-$replica-alone.log" | sed 's/^/alone: /' >> "$work/timing-$k.txt" || true; fi
 done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -112,8 +118,9 @@ for sample in sys.argv[3:]:
         if r.get("forceField") == "learned":
             inproc.setdefault(r["atoms"], r["medianNsPerAtomStep"])
             inproc_cpu.setdefault(r["atoms"], r.get("cpuNsPerAtomStep"))
-    s1, s2, b1, b2 = (lammps(t) for t in runs)
-    repeats.append((inproc, inproc_cpu, ((s1, s2), (b1, b2))))
+    s1, s2, b1, b2 = (lammps(t) for t in runs[:4])
+    alone = lammps(runs[4]) if len(runs) > 4 else None
+    repeats.append((inproc, inproc_cpu, ((s1, s2), (b1, b2)), alone))
 median = lambda xs: round(statistics.median(xs), 3)
 timing = [line.strip() for k in range(1, len(sys.argv) - 2) for line in open(os.path.join(os.environ["WORK_DIR"], f"timing-{k}.txt"))] \
     if os.environ.get("WORK_DIR") else []
@@ -121,7 +128,7 @@ result = {"model": model, "loadAverage": load, "timingBigBox": timing, "extraOpt
           "note": "each figure: the median over the repeats; ratios are taken within a repeat (runs minutes apart), then the median", "rows": []}
 for size in range(2):
     per = []
-    for inproc, inproc_cpu, pairs in repeats:
+    for inproc, inproc_cpu, pairs, _ in repeats:
         one, two = pairs[size]
         base, base_cpu = inproc.get(one["atoms"]), inproc_cpu.get(one["atoms"])
         per.append({"inProcess": base, "inProcessCpu": base_cpu, "one": one, "two": two,
@@ -151,6 +158,15 @@ for size in range(2):
                      "overhead1Rank": round(p["overhead"], 3) if p["overhead"] else None,
                      "inProcessCpu": p["inProcessCpu"], "overhead1RankCpuMean": round(p["overheadCpuMean"], 3) if p["overheadCpuMean"] else None,
                      "speedup2Ranks": round(p["speedup"], 3)} for p in per]})
+alone = [(pairs[1][0], pairs[1][1], a) for _, _, pairs, a in repeats if a]
+if alone:
+    result["rows"][1]["rebuildAlone"] = {
+        "note": "2 ranks with each rank rebuilding its lists alone (MLD_LAMMPS_REBUILD=alone), in the same repeats",
+        "lammps2RanksNsPerAtomStep": median([a["nsPerAtomStep"] for _, _, a in alone]),
+        "speedup2Ranks": median([one["nsPerAtomStep"] / a["nsPerAtomStep"] for one, _, a in alone]),
+        "togetherOverAlone": median([a["nsPerAtomStep"] / two["nsPerAtomStep"] for _, two, a in alone]),
+        "samples": [{"lammps2RanksAlone": a["nsPerAtomStep"], "speedup2RanksAlone": round(one["nsPerAtomStep"] / a["nsPerAtomStep"], 3),
+                     "speedup2Ranks": round(one["nsPerAtomStep"] / two["nsPerAtomStep"], 3)} for one, two, a in alone]}
 print(json.dumps(result, indent=2))
 PY
 mv "$out.tmp" "$out"
