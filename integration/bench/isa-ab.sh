@@ -9,11 +9,12 @@
 # Writes integration/bench/isa-ab-<date>-<commit>.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 before=$1; after=$2; reps=${3:-5}; models=${4:-"agent accurate"}; settings=${5:-"plain noavx2"}
 dir=${MODELS:-/tmp/isa}
 log=$(mktemp)
 tc() { # setting bin model calls -> task-clock ms
-  local envs=(); case $1 in noavx512) envs=(DOTNET_EnableAVX512=0);; noavx2) envs=(DOTNET_EnableAVX2=0);; esac
+  local envs; isa_env "$1"
   env "${envs[@]}" perf stat -x, -e task-clock dotnet "$2/MolecularLearning.Benchmarks.dll" probe model "$dir/$3.json" 3 -"$4" 1 traj 2>&1 >/dev/null | grep task-clock | cut -d, -f1
 }
 for r in $(seq "$reps"); do for m in $models; do for s in $settings; do for b in before after; do

@@ -7,33 +7,17 @@
 # Usage: integration/bench/isa.sh [--seconds S] [--replicas K]   (about 10 minutes on 2 shared cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 seconds=1; replicas=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --seconds) seconds=$2; shift 2 ;;
-    --replicas) replicas=$2; shift 2 ;;
-    *) echo "isa.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-dotnet build src/MolecularLearning.Cli -c Release -nologo -v q
-mld=(dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll)
-commit=$(git rev-parse --short HEAD)
-stamp=$(date -u +%Y-%m-%d)
-base=integration/bench/isa-$stamp-$commit
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-data=samples/water32-xtb
+parse_options isa.sh "seconds replicas" "$@"
+bench_setup integration/bench/isa
 # The three models fitted once (the fit does not depend on the evaluator), then benchmarked from their files.
 "${mld[@]}" fit "$data" --mode agent --order 2 -o "$work/agent.json" > /dev/null
 "${mld[@]}" fit "$data" --mode conservative --order 2 -o "$work/conservative.json" > /dev/null
 "${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null
 for model in agent conservative accurate; do
   for setting in plain noavx512 noavx2; do
-    envs=()
-    case $setting in
-      noavx512) envs=(DOTNET_EnableAVX512=0) ;;
-      noavx2) envs=(DOTNET_EnableAVX2=0) ;;
-    esac
+    isa_env "$setting"
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "isa.sh: $model $setting (load $load)" >&2
     env "${envs[@]}" "${mld[@]}" bench --model "$work/$model.json" --replicas "$replicas" --threads 1 --seconds "$seconds" --json \

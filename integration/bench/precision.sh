@@ -11,23 +11,10 @@
 # Usage: integration/bench/precision.sh [--seconds S] [--rounds N] [--ps PS]   (~15 minutes on 2 shared cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 seconds=1; rounds=2; ps=5
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --seconds) seconds=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --ps) ps=$2; shift 2 ;;
-    *) echo "precision.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-dotnet build src/MolecularLearning.Cli -c Release -nologo -v q > /dev/null
-mld=(dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll)
-commit=$(git rev-parse --short HEAD)
-stamp=$(date -u +%Y-%m-%d)
-base=integration/bench/precision-$stamp-$commit
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-data=samples/water32-xtb
+parse_options precision.sh "seconds rounds ps" "$@"
+bench_setup integration/bench/precision
 "${mld[@]}" fit "$data" --mode agent --order 2 -o "$work/agent.json" > /dev/null
 "${mld[@]}" fit "$data" --mode conservative --order 2 -o "$work/conservative.json" > /dev/null
 "${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null
@@ -42,11 +29,7 @@ for model in conservative accurate; do
 done
 for model in agent conservative accurate; do
   for setting in plain noavx512 noavx2; do
-    envs=()
-    case $setting in
-      noavx512) envs=(DOTNET_EnableAVX512=0) ;;
-      noavx2) envs=(DOTNET_EnableAVX2=0) ;;
-    esac
+    isa_env "$setting"
     for round in $(seq 1 "$rounds"); do
       for precision in double mixed; do
         load=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -5,14 +5,12 @@
 #   integration/defaults/measure.sh [FIT_RUN] [UNSEEN_RUN...]     (default FIT_RUN: samples/water32-xtb)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 fit_run=${1:-samples/water32-xtb}
 shift || true
 unseen=("$@")
 echo "building mld (Release)"
-dotnet build src/MolecularLearning.Cli -c Release -nologo -v q >/dev/null
-mld() { dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll "$@"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+mld_temp
 out=integration/defaults/results-$(date -u +%Y-%m-%d).md
 {
   echo "# mld fit defaults: recommended (no --mode) against --mode agent"

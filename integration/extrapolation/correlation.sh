@@ -17,14 +17,8 @@ set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 HOT_RUN [HOT_RUN...] (CP2K run directories or prefixes with forces)" >&2; exit 2; }
 hot=("$@")
 cd "$(dirname "$0")/../.."
-dotnet build src/MolecularLearning.Cli -c Release -nologo -v q > /dev/null
-mld=(dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll)
-commit=$(git rev-parse --short HEAD)
-stamp=$(date -u +%Y-%m-%d)
-base=integration/extrapolation/results-$stamp-$commit
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-data=samples/water32-xtb
+. integration/common.sh
+bench_setup integration/extrapolation/results
 committee=${COMMITTEE:-8}
 "${mld[@]}" fit "$data" --mode agent --committee "$committee" -o "$work/agent.json" --json > "$work/agent-fit.json" 2> /dev/null
 "${mld[@]}" fit "$data" --mode conservative --committee "$committee" -o "$work/conservative.json" --json > "$work/conservative-fit.json" 2> /dev/null

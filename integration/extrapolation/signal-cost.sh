@@ -7,22 +7,10 @@
 # Usage: integration/extrapolation/signal-cost.sh [--seconds S] [--rounds R]   (a few minutes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 seconds=2; rounds=2
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --seconds) seconds=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    *) echo "signal-cost.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-dotnet build src/MolecularLearning.Cli -c Release -nologo -v q > /dev/null
-mld=(dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll)
-commit=$(git rev-parse --short HEAD)
-stamp=$(date -u +%Y-%m-%d)
-base=integration/extrapolation/signal-cost-$stamp-$commit
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-data=samples/water32-xtb
+parse_options signal-cost.sh "seconds rounds" "$@"
+bench_setup integration/extrapolation/signal-cost
 "${mld[@]}" fit "$data" --mode agent -o "$work/agent.json" > /dev/null 2>&1
 "${mld[@]}" fit "$data" --mode conservative -o "$work/conservative.json" > /dev/null 2>&1
 "${mld[@]}" fit "$data" --preset accurate -o "$work/accurate.json" > /dev/null 2>&1

@@ -8,16 +8,13 @@
 # Then summarise.py writes integration/fidelity/results-<date>.md/.json.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 data=${MLD_DATA:-/work/shared/data/water32-xtb}
 work=${1:-integration/fidelity/work}
 ps=${PS:-10}
 steps=$((ps * 2000))
 mkdir -p "$work"
-if [ -z "${MLD:-}" ]; then
-  dotnet build src/MolecularLearning.Cli -c Release -v q -nologo -o "$work/bin" >/dev/null || exit 1
-  MLD="$work/bin/mld"
-fi
-log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$work/measure.log"; }
+mld_in_work
 log "start: $(uptime)"
 
 fit() { # name, options...

@@ -9,6 +9,7 @@
 # Then summarise.py writes integration/learn/results-<date>-<commit measured>.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 work=${1:-/tmp/mld-learn-measure}
 hot=${HOT:-/work/hotdata/T350}
 budget=${BUDGET:-50}
@@ -17,11 +18,7 @@ steps=${STEPS:-10000}
 deadline=${DEADLINE:-$(( $(date +%s) + 3600 ))}
 data=samples/water32-xtb
 mkdir -p "$work"
-if [ -z "${MLD:-}" ]; then
-  dotnet build src/MolecularLearning.Cli -c Release -v q -nologo -o "$work/bin" >/dev/null || exit 1
-  MLD="$work/bin/mld"
-fi
-log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$work/measure.log"; }
+mld_in_work
 log "start at $(git rev-parse --short HEAD): $(uptime)"
 [ -s "$work/before.json" ] || "$MLD" fit "$data" -o "$work/before.json" --json > "$work/fit.json" 2> "$work/fit.log" || { log "fit failed"; exit 1; }
 log "fit done: $(uptime)"

@@ -5,13 +5,11 @@
 #   integration/smalldata/measure.sh [SHORT_RUN] [LONG_RUN]   (defaults: /work/shared/data/water32-pbe, samples/water32-xtb)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. integration/common.sh
 short=${1:-/work/shared/data/water32-pbe}
 long=${2:-samples/water32-xtb}
 echo "building mld (Release)"
-dotnet build src/MolecularLearning.Cli -c Release -nologo -v q >/dev/null
-mld() { dotnet src/MolecularLearning.Cli/bin/Release/net10.0/mld.dll "$@"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+mld_temp
 out=integration/smalldata/results-$(date -u +%Y-%m-%d).md
 head=$(git rev-parse --short HEAD)
 

@@ -9,12 +9,8 @@ namespace MolecularLearning.Benchmarks;
 /// (the fused kernel on AVX-512 machines) against a basis outside the kernel's families (the generic path).
 /// </summary>
 [MemoryDiagnoser]
-public class LearnedForceFieldBenchmarks
+public class LearnedForceFieldBenchmarks : ForceEvalBenchmarks
 {
-    private Frame _frame = null!;
-    private IForceField _ff = null!;
-    private ForceResult _result = null!;
-
     /// <summary>Replicas per axis of the 32-water cell: 96 and 2592 atoms.</summary>
     [Params(1, 3)]
     public int Replicas { get; set; }
@@ -29,17 +25,7 @@ public class LearnedForceFieldBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _frame = Water.Box(Replicas);
         string basis = Basis == "default" ? FitOptions.DefaultBasis : FitOptions.DefaultBasis + "+inv:1";
-        _ff = ProbeModels.Synthetic(2, Mode, basis).CreateForceField(0.5, 1);
-        _result = new ForceResult(_frame.AtomCount);
-        _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);
-    }
-
-    [Benchmark]
-    public double Compute()
-    {
-        _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);
-        return _result.Energy;
+        Prepare(Replicas, ProbeModels.Synthetic(2, Mode, basis).CreateForceField(0.5, 1));
     }
 }

@@ -34,29 +34,11 @@ public class NeighbourListBenchmarks
 
 /// <summary>The SPC/Fw nonbonded pair reference (the C# floor for a pair loop) on replicated water boxes.</summary>
 [MemoryDiagnoser]
-public class PairForceFieldBenchmarks
+public class PairForceFieldBenchmarks : ForceEvalBenchmarks
 {
-    private Frame _frame = null!;
-    private CoulombLennardJonesForceField _ff = null!;
-    private ForceResult _result = null!;
-
     [Params(1, 3, 5)]
     public int Replicas { get; set; }
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _frame = Water.Box(Replicas);
-        _ff = new CoulombLennardJonesForceField(6.0, 1.0);
-        _result = new ForceResult(_frame.AtomCount);
-        _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);
-    }
-
-    /// <summary>One evaluation at fixed positions: the list is only refreshed.</summary>
-    [Benchmark]
-    public double Compute()
-    {
-        _ff.Compute(_frame.Species, _frame.Positions, _frame.Cell, _result);
-        return _result.Energy;
-    }
+    public void Setup() => Prepare(Replicas, new CoulombLennardJonesForceField(6.0, 1.0));
 }

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace MolecularLearning.Core;
 
-/// <summary>The candidate ranges of <see cref="NeighbourList"/>'s scan: counted and written a vector at a time (512, 256 or 128 bits).</summary>
+/// <summary>The candidate ranges of <see cref="NeighbourList"/>'s scan: counted and written a vector at a time (512 bits, or the machine's <see cref="Vector{T}"/>: 256 or 128).</summary>
 public sealed partial class NeighbourList
 {
     /// <summary>How many bin-ordered atoms in [k, end) lie within √rc2 of (cx, cy, cz), the one at <paramref name="skip"/> excluded.</summary>
@@ -30,28 +30,10 @@ public sealed partial class NeighbourList
                 count += BitOperations.PopCount(Vector512.LessThanOrEqual(x * x + y * y + z * z, vr).ExtractMostSignificantBits());
             }
         }
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated)
         {
-            var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
-            for (; k + 4 <= end; k += 4)
-            {
-                var x = Vector256.LoadUnsafe(ref bx, (nuint)k) - vx;
-                var y = Vector256.LoadUnsafe(ref by, (nuint)k) - vy;
-                var z = Vector256.LoadUnsafe(ref bz, (nuint)k) - vz;
-                count += BitOperations.PopCount(Vector256.LessThanOrEqual(x * x + y * y + z * z, vr).ExtractMostSignificantBits());
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            // SSE, NEON: two at a time (the scalar loop cost 1.9x the 256-bit one).
-            var vx = Vector128.Create(cx); var vy = Vector128.Create(cy); var vz = Vector128.Create(cz); var vr = Vector128.Create(rc2);
-            for (; k + 2 <= end; k += 2)
-            {
-                var x = Vector128.LoadUnsafe(ref bx, (nuint)k) - vx;
-                var y = Vector128.LoadUnsafe(ref by, (nuint)k) - vy;
-                var z = Vector128.LoadUnsafe(ref bz, (nuint)k) - vz;
-                count += BitOperations.PopCount(Vector128.LessThanOrEqual(x * x + y * y + z * z, vr).ExtractMostSignificantBits());
-            }
+            var vx = new Vector<double>(cx); var vy = new Vector<double>(cy); var vz = new Vector<double>(cz); var vr = new Vector<double>(rc2);
+            for (; k + Vector<double>.Count <= end; k += Vector<double>.Count) count += BitOperations.PopCount(Within(ref bx, ref by, ref bz, k, vx, vy, vz, vr));
         }
         for (; k < end; k++)
         {
@@ -68,49 +50,21 @@ public sealed partial class NeighbourList
         var bx = _binX; var by = _binY; var bz = _binZ;
         if (Storage == NeighbourStorage.Compact && Vector512.IsHardwareAccelerated && Avx512F.VL.IsSupported && Avx512BW.VL.IsSupported)
             (k, e) = FillCompactEight(k, end, skip, cx, cy, cz, rc2, code, e);
-        if (Vector256.IsHardwareAccelerated && k >= 0 && end <= bx.Length && end <= by.Length && end <= bz.Length)
+        if (Vector.IsHardwareAccelerated && k >= 0 && end <= bx.Length && end <= by.Length && end <= bz.Length)
         {
             ref double rx = ref MemoryMarshal.GetArrayDataReference(bx);
             ref double ry = ref MemoryMarshal.GetArrayDataReference(by);
             ref double rz = ref MemoryMarshal.GetArrayDataReference(bz);
-            var vx = Vector256.Create(cx); var vy = Vector256.Create(cy); var vz = Vector256.Create(cz); var vr = Vector256.Create(rc2);
-            for (; k + 4 <= end; k += 4)
-            {
-                var x = Vector256.LoadUnsafe(ref rx, (nuint)k) - vx;
-                var y = Vector256.LoadUnsafe(ref ry, (nuint)k) - vy;
-                var z = Vector256.LoadUnsafe(ref rz, (nuint)k) - vz;
-                var r2 = x * x + y * y + z * z;
-                uint mask = Vector256.LessThanOrEqual(r2, vr).ExtractMostSignificantBits();
-                while (mask != 0)
+            var vx = new Vector<double>(cx); var vy = new Vector<double>(cy); var vz = new Vector<double>(cz); var vr = new Vector<double>(rc2);
+            for (; k + Vector<double>.Count <= end; k += Vector<double>.Count)
+                for (uint mask = Within(ref rx, ref ry, ref rz, k, vx, vy, vz, vr); mask != 0; mask &= mask - 1)
                 {
-                    int lane = BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    if (k + lane == skip) continue;
-                    Write(e++, k + lane, x.GetElement(lane), y.GetElement(lane), z.GetElement(lane), r2.GetElement(lane), code);
+                    int lane = k + BitOperations.TrailingZeroCount(mask);
+                    if (lane == skip) continue;
+                    // The displacement again from the bin coordinates: the same operations as the lanes', so the same numbers.
+                    double x = Unsafe.Add(ref rx, lane) - cx, y = Unsafe.Add(ref ry, lane) - cy, z = Unsafe.Add(ref rz, lane) - cz;
+                    Write(e++, lane, x, y, z, x * x + y * y + z * z, code);
                 }
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated && k >= 0 && end <= bx.Length && end <= by.Length && end <= bz.Length)
-        {
-            ref double rx = ref MemoryMarshal.GetArrayDataReference(bx);
-            ref double ry = ref MemoryMarshal.GetArrayDataReference(by);
-            ref double rz = ref MemoryMarshal.GetArrayDataReference(bz);
-            var vx = Vector128.Create(cx); var vy = Vector128.Create(cy); var vz = Vector128.Create(cz); var vr = Vector128.Create(rc2);
-            for (; k + 2 <= end; k += 2)
-            {
-                var x = Vector128.LoadUnsafe(ref rx, (nuint)k) - vx;
-                var y = Vector128.LoadUnsafe(ref ry, (nuint)k) - vy;
-                var z = Vector128.LoadUnsafe(ref rz, (nuint)k) - vz;
-                var r2 = x * x + y * y + z * z;
-                uint mask = Vector128.LessThanOrEqual(r2, vr).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    int lane = BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    if (k + lane == skip) continue;
-                    Write(e++, k + lane, x.GetElement(lane), y.GetElement(lane), z.GetElement(lane), r2.GetElement(lane), code);
-                }
-            }
         }
         for (; k < end; k++)
         {
@@ -157,6 +111,25 @@ public sealed partial class NeighbourList
             }
         }
         return (k, e);
+    }
+
+    /// <summary>
+    /// A bit per lane for the bin-ordered atoms k, k + 1, … (<see cref="Vector{T}"/> width: 256 bits with AVX2, 128 with
+    /// SSE or NEON; the scalar loop cost 1.9x the 256-bit one) within √r2 of (cx, cy, cz).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Within(ref double bx, ref double by, ref double bz, int k, Vector<double> cx, Vector<double> cy, Vector<double> cz, Vector<double> r2)
+    {
+        var x = Vector.LoadUnsafe(ref bx, (nuint)k) - cx;
+        var y = Vector.LoadUnsafe(ref by, (nuint)k) - cy;
+        var z = Vector.LoadUnsafe(ref bz, (nuint)k) - cz;
+        var inside = Vector.LessThanOrEqual(x * x + y * y + z * z, r2);
+        return Vector<double>.Count switch
+        {
+            8 => (uint)inside.AsVector512().ExtractMostSignificantBits(),
+            4 => inside.AsVector256().ExtractMostSignificantBits(),
+            _ => inside.AsVector128().ExtractMostSignificantBits(),
+        };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,6 +18,15 @@ internal static class MldProcess
 
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
+    /// <summary>A refused command line: exit code 2 and one line on stderr, starting "error:"; returns the line.</summary>
+    public static string OneErrorLine(int code, string err)
+    {
+        Assert.Equal(2, code);
+        var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error:", line);
+        return line;
+    }
+
     public static Result Run(TimeSpan timeout, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
