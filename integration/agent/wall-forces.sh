@@ -24,10 +24,11 @@ out=integration/agent/wall-forces-$(date -u +%Y-%m-%d)-$commit${TAG:+-$TAG}.md
   echo "from its training ranges at strength $strength eV (range-walls.py). Each: \`mld run M --from $run --frame $frame --steps $steps"
   echo "--tau 100 --massive false\` (0.5 fs, the frame's velocities), trajectory every 100 steps; T statistics after the first ps"
   echo "(drift: least-squares slope over that span); structure by \`mld analyze TRAJ --reference $run --skip 10\` (from 1 ps)."
-  echo "\"outside\": the share of steps \`mld run\` reports outside the training range (some agent's extrapolation signal > 0)."
+  echo "\"outside\": the share of steps \`mld run\` reports outside the training range (some agent's extrapolation signal > 0);"
+  echo "\"largest\": the run's largest signal (training spreads beyond the range, any agent and invariant)."
   echo
-  echo "| range walls | ran (ps) | T mean ± std (K) | drift (K/ns) | min / max T (K) | outside | O–H (Å) | H–O–H (°) | g_OO peak (Å, height) | g_HH peak (Å, height) |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| range walls | ran (ps) | T mean ± std (K) | drift (K/ns) | min / max T (K) | outside | largest (spreads) | O–H (Å) | H–O–H (°) | g_OO peak (Å, height) | g_HH peak (Å, height) |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$work/table.md"
 for v in "${variants[@]}"; do
   case $v in
@@ -49,6 +50,8 @@ t = np.array([float(r["time_fs"]) for r in rows]); T = np.array([float(r["temper
 m = re.search(r"extrapolation: (\d+) of (\d+) steps", open(runout).read()) if os.path.exists(runout) else None
 inside = re.search(r"extrapolation: all (\d+) steps inside", open(runout).read()) if os.path.exists(runout) else None
 outside = f"{int(m.group(1)) / int(m.group(2)):.2f}" if m else "0.00" if inside else "–"
+big = re.search(r"largest ([0-9.]+) training spreads", open(runout).read()) if os.path.exists(runout) else None
+largest = big.group(1) if big else "–"
 late = t >= 1000
 ran = f"{t[-1] / 1000:.2f}" + (", diverged" if status != "finished" else "") if len(t) else "0"
 if late.sum() >= 2:
@@ -59,7 +62,7 @@ text = open(analyze).read() if os.path.exists(analyze) else ""
 def first(label):
     m = re.search(re.escape(label) + r"\s+(.+?)\s{2,}", text)
     return m.group(1).strip() if m else "–"
-print(f"| {v} | {ran} | {mean} | {drift} | {mm} | {outside} | {first('O–H bond (Å)')} | {first('H–O–H angle (°)')} | "
+print(f"| {v} | {ran} | {mean} | {drift} | {mm} | {outside} | {largest} | {first('O–H bond (Å)')} | {first('H–O–H angle (°)')} | "
       f"{first('g_OO first peak (Å, height)')} | {first('g_HH first peak (Å, height)')} |")
 PY
 done
