@@ -85,7 +85,11 @@ public sealed class FitVerb : IVerb
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
             if (p.GetValue(wallForces) is { } wf)
+            {
                 options = options with { WallForces = WallForcesNames.TryParse(wf, out var wfv) ? wfv : throw new DataException($"--wall-forces: expected {WallForcesNames.Help}, got '{wf}'") };
+                if (options.WallForces == WallForces.Gradient && options.Mode != ForceMode.Agent)
+                    throw new DataException("--wall-forces gradient is for agent mode (conservative forces are the walls' gradient already)");
+            }
             if (p.GetValue(committee) is { } cm)
             {
                 if (p.GetValue(prior) is not null) throw new DataException("--committee: not available with --prior (an offset fit stores no members)");
