@@ -108,6 +108,17 @@ public sealed class FitVerbTests : IDisposable
         Assert.True(curl.GetProperty("extraAfter").GetDouble() < curl.GetProperty("extraBefore").GetDouble(), curl.ToString());
     }
 
+    /// <summary>--wall-forces with --prior: refused in one line (the offset fit keeps the prior's), no model written.</summary>
+    [Fact]
+    public void WallForcesWithAPriorAreRefused()
+    {
+        var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "m.json"), "--mode", "agent",
+            "--prior", Path.Combine(_dir, "prior.json"), "--wall-forces", "gradient");
+        Assert.Equal(2, code);
+        Assert.Contains("--wall-forces: not available with --prior", Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.False(File.Exists(Path.Combine(_dir, "m.json")));
+    }
+
     /// <summary>--wall-forces gradient: recorded in the model file (the default writes nothing), and the model runs.</summary>
     [Fact]
     public void GradientWallForcesAreRecordedAndRun()

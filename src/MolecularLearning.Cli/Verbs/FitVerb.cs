@@ -86,6 +86,7 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
             if (p.GetValue(wallForces) is { } wf)
             {
+                if (p.GetValue(prior) is not null) throw new DataException("--wall-forces: not available with --prior (an offset fit keeps the prior's; set \"wallForces\" in the written file)");
                 options = options with { WallForces = WallForcesNames.TryParse(wf, out var wfv) ? wfv : throw new DataException($"--wall-forces: expected {WallForcesNames.Help}, got '{wf}'") };
                 if (options.WallForces == WallForces.Gradient && options.Mode != ForceMode.Agent)
                     throw new DataException("--wall-forces gradient is for agent mode (conservative forces are the walls' gradient already)");
