@@ -10,6 +10,7 @@
 # Environment: FIT_OPTS (passed to every fit, e.g. "--range-walls 0"), TAG, NEW (frames added a round, 16), KEEP_T (K, 450),
 # PYTHON (with numpy and ASE; default /usr/bin/python3), SAMPLE_RUN: global (default: the frames of the measured run) or
 # massive (the frames of a second run of STEPS under a massive chain, τ 100 fs, which holds: the model's own thermal configurations).
+# MODEL_OUT: keep the last round's model there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 run=$1; frame=$2; steps=$3; mu=$4; sample=$5; rounds=$6
@@ -66,6 +67,7 @@ print(f"| {sys.argv[5]} | {sys.argv[6]} | {rel['O']:.4f} | {rel['H']:.4f} | {pai
       f"{j['fastest flutter growth (1/ps)']:.2f} | {ran / 1000:.2f} | {sys.argv[3]} | {slope} | {stats} |")
 PY
   tail -1 "$work/table.md" >&2
+  [ -n "${MODEL_OUT:-}" ] && cp "$model" "$MODEL_OUT"
   cp "$work/log.csv" "$work/log-$round.csv" 2>/dev/null || true
   [ "$round" -eq "$rounds" ] && break
   if [ "$sampler" = massive ]; then

@@ -19,6 +19,8 @@ public sealed class FitVerbTests : IDisposable
     [InlineData("--curl-penalty", "1", "the curl penalty is for agent mode")]
     [InlineData("--curl-sample", "4:x", "--curl-sample")]
     [InlineData("--curl-frames", "x.extxyz", "--curl-frames: needs --curl-penalty")]
+    [InlineData("--wall-forces", "both", "--wall-forces: expected agent|gradient, got 'both'")]
+    [InlineData("--wall-forces", "gradient", "--wall-forces gradient is for agent mode")]
     public void BadOptionsGiveOneErrorLine(string option, string value, string named)
     {
         var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", Path.Combine(_dir, "m.json"), option, value);
@@ -102,6 +104,22 @@ public sealed class FitVerbTests : IDisposable
         Assert.True(extra > 0, curl.ToString());
         Assert.True(curl.GetProperty("pairs").GetInt32() + curl.GetProperty("skipped").GetInt32() >= 40 + extra, curl.ToString());
         Assert.True(curl.GetProperty("extraAfter").GetDouble() < curl.GetProperty("extraBefore").GetDouble(), curl.ToString());
+    }
+
+    /// <summary>--wall-forces gradient: recorded in the model file (the default writes nothing), and the model runs.</summary>
+    [Fact]
+    public void GradientWallForcesAreRecordedAndRun()
+    {
+        string agent = Path.Combine(_dir, "agent.json"), gradient = Path.Combine(_dir, "gradient.json");
+        var (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", agent, "--stride", "1", "--mode", "agent", "--basis", SmallBasis);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("wallForces", File.ReadAllText(agent));
+        (code, _, err) = Mld("fit", MldProcess.PbeSample(), "-o", gradient, "--stride", "1", "--mode", "agent", "--basis", SmallBasis, "--wall-forces", "gradient");
+        Assert.True(code == 0, err);
+        using (var file = JsonDocument.Parse(File.ReadAllText(gradient)))
+            Assert.Equal("gradient", file.RootElement.GetProperty("wallForces").GetString());
+        (code, _, err) = Mld("run", gradient, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10");
+        Assert.True(code == 0, err);
     }
 
     /// <summary>A missing or unreadable --curl-frames file: one error line naming it, no model written.</summary>

@@ -94,4 +94,15 @@ public class AgentWallCurlTests
         Assert.True(agent > 1e-2, $"agent range walls: ‖A‖/‖S‖ {agent}");
         Assert.True(conservative < 1e-6, $"conservative range walls: ‖A‖/‖S‖ {conservative}");
     }
+
+    /// <summary>The range walls in agent mode with <see cref="WallForces.Gradient"/> (−∇ Σ_i W(I_i), neighbours pushed too): no curl.</summary>
+    [Fact]
+    public void GradientRangeWallsOfAnAgentModelHaveNoCurl()
+    {
+        var frame = Synthetic.Water(4, null, seed: 5, jitter: 0.1);
+        int k = new InvariantSet(Basis, [Elements.O, Elements.H]).Count;
+        var bounds = new InvariantBounds(new double[k], new double[k], [.. Enumerable.Repeat(1.0, k)], 0.02, InvariantBounds.DefaultCap);
+        double gradient = AntisymmetricRatio(WallsOnly(ForceMode.Agent, [], bounds).WithWallForces(WallForces.Gradient), frame);
+        Assert.True(gradient < 1e-6, $"gradient range walls in agent mode: ‖A‖/‖S‖ {gradient}");
+    }
 }

@@ -26,6 +26,7 @@ public sealed class FitVerb : IVerb
         var folds = new Option<int?>("--folds") { Description = "choose the ridge by cross-validation over this many blocks of the training frames; 1: the last block alone (default; a short run, 10 to 199 training frames, gets 5 and a basis chosen the same way unless --folds or --ridge is given)" };
         var repulsion = new Option<double?>("--repulsion") { Description = "strength (eV/Å³) of the walls below the shortest training distances; 0 = none" };
         var rangeWalls = new Option<double?>("--range-walls") { Description = "strength (eV) of the walls on each invariant's training range; 0 = none (default 0.02; 0.005 for the conservative default)" };
+        var wallForces = new Option<string?>("--wall-forces") { Description = $"agent mode, how the range walls push ({WallForcesNames.Help}): agent, each agent's walls its own atom (default, the paper's); gradient, -grad of the sum of all agents' walls, on neighbours too (no curl; recorded as \"wallForces\" in the model file)" };
         var linear = new Option<string?>("--linear") { Description = $"invariant families without quadratic terms (order 2), comma-separated: {string.Join(", ", InvariantSet.FamilyNames)}" };
         var preset = new Option<string?>("--preset") { Description = "accurate: the most accurate measured model (conservative, angular invariants; the default without --mode); other options override its settings" };
         var prior = new Option<string?>("--prior") { Description = "a model fitted on other data (e.g. a long xTB run): fit these frames as an offset from it (its basis, mode and walls; the ridge pulls toward its losses)" };
@@ -38,7 +39,7 @@ public sealed class FitVerb : IVerb
         var backend = BackendOption.Create("evaluates the fitted model's training and held-out errors");
         var command = new Command("fit", "fit the agent losses to CP2K data and write a model file")
         {
-            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, linear, preset, prior, json, backend, committee, committeeBlocks, curl, curlSample, curlFrames,
+            inputs, output, order, mode, cutoff, basis, holdout, target, stride, ridge, folds, repulsion, rangeWalls, wallForces, linear, preset, prior, json, backend, committee, committeeBlocks, curl, curlSample, curlFrames,
         };
         command.SetAction(p => CliErrors.Guard(() =>
         {
@@ -83,6 +84,12 @@ public sealed class FitVerb : IVerb
             if (p.GetValue(linear) is { } lin)
                 options = options with { LinearFamilies = lin.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
             if (p.GetValue(rangeWalls) is { } rw) options = options with { RangeWallStrength = rw };
+            if (p.GetValue(wallForces) is { } wf)
+            {
+                options = options with { WallForces = WallForcesNames.TryParse(wf, out var wfv) ? wfv : throw new DataException($"--wall-forces: expected {WallForcesNames.Help}, got '{wf}'") };
+                if (options.WallForces == WallForces.Gradient && options.Mode != ForceMode.Agent)
+                    throw new DataException("--wall-forces gradient is for agent mode (conservative forces are the walls' gradient already)");
+            }
             if (p.GetValue(committee) is { } cm)
             {
                 if (p.GetValue(prior) is not null) throw new DataException("--committee: not available with --prior (an offset fit stores no members)");

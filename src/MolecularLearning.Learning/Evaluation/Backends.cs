@@ -81,9 +81,10 @@ internal abstract class AgentBackend
     /// to <paramref name="virial"/>, its energy returned. Throws <see cref="OperationCanceledException"/> within
     /// <see cref="CancellationStride"/> agents of <paramref name="cancellation"/> firing. With <paramref name="extrapolation"/>
     /// (the model has training ranges), each agent's extrapolation signal and the invariant giving it (−1: inside) go to [i].
+    /// With <paramref name="walled"/>, whether agent i's range walls act goes to [i] (<see cref="WallReactions"/>).
     /// </summary>
     public abstract double Run(int from, int to, int worker, NeighbourList list, int[] types, double[] forces, bool conservative,
-        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null);
+        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null, bool[]? walled = null);
 
     /// <summary>
     /// The backend <paramref name="choice"/> asks for. <paramref name="vectorBits"/> forces a SIMD width (0: the widest).
@@ -135,7 +136,7 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
     }
 
     public override double Run(int from, int to, int worker, NeighbourList list, int[] types, double[] forces, bool conservative,
-        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null)
+        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null, bool[]? walled = null)
     {
         var s = _workers[worker];
         bool watch = _monitor is not null && extrapolation is not null && extrapolationInvariant is not null;
@@ -152,6 +153,7 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
             _set.ComputeValues(s);
             double loss = _losses[ti].Evaluate(s.Values.AsSpan(0, _set.Count), s.Lambda);
             if (watch) extrapolation![i] = _monitor!.Agent(ti, s.Values.AsSpan(0, _set.Count), out extrapolationInvariant![i]);
+            if (walled is not null) walled[i] = _losses[ti].InWall(s.Values.AsSpan(0, _set.Count));
             var sink = new LossGradientSink(s);
             _set.ComputeGradient(s, ref sink);
             int entries = s.Entries;
@@ -231,18 +233,18 @@ internal sealed class SimdBackend(SortedGaussianKernel kernel, InvariantSet set)
     }
 
     public override double Run(int from, int to, int worker, NeighbourList list, int[] types, double[] forces, bool conservative,
-        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null)
+        Span<double> virial, CancellationToken cancellation, double[]? extrapolation = null, int[]? extrapolationInvariant = null, bool[]? walled = null)
     {
         var s = _workers[worker];
         // Without a token the range runs in one call, so sums are grouped exactly as before backends existed.
-        if (!cancellation.CanBeCanceled) return kernel.Run(from, to, s, list, _padded, types, forces, conservative, virial, extrapolation, extrapolationInvariant);
+        if (!cancellation.CanBeCanceled) return kernel.Run(from, to, s, list, _padded, types, forces, conservative, virial, extrapolation, extrapolationInvariant, walled);
         double energy = 0;
         Span<double> part = stackalloc double[9];
         virial.Clear();
         for (int a = from; a < to; a += CancellationStride)
         {
             cancellation.ThrowIfCancellationRequested();
-            energy += kernel.Run(a, Math.Min(to, a + CancellationStride), s, list, _padded, types, forces, conservative, part, extrapolation, extrapolationInvariant);
+            energy += kernel.Run(a, Math.Min(to, a + CancellationStride), s, list, _padded, types, forces, conservative, part, extrapolation, extrapolationInvariant, walled);
             for (int k = 0; k < 9; k++) virial[k] += part[k];
         }
         return energy;

@@ -89,6 +89,8 @@ public sealed partial class LearnedForceField : IDomainForceField
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
         if (!owners.IsEmpty && owners.Length != n) throw new ArgumentException($"{n} atoms need {n} owners, got {owners.Length}");
         if (owned < 0 || owned > n) throw new ArgumentOutOfRangeException(nameof(owned), $"{owned} owned atoms of {n}");
+        // The walls' reactions would reach ghosts, which agent-mode domains do not hand back.
+        if (_wallReactions is not null) throw new DataException("an agent-mode model with \"wallForces\": \"gradient\" does not run in MPI domains (LAMMPS); use \"agent\"");
         result.Resize(n);
         result.Clear();
         if (owned == 0) { _anyDomainStale?.Invoke(false); return; }

@@ -43,6 +43,8 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     private int[] _atomInvariant = [];
     private readonly string[] _invariantNames;         // [agent species × K + q]: "O: r1(H)", built once so a step allocates nothing
     private CancellationToken _cancellation;
+    private readonly WallReactions? _wallReactions;    // agent mode, WallForces.Gradient: the range walls' reactions on neighbours
+    private bool[] _walled = [];                        // per agent: its range walls act (the backends mark it)
 
     /// <summary>A range of agents and its results (reduced in chunk order, so independent of the thread count).</summary>
     private sealed class Chunk
@@ -81,6 +83,8 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
         _maxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
         Name = $"learned loss (order {model.Order}, {model.Mode.Name()}, cutoff {model.Cutoff:0.##} Å)";
         _watch = model.Losses.All(l => l.Range is not null);
+        // The Simd backend's functions are exact: its walls' reactions come from the exact Reference path too.
+        if (model.WallReactions) _wallReactions = new WallReactions(model, tabulatedRadial && _backend is ReferenceBackend);
         // Labels name the neighbour species, not the agent's: prefixed with the agent's symbol.
         _invariantNames = [.. _set.Species.SelectMany(sp => _set.Labels.Select(label => $"{sp.Symbol}: {label}"))];
     }
@@ -97,6 +101,8 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     public bool ReportsExtrapolation => _watch;
     /// <summary>Per atom, the extrapolation signal of the last evaluation (empty when <see cref="ReportsExtrapolation"/> is false).</summary>
     public ReadOnlySpan<double> AtomExtrapolation => _watch ? _atomExtrapolation.AsSpan(0, _atoms) : default;
+    /// <summary>Agent mode with <see cref="WallForces.Gradient"/>: how many agents' range walls acted in the last evaluation (their reactions added).</summary>
+    public int WallReactionCount { get; private set; }
 
     public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result) =>
         Compute(species, positions, cell, result, CancellationToken.None);
@@ -131,6 +137,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
             else _list.Runner.Run(this, _chunks.Length);
         }
         finally { _cancellation = default; }
+        if (_wallReactions is not null) WallReactionCount = _wallReactions.Add(_list, _types, _forces, _walled, n);
         if (_chunks.Length > 1 && conservative)
         {
             Array.Copy(_chunks[0].Forces, _forces, 3 * n);
@@ -169,6 +176,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
         if (n == _atoms && _chunks.Length > 0) return;
         _atoms = n;
         if (_watch) { _atomExtrapolation = new double[n]; _atomInvariant = new int[n]; }
+        if (_wallReactions is not null) _walled = new bool[n];
         // Agent mode: many small chunks handed out dynamically, so a thread slowed by another process does not
         // hold the other up at the join (two equal halves did: 1.6-1.7x on two shared cores); the count depends
         // on n only. Conservative mode keeps one chunk a thread: each chunk owns a 3N force array.
@@ -199,6 +207,6 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
         var forces = conservative && _chunks.Length > 1 ? c.Forces : _forces;
         if (conservative) Array.Clear(forces);
         c.Energy = _backend.Run(c.From, c.To, worker, _list, _types, forces, conservative, c.Virial, _cancellation,
-            _watch ? _atomExtrapolation : null, _watch ? _atomInvariant : null);
+            _watch ? _atomExtrapolation : null, _watch ? _atomInvariant : null, _wallReactions is not null ? _walled : null);
     }
 }

@@ -34,6 +34,7 @@ internal sealed partial class SortedGaussianKernel<V>
             else Product(c, _k, kp, ref iv, ref lv);
         }
         var loss = V.Zero;
+        var walls = V.Zero; // Σ of how far out, every lane ≥ 0: positive when some wall acts
         for (int v = 0; v < kp; v += W)
         {
             var b = V.LoadUnsafe(ref bv, (nuint)v);
@@ -56,10 +57,12 @@ internal sealed partial class SortedGaussianKernel<V>
                 var cap = V.Create(_boundCap[ti]);
                 var ca = V.Min(cap, above); var cb = V.Min(cap, below);
                 loss += (ca * ca * ca + cb * cb * cb + (ca * ca * (above - ca) + cb * cb * (below - cb)) * 3) * strength;
+                walls += above + below;
                 l += (ca * ca - cb * cb) * inv * (3 * strength);
             }
             l.StoreUnsafe(ref lv, (nuint)v);
         }
+        s.Walled = V.Sum(walls) > 0; // read for WallForces.Gradient (WallReactions)
         return V.Sum(loss);
     }
 

@@ -18,6 +18,7 @@ internal sealed class KernelScratch
     /// <summary>The last agent's extrapolation signal and the invariant giving it (−1: inside its training range).</summary>
     public double Extrapolation;
     public int ExtrapolationInvariant = -1;
+    public bool Walled;           // the last agent's range walls act (Loss)
     /// <summary>The invariants with non-zero rows of C, gathered, and their C I (when the loss is compacted).</summary>
     public double[] QuadraticValues = [], QuadraticProduct = [];
     public int[] SortedEntry = [];

@@ -43,8 +43,9 @@ public abstract class SortedGaussianKernel
     /// <summary>Evaluates agents [from, to): forces (agent: F_i; conservative: scattered), energy and virial of the chunk.</summary>
     /// <remarks>The list's rows must be grouped by neighbour species (<see cref="NeighbourList.SetGrouping"/> with the types).</remarks>
     /// <remarks>With <paramref name="extrapolation"/> (the model has training ranges), each agent's signal and its invariant (−1: inside) go to [i].</remarks>
+    /// <remarks>With <paramref name="walled"/>, whether agent i's range walls act goes to [i].</remarks>
     internal abstract double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial,
-        double[]? extrapolation = null, int[]? extrapolationInvariant = null);
+        double[]? extrapolation = null, int[]? extrapolationInvariant = null, bool[]? walled = null);
 
     /// <summary>The widest width (bits) with hardware acceleration, or 0 when none.</summary>
     public static int WidestAcceleratedBits =>
@@ -246,7 +247,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
 
 
     internal override double Run(int from, int to, KernelScratch s, NeighbourList list, PaddedCoordinates xyz, int[] types, double[] forces, bool conservative, Span<double> virial,
-        double[]? extrapolation = null, int[]? extrapolationInvariant = null)
+        double[]? extrapolation = null, int[]? extrapolationInvariant = null, bool[]? walled = null)
     {
         if (list.GroupCount != _species) throw new InvalidOperationException("the kernel needs neighbour rows grouped by species");
         s.Ensure(list.MaxRowLength, _nr, _species, _set.Count, _angles * _angleDegree);
@@ -258,6 +259,7 @@ internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel whe
         {
             energy += Agent(i, s, list, xyz, types, forces, conservative, watch);
             if (watch) { extrapolation![i] = s.Extrapolation; extrapolationInvariant![i] = s.ExtrapolationInvariant; }
+            if (walled is not null) walled[i] = s.Walled;
         }
         var a = s.AngleVirial;
         ref V w = ref Unsafe.As<double, V>(ref MemoryMarshal.GetArrayDataReference(s.RadialVirial)); // xx yy zz xy xz yz

@@ -36,6 +36,8 @@ public sealed record FitOptions
     /// training standard deviation beyond the range the loss has risen by this much. 0: none.
     /// </summary>
     public double RangeWallStrength { get; init; }
+    /// <summary>Agent mode: how the range walls push (<see cref="Learning.WallForces"/>; default Agent, each its own agent).</summary>
+    public WallForces WallForces { get; init; }
     /// <summary>How far beyond the training range (in training standard deviations) the range walls start.</summary>
     public double RangeWallMargin { get; init; } = 0.5;
     /// <summary>Smallest scale of a range wall (in the invariant's units): invariants that barely vary in training get this.</summary>

@@ -56,7 +56,7 @@ public static partial class ModelFitter
             // The extrapolation signal's range: the prior's data and the new frames together.
             losses[s] = new QuadraticLoss(b, c, p.Bounds, InvariantRange.Union(p.Range, q.Range));
         }
-        var model = new LearnedModel(prior.Invariants, prior.Mode, losses, prior.Walls);
+        var model = new LearnedModel(prior.Invariants, prior.Mode, losses, prior.Walls) { WallForces = prior.WallForces };
 
         // The same split as δ's fit: the held-out block at the end, the training frames at δ's stride.
         var t = delta.Model.Training;

@@ -151,7 +151,7 @@ public static partial class ModelFitter
         if (options.RangeWallStrength > 0) losses = WithRanges(losses, ranges, options.RangeWallStrength, options.RangeWallMargin, options.RangeWallMinScale, walled);
         // Every model records its training ranges: the extrapolation signal reads them (walls or not).
         for (int s = 0; s < losses.Length; s++) if (ranges[s] is { } range) losses[s] = losses[s].WithRange(range);
-        var model = new LearnedModel(set, options.Mode, losses, walls);
+        var model = new LearnedModel(set, options.Mode, losses, walls) { WallForces = options.WallForces };
         // Members share the model's walls and ranges: they differ only where the data leave the parameters uncertain.
         if (members is not null)
             model = model.WithCommittee([.. members.Select(m => (IReadOnlyList<QuadraticLoss>)[.. m.Select((l, s) => l.WithBounds(losses[s].Bounds).WithRange(losses[s].Range))])]);

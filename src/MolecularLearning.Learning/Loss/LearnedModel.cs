@@ -72,7 +72,16 @@ public sealed class LearnedModel
     internal double[] WallRMin { get; }
     internal double[] WallStrength { get; }
 
-    public LearnedModel WithTraining(TrainingInfo training) => new(Invariants, Mode, _losses, Walls, training) { Committee = Committee };
+    /// <summary>How the range walls push in agent mode (<see cref="Learning.WallForces"/>; files without the field: Agent).</summary>
+    public WallForces WallForces { get; init; }
+
+    public LearnedModel WithTraining(TrainingInfo training) => new(Invariants, Mode, _losses, Walls, training) { Committee = Committee, WallForces = WallForces };
+
+    /// <summary>This model with its range walls pushing as <paramref name="wallForces"/> says.</summary>
+    public LearnedModel WithWallForces(WallForces wallForces) => new(Invariants, Mode, _losses, Walls, Training) { Committee = Committee, WallForces = wallForces };
+
+    /// <summary>Agent mode with <see cref="WallForces.Gradient"/> and some range wall: the walls' reactions on the neighbours are added.</summary>
+    internal bool WallReactions => Mode == ForceMode.Agent && WallForces == WallForces.Gradient && _losses.Any(l => l.Bounds is not null);
 
     /// <summary>
     /// The committee members' losses (member × species) fitted beside <see cref="Losses"/> (FitOptions.Committee); null: none.
@@ -94,11 +103,11 @@ public sealed class LearnedModel
                         throw new ArgumentException("a committee member's loss differs in shape from the model's");
             }
         }
-        return new(Invariants, Mode, _losses, Walls, Training) { Committee = committee };
+        return new(Invariants, Mode, _losses, Walls, Training) { Committee = committee, WallForces = WallForces };
     }
 
     /// <summary>Committee member <paramref name="m"/> as a model of its own (same invariants, mode and walls).</summary>
-    public LearnedModel Member(int m) => Committee is { } c ? new(Invariants, Mode, c[m], Walls, Training)
+    public LearnedModel Member(int m) => Committee is { } c ? new(Invariants, Mode, c[m], Walls, Training) { WallForces = WallForces }
         : throw new InvalidOperationException("the model has no committee");
 
     /// <summary>A fresh evaluator (own neighbour list and scratch): one per thread, connection or stream.</summary>

@@ -17,6 +17,33 @@ public static class ForceModeNames
     }
 }
 
+/// <summary>
+/// How an agent-mode model's range walls push (docs/agent-mode.md, "Range walls as a gradient"): <see cref="Agent"/>, each
+/// agent's wall W(I_i) pushes that agent alone (−∂W(I_i)/∂x_i, like the loss: the behaviour of every file without the
+/// field), or <see cref="Gradient"/>, the walls' forces are −∇ Σ_i W(I_i) on every atom (own atom and neighbours), so they
+/// add no curl. Conservative mode is the gradient anyway.
+/// </summary>
+public enum WallForces { Agent, Gradient }
+
+/// <summary>The spelling of <see cref="WallForces"/> in files, flags and reports: "agent", "gradient".</summary>
+public static class WallForcesNames
+{
+    public const string Help = "agent|gradient";
+
+    public static string Name(this WallForces w) => w == WallForces.Gradient ? "gradient" : "agent";
+
+    /// <summary>Parses "agent" or "gradient" (any case); nothing else.</summary>
+    public static bool TryParse(string text, out WallForces w)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "agent": w = WallForces.Agent; return true;
+            case "gradient": w = WallForces.Gradient; return true;
+            default: w = default; return false;
+        }
+    }
+}
+
 /// <summary>Agent versus conservative forces (method.md, "Two force modes").</summary>
 public enum ForceMode
 {
@@ -151,5 +178,42 @@ public sealed class QuadraticLoss
             }
         }
         return loss;
+    }
+
+    /// <summary>
+    /// The range walls' share of λ alone, ∂W/∂I (the terms <see cref="Evaluate"/> adds), into <paramref name="lambda"/>
+    /// (zero elsewhere); whether any is non-zero. For the walls' reactions on the neighbours (<see cref="WallForces.Gradient"/>).
+    /// </summary>
+    internal bool WallLambda(ReadOnlySpan<double> invariants, Span<double> lambda)
+    {
+        int k = _b.Length;
+        lambda[..k].Clear();
+        if (Bounds is not { } w) return false;
+        bool any = false;
+        for (int a = 0; a < k; a++)
+        {
+            double x = invariants[a];
+            if (x > w.Max[a])
+            {
+                w.Wall((x - w.Max[a]) / w.Scale[a], out _, out double slope);
+                lambda[a] = slope / w.Scale[a];
+            }
+            else if (x < w.Min[a])
+            {
+                w.Wall((w.Min[a] - x) / w.Scale[a], out _, out double slope);
+                lambda[a] = -slope / w.Scale[a];
+            }
+            any |= lambda[a] != 0;
+        }
+        return any;
+    }
+
+    /// <summary>Whether some invariant lies beyond its range wall's start (so the wall acts); false without walls.</summary>
+    internal bool InWall(ReadOnlySpan<double> invariants)
+    {
+        if (Bounds is not { } w) return false;
+        for (int a = 0; a < _b.Length; a++)
+            if (invariants[a] > w.Max[a] || invariants[a] < w.Min[a]) return true;
+        return false;
     }
 }

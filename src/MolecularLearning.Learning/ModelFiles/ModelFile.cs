@@ -43,6 +43,8 @@ internal static partial class ModelFile
             w.WriteEndArray();
             w.WriteNumber("order", model.Order);
             w.WriteString("mode", model.Mode.Name());
+            // Written only when not the default, so files without it keep their bytes.
+            if (model.WallForces != WallForces.Agent) w.WriteString("wallForces", model.WallForces.Name());
             InvariantFamilies.Write(w, model.Invariants.Options);
             w.WriteStartArray("repulsion");
             foreach (var wall in model.Walls)
@@ -256,6 +258,13 @@ internal static partial class ModelFile
             // Files hold exactly the written spelling: any other is a malformed file.
             if (!ForceModeNames.TryParse(modeText, out var mode) || mode.Name() != modeText)
                 throw r.Error("mode", $"must be \"agent\" or \"conservative\", found \"{modeText}\"");
+            var wallForces = WallForces.Agent; // files before the field: each agent's walls push it alone
+            if (root.TryGetProperty("wallForces", out _))
+            {
+                var text = r.String(root, "wallForces", "");
+                if (!WallForcesNames.TryParse(text, out wallForces) || wallForces.Name() != text)
+                    throw r.Error("wallForces", $"must be \"agent\" or \"gradient\", found \"{text}\"");
+            }
 
             var options = InvariantFamilies.Read(r, r.Get(root, "invariants", "", JsonValueKind.Object));
             InvariantSet set;
@@ -331,7 +340,7 @@ internal static partial class ModelFile
             }
             try
             {
-                var model = new LearnedModel(set, mode, losses, walls, training);
+                var model = new LearnedModel(set, mode, losses, walls, training) { WallForces = wallForces };
                 return root.TryGetProperty("committee", out _) ? model.WithCommittee(ReadCommittee(r, root, species, order, k, losses)) : model;
             }
             catch (ArgumentException e) { throw new DataException($"{file}: {e.Message}", e); }
