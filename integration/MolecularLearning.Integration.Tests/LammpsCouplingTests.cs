@@ -16,6 +16,15 @@ public sealed class CoupledModels : IDisposable
         var frames = FrameSource.Load(FittedWaterModels.DataPath);
         foreach (var (name, options) in new[] { ("agent", FitOptions.Default), ("conservative", FitOptions.DefaultConservative), ("accurate", FitOptions.Accurate) })
             ModelFitter.Fit(frames, options with { Stride = 200, Source = FittedWaterModels.DataPath }).Model.Save(ModelPath(name));
+        // The agent model with its range walls pulled in by 30 % of each range from both ends (so they act on the water
+        // box) and pushing as the gradient of their sum: a neighbour's wall pushes an atom, as in conservative mode.
+        var agent = LearnedModel.Load(ModelPath("agent"));
+        var narrow = agent.Losses.Select(l => l.Bounds is not { } b ? l : l.WithBounds(b with
+        {
+            Min = [.. b.Min.Select((lo, a) => lo + 0.3 * (b.Max[a] - lo))],
+            Max = [.. b.Max.Select((hi, a) => hi - 0.3 * (hi - b.Min[a]))],
+        }));
+        new LearnedModel(agent.Invariants, agent.Mode, [.. narrow], agent.Walls) { WallForces = WallForces.Gradient }.Save(ModelPath("gradient-walls"));
     }
 
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), $"mld-lammps-coupling-{Guid.NewGuid():N}");
@@ -70,7 +79,7 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
 
     public static IEnumerable<object[]> Cases()
     {
-        foreach (var model in new[] { "agent", "conservative", "accurate" })
+        foreach (var model in new[] { "agent", "conservative", "accurate", "gradient-walls" })
             foreach (int replica in new[] { 1, 4 })
                 yield return [model, replica];
         yield return ["accurate", Tilted]; // a triclinic box: one rank takes it whole (as a cell), two ranks as domains
@@ -90,6 +99,7 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var frame = replica == Tilted ? new Frame(box.Species, box.Positions, new Cell([l.A, 0, 0, 1.3, l.B, 0, -0.9, 0.7, l.C]))
             : replica == 1 ? box : FrameReplica.Replicate(box, replica, replica, replica);
         var want = forceField.Compute(frame);
+        if (model.WallForces == WallForces.Gradient) Assert.True(((LearnedForceField)forceField).WallReactionCount > 0, "no range wall acts: the case tests nothing of the walls");
         var dir = Directory.CreateTempSubdirectory("mld-lammps-sp-").FullName;
         try
         {

@@ -15,9 +15,22 @@ public class DomainTests
     public static IEnumerable<object[]> Cases()
     {
         foreach (var basis in new[] { "default", "angles" })
-            foreach (var mode in new[] { "agent", "conservative" })
+            foreach (var mode in new[] { "agent", "conservative", GradientWalls })
                 foreach (var order in new[] { 1, 2 })
                     yield return [basis, mode, order];
+    }
+
+    /// <summary>Agent mode with range walls as the gradient of their sum: a neighbour's wall pushes an atom, as in conservative mode.</summary>
+    private const string GradientWalls = "gradient-walls";
+
+    private static LearnedModel ModelFor(string basis, string modeName, int order)
+    {
+        var options = basis == "default"
+            ? InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2)
+            : Synthetic.Families().Single(f => f.Name == basis).Options;
+        return modeName == GradientWalls
+            ? Synthetic.RandomModel(options, order, ForceMode.Agent, seed: 5, walls: Conformance.Backends.Walls, bounds: true).WithWallForces(WallForces.Gradient)
+            : Synthetic.RandomModel(options, order, Conformance.Backends.Mode(modeName), seed: 5, walls: Conformance.Backends.Walls, bounds: order == 2);
     }
 
     /// <summary>The whole box through one evaluator: Reference, or the Simd backend where this machine has one (Auto).</summary>
@@ -88,11 +101,9 @@ public class DomainTests
     [MemberData(nameof(Cases))]
     public void SlabsWithGhostsEqualThePeriodicBox(string basis, string modeName, int order)
     {
-        var options = basis == "default"
-            ? InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2)
-            : Synthetic.Families().Single(f => f.Name == basis).Options;
-        var model = Synthetic.RandomModel(options, order, Conformance.Backends.Mode(modeName), seed: 5, walls: Conformance.Backends.Walls, bounds: order == 2);
+        var model = ModelFor(basis, modeName, order);
         var frame = Synthetic.Water(14, Cell.Orthorhombic(Box, Box, Box), seed: 6, jitter: 0.1);
+        AssertWallsAct(model, frame);
         foreach (bool kernel in new[] { false, true })
             foreach (int parts in new[] { 1, 2, 3 })
             {
@@ -111,16 +122,16 @@ public class DomainTests
     /// periodic forces, and energies and virials sum as before.
     /// </summary>
     [Theory]
-    [InlineData("default", 1)]
-    [InlineData("default", 2)]
-    [InlineData("angles", 2)]
-    public void SlabsHandingBackGhostReactionsEqualThePeriodicBox(string basis, int order)
+    [InlineData("default", 1, "conservative")]
+    [InlineData("default", 2, "conservative")]
+    [InlineData("angles", 2, "conservative")]
+    [InlineData("default", 2, GradientWalls)]
+    [InlineData("angles", 1, GradientWalls)]
+    public void SlabsHandingBackGhostReactionsEqualThePeriodicBox(string basis, int order, string modeName)
     {
-        var options = basis == "default"
-            ? InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2)
-            : Synthetic.Families().Single(f => f.Name == basis).Options;
-        var model = Synthetic.RandomModel(options, order, ForceMode.Conservative, seed: 5, walls: Conformance.Backends.Walls, bounds: order == 2);
+        var model = ModelFor(basis, modeName, order);
         var frame = Synthetic.Water(14, Cell.Orthorhombic(Box, Box, Box), seed: 6, jitter: 0.1);
+        AssertWallsAct(model, frame);
         foreach (bool kernel in new[] { false, true })
             foreach (int parts in new[] { 1, 2, 3 })
             {
@@ -196,6 +207,15 @@ public class DomainTests
         }
     }
 
+    /// <summary>A gradient-walls case tests the walls' reactions only if some agent's walls act on the frame.</summary>
+    private static void AssertWallsAct(LearnedModel model, Frame frame)
+    {
+        if (model.WallForces != WallForces.Gradient) return;
+        var whole = Evaluator(model, simd: false);
+        Conformance.Backends.Run(whole, frame);
+        Assert.InRange(whole.WallReactionCount, 1, frame.AtomCount);
+    }
+
     [Fact]
     public void AgentModelsHandBackNoGhostReactions()
     {
@@ -210,6 +230,9 @@ public class DomainTests
         var options = InvariantOptions.Parse(FitOptions.DefaultBasis, 3.2);
         Assert.Equal(3.2, Synthetic.RandomModel(options, 1, ForceMode.Agent, 1).CreateForceField(0.5).GhostCutoff, 12);
         Assert.Equal(6.4, Synthetic.RandomModel(options, 1, ForceMode.Conservative, 1).CreateForceField(0.5).GhostCutoff, 12);
+        var walls = ModelFor("default", GradientWalls, 1).CreateForceField(0.5);
+        Assert.Equal(6.4, walls.GhostCutoff, 12);
+        Assert.True(walls.HasGhostReactions);
     }
 
     [Fact]

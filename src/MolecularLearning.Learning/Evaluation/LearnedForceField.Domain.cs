@@ -27,11 +27,17 @@ public sealed partial class LearnedForceField : IDomainForceField
         return true;
     }
 
-    /// <inheritdoc/>
-    public double GhostCutoff => _model.Mode == ForceMode.Conservative ? 2 * _set.Cutoff : _set.Cutoff;
+    /// <summary>
+    /// Whether an owned atom's force depends on its neighbours' losses: conservative mode, and agent mode with
+    /// gradient range walls (a neighbour's wall pushes it).
+    /// </summary>
+    private bool Scatters => _model.Mode == ForceMode.Conservative || _wallReactions is not null;
 
     /// <inheritdoc/>
-    public bool HasGhostReactions => _model.Mode == ForceMode.Conservative;
+    public double GhostCutoff => Scatters ? 2 * _set.Cutoff : _set.Cutoff;
+
+    /// <inheritdoc/>
+    public bool HasGhostReactions => Scatters;
 
     /// <inheritdoc/>
     public double ReactionGhostCutoff => _set.Cutoff;
@@ -48,6 +54,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         public bool[] Needed = [];
         public double[] Positions = [];  // evaluation order
         public double[] Forces = [];     // evaluation order
+        public bool[] Walled = [];       // agent mode, gradient walls: per agent, its range walls act
         public double[] Extrapolation = []; // per owned agent (the model has training ranges)
         public int[] ExtrapolationInvariant = [];
         public readonly double[] GhostVirial = new double[9];
@@ -89,15 +96,13 @@ public sealed partial class LearnedForceField : IDomainForceField
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
         if (!owners.IsEmpty && owners.Length != n) throw new ArgumentException($"{n} atoms need {n} owners, got {owners.Length}");
         if (owned < 0 || owned > n) throw new ArgumentOutOfRangeException(nameof(owned), $"{owned} owned atoms of {n}");
-        // The walls' reactions would reach ghosts, which agent-mode domains do not hand back.
-        if (_wallReactions is not null) throw new DataException("an agent-mode model with \"wallForces\": \"gradient\" does not run in MPI domains (LAMMPS); use \"agent\"");
         result.Resize(n);
         result.Clear();
         if (owned == 0) { _anyDomainStale?.Invoke(false); return; }
         var d = _domain ??= new DomainState(_newBackend());
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         d.Calls++;
-        bool conservative = _model.Mode == ForceMode.Conservative;
+        bool conservative = _model.Mode == ForceMode.Conservative, scatters = Scatters;
         bool rebuild = d.CallerTypes.Length != n || d.Owned != owned || d.Reactions != reactions;
         d.Reactions = reactions;
         if (d.CallerTypes.Length != n) { d.CallerTypes = new int[n]; d.CallerOwners = new int[n]; }
@@ -105,7 +110,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         {
             int t = _set.IndexOf(species[i]);
             if (t < 0) _model.CheckSpecies(species);
-            int o = i < owned || owners.IsEmpty || !conservative ? -1 : owners[i];
+            int o = i < owned || owners.IsEmpty || !scatters ? -1 : owners[i];
             if (o >= owned) throw new ArgumentException($"ghost {i}: owner {o} is not an owned atom (0..{owned - 1})");
             rebuild |= d.CallerTypes[i] != t || d.CallerOwners[i] != o;
             d.CallerTypes[i] = t;
@@ -119,7 +124,7 @@ public sealed partial class LearnedForceField : IDomainForceField
         if (_anyDomainStale is { } any) rebuild = any(rebuild) || rebuild;
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         d.Ticks[0] += t1 - t0;
-        if (rebuild) { BuildDomain(d, positions, n, owned, conservative); d.Builds++; }
+        if (rebuild) { BuildDomain(d, positions, n, owned, scatters); d.Builds++; }
         else d.Backend.Refresh(d.List, d.Positions.AsSpan(0, 3 * n));
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         d.Ticks[rebuild ? 1 : 2] += t2 - t1;
@@ -127,21 +132,27 @@ public sealed partial class LearnedForceField : IDomainForceField
         var forces = d.Forces;
         Array.Clear(forces, 0, 3 * n);
         if (_watch && d.Extrapolation.Length < owned) { d.Extrapolation = new double[n]; d.ExtrapolationInvariant = new int[n]; }
+        var walled = _wallReactions is null ? null : d.Walled.Length >= n ? d.Walled : d.Walled = new bool[n];
         result.Energy = d.Backend.Run(0, owned, 0, d.List, d.Types, forces, conservative, result.Virial, CancellationToken.None,
-            _watch ? d.Extrapolation : null, _watch ? d.ExtrapolationInvariant : null);
+            _watch ? d.Extrapolation : null, _watch ? d.ExtrapolationInvariant : null, walled);
+        if (walled is not null) _wallReactions!.Add(d.List, d.Types, forces, walled, 0, owned);
         if (_watch) DomainSignal(d, owned, result);
         long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
         d.Ticks[3] += t3 - t2;
-        if (conservative) Fold(d, forces, owned, n);
+        if (scatters) Fold(d, forces, owned, n);
         // The needed ghosts' losses count for the owned atoms' forces only: their energy and virial are their owners'.
-        if (conservative && d.Agents > owned)
-            d.Backend.Run(owned, d.Agents, 0, d.List, d.Types, forces, conservative, d.GhostVirial, CancellationToken.None);
+        // (Agent mode: the ghost agents' own forces land on ghosts, dropped; their walls' reactions reach owned atoms.)
+        if (scatters && d.Agents > owned)
+        {
+            d.Backend.Run(owned, d.Agents, 0, d.List, d.Types, forces, conservative, d.GhostVirial, CancellationToken.None, walled: walled);
+            if (walled is not null) _wallReactions!.Add(d.List, d.Types, forces, walled, owned, d.Agents);
+        }
         // Owned atoms keep their indices; with reactions no ghost is needed, so the evaluation order is the caller's.
         forces.AsSpan(0, 3 * (reactions ? n : owned)).CopyTo(result.Forces);
         d.Ticks[4] += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
     }
 
-    private void BuildDomain(DomainState d, ReadOnlySpan<double> positions, int n, int owned, bool conservative)
+    private void BuildDomain(DomainState d, ReadOnlySpan<double> positions, int n, int owned, bool scatters)
     {
         d.Owned = owned;
         if (d.Order.Length != n)
@@ -150,7 +161,7 @@ public sealed partial class LearnedForceField : IDomainForceField
             d.Positions = new double[3 * n]; d.Forces = new double[3 * n];
         }
         Array.Clear(d.Needed);
-        if (conservative && !d.Reactions)
+        if (scatters && !d.Reactions)
         {
             d.Selection.Build(positions, null, _set.Cutoff, _skin, rows: owned);
             foreach (int j in d.Selection.Index) if (j >= owned && d.CallerOwners[j] < 0) d.Needed[j] = true;

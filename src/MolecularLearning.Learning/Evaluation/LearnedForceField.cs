@@ -137,7 +137,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
             else _list.Runner.Run(this, _chunks.Length);
         }
         finally { _cancellation = default; }
-        if (_wallReactions is not null) WallReactionCount = _wallReactions.Add(_list, _types, _forces, _walled, n);
+        if (_wallReactions is not null) WallReactionCount = _wallReactions.Add(_list, _types, _forces, _walled, 0, n);
         if (_chunks.Length > 1 && conservative)
         {
             Array.Copy(_chunks[0].Forces, _forces, 3 * n);

@@ -15,12 +15,12 @@ internal sealed class WallReactions(LearnedModel model, bool tabulatedRadial)
     private readonly QuadraticLoss[] _losses = [.. model.Losses];
     private readonly AgentScratch _s = new(model.Invariants.Count) { TabulatedRadial = tabulatedRadial };
 
-    /// <summary>Adds the reactions of agents [0, <paramref name="n"/>) with <paramref name="walled"/>[j] set; returns how many.</summary>
-    public int Add(NeighbourList list, int[] types, double[] forces, bool[] walled, int n)
+    /// <summary>Adds the reactions of agents [<paramref name="from"/>, <paramref name="to"/>) with <paramref name="walled"/>[j] set; returns how many.</summary>
+    public int Add(NeighbourList list, int[] types, double[] forces, bool[] walled, int from, int to)
     {
         var s = _s;
         int count = 0;
-        for (int j = 0; j < n; j++)
+        for (int j = from; j < to; j++)
         {
             if (!walled[j]) continue;
             _set.Gather(s, j, list, types);

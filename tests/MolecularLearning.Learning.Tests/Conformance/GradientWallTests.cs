@@ -117,13 +117,4 @@ public class GradientWallTests
         var e = Assert.Throws<DataException>(() => LearnedModel.FromJson(bad, "m.json"));
         Assert.Contains("wallForces", e.Message);
     }
-
-    [Fact]
-    public void MpiDomainsRefuseIt()
-    {
-        var frame = Waters();
-        var ff = Backends.Reference(Model("default", 2));
-        var e = Assert.Throws<DataException>(() => ff.ComputeDomain(frame.Species, frame.Positions, frame.AtomCount, new ForceResult(frame.AtomCount)));
-        Assert.Contains("gradient", e.Message);
-    }
 }
