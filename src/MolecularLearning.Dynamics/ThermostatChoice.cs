@@ -28,11 +28,16 @@ public static class ThermostatChoice
         var inv = CultureInfo.InvariantCulture;
         if (chosenKind == ThermostatKind.None)
             return (settings, "thermostat: none (NVE), as given");
-        bool defaulted = massive is null || tauFs is null || kind is null;
         string what = string.Create(inv, $"thermostat: Nosé–Hoover chain of {settings.ChainLength}, {(chosenMassive ? "massive (one per atom)" : "global")}, τ {chosenTau:0.###} fs, {settings.TemperatureK:0.#} K");
-        string why = !defaulted ? "as given"
-            : conservative ? "the default for conservative forces"
-            : "the default for agent-mode forces, which a global chain lets heat up locally";
+        // Name only what was defaulted: `--massive false --tau 100` is the user's global chain, not the agent default.
+        string forces = conservative ? "conservative forces" : "agent-mode forces, which a global chain lets heat up locally";
+        string why = (massive, tauFs) switch
+        {
+            (null, null) => $"the default for {forces}",
+            (null, _) => $"{(chosenMassive ? "massive" : "global")} by default for {forces}",
+            (_, null) => $"τ by default for a {(chosenMassive ? "massive" : "global")} chain",
+            _ => "as given",
+        };
         return (settings, $"{what}: {why}");
     }
 }

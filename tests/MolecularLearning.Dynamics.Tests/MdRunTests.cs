@@ -323,5 +323,11 @@ public sealed class ThermostatChoiceTests
         Assert.Contains("as given", line);
         Assert.Equal(ThermostatKind.None, ThermostatChoice.For(false, Given, ThermostatKind.None, null, null).Settings.Thermostat);
         Assert.Equal(10.0, ThermostatChoice.For(true, Given, null, true, null).Settings.TauFs);
+        // The kind defaulted but the chain and τ were given: the line must not call it the agent default.
+        var (_, globalLine) = ThermostatChoice.For(conservative: false, Given, null, false, 100);
+        Assert.Contains("as given", globalLine);
+        Assert.DoesNotContain("default", globalLine);
+        var (_, tauOnly) = ThermostatChoice.For(conservative: false, Given, null, false, null);
+        Assert.Contains("τ by default for a global chain", tauOnly);
     }
 }
