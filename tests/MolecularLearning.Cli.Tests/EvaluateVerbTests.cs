@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -96,6 +97,11 @@ public sealed class EvaluateVerbTests : IDisposable
         // mld run checks the committee every output step, the start included: steps 0, 10, 20.
         (code, stdout, err) = Mld("run", model, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
         Assert.True(code == 0, err);
+        // The drift per ps: 20 steps of 0.5 fs are 0.01 ps.
+        var drift = System.Text.RegularExpressions.Regex.Match(stdout, @"\(drift ([-+]\d+\.\d+) eV, \S+ relative, ([-+]\d+\.\d+) eV/ps\)");
+        Assert.True(drift.Success, stdout);
+        Assert.Equal(double.Parse(drift.Groups[1].Value, CultureInfo.InvariantCulture) / 0.01,
+            double.Parse(drift.Groups[2].Value, CultureInfo.InvariantCulture), 0.002);
         Assert.Matches(@"committee deviation \(3 members, every 10 steps, 3 checks\): median \d+\.\d+ eV/Å, largest \d+\.\d+ eV/Å at step (0|10|20) \(atom \d+\); mean over atoms: median \d+\.\d+ eV/Å", stdout);
 
         // The same file without the section: an ordinary model, no committee fields.

@@ -262,7 +262,9 @@ public sealed class RunVerb : IVerb
             if (done > 0)
             {
                 double h0 = run.InitialConserved, h = md.ConservedEnergy;
-                Console.WriteLine(string.Create(inv, $"mean temperature {run.MeanTemperature:0.0} K; conserved quantity {h0:0.00000} -> {h:0.00000} eV (drift {h - h0:+0.00000;-0.00000} eV, {(h - h0) / Math.Abs(h0):0.0e+0} relative)"));
+                // Per ps: with agent-mode forces this is the heat they pump in and the thermostat takes out (docs/thermostats.md).
+                double ps = done * md.Settings.TimestepFs / 1000;
+                Console.WriteLine(string.Create(inv, $"mean temperature {run.MeanTemperature:0.0} K; conserved quantity {h0:0.00000} -> {h:0.00000} eV (drift {h - h0:+0.00000;-0.00000} eV, {(h - h0) / Math.Abs(h0):0.0e+0} relative, {(h - h0) / ps:+0.000;-0.000} eV/ps)"));
                 var (largest, at, atom, invariant) = run.LargestExtrapolation;
                 Console.WriteLine(run.StepsWithSignal == 0
                     ? "extrapolation: not available (the forces carry no signal: a model file without training ranges, or a server that does not send it)"
