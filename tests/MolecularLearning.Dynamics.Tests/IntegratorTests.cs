@@ -124,6 +124,66 @@ public class IntegratorTests
         Assert.InRange(Variance(ke) / (0.5 * nf * kT * kT), 0.8, 1.2);
     }
 
+    /// <summary>
+    /// Adds an anti-damping force γ m (x − x_prev)/Δt to <paramref name="inner"/>'s: a steady heat source of ≈ γ·2K, as
+    /// agent-mode forces are (the previous call's positions stand in for the velocity; the atoms are never wrapped).
+    /// </summary>
+    private sealed class Pumped(IForceField inner, double gammaPerFs, double dtFs) : IForceField
+    {
+        private double[]? _previous;
+        public string Name => "pumped";
+        public void Compute(ReadOnlySpan<Species> species, ReadOnlySpan<double> positions, Cell? cell, ForceResult result)
+        {
+            inner.Compute(species, positions, cell, result);
+            if (_previous is not null)
+                for (int k = 0; k < positions.Length; k++)
+                    result.Forces[k] += gammaPerFs * species[k / 3].Mass * Units.AmuAngstrom2PerFs2InEv * (positions[k] - _previous[k]) / dtFs;
+            _previous = positions.ToArray();
+        }
+    }
+
+    [Fact]
+    public void UnderSteadyHeatAChainOfOneHoldsTheTargetAndAChainOfThreeRunsWarm()
+    {
+        // The first link's equation, averaged over a stationary run, gives ⟨2K⟩ − N_f kT = Q₁⟨v₁v₂⟩ (docs/thermostats.md).
+        // Without a second link the mean kinetic energy is the target's whatever heat flows through; with links the
+        // flow correlates v₁ and v₂ and the chain settles warm, by at most τP/(N_f k_B) (the offset of links that do not
+        // fluctuate).
+        const double tau = 200, gamma = 5e-4, dt = 5;
+        double Ratio(int chain, out double bound)
+        {
+            var species = Enumerable.Repeat(Elements.Get("Ar"), 32).ToArray();
+            double l = 12.0; var x = new double[96];
+            int a = 0;
+            for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) for (int k = 0; k < 2; k++)
+                foreach (var (bx, by, bz) in new[] { (0.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.5, 0.0, 0.5), (0.0, 0.5, 0.5) })
+                { x[a++] = (i + bx) * l / 2; x[a++] = (j + by) * l / 2; x[a++] = (k + bz) * l / 2; }
+            var settings = new MdSettings { TimestepFs = dt, TemperatureK = 100, TauFs = tau, ChainLength = chain };
+            var state = new MdState(species, x, null, Cell.Orthorhombic(l, l, l));
+            Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 100, settings.DegreesOfFreedom(32), true, new Xoshiro256(7));
+            var md = new VerletIntegrator(new Pumped(new LennardJones(0.0104, 3.40, 5.9), gamma, dt), state, settings);
+            md.Initialise();
+            var ke = new List<double>();
+            double h0 = 0;
+            const int warm = 4000, steps = 80_000;
+            for (int s = 0; s < steps; s++)
+            {
+                md.Step();
+                if (s == warm) h0 = md.ConservedEnergy;
+                if (s >= warm) ke.Add(md.KineticEnergy);
+            }
+            double heat = (md.ConservedEnergy - h0) / ((steps - 1 - warm) * dt);   // eV/fs the thermostat took out
+            double nfkT = md.DegreesOfFreedom * Units.BoltzmannEvPerK * 100;
+            Assert.True(heat > 0.5 * gamma * nfkT, $"chain {chain}: heat out {heat} eV/fs, expected about γ·2K = {gamma * nfkT}");
+            bound = tau * heat / nfkT;
+            return Mean(ke) / (0.5 * nfkT);
+        }
+        double one = Ratio(1, out _), three = Ratio(3, out double bound);
+        Assert.InRange(one, 0.985, 1.015);
+        Assert.True(three - 1 > 0.02, $"chain of 3: ⟨K⟩/target {three}, expected warm (bound {1 + bound})");
+        Assert.True(three - 1 < 1.1 * bound, $"chain of 3: ⟨K⟩/target {three}, above the non-fluctuating bound {1 + bound}");
+    }
+
     [Fact]
     public void StepAllocatesNothing()
     {
