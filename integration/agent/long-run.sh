@@ -12,14 +12,15 @@ dotnet build src/MolecularLearning.Cli -c Release -nologo -v q >/dev/null
 bin=$(mktemp -d); cp -r src/MolecularLearning.Cli/bin/Release/net10.0/. "$bin/"
 work=$(mktemp -d); trap 'rm -rf "$work" "$bin"' EXIT
 log=${LOG:-$work/log.csv}; rm -f "$log"
-out=integration/agent/long-run-$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD)${TAG:+-$TAG}.md
+commit=$(git rev-parse --short HEAD)   # at the start: the run is this commit's, whatever is committed meanwhile
+out=integration/agent/long-run-$(date -u +%Y-%m-%d)-$commit${TAG:+-$TAG}.md
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 status=finished
 traj=(--every 100000000)
 [ -n "${TRAJ:-}" ] && traj=(--trajectory "$TRAJ" --every "${TRAJ_EVERY:-2000}")
 dotnet "$bin/mld.dll" run "$model" --from "$run" --frame "$frame" --steps "$steps" --tau 100 --massive false \
   --log "$log" --log-every 200 "${traj[@]}" >"$work/run.out" 2>&1 || status="stopped ($(tail -1 "$work/run.out"))"
-"$py" - "$log" "$status" "$model" "$run" "$frame" "$steps" "$started" "$(git rev-parse --short HEAD)" >"$out.tmp" <<'PY'
+"$py" - "$log" "$status" "$model" "$run" "$frame" "$steps" "$started" "$commit" >"$out.tmp" <<'PY'
 import csv, sys
 import numpy as np
 log, status, model, run, frame, steps, started, commit = sys.argv[1:]
