@@ -16,6 +16,15 @@ internal static class MldProcess
         throw new DirectoryNotFoundException("tests/data/water32-pbe-sample");
     }
 
+    /// <summary>A file or folder of the repository (<paramref name="relative"/> to its root), found from the test binary's folder upwards.</summary>
+    public static string RepositoryPath(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MolecularLearning.sln")))
+                return Path.Combine(dir.FullName, relative);
+        throw new DirectoryNotFoundException($"the repository holding {relative}");
+    }
+
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
     /// <summary>A refused command line: exit code 2 and one line on stderr, starting "error:"; returns the line.</summary>
