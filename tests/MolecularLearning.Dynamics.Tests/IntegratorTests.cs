@@ -96,21 +96,28 @@ public class IntegratorTests
         Assert.True(worst < 2e-3 * kTscale, $"conserved quantity moved by {worst} eV");
     }
 
-    [Theory]
-    [InlineData(false, 60_000)]
-    [InlineData(true, 12_000)]
-    public void NoseHooverChainSamplesCanonicalKineticEnergy(bool massive, int steps)
+    /// <summary>32 argon atoms on an fcc lattice in a 12 Å box, Maxwell–Boltzmann velocities at 100 K (seed 7).</summary>
+    private static MdState Argon(MdSettings settings)
     {
-        // 32 Lennard-Jones argon atoms near the triple point; NVT at 100 K.
         var species = Enumerable.Repeat(Elements.Get("Ar"), 32).ToArray();
         double l = 12.0; var x = new double[96];
         int a = 0;
         for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) for (int k = 0; k < 2; k++)
             foreach (var (bx, by, bz) in new[] { (0.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.5, 0.0, 0.5), (0.0, 0.5, 0.5) })
             { x[a++] = (i + bx) * l / 2; x[a++] = (j + by) * l / 2; x[a++] = (k + bz) * l / 2; }
-        var settings = new MdSettings { TimestepFs = 5, TemperatureK = 100, TauFs = 200, Massive = massive };
         var state = new MdState(species, x, null, Cell.Orthorhombic(l, l, l));
         Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 100, settings.DegreesOfFreedom(32), true, new Xoshiro256(7));
+        return state;
+    }
+
+    [Theory]
+    [InlineData(false, 60_000)]
+    [InlineData(true, 12_000)]
+    public void NoseHooverChainSamplesCanonicalKineticEnergy(bool massive, int steps)
+    {
+        // 32 Lennard-Jones argon atoms near the triple point; NVT at 100 K.
+        var settings = new MdSettings { TimestepFs = 5, TemperatureK = 100, TauFs = 200, Massive = massive };
+        var state = Argon(settings);
         var md = new VerletIntegrator(new LennardJones(0.0104, 3.40, 5.9), state, settings);
         md.Initialise();
         var ke = new List<double>();
@@ -152,15 +159,8 @@ public class IntegratorTests
         const double tau = 200, gamma = 5e-4, dt = 5;
         double Ratio(int chain, out double bound)
         {
-            var species = Enumerable.Repeat(Elements.Get("Ar"), 32).ToArray();
-            double l = 12.0; var x = new double[96];
-            int a = 0;
-            for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) for (int k = 0; k < 2; k++)
-                foreach (var (bx, by, bz) in new[] { (0.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.5, 0.0, 0.5), (0.0, 0.5, 0.5) })
-                { x[a++] = (i + bx) * l / 2; x[a++] = (j + by) * l / 2; x[a++] = (k + bz) * l / 2; }
             var settings = new MdSettings { TimestepFs = dt, TemperatureK = 100, TauFs = tau, ChainLength = chain };
-            var state = new MdState(species, x, null, Cell.Orthorhombic(l, l, l));
-            Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 100, settings.DegreesOfFreedom(32), true, new Xoshiro256(7));
+            var state = Argon(settings);
             var md = new VerletIntegrator(new Pumped(new LennardJones(0.0104, 3.40, 5.9), gamma, dt), state, settings);
             md.Initialise();
             var ke = new List<double>();
