@@ -87,6 +87,15 @@ public sealed partial class NoseHooverChains
     internal bool GeneralKernel { get; set; }
 
     /// <summary>
+    /// How far above its target a global chain of several links settles while it takes out a steady heat
+    /// <paramref name="heatEvPerPs"/> (K), at most: τP/(N_f k_B), the offset of links that do not fluctuate (averaging the
+    /// first link's equation gives ⟨2K⟩ − N_f kT = Q₁⟨v₁v₂⟩; docs/thermostats.md). Null where there is no such offset:
+    /// a chain of one link, massive chains (one per atom, each taking out its own atom's heat).
+    /// </summary>
+    public double? WarmOffsetBound(double heatEvPerPs)
+        => Length > 1 && !Massive ? TauFs * heatEvPerPs / Units.FemtosecondsPerPicosecond / (_chainDof * Units.BoltzmannEvPerK) : null;
+
+    /// <summary>
     /// The thermostat's share of the conserved quantity (eV):
     /// Σ_chains [Σ_j ½ Q_j v_ξj² + N_f kT ξ₁ + kT Σ_{j≥2} ξ_j].
     /// </summary>

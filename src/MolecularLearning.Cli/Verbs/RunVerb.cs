@@ -267,12 +267,8 @@ public sealed class RunVerb : IVerb
                 double ps = done * md.Settings.TimestepFs / 1000;
                 Console.WriteLine(string.Create(inv, $"mean temperature {run.MeanTemperature:0.0} K; conserved quantity {h0:0.00000} -> {h:0.00000} eV (drift {h - h0:+0.00000;-0.00000} eV, {(h - h0) / Math.Abs(h0):0.0e+0} relative, {(h - h0) / ps:+0.000;-0.000} eV/ps)"));
                 double heat = ((md.Thermostat?.Energy() ?? 0) - thermostat0) / ps;
-                if (!conservativeForces && md.Settings is { Thermostat: ThermostatKind.NoseHoover, Massive: false, ChainLength: > 1 } set && heat > 0)
-                {
-                    // A chain of links that takes out a steady heat P settles warm, by up to τP/(N_f k_B) (docs/thermostats.md).
-                    double bound = set.TauFs * heat / 1000 / (md.DegreesOfFreedom * Units.BoltzmannEvPerK);
-                    Console.WriteLine(string.Create(inv, $"heat: the thermostat took out {heat:0.000} eV/ps, the agent forces' net work once the run is steady; a global chain of {set.ChainLength} links taking it out settles warm by up to τP/(N_f k_B) = {bound:0.0} K (a chain of 1 does not: docs/thermostats.md)"));
-                }
+                if (!conservativeForces && heat > 0 && md.Thermostat?.WarmOffsetBound(heat) is { } bound)
+                    Console.WriteLine(string.Create(inv, $"heat: the thermostat took out {heat:0.000} eV/ps, the agent forces' net work once the run is steady; a global chain of {md.Settings.ChainLength} links taking it out settles warm by up to τP/(N_f k_B) = {bound:0.0} K (a chain of 1 does not: docs/thermostats.md)"));
                 var (largest, at, atom, invariant) = run.LargestExtrapolation;
                 Console.WriteLine(run.StepsWithSignal == 0
                     ? "extrapolation: not available (the forces carry no signal: a model file without training ranges, or a server that does not send it)"
