@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace MolecularLearning.Cli.Tests;
 
@@ -98,7 +99,7 @@ public sealed class EvaluateVerbTests : IDisposable
         (code, stdout, err) = Mld("run", model, "--from", MldProcess.PbeSample(), "--steps", "20", "--every", "10", "--trajectory", Path.Combine(_dir, "t.extxyz"));
         Assert.True(code == 0, err);
         // The drift per ps: 20 steps of 0.5 fs are 0.01 ps.
-        var drift = System.Text.RegularExpressions.Regex.Match(stdout, @"\(drift ([-+]\d+\.\d+) eV, \S+ relative, ([-+]\d+\.\d+) eV/ps\)");
+        var drift = Regex.Match(stdout, @"\(drift ([-+]\d+\.\d+) eV, \S+ relative, ([-+]\d+\.\d+) eV/ps\)");
         Assert.True(drift.Success, stdout);
         Assert.Equal(double.Parse(drift.Groups[1].Value, CultureInfo.InvariantCulture) / 0.01,
             double.Parse(drift.Groups[2].Value, CultureInfo.InvariantCulture), 0.002);

@@ -5,16 +5,8 @@ namespace MolecularLearning.Cli.Tests;
 /// <summary>The built mld.dll run as a user runs it: a separate process, its exit code and both streams.</summary>
 internal static class MldProcess
 {
-    /// <summary>tests/data/water32-pbe-sample, found from the test binary's folder upwards.</summary>
-    public static string PbeSample()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var path = Path.Combine(dir.FullName, "tests", "data", "water32-pbe-sample");
-            if (Directory.Exists(path)) return path;
-        }
-        throw new DirectoryNotFoundException("tests/data/water32-pbe-sample");
-    }
+    /// <summary>tests/data/water32-pbe-sample.</summary>
+    public static string PbeSample() => RepositoryPath("tests/data/water32-pbe-sample");
 
     /// <summary>A file or folder of the repository (<paramref name="relative"/> to its root), found from the test binary's folder upwards.</summary>
     public static string RepositoryPath(string relative)
