@@ -61,16 +61,15 @@ internal sealed partial class SortedGaussianKernel<V>
     }
 
     /// <summary>
-    /// <see cref="DecodeScalar"/> eight, then four entries at a time, where AVX-512 is there (any kernel width): each neighbour's (x, y, z, 0) and its image translation
-    /// are one 256-bit load each, transposed into x, y, z vectors, and the entries inside the cutoff packed by AVX-512
-    /// compress. The scalar loop takes the last few entries.
+    /// <see cref="DecodeScalar"/> eight entries at a time, where AVX-512 is there (any kernel width): each neighbour's (x, y, z, 0)
+    /// and its image translation are one 256-bit load each, transposed into x, y, z vectors, and the entries inside the
+    /// cutoff packed by AVX-512 compress. <see cref="DecodeAvx"/> takes the last few entries.
     /// </summary>
     private unsafe int DecodeWide(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
         if (k1 > index.Length || k1 > image.Length || s.Atom.Length < at + (k1 - k) + W) throw new IndexOutOfRangeException();
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
-        var rc2 = Vector256.Create(_rcList2);
         fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
         fixed (int* atom = s.Atom) fixed (double* dx = s.Dx) fixed (double* dy = s.Dy) fixed (double* dz = s.Dz) fixed (double* r2s = s.R2)
         {
@@ -108,40 +107,14 @@ internal sealed partial class SortedGaussianKernel<V>
                 Avx512F.VL.Compress(Vector256<int>.Zero, Avx512F.ConvertToVector256Int32(keep.AsInt64()), Vector256.Load(pj + k)).Store(atom + m);
                 m += kept;
             }
-            for (; k + 4 <= k1; k += 4)
-            {
-                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
-                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
-                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
-                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
-                // (x_j + S_c) − x_i, as the scalar loop adds them.
-                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
-                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
-                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
-                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
-                var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);   // (x0 x1 z0 z1), (y0 y1 · ·)
-                var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);   // (x2 x3 z2 z3), (y2 y3 · ·)
-                var x = Avx.Permute2x128(t0, t2, 0x20);
-                var z = Avx.Permute2x128(t0, t2, 0x31);
-                var y = Avx.Permute2x128(t1, t3, 0x20);
-                var r2 = x * x + y * y + z * z;
-                var keep = Vector256.LessThan(r2, rc2);
-                int kept = BitOperations.PopCount(keep.ExtractMostSignificantBits());
-                if (kept == 0) continue;
-                Avx512F.VL.Compress(Vector256<double>.Zero, keep, x).Store(dx + m);
-                Avx512F.VL.Compress(Vector256<double>.Zero, keep, y).Store(dy + m);
-                Avx512F.VL.Compress(Vector256<double>.Zero, keep, z).Store(dz + m);
-                Avx512F.VL.Compress(Vector256<double>.Zero, keep, r2).Store(r2s + m);
-                Avx512F.VL.Compress(Vector128<int>.Zero, Avx512F.VL.ConvertToVector128Int32(keep.AsInt64()), Vector128.Create(j0, j1, j2, j3)).Store(atom + m);
-                m += kept;
-            }
         }
-        return DecodeScalar(i, k, k1, m, index, image, u, img, s);
+        // The last few entries (at most seven): four at a time as on AVX2, then one by one.
+        return DecodeAvx(i, k, k1, m, index, image, u, img, s);
     }
 
     /// <summary>
-    /// <see cref="DecodeWide"/>'s four-at-a-time loop without AVX-512 (AVX2 machines): the same loads and transpose, then
-    /// compress emulated by a permutation per keep mask (<see cref="DecodeTables"/>): every lane stored, the kept ones first,
+    /// <see cref="DecodeScalar"/> four entries at a time on AVX2 (and <see cref="DecodeWide"/>'s last few): each neighbour's
+    /// (x, y, z, 0) and image translation one 256-bit load, transposed by unpacks and lane permutes, then compress emulated by a permutation per keep mask (<see cref="DecodeTables"/>): every lane stored, the kept ones first,
     /// and the slot advanced by the lanes kept. Storing lane by lane cost as much as the scalar decode.
     /// </summary>
     private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
