@@ -29,6 +29,8 @@ public sealed class BenchOptions
     public BackendChoice Backend { get; init; } = BackendChoice.Auto;
     /// <summary>The precision of the learned models' per-pair stages (mixed: the simd backend only).</summary>
     public Precision Precision { get; init; } = Precision.Double;
+    /// <summary>The simd kernel's vector width forced (512, 256 or 128 bits), or 0 for the widest the CPU accelerates.</summary>
+    public int VectorBits { get; init; }
 }
 
 /// <summary>A force field under test: a label for the report and a factory of fresh evaluators (and, at mixed precision, of double ones to compare with).</summary>
@@ -132,10 +134,13 @@ public static partial class BenchHarness
 
     private static BenchCandidate Learned(LearnedModel m, BenchOptions options)
     {
-        var probe = m.CreateForceField(options.Backend, options.Precision); // a clear error before any timing if simd cannot be had
+        // A forced width means the simd kernel: never a quiet fall back to reference.
+        var backend = options.VectorBits > 0 && options.Backend == BackendChoice.Auto ? BackendChoice.Simd : options.Backend;
+        int bits = options.VectorBits;
+        var probe = m.CreateForceField(backend, options.Precision, bits); // a clear error before any timing if simd cannot be had
         if (probe.BackendNote is { } note) options.Log.WriteLine("note: " + note);
-        return new("learned", m.Mode.Name(), m.Order, () => m.CreateForceField(options.Backend, options.Precision), RunMd: true,
-            options.Precision == Precision.Mixed ? () => m.CreateForceField(options.Backend, Precision.Double) : null);
+        return new("learned", m.Mode.Name(), m.Order, () => m.CreateForceField(backend, options.Precision, bits), RunMd: true,
+            options.Precision == Precision.Mixed ? () => m.CreateForceField(backend, Precision.Double, bits) : null);
     }
 
     /// <summary>The backend a measured force field runs on (the pair reference is plain scalar code).</summary>

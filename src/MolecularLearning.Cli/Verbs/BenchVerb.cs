@@ -32,13 +32,21 @@ public sealed class BenchVerb : IVerb
         var references = new Option<string?>("--references") { Description = "JSON from integration/bench/references.py (LAMMPS and CP2K costs), or 'live' to run it now" };
         var backend = BackendOption.Create("evaluates the learned models");
         var precision = BackendOption.CreatePrecision();
+        var vectorBits = new Option<int>("--vector-bits")
+        {
+            Description = "run the simd kernel at 512, 256 or 128 bits instead of the widest this CPU accelerates (0), to measure the narrower paths on one machine: 128 on an AVX2 CPU is the width ARM NEON gets, with FMA as NEON has",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("bench", "Benchmark force evaluation, neighbour lists and MD steps; compare with LAMMPS SPC/Fw and CP2K")
         {
-            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models, backend, precision,
+            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models, backend, precision, vectorBits,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
             bool isQuick = parse.GetValue(quick);
+            int bits = parse.GetValue(vectorBits);
+            if (bits is not (0 or 128 or 256 or 512)) throw new DataException($"--vector-bits: {bits} is not one of 0|128|256|512");
+            if (bits > 0 && !SortedGaussianKernel.IsAccelerated(bits)) throw new DataException($"--vector-bits: this CPU does not accelerate {bits}-bit vectors (widest: {SortedGaussianKernel.WidestAcceleratedBits})");
             var options = new BenchOptions
             {
                 Replicas = ParseInts(parse.GetValue(replicas) ?? (isQuick ? "1,2,3" : "1,2,3,5,10,22"), "--replicas"),
@@ -54,7 +62,9 @@ public sealed class BenchVerb : IVerb
                 Models = ParseModels(parse.GetValue(models)!),
                 Backend = BackendOption.Parse(parse.GetValue(backend)!),
                 Precision = BackendOption.ParsePrecision(parse.GetValue(precision)!),
+                VectorBits = bits,
             };
+            if (bits > 0 && options.Backend == BackendChoice.Reference) throw new DataException("--vector-bits sets the simd kernel's width: it does not go with --backend reference");
             var refs = BenchHarness.LoadReferences(parse.GetValue(references), isQuick, options.Cutoff, options.Skin, () => ShippedSample.RepoRoot("pass --references FILE"));
             var report = BenchHarness.Run(options, refs);
             if (parse.GetValue(json)) Console.Out.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
