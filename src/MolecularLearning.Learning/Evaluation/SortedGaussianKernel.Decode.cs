@@ -113,16 +113,25 @@ internal sealed partial class SortedGaussianKernel<V>
     }
 
     /// <summary>
-    /// <see cref="DecodeScalar"/> four entries at a time on AVX2 (and <see cref="DecodeWide"/>'s last few): each neighbour's
-    /// (x, y, z, 0) and image translation one 256-bit load, transposed by unpacks and lane permutes, then compress emulated by a permutation per keep mask (<see cref="DecodeTables"/>): every lane stored, the kept ones first,
-    /// and the slot advanced by the lanes kept. Storing lane by lane cost as much as the scalar decode.
+    /// Whole vectors are stored at m ≤ at + (entries done) by the loops without compress: every array needs at + (k1 − k)
+    /// slots, and the entries [k, k1) must be in the row.
     /// </summary>
-    private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    private static void CheckRoom(int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, KernelScratch s)
     {
-        // Whole vectors are stored at m ≤ at + (entries done): every array needs at + (k1 − k) slots.
         int need = at + (k1 - k);
         if (k1 > index.Length || k1 > image.Length || s.Atom.Length < need || s.Dx.Length < need || s.Dy.Length < need || s.Dz.Length < need || s.R2.Length < need)
             throw new IndexOutOfRangeException();
+    }
+
+    /// <summary>
+    /// <see cref="DecodeScalar"/> four entries at a time on AVX2 (and <see cref="DecodeWide"/>'s last few): each neighbour's
+    /// (x, y, z, 0) and image translation one 256-bit load, transposed by unpacks and lane permutes, then compress emulated
+    /// by a permutation per keep mask (<see cref="DecodeTables"/>): every lane stored, the kept ones first, and the slot
+    /// advanced by the lanes kept. Storing lane by lane cost as much as the scalar decode.
+    /// </summary>
+    private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
+    {
+        CheckRoom(k, k1, at, index, image, s);
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector256.Create(_rcList2);
@@ -166,10 +175,7 @@ internal sealed partial class SortedGaussianKernel<V>
     /// </summary>
     private unsafe int DecodePairs(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
-        // Both lanes are stored at m ≤ at + (entries done): every array needs at + (k1 − k) slots.
-        int need = at + (k1 - k);
-        if (k1 > index.Length || k1 > image.Length || s.Atom.Length < need || s.Dx.Length < need || s.Dy.Length < need || s.Dz.Length < need || s.R2.Length < need)
-            throw new IndexOutOfRangeException();
+        CheckRoom(k, k1, at, index, image, s);
         uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector128.Create(_rcList2);
