@@ -192,13 +192,15 @@ public static class Water
         return BenchHarness.Replicate(species, positions, 9.8528, replicas);
     }
 
+    /// <summary>From the working directory up, then from the program's (a copy of the binaries outside the tree, as isa-ab.sh runs, finds it from the repository root).</summary>
     public static string SamplePath()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var path = Path.Combine(dir.FullName, "samples", "water32-xtb", "init.xyz");
-            if (File.Exists(path)) return path;
-        }
-        throw new FileNotFoundException("samples/water32-xtb/init.xyz");
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var path = Path.Combine(dir.FullName, "samples", "water32-xtb", "init.xyz");
+                if (File.Exists(path)) return path;
+            }
+        throw new FileNotFoundException("samples/water32-xtb/init.xyz (run from the repository)");
     }
 }

@@ -24,6 +24,7 @@ internal sealed partial class SortedGaussianKernel<V>
         var img = xyz.Images;
         if (s.Atom.Length < list.GroupStart(i, _species) - list.GroupStart(i, 0) + W * _species || 4 * list.AtomCount > u.Length)
             throw new InvalidOperationException("kernel scratch too small for the row");
+        CheckRow(index, image, list.GroupStart(i, 0), list.GroupStart(i, _species), u.Length / 4, img.Length / 4);
         double pad = 4 * _rcList2;
         int at = 0;
         for (int t = 0; t < _species; t++)
@@ -113,6 +114,19 @@ internal sealed partial class SortedGaussianKernel<V>
     }
 
     /// <summary>
+    /// Every neighbour index below <paramref name="atoms"/> and image code below <paramref name="codes"/> in the row [from, to),
+    /// checked once per agent (vectorised by the library) so the unsafe loops below load without a test per entry.
+    /// </summary>
+    private static void CheckRow(ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, int from, int to, int atoms, int codes)
+    {
+        if (from < 0 || to < from || to > index.Length || to > image.Length) throw new IndexOutOfRangeException();
+        if (to == from) return;
+        if (atoms == 0 || codes == 0 || index[from..to].IndexOfAnyExceptInRange(0, atoms - 1) >= 0
+            || codes <= ushort.MaxValue && image[from..to].IndexOfAnyExceptInRange((ushort)0, (ushort)(codes - 1)) >= 0)
+            throw new IndexOutOfRangeException();
+    }
+
+    /// <summary>
     /// Whole vectors are stored at m ≤ at + (entries done) by the loops without compress: every array needs at + (k1 − k)
     /// slots, and the entries [k, k1) must be in the row.
     /// </summary>
@@ -132,7 +146,6 @@ internal sealed partial class SortedGaussianKernel<V>
     private unsafe int DecodeAvx(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
         CheckRoom(k, k1, at, index, image, s);
-        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector256.Create(_rcList2);
         fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
@@ -142,14 +155,11 @@ internal sealed partial class SortedGaussianKernel<V>
             var ui = Vector256.Load(pu + 4 * i);
             for (; k + 4 <= k1; k += 4)
             {
-                int j0 = pj[k], j1 = pj[k + 1], j2 = pj[k + 2], j3 = pj[k + 3];
-                int c0 = pc[k], c1 = pc[k + 1], c2 = pc[k + 2], c3 = pc[k + 3];
-                if ((uint)j0 >= n || (uint)j1 >= n || (uint)j2 >= n || (uint)j3 >= n
-                    || (uint)c0 >= codes || (uint)c1 >= codes || (uint)c2 >= codes || (uint)c3 >= codes) throw new IndexOutOfRangeException();
-                var a0 = Vector256.Load(pu + 4 * j0) + Vector256.Load(ps + 4 * c0) - ui;
-                var a1 = Vector256.Load(pu + 4 * j1) + Vector256.Load(ps + 4 * c1) - ui;
-                var a2 = Vector256.Load(pu + 4 * j2) + Vector256.Load(ps + 4 * c2) - ui;
-                var a3 = Vector256.Load(pu + 4 * j3) + Vector256.Load(ps + 4 * c3) - ui;
+                // Indices and codes checked for the whole row (CheckRow).
+                var a0 = Vector256.Load(pu + 4 * pj[k]) + Vector256.Load(ps + 4 * pc[k]) - ui;
+                var a1 = Vector256.Load(pu + 4 * pj[k + 1]) + Vector256.Load(ps + 4 * pc[k + 1]) - ui;
+                var a2 = Vector256.Load(pu + 4 * pj[k + 2]) + Vector256.Load(ps + 4 * pc[k + 2]) - ui;
+                var a3 = Vector256.Load(pu + 4 * pj[k + 3]) + Vector256.Load(ps + 4 * pc[k + 3]) - ui;
                 var t0 = Avx.UnpackLow(a0, a1); var t1 = Avx.UnpackHigh(a0, a1);
                 var t2 = Avx.UnpackLow(a2, a3); var t3 = Avx.UnpackHigh(a2, a3);
                 var x = Avx.Permute2x128(t0, t2, 0x20);
@@ -176,7 +186,6 @@ internal sealed partial class SortedGaussianKernel<V>
     private unsafe int DecodePairs(int i, int k, int k1, int at, ReadOnlySpan<int> index, ReadOnlySpan<ushort> image, double[] u, double[] img, KernelScratch s)
     {
         CheckRoom(k, k1, at, index, image, s);
-        uint n = (uint)(u.Length / 4), codes = (uint)(img.Length / 4);
         int m = at;
         var rc2 = Vector128.Create(_rcList2);
         fixed (int* pj = index) fixed (ushort* pc = image) fixed (double* pu = u) fixed (double* ps = img)
@@ -186,8 +195,7 @@ internal sealed partial class SortedGaussianKernel<V>
             var uz = Vector128.Load(pu + 4 * i + 2);
             for (; k + 2 <= k1; k += 2)
             {
-                int j0 = pj[k], j1 = pj[k + 1], c0 = pc[k], c1 = pc[k + 1];
-                if ((uint)j0 >= n || (uint)j1 >= n || (uint)c0 >= codes || (uint)c1 >= codes) throw new IndexOutOfRangeException();
+                int j0 = pj[k], j1 = pj[k + 1], c0 = pc[k], c1 = pc[k + 1]; // checked for the whole row (CheckRow)
                 // (x_j + S_c) − x_i, as the scalar loop adds them.
                 var a0 = Vector128.Load(pu + 4 * j0) + Vector128.Load(ps + 4 * c0) - uxy;
                 var a1 = Vector128.Load(pu + 4 * j1) + Vector128.Load(ps + 4 * c1) - uxy;
