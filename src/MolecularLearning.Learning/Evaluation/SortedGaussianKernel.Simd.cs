@@ -262,7 +262,7 @@ internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
     public static Simd256 operator ~(Simd256 a) => new(~a.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 FusedMultiplyAdd(Simd256 a, Simd256 b, Simd256 c) =>
-        Fma.IsSupported ? new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
+        Fused ? new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
     public static bool Fused => Fma.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.MinNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.MaxNative(a.Value, b.Value));
@@ -351,7 +351,7 @@ internal readonly struct Simd128(Vector128<double> value) : ISimd<Simd128>
     public static Simd128 operator ~(Simd128 a) => new(~a.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd128 FusedMultiplyAdd(Simd128 a, Simd128 b, Simd128 c) =>
-        Simd.Fused128 ? new(Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
+        Fused ? new(Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
     public static bool Fused => Simd.Fused128;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Min(Simd128 a, Simd128 b) => new(Vector128.MinNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Max(Simd128 a, Simd128 b) => new(Vector128.MaxNative(a.Value, b.Value));
