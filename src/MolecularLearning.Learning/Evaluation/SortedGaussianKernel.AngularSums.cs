@@ -28,7 +28,7 @@ namespace MolecularLearning.Learning;
 /// </remarks>
 internal sealed class KernelAngular<V> where V : struct, ISimd<V>
 {
-    private static int W => V.Count;
+    private static int W { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => V.Count; }
     private readonly int _species, _na, _degree, _power;
     private readonly double _rc, _invRc2;
     private readonly double[] _centre, _invWidth; // of the Gaussians g_n

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace MolecularLearning.Learning;
@@ -83,5 +84,5 @@ internal static partial class Simd
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Mad(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
-        Fused128 ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
+        Fma.IsSupported || AdvSimd.Arm64.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
 }

@@ -13,6 +13,11 @@ namespace MolecularLearning.Learning;
 /// The BCL's own ISimdVector is internal in .NET 10, hence this small copy of it.
 /// </summary>
 /// <remarks>Masks are vectors of doubles with all bits set or clear, as Vector512.LessThan returns them.</remarks>
+/// <remarks>
+/// Every member of the three structs is AggressiveInlining and tests the instruction set directly: in the kernel's large
+/// methods the JIT otherwise stops inlining (budget, or its cap on locals) and each vector operator becomes a call, ~3×
+/// slower.
+/// </remarks>
 internal interface ISimd<V> where V : struct, ISimd<V>
 {
     /// <summary>Doubles per vector.</summary>
@@ -39,8 +44,12 @@ internal interface ISimd<V> where V : struct, ISimd<V>
     static abstract V operator ~(V a);
     /// <summary>a b + c, fused where the hardware has FMA (else a product and a sum: ~1 ulp apart).</summary>
     static abstract V FusedMultiplyAdd(V a, V b, V c);
-    /// <summary>Whether <see cref="FusedMultiplyAdd"/> is one instruction here (a JIT-time constant).</summary>
-    static abstract bool Fused { get; }
+    /// <summary>
+    /// e^r for |r| ≤ ln2/2 (<see cref="Simd.Exp{V}"/>'s polynomial): Horner's scheme where FMA is one instruction, Estrin's
+    /// where not. Chosen here by the instruction set test itself, which the JIT folds as it reads the IL: a test through
+    /// a property would fold only after inlining, when both polynomials had been inlined and spent the method's locals.
+    /// </summary>
+    static abstract V ExpPolynomial(V r);
     /// <summary>
     /// The smaller/larger; b when either is NaN or both are zero (x86 minpd/maxpd) at 256 and 128 bits, where the IEEE
     /// minimum/maximum of Vector256/128.Min/Max costs six more instructions (AVX-512 has it in one); callers put the
@@ -87,39 +96,46 @@ internal static partial class Simd
         var k = V.Round(x * 1.4426950408889634);
         var r = V.FusedMultiplyAdd(k, V.Create(-6.93147180369123816490e-01), x);
         r = V.FusedMultiplyAdd(k, V.Create(-1.90821492927058770002e-10), r);
-        V p;
-        if (V.Fused)
-        {
-            p = V.Create(1.0 / 479001600);
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 39916800));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 3628800));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 362880));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 40320));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 5040));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 720));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 120));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 24));
-            p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 6));
-            p = V.FusedMultiplyAdd(p, r, V.Create(0.5));
-            p = V.FusedMultiplyAdd(p, r, V.One);
-            p = V.FusedMultiplyAdd(p, r, V.One);
-        }
-        else
-        {
-            // Without FMA each Horner step is a product then a sum, twice the latency: Estrin's scheme, a chain four steps
-            // deep instead of twelve (~5 % of the 128-bit kernel on SSE; with FMA it gains nothing and rounds a little worse).
-            var r2 = r * r;
-            var r4 = r2 * r2;
-            var q1 = V.FusedMultiplyAdd(r, V.Create(1.0 / 6), V.Create(0.5));
-            var q2 = V.FusedMultiplyAdd(r, V.Create(1.0 / 120), V.Create(1.0 / 24));
-            var q3 = V.FusedMultiplyAdd(r, V.Create(1.0 / 5040), V.Create(1.0 / 720));
-            var q4 = V.FusedMultiplyAdd(r, V.Create(1.0 / 362880), V.Create(1.0 / 40320));
-            var q5 = V.FusedMultiplyAdd(r, V.Create(1.0 / 39916800), V.Create(1.0 / 3628800));
-            var t0 = V.FusedMultiplyAdd(V.FusedMultiplyAdd(q3, r2, q2), r4, V.FusedMultiplyAdd(q1, r2, r + V.One));
-            var t1 = V.FusedMultiplyAdd(V.Create(1.0 / 479001600), r4, V.FusedMultiplyAdd(q5, r2, q4));
-            p = V.FusedMultiplyAdd(t1, r4 * r4, t0);
-        }
-        return p * V.Pow2(k);
+        return V.ExpPolynomial(r) * V.Pow2(k);
+    }
+
+    /// <summary>Σ r^n/n! to n = 12 by Horner's scheme: the rounding of <see cref="Exp{V}"/> with FMA, a chain of twelve fused steps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static V ExpHorner<V>(V r) where V : struct, ISimd<V>
+    {
+        var p = V.Create(1.0 / 479001600);
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 39916800));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 3628800));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 362880));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 40320));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 5040));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 720));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 120));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 24));
+        p = V.FusedMultiplyAdd(p, r, V.Create(1.0 / 6));
+        p = V.FusedMultiplyAdd(p, r, V.Create(0.5));
+        p = V.FusedMultiplyAdd(p, r, V.One);
+        return V.FusedMultiplyAdd(p, r, V.One);
+    }
+
+    /// <summary>
+    /// The same polynomial by Estrin's scheme, for CPUs without FMA: there each Horner step is a product then a sum, twice
+    /// the latency, and Estrin's chain is four steps deep instead of twelve (~5 % of the 128-bit kernel on SSE; with FMA
+    /// it gains nothing and rounds a little worse).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static V ExpEstrin<V>(V r) where V : struct, ISimd<V>
+    {
+        var r2 = r * r;
+        var r4 = r2 * r2;
+        var q1 = V.FusedMultiplyAdd(r, V.Create(1.0 / 6), V.Create(0.5));
+        var q2 = V.FusedMultiplyAdd(r, V.Create(1.0 / 120), V.Create(1.0 / 24));
+        var q3 = V.FusedMultiplyAdd(r, V.Create(1.0 / 5040), V.Create(1.0 / 720));
+        var q4 = V.FusedMultiplyAdd(r, V.Create(1.0 / 362880), V.Create(1.0 / 40320));
+        var q5 = V.FusedMultiplyAdd(r, V.Create(1.0 / 39916800), V.Create(1.0 / 3628800));
+        var t0 = V.FusedMultiplyAdd(V.FusedMultiplyAdd(q3, r2, q2), r4, V.FusedMultiplyAdd(q1, r2, r + V.One));
+        var t1 = V.FusedMultiplyAdd(V.Create(1.0 / 479001600), r4, V.FusedMultiplyAdd(q5, r2, q4));
+        return V.FusedMultiplyAdd(t1, r4 * r4, t0);
     }
 
     /// <summary>
@@ -156,9 +172,6 @@ internal static partial class Simd
         }
         return c;
     }
-
-    /// <summary>Whether the hardware fuses a b + c for 128-bit vectors (x86 FMA3, every ARM64).</summary>
-    internal static readonly bool Fused128 = Fma.IsSupported || AdvSimd.Arm64.IsSupported;
 }
 
 /// <summary>512 bits: x86 AVX-512.</summary>
@@ -166,28 +179,28 @@ internal static partial class Simd
 internal readonly struct Simd512(Vector512<double> value) : ISimd<Simd512>
 {
     public readonly Vector512<double> Value = value;
-    public static int Count => Vector512<double>.Count;
-    public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
-    public static Simd512 Zero => new(Vector512<double>.Zero);
-    public static Simd512 One => new(Vector512<double>.One);
-    public static Simd512 AllBitsSet => new(Vector512<double>.AllBitsSet);
-    public static Simd512 Lanes => new(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7));
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512<double>.Count; }
+    public static bool IsHardwareAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512.IsHardwareAccelerated && Avx512F.IsSupported; }
+    public static Simd512 Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<double>.Zero); }
+    public static Simd512 One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<double>.One); }
+    public static Simd512 AllBitsSet { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<double>.AllBitsSet); }
+    public static Simd512 Lanes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7)); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Create(double x) => new(Vector512.Create(x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 LoadUnsafe(ref double source) => new(Vector512.LoadUnsafe(ref source));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 LoadUnsafe(ref double source, nuint index) => new(Vector512.LoadUnsafe(ref source, index));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination) => Value.StoreUnsafe(ref destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination, nuint index) => Value.StoreUnsafe(ref destination, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public uint ExtractMostSignificantBits() => (uint)Value.ExtractMostSignificantBits();
-    public static Simd512 operator +(Simd512 a, Simd512 b) => new(a.Value + b.Value);
-    public static Simd512 operator -(Simd512 a, Simd512 b) => new(a.Value - b.Value);
-    public static Simd512 operator *(Simd512 a, Simd512 b) => new(a.Value * b.Value);
-    public static Simd512 operator *(Simd512 a, double b) => new(a.Value * b);
-    public static Simd512 operator /(Simd512 a, Simd512 b) => new(a.Value / b.Value);
-    public static Simd512 operator -(Simd512 a) => new(-a.Value);
-    public static Simd512 operator &(Simd512 a, Simd512 b) => new(a.Value & b.Value);
-    public static Simd512 operator ~(Simd512 a) => new(~a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator +(Simd512 a, Simd512 b) => new(a.Value + b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator -(Simd512 a, Simd512 b) => new(a.Value - b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator *(Simd512 a, Simd512 b) => new(a.Value * b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator *(Simd512 a, double b) => new(a.Value * b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator /(Simd512 a, Simd512 b) => new(a.Value / b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator -(Simd512 a) => new(-a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator &(Simd512 a, Simd512 b) => new(a.Value & b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 operator ~(Simd512 a) => new(~a.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 FusedMultiplyAdd(Simd512 a, Simd512 b, Simd512 c) => new(Vector512.FusedMultiplyAdd(a.Value, b.Value, c.Value));
-    public static bool Fused => true; // AVX-512 implies FMA
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 ExpPolynomial(Simd512 r) => Simd.ExpHorner(r); // AVX-512 implies FMA
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Min(Simd512 a, Simd512 b) => new(Vector512.Min(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Max(Simd512 a, Simd512 b) => new(Vector512.Max(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd512 Sqrt(Simd512 a) => new(Vector512.Sqrt(a.Value));
@@ -240,30 +253,31 @@ internal readonly struct Simd512(Vector512<double> value) : ISimd<Simd512>
 internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
 {
     public readonly Vector256<double> Value = value;
-    public static int Count => Vector256<double>.Count;
-    public static bool IsHardwareAccelerated => Vector256.IsHardwareAccelerated;
-    public static Simd256 Zero => new(Vector256<double>.Zero);
-    public static Simd256 One => new(Vector256<double>.One);
-    public static Simd256 AllBitsSet => new(Vector256<double>.AllBitsSet);
-    public static Simd256 Lanes => new(Vector256.Create(0.0, 1, 2, 3));
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256<double>.Count; }
+    public static bool IsHardwareAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256.IsHardwareAccelerated; }
+    public static Simd256 Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<double>.Zero); }
+    public static Simd256 One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<double>.One); }
+    public static Simd256 AllBitsSet { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<double>.AllBitsSet); }
+    public static Simd256 Lanes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256.Create(0.0, 1, 2, 3)); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Create(double x) => new(Vector256.Create(x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 LoadUnsafe(ref double source) => new(Vector256.LoadUnsafe(ref source));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 LoadUnsafe(ref double source, nuint index) => new(Vector256.LoadUnsafe(ref source, index));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination) => Value.StoreUnsafe(ref destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination, nuint index) => Value.StoreUnsafe(ref destination, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public uint ExtractMostSignificantBits() => Value.ExtractMostSignificantBits();
-    public static Simd256 operator +(Simd256 a, Simd256 b) => new(a.Value + b.Value);
-    public static Simd256 operator -(Simd256 a, Simd256 b) => new(a.Value - b.Value);
-    public static Simd256 operator *(Simd256 a, Simd256 b) => new(a.Value * b.Value);
-    public static Simd256 operator *(Simd256 a, double b) => new(a.Value * b);
-    public static Simd256 operator /(Simd256 a, Simd256 b) => new(a.Value / b.Value);
-    public static Simd256 operator -(Simd256 a) => new(-a.Value);
-    public static Simd256 operator &(Simd256 a, Simd256 b) => new(a.Value & b.Value);
-    public static Simd256 operator ~(Simd256 a) => new(~a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator +(Simd256 a, Simd256 b) => new(a.Value + b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator -(Simd256 a, Simd256 b) => new(a.Value - b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator *(Simd256 a, Simd256 b) => new(a.Value * b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator *(Simd256 a, double b) => new(a.Value * b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator /(Simd256 a, Simd256 b) => new(a.Value / b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator -(Simd256 a) => new(-a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator &(Simd256 a, Simd256 b) => new(a.Value & b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 operator ~(Simd256 a) => new(~a.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd256 FusedMultiplyAdd(Simd256 a, Simd256 b, Simd256 c) =>
-        Fused ? new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
-    public static bool Fused => Fma.IsSupported;
+    public static Simd256 FusedMultiplyAdd(Simd256 a, Simd256 b, Simd256 c) => // the ISA test itself: see ExpPolynomial
+        Fma.IsSupported ? new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 ExpPolynomial(Simd256 r) => Fma.IsSupported ? Simd.ExpHorner(r) : Simd.ExpEstrin(r);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.MinNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.MaxNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd256 Sqrt(Simd256 a) => new(Vector256.Sqrt(a.Value));
@@ -329,30 +343,31 @@ internal readonly struct Simd256(Vector256<double> value) : ISimd<Simd256>
 internal readonly struct Simd128(Vector128<double> value) : ISimd<Simd128>
 {
     public readonly Vector128<double> Value = value;
-    public static int Count => Vector128<double>.Count;
-    public static bool IsHardwareAccelerated => Vector128.IsHardwareAccelerated;
-    public static Simd128 Zero => new(Vector128<double>.Zero);
-    public static Simd128 One => new(Vector128<double>.One);
-    public static Simd128 AllBitsSet => new(Vector128<double>.AllBitsSet);
-    public static Simd128 Lanes => new(Vector128.Create(0.0, 1));
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128<double>.Count; }
+    public static bool IsHardwareAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128.IsHardwareAccelerated; }
+    public static Simd128 Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<double>.Zero); }
+    public static Simd128 One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<double>.One); }
+    public static Simd128 AllBitsSet { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<double>.AllBitsSet); }
+    public static Simd128 Lanes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128.Create(0.0, 1)); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Create(double x) => new(Vector128.Create(x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 LoadUnsafe(ref double source) => new(Vector128.LoadUnsafe(ref source));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 LoadUnsafe(ref double source, nuint index) => new(Vector128.LoadUnsafe(ref source, index));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination) => Value.StoreUnsafe(ref destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void StoreUnsafe(ref double destination, nuint index) => Value.StoreUnsafe(ref destination, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public uint ExtractMostSignificantBits() => Value.ExtractMostSignificantBits();
-    public static Simd128 operator +(Simd128 a, Simd128 b) => new(a.Value + b.Value);
-    public static Simd128 operator -(Simd128 a, Simd128 b) => new(a.Value - b.Value);
-    public static Simd128 operator *(Simd128 a, Simd128 b) => new(a.Value * b.Value);
-    public static Simd128 operator *(Simd128 a, double b) => new(a.Value * b);
-    public static Simd128 operator /(Simd128 a, Simd128 b) => new(a.Value / b.Value);
-    public static Simd128 operator -(Simd128 a) => new(-a.Value);
-    public static Simd128 operator &(Simd128 a, Simd128 b) => new(a.Value & b.Value);
-    public static Simd128 operator ~(Simd128 a) => new(~a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator +(Simd128 a, Simd128 b) => new(a.Value + b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator -(Simd128 a, Simd128 b) => new(a.Value - b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator *(Simd128 a, Simd128 b) => new(a.Value * b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator *(Simd128 a, double b) => new(a.Value * b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator /(Simd128 a, Simd128 b) => new(a.Value / b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator -(Simd128 a) => new(-a.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator &(Simd128 a, Simd128 b) => new(a.Value & b.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 operator ~(Simd128 a) => new(~a.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Simd128 FusedMultiplyAdd(Simd128 a, Simd128 b, Simd128 c) =>
-        Fused ? new(Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
-    public static bool Fused => Simd.Fused128;
+    public static Simd128 FusedMultiplyAdd(Simd128 a, Simd128 b, Simd128 c) => // the ISA test itself: see ExpPolynomial
+        Fma.IsSupported || AdvSimd.Arm64.IsSupported ? new(Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value)) : new(a.Value * b.Value + c.Value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 ExpPolynomial(Simd128 r) => Fma.IsSupported || AdvSimd.Arm64.IsSupported ? Simd.ExpHorner(r) : Simd.ExpEstrin(r);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Min(Simd128 a, Simd128 b) => new(Vector128.MinNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Max(Simd128 a, Simd128 b) => new(Vector128.MaxNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Simd128 Sqrt(Simd128 a) => new(Vector128.Sqrt(a.Value));

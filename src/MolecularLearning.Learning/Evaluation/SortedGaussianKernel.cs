@@ -148,7 +148,7 @@ public abstract class SortedGaussianKernel
 /// </summary>
 internal sealed partial class SortedGaussianKernel<V> : SortedGaussianKernel where V : struct, ISimd<V>
 {
-    private static int W => V.Count; // doubles in a vector
+    private static int W { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => V.Count; } // doubles in a vector
 
     public override int VectorBits => 64 * V.Count;
 
