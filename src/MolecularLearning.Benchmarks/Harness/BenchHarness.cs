@@ -149,6 +149,7 @@ public static partial class BenchHarness
     /// <summary>Every measurement for these options, as the report `mld bench` writes (JSON).</summary>
     public static JsonObject Run(BenchOptions options, JsonObject? references)
     {
+        using var jit = new JitInliningWatch();
         var (species, positions) = ReadXyz(options.BoxPath);
         var forceEval = new JsonArray();
         var md = new JsonArray();
@@ -236,6 +237,9 @@ public static partial class BenchHarness
             ["references"] = references?.DeepClone() ?? new JsonObject(),
         };
         report["ratios"] = Ratios(report);
+        report["jit"] = jit.Report();
+        if (jit.Count > 0)
+            options.Log.WriteLine($"warning: this runtime's JIT left {jit.Count} of the fast kernel's vector operations as calls (first: {jit.Report()["failures"]![0]}): the learned rows run slower than this CPU allows; please report it");
         return report;
     }
 }
