@@ -7,7 +7,7 @@ namespace MolecularLearning.Cli.Tests;
 /// <summary>
 /// The fast kernel's vector operations are all inlined by the JIT, at every width this CPU runs, for the families of
 /// both defaults and the accurate preset, in double and mixed precision. A refused inline leaves each operator a call
-/// (d5d215d: 3× slower at 256 bits while every other test passed); `mld bench` hears the refusals from the runtime's
+/// (d5d215d: 2.2–2.9× slower at 256 bits while every other test passed); `mld bench` hears the refusals from the runtime's
 /// own events. The child runs without tiering, so every method is compiled once, fully optimised, before it is timed.
 /// </summary>
 public sealed class BenchJitTests

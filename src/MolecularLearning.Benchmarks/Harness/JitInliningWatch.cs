@@ -7,7 +7,7 @@ namespace MolecularLearning.Benchmarks;
 /// <summary>
 /// The fast kernel's vector operations (the members of Simd512/256/128 and Simd, the kernels' W) that the JIT declined
 /// to inline while a benchmark ran, from the runtime's own MethodJitInliningFailed events. One such refusal turns every
-/// operator of a loop into a call: d5d215d ran 3× slower at 256 bits that way, with every test passing.
+/// operator of a loop into a call: d5d215d ran 2.2–2.9× slower at 256 bits that way, with every test passing.
 /// </summary>
 public sealed class JitInliningWatch : EventListener
 {

@@ -15,8 +15,8 @@ namespace MolecularLearning.Learning;
 /// <remarks>Masks are vectors of doubles with all bits set or clear, as Vector512.LessThan returns them.</remarks>
 /// <remarks>
 /// Every member of the three structs is AggressiveInlining and tests the instruction set directly: in the kernel's large
-/// methods the JIT otherwise stops inlining (budget, or its cap on locals) and each vector operator becomes a call, ~3×
-/// slower. `mld bench` reports any such call (its JSON's "jit"), and BenchJitTests fails on one.
+/// methods the JIT otherwise stops inlining (budget, or its cap on locals) and each vector operator becomes a call, two to three
+/// times slower. `mld bench` reports any such call (its JSON's "jit"), and BenchJitTests fails on one.
 /// </remarks>
 internal interface ISimd<V> where V : struct, ISimd<V>
 {
