@@ -237,9 +237,10 @@ public static partial class BenchHarness
             ["references"] = references?.DeepClone() ?? new JsonObject(),
         };
         report["ratios"] = Ratios(report);
-        report["jit"] = jit.Report();
+        var calls = jit.Report();
+        report["jit"] = calls;
         if (jit.Count > 0)
-            options.Log.WriteLine($"warning: this runtime's JIT left {jit.Count} of the fast kernel's vector operations as calls (first: {jit.Report()["failures"]![0]}): the learned rows run slower than this CPU allows; please report it");
+            options.Log.WriteLine($"warning: this runtime's JIT left {jit.Count} of the fast kernel's vector operations as calls (first: {calls["failures"]![0]}): the learned rows run slower than this CPU allows; please report it");
         return report;
     }
 }
