@@ -12,13 +12,18 @@ namespace MolecularLearning.Cli.Tests;
 /// </summary>
 public sealed class BenchJitTests
 {
+    /// <remarks><paramref name="disable"/>: a DOTNET_Enable* switch set to 0 in the child, so a plain test run also covers the
+    /// 128-bit path without FMA (x86 SSE, the NEON stand-in) that otherwise only a DOTNET_EnableAVX2=0 run compiles.</remarks>
     [SkippableTheory]
-    [InlineData(512)]
-    [InlineData(256)]
-    [InlineData(128)]
-    public void EveryVectorOperationIsInlined(int bits)
+    [InlineData(512, null)]
+    [InlineData(256, null)]
+    [InlineData(128, null)]
+    [InlineData(128, "DOTNET_EnableAVX2")]
+    public void EveryVectorOperationIsInlined(int bits, string? disable)
     {
         Skip.IfNot(SortedGaussianKernel.IsAccelerated(bits), $"this CPU (or DOTNET_Enable* here) does not accelerate {bits}-bit vectors");
+        var environment = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
+        if (disable is not null) environment[disable] = "0";
         var dir = Directory.CreateTempSubdirectory("bench-jit-");
         try
         {
@@ -30,13 +35,13 @@ public sealed class BenchJitTests
             foreach (var model in models)
                 foreach (var precision in new[] { "double", "mixed" })
                 {
-                    var (code, stdout, err) = MldProcess.Run(TimeSpan.FromSeconds(300), new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" },
+                    var (code, stdout, err) = MldProcess.Run(TimeSpan.FromSeconds(300), environment,
                         "bench", "--model", model, "--replicas", "1", "--threads", "1", "--seconds", "0.02", "--json", "--vector-bits", $"{bits}", "--precision", precision);
                     Assert.True(code == 0, err);
                     using var report = JsonDocument.Parse(stdout);
                     var jit = report.RootElement.GetProperty("jit");
                     Assert.True(jit.GetProperty("vectorOperationsNotInlined").GetInt32() == 0,
-                        $"{Path.GetFileName(model)} {precision} at {bits} bits: {jit.GetProperty("failures")}");
+                        $"{Path.GetFileName(model)} {precision} at {bits} bits{(disable is null ? "" : $", {disable}=0")}: {jit.GetProperty("failures")}");
                     Assert.Contains(report.RootElement.GetProperty("forceEval").EnumerateArray(), r => r.GetProperty("vectorBits").GetInt32() == bits);
                 }
         }
