@@ -23,7 +23,7 @@ namespace MolecularLearning.Learning;
 /// Files, one per family, each beside the family type (Invariants/Families/) it takes its parameters from:
 /// SortedGaussianKernel.SortedDistances.cs, .RadialSums.cs, .AngularSums.cs, .SortedAngles.cs, .Shells.cs (shells and shell
 /// angles); and the plumbing: this file (creation, the agent loop), .Decode.cs (the neighbour row), .Loss.cs (L, λ and
-/// extrapolation), .Scratch.cs, .Simd.cs (<see cref="ISimd{V}"/> at 512, 256, 128 bits).
+/// extrapolation), .Scratch.cs, .Simd.cs (<see cref="ISimd{V}"/> at 512, 256, 128 bits), .Simd.Exp.cs and .Simd.Mixed.cs (the exponential in double and mixed precision).
 /// </remarks>
 
 /// <summary>
