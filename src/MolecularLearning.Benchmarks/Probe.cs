@@ -96,6 +96,15 @@ public static class Probe
         double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         int threads = args.Length > 3 ? int.Parse(args[3]) : 1;
         var frame = Water.Box(k);
+        // PROBE_JITTER=a: every coordinate moved by up to ±a/2 Å, so no two replicas are alike (a perfect replica's
+        // period lets the branch predictor learn the agents' sequence). PROBE_SHUFFLE=1: the atoms in random order.
+        if (Environment.GetEnvironmentVariable("PROBE_JITTER") is { } jit)
+        {
+            var rng = new Random(11);
+            double amp = double.Parse(jit, System.Globalization.CultureInfo.InvariantCulture);
+            for (int a = 0; a < frame.Positions.Length; a++) frame.Positions[a] += amp * (rng.NextDouble() - 0.5);
+        }
+        if (Environment.GetEnvironmentVariable("PROBE_SHUFFLE") == "1") frame = BenchHarness.Shuffle(frame);
         // PROBE_PRECISION=mixed: the simd backend's mixed precision (--precision mixed).
         var precision = Precisions.Parse(Environment.GetEnvironmentVariable("PROBE_PRECISION") ?? "double", "PROBE_PRECISION");
         var ff = model.CreateForceField(0.5, threads, BackendChoice.Auto, precision);

@@ -12,7 +12,7 @@ public sealed partial class NeighbourList
         if (positions.Length % 3 != 0) throw new ArgumentException("positions must hold 3N numbers");
         if (!(cutoff > 0) || !(skin >= 0)) throw new ArgumentOutOfRangeException(nameof(cutoff), "cutoff must be positive and skin non-negative");
         int n = positions.Length / 3;
-        NeighbourLimits.CheckPositions(positions);
+        NeighbourLimits.CheckPositions(positions, AtomNumbers);
         NeighbourLimits.CheckEstimate(n, cell, cutoff + skin, MaxNeighboursPerAtom);
         if (rows > n) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows for {n} atoms");
         _rows = rows < 0 ? n : rows;
@@ -142,7 +142,7 @@ public sealed partial class NeighbourList
         _phase = Phase.Count;
         Runner.Run(this, chunks);
         _start.AsSpan(_rows + 1, n - _rows).Clear(); // atoms past the rows: empty rows
-        NeighbourLimits.CheckCounts(_start.AsSpan(1, n), rc, MaxNeighboursPerAtom);
+        NeighbourLimits.CheckCounts(_start.AsSpan(1, n), rc, MaxNeighboursPerAtom, AtomNumbers);
         int count = 0, maxRow = 0;
         for (int i = 0; i < n; i++)
         {

@@ -65,6 +65,11 @@ public sealed partial class NeighbourList : IParallelWork
     public NeighbourStorage Storage { get; }
     /// <summary>Rows longer than this are refused with <see cref="NeighbourLimitException"/> before the entries are allocated.</summary>
     public int MaxNeighboursPerAtom { get; set; } = NeighbourLimits.DefaultPerAtom;
+    /// <summary>
+    /// The caller's number of each atom (atom i of the list is the caller's <c>AtomNumbers[i]</c>), for the messages of
+    /// refused input; null: the list's own. Set by a consumer that lists its atoms in another order (<see cref="SpatialOrder"/>).
+    /// </summary>
+    public int[]? AtomNumbers { get; set; }
     /// <summary>The thread team for builds and refreshes (default: the shared one).</summary>
     public ParallelRunner Runner { get; set; } = ParallelRunner.Shared;
 

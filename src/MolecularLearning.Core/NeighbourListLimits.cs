@@ -30,16 +30,16 @@ public static class NeighbourLimits
     /// <summary>Largest |coordinate| accepted (Å): beyond it, wrapping and distances lose all precision.</summary>
     public const double MaxCoordinate = 1e8;
 
-    /// <summary>Refuses non-finite or absurd coordinates, naming the atom.</summary>
-    public static void CheckPositions(ReadOnlySpan<double> positions)
+    /// <summary>Refuses non-finite or absurd coordinates, naming the atom (as <paramref name="numbers"/>[i] when given).</summary>
+    public static void CheckPositions(ReadOnlySpan<double> positions, int[]? numbers = null)
     {
         for (int i = 0; i < positions.Length; i++)
         {
             double v = positions[i];
             if (!(Math.Abs(v) <= MaxCoordinate))
                 throw new DataException(double.IsFinite(v)
-                    ? $"atom {i / 3}: coordinate {"xyz"[i % 3]} = {v:G6} Å is beyond ±{MaxCoordinate:G3} Å"
-                    : $"atom {i / 3}: coordinate {"xyz"[i % 3]} is {v} (not a finite number)");
+                    ? $"atom {Number(i / 3, numbers)}: coordinate {"xyz"[i % 3]} = {v:G6} Å is beyond ±{MaxCoordinate:G3} Å"
+                    : $"atom {Number(i / 3, numbers)}: coordinate {"xyz"[i % 3]} is {v} (not a finite number)");
         }
     }
 
@@ -60,7 +60,7 @@ public static class NeighbourLimits
     }
 
     /// <summary>After the counting pass, before the entries are allocated: the longest row and the total.</summary>
-    public static void CheckCounts(ReadOnlySpan<int> rowLengths, double rc, int perAtom)
+    public static void CheckCounts(ReadOnlySpan<int> rowLengths, double rc, int perAtom, int[]? numbers = null)
     {
         long total = 0;
         for (int i = 0; i < rowLengths.Length; i++)
@@ -68,14 +68,16 @@ public static class NeighbourLimits
             int c = rowLengths[i];
             if (c > perAtom)
                 throw new NeighbourLimitException(
-                    $"atom {i} has {c} neighbours within {rc:0.###} Å; the limit is {perAtom} per atom (atoms on top of each other, or a cutoff too long?)",
-                    i, c, perAtom);
+                    $"atom {Number(i, numbers)} has {c} neighbours within {rc:0.###} Å; the limit is {perAtom} per atom (atoms on top of each other, or a cutoff too long?)",
+                    Number(i, numbers), c, perAtom);
             total += c;
         }
         if (total > MaxEntries)
             throw new NeighbourLimitException($"{total} neighbour entries within {rc:0.###} Å for {rowLengths.Length} atoms; the limit is {MaxEntries:G3}",
                 -1, total, MaxEntries);
     }
+
+    private static int Number(int i, int[]? numbers) => numbers is not null && (uint)i < (uint)numbers.Length ? numbers[i] : i;
 
     private static string Rounded(double v) => v >= 1e15 || !double.IsFinite(v) ? v.ToString("G3") : Math.Round(v).ToString("0");
 }

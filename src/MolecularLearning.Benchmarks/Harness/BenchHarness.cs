@@ -31,6 +31,8 @@ public sealed class BenchOptions
     public Precision Precision { get; init; } = Precision.Double;
     /// <summary>The simd kernel's vector width forced (512, 256 or 128 bits), or 0 for the widest the CPU accelerates.</summary>
     public int VectorBits { get; init; }
+    /// <summary>Whether the replicated box's atoms are shuffled (as a liquid's file after diffusion) instead of replica by replica.</summary>
+    public bool Shuffled { get; init; }
 }
 
 /// <summary>A force field under test: a label for the report and a factory of fresh evaluators (and, at mixed precision, of double ones to compare with).</summary>
@@ -94,6 +96,24 @@ public static partial class BenchHarness
     /// <summary>The cubic cell of edge <paramref name="length"/> (Å) replicated k×k×k; atoms stay grouped by replica so neighbours stay close in memory.</summary>
     public static Frame Replicate(Species[] species, double[] positions, double length, int k) =>
         FrameReplica.Replicate(new Frame(species, positions, Cell.Orthorhombic(length, length, length)), k, k, k);
+
+    /// <summary>
+    /// The frame's atoms in a random order (a fixed seed): what a file of a liquid looks like after the molecules have
+    /// diffused, where the replicated box keeps each replica's atoms together.
+    /// </summary>
+    public static Frame Shuffle(Frame frame, int seed = 12345)
+    {
+        var order = Enumerable.Range(0, frame.AtomCount).ToArray();
+        new Random(seed).Shuffle(order);
+        var species = new Species[order.Length];
+        var positions = new double[3 * order.Length];
+        for (int a = 0; a < order.Length; a++)
+        {
+            species[a] = frame.Species[order[a]];
+            frame.Positions.AsSpan(3 * order[a], 3).CopyTo(positions.AsSpan(3 * a));
+        }
+        return new Frame(species, positions, frame.Cell);
+    }
 
     /// <summary>
     /// The force fields measured: the learned models (a model file, or the defaults of `mld fit` fitted in each
@@ -168,6 +188,7 @@ public static partial class BenchHarness
             foreach (int k in options.Replicas.Order())
             {
                 var frame = Replicate(species, positions, options.BoxLength, k);
+                if (options.Shuffled) frame = Shuffle(frame);
                 int n = frame.AtomCount;
                 foreach (int t in options.Threads)
                 {
@@ -227,6 +248,7 @@ public static partial class BenchHarness
                 ["vectorBits"] = System.Numerics.Vector<double>.Count * 64,
                 ["peakWorkingSetBytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
             },
+            ["atomOrder"] = options.Shuffled ? "shuffled" : "replica",
             ["fits"] = fits,
             ["forceEval"] = forceEval,
             ["md"] = md,

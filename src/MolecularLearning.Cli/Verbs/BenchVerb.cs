@@ -37,9 +37,14 @@ public sealed class BenchVerb : IVerb
             Description = "run the simd kernel at 512, 256 or 128 bits instead of the widest this CPU accelerates (0), to measure the narrower paths on one machine: 128 on an AVX2 CPU is the width ARM NEON gets, with FMA as NEON has",
             DefaultValueFactory = _ => 0,
         };
+        var atomOrder = new Option<string>("--atom-order")
+        {
+            Description = "replica: the replicated box's atoms replica by replica; shuffled: in a random (seeded) order, as a liquid's file after diffusion",
+            DefaultValueFactory = _ => "replica",
+        };
         var command = new Command("bench", "Benchmark force evaluation, neighbour lists and MD steps; compare with LAMMPS SPC/Fw and CP2K")
         {
-            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models, backend, precision, vectorBits,
+            json, quick, replicas, threads, box, boxLength, cutoff, skin, seconds, references, model, fitData, models, backend, precision, vectorBits, atomOrder,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -63,6 +68,12 @@ public sealed class BenchVerb : IVerb
                 Backend = BackendOption.Parse(parse.GetValue(backend)!),
                 Precision = BackendOption.ParsePrecision(parse.GetValue(precision)!),
                 VectorBits = bits,
+                Shuffled = parse.GetValue(atomOrder) switch
+                {
+                    "replica" => false,
+                    "shuffled" => true,
+                    var other => throw new DataException($"--atom-order: '{other}' is not replica|shuffled"),
+                },
             };
             if (bits > 0 && options.Backend == BackendChoice.Reference) throw new DataException("--vector-bits sets the simd kernel's width: it does not go with --backend reference");
             var refs = BenchHarness.LoadReferences(parse.GetValue(references), isQuick, options.Cutoff, options.Skin, () => ShippedSample.RepoRoot("pass --references FILE"));

@@ -61,8 +61,11 @@ internal abstract class AgentBackend
 
     public abstract BackendInfo Info { get; }
 
-    /// <summary>Brings the neighbour list up to date, in the row layout this backend reads.</summary>
-    public abstract void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool typesChanged, double skin);
+    /// <summary>
+    /// Brings the neighbour list up to date, in the row layout this backend reads; built anew when <paramref name="build"/>
+    /// (the atoms' species or order changed), otherwise only when an atom moved too far.
+    /// </summary>
+    public abstract void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool build, double skin);
 
     /// <summary>
     /// Builds rows for atoms [0, <paramref name="rows"/>) only (an MPI domain's owned and needed ghost atoms), no
@@ -119,8 +122,11 @@ internal sealed class ReferenceBackend(LearnedModel model, bool tabulatedRadial)
 
     public override BackendInfo Info { get; } = new("reference", 0);
 
-    public override void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool typesChanged, double skin) =>
-        list.Update(positions, cell, _set.Cutoff, skin);
+    public override void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool build, double skin)
+    {
+        if (build) list.Build(positions, cell, _set.Cutoff, skin);
+        else list.Update(positions, cell, _set.Cutoff, skin);
+    }
 
     public override void BuildRows(NeighbourList list, ReadOnlySpan<double> positions, int[] types, double skin, int rows) =>
         list.Build(positions, null, _set.Cutoff, skin, rows);
@@ -202,11 +208,11 @@ internal sealed class SimdBackend(SortedGaussianKernel kernel, InvariantSet set)
 
     public override BackendInfo Info { get; } = new("simd", kernel.VectorBits, kernel.Mixed ? "mixed" : "double");
 
-    public override void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool typesChanged, double skin)
+    public override void UpdateList(NeighbourList list, ReadOnlySpan<double> positions, Cell? cell, int[] types, bool build, double skin)
     {
         // The kernel reads each neighbour species as one run of the row: rows grouped by type, regrouped when types change.
         list.SetGrouping(types, _set.Species.Count);
-        if (typesChanged || list.GroupCount == 0) list.Build(positions, cell, _set.Cutoff, skin);
+        if (build || list.GroupCount == 0) list.Build(positions, cell, _set.Cutoff, skin);
         else list.Update(positions, cell, _set.Cutoff, skin);
         _padded.Update(list);
     }

@@ -34,7 +34,8 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     private readonly AgentBackend _backend;
     // A second backend of the same kind for MPI domains (its padded rows belong to the domain's list).
     private readonly Func<AgentBackend> _newBackend;
-    private int[] _types = [];
+    private int[] _types = [];                          // per list atom (a slot when spatially ordered): its species index
+    private int[] _callerTypes = [];                    // per caller's atom: its species index
     private Chunk[] _chunks = [];
     private int _atoms;
     private double[] _forces = [];
@@ -45,6 +46,22 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     private CancellationToken _cancellation;
     private readonly WallReactions? _wallReactions;    // agent mode, WallForces.Gradient: the range walls' reactions on neighbours
     private bool[] _walled = [];                        // per agent: its range walls act (the backends mark it)
+    // From SpatialOrderAtoms atoms up the list, the backend and every per-atom array run on slots in SpatialOrder (re-sorted
+    // at each list build); the caller's order is restored on the way out.
+    private readonly SpatialOrder _spatial = new();
+    private bool _ordered;                              // the last evaluation ran on slots
+    private double[] _slotPositions = [], _slotForces = [];
+    private double[] _callerExtrapolation = [];
+    private int[] _atomNumbers = [];                    // per slot: the caller's atom (the list's error messages name it)
+
+    /// <summary>
+    /// Atoms from which the evaluation runs in <see cref="SpatialOrder"/> (below, the positions fit the first cache level:
+    /// nothing to gain). Measured on a shuffled water box (agent default, 1 thread): 2.0× faster at 10⁶ atoms, 1.25× at 96,000.
+    /// </summary>
+    public const int SpatialOrderAtoms = 1024;
+
+    /// <summary>Atoms from which this evaluator runs in spatial order (tests move it to compare both paths on one frame).</summary>
+    internal int SpatialOrderFrom { get; set; } = SpatialOrderAtoms;
 
     /// <summary>A range of agents and its results (reduced in chunk order, so independent of the thread count).</summary>
     private sealed class Chunk
@@ -100,7 +117,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     /// <summary>Whether the model records training ranges, so results carry the extrapolation signal (otherwise NaN).</summary>
     public bool ReportsExtrapolation => _watch;
     /// <summary>Per atom, the extrapolation signal of the last evaluation (empty when <see cref="ReportsExtrapolation"/> is false).</summary>
-    public ReadOnlySpan<double> AtomExtrapolation => _watch ? _atomExtrapolation.AsSpan(0, _atoms) : default;
+    public ReadOnlySpan<double> AtomExtrapolation => !_watch ? default : _ordered ? _callerExtrapolation.AsSpan(0, _atoms) : _atomExtrapolation.AsSpan(0, _atoms);
     /// <summary>Agent mode with <see cref="WallForces.Gradient"/>: how many agents' range walls acted in the last evaluation (their reactions added).</summary>
     public int WallReactionCount { get; private set; }
 
@@ -114,21 +131,30 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
         cancellation.ThrowIfCancellationRequested();
         int n = species.Length;
         if (positions.Length != 3 * n) throw new ArgumentException($"{n} atoms need {3 * n} coordinates, got {positions.Length}");
-        bool typesChanged = _types.Length != n;
-        if (typesChanged) _types = new int[n];
+        bool typesChanged = _callerTypes.Length != n;
+        if (typesChanged) _callerTypes = new int[n];
         for (int i = 0; i < n; i++)
         {
             int t = _set.IndexOf(species[i]);
             if (t < 0) _model.CheckSpecies(species);
-            typesChanged |= _types[i] != t;
-            _types[i] = t;
+            typesChanged |= _callerTypes[i] != t;
+            _callerTypes[i] = t;
         }
-        _backend.UpdateList(_list, positions, cell, _types, typesChanged, _skin);
+        bool ordered = n >= SpatialOrderFrom;
+        bool build = typesChanged || ordered != _ordered;
+        _ordered = ordered;
+        if (ordered) build |= Reorder(positions, cell, build);
+        else
+        {
+            _types = _callerTypes;
+            _list.AtomNumbers = null;
+        }
+        _backend.UpdateList(_list, ordered ? _slotPositions.AsSpan(0, 3 * n) : positions, cell, _types, build, _skin);
         result.Resize(n);
         Prepare(n);
         // Worker indices stay below the team size of this call (settable between calls).
         _backend.EnsureWorkers(_list.Runner.MaxWorkers);
-        _forces = result.Forces;
+        _forces = ordered ? _slotForces : result.Forces;
         _cancellation = cancellation;
         bool conservative = _model.Mode == ForceMode.Conservative;
         try
@@ -156,18 +182,75 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
             for (int a = 0; a < 9; a++) virial[a] += _chunks[k].Virial[a];
         }
         result.Energy = energy;
-        // The frame's signal: the atom furthest out (the first of equals), and its invariant.
+        var order = _spatial.Order;
+        if (ordered)
+        {
+            var f = result.Forces;
+            for (int a = 0; a < n; a++)
+            {
+                int i = 3 * order[a];
+                f[i] = _forces[3 * a]; f[i + 1] = _forces[3 * a + 1]; f[i + 2] = _forces[3 * a + 2];
+            }
+        }
+        // The frame's signal: the atom furthest out (the first of equals, in the caller's order), and its invariant.
         result.Extrapolation = double.NaN; result.ExtrapolationAtom = -1; result.ExtrapolationInvariant = null;
         if (_watch)
         {
+            var signal = _atomExtrapolation;
+            if (ordered)
+            {
+                for (int a = 0; a < n; a++) _callerExtrapolation[order[a]] = _atomExtrapolation[a];
+                signal = _callerExtrapolation;
+            }
             double best = 0; int atom = -1;
-            for (int i = 0; i < n; i++) if (_atomExtrapolation[i] > best) { best = _atomExtrapolation[i]; atom = i; }
+            for (int i = 0; i < n; i++) if (signal[i] > best) { best = signal[i]; atom = i; }
             result.Extrapolation = best;
             if (atom >= 0)
             {
                 result.ExtrapolationAtom = atom;
-                result.ExtrapolationInvariant = _invariantNames[_types[atom] * _set.Count + _atomInvariant[atom]];
+                int slot = ordered ? order.IndexOf(atom) : atom;
+                result.ExtrapolationInvariant = _invariantNames[_callerTypes[atom] * _set.Count + _atomInvariant[slot]];
             }
+        }
+    }
+
+    /// <summary>
+    /// The caller's positions gathered into slots. The order is computed anew (and true returned: the list must be built)
+    /// when <paramref name="build"/> is already due or the list would be rebuilt anyway, so the order follows the atoms
+    /// as they diffuse at no extra build.
+    /// </summary>
+    private bool Reorder(ReadOnlySpan<double> positions, Cell? cell, bool build)
+    {
+        int n = _callerTypes.Length;
+        if (_slotPositions.Length != 3 * n)
+        {
+            _slotPositions = new double[3 * n];
+            _slotForces = new double[3 * n];
+            _types = new int[n];
+            build = true;
+        }
+        if (!build && _spatial.AtomCount == n)
+        {
+            Gather(positions);
+            if (_list.Cutoff == _set.Cutoff && _list.Skin == _skin && !_list.NeedsRebuild(_slotPositions, cell)) return false;
+        }
+        _spatial.Compute(positions, cell, _set.Cutoff / 2);
+        Gather(positions);
+        var order = _spatial.Order;
+        for (int a = 0; a < n; a++) _types[a] = _callerTypes[order[a]];
+        if (_atomNumbers.Length != n) _atomNumbers = new int[n];
+        order.CopyTo(_atomNumbers);
+        _list.AtomNumbers = _atomNumbers;
+        return true;
+    }
+
+    private void Gather(ReadOnlySpan<double> positions)
+    {
+        var order = _spatial.Order;
+        for (int a = 0; a < order.Length; a++)
+        {
+            int i = 3 * order[a];
+            _slotPositions[3 * a] = positions[i]; _slotPositions[3 * a + 1] = positions[i + 1]; _slotPositions[3 * a + 2] = positions[i + 2];
         }
     }
 
@@ -175,7 +258,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     {
         if (n == _atoms && _chunks.Length > 0) return;
         _atoms = n;
-        if (_watch) { _atomExtrapolation = new double[n]; _atomInvariant = new int[n]; }
+        if (_watch) { _atomExtrapolation = new double[n]; _atomInvariant = new int[n]; _callerExtrapolation = new double[n]; }
         if (_wallReactions is not null) _walled = new bool[n];
         // Agent mode: many small chunks handed out dynamically, so a thread slowed by another process does not
         // hold the other up at the join (two equal halves did: 1.6-1.7x on two shared cores); the count depends
