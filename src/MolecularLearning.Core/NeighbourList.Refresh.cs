@@ -49,7 +49,10 @@ public sealed partial class NeighbourList
         return m;
     }
 
-    /// <summary>True when the list cannot be trusted for these positions: another cell or atom count, or an atom moved more than half the skin.</summary>
+    /// <summary>
+    /// True when the list cannot be trusted for these positions: another cell or atom count, an atom moved more than half
+    /// the skin, or a coordinate that is not a number (the build then refuses it, naming the atom).
+    /// </summary>
     public bool NeedsRebuild(ReadOnlySpan<double> positions, Cell? cell)
     {
         if (positions.Length != 3 * AtomCount || !Equals(cell, Cell)) return true;
@@ -57,7 +60,7 @@ public sealed partial class NeighbourList
         for (int i = 0; i < positions.Length; i += 3)
         {
             double dx = positions[i] - _reference[i], dy = positions[i + 1] - _reference[i + 1], dz = positions[i + 2] - _reference[i + 2];
-            if (dx * dx + dy * dy + dz * dz > limit2) return true;
+            if (!(dx * dx + dy * dy + dz * dz <= limit2)) return true;
         }
         return false;
     }

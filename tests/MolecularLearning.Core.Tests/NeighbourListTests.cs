@@ -122,5 +122,11 @@ public class NeighbourListTests
         Assert.Equal(fresh.PairCount, within);
         moved[0] += 0.3;
         Assert.True(list.NeedsRebuild(moved, cell));
+        // A coordinate that is not a number asks for a build, which refuses it by name (never a silent NaN refresh).
+        moved[0] -= 0.3;
+        moved[3 * 7 + 2] = double.NaN;
+        Assert.True(list.NeedsRebuild(moved, cell));
+        var e = Assert.Throws<DataException>(() => list.Update(moved, cell, 3.0, 0.5));
+        Assert.StartsWith("atom 7: coordinate z is NaN", e.Message);
     }
 }

@@ -50,13 +50,14 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     // at each list build); the caller's order is restored on the way out.
     private readonly SpatialOrder _spatial = new();
     private bool _ordered;                              // the last evaluation ran on slots
+    private bool _listStale = true;                     // a build was due and did not finish (refused input): build on the next call
     private double[] _slotPositions = [], _slotForces = [];
     private double[] _callerExtrapolation = [];
     private int[] _atomNumbers = [];                    // per slot: the caller's atom (the list's error messages name it)
 
     /// <summary>
     /// Atoms from which the evaluation runs in <see cref="SpatialOrder"/> (below, the positions fit the first cache level:
-    /// nothing to gain). Measured on a shuffled water box (agent default, 1 thread): 2.0× faster at 10⁶ atoms, 1.25× at 96,000.
+    /// nothing to gain). On a shuffled water box (agent default, 1 thread) it is 2× faster at 10⁶ atoms (integration/bench/order.sh).
     /// </summary>
     public const int SpatialOrderAtoms = 1024;
 
@@ -141,7 +142,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
             _callerTypes[i] = t;
         }
         bool ordered = n >= SpatialOrderFrom;
-        bool build = typesChanged || ordered != _ordered;
+        bool build = typesChanged || ordered != _ordered || _listStale;
         _ordered = ordered;
         if (ordered) build |= Reorder(positions, cell, build);
         else
@@ -149,7 +150,10 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
             _types = _callerTypes;
             _list.AtomNumbers = null;
         }
+        // Until the build succeeds the list does not match the new order or species: a refused frame leaves it stale.
+        _listStale = build;
         _backend.UpdateList(_list, ordered ? _slotPositions.AsSpan(0, 3 * n) : positions, cell, _types, build, _skin);
+        _listStale = false;
         result.Resize(n);
         Prepare(n);
         // Worker indices stay below the team size of this call (settable between calls).
