@@ -73,7 +73,7 @@ internal abstract class AgentBackend
     /// </summary>
     public abstract void BuildRows(NeighbourList list, ReadOnlySpan<double> positions, int[] types, double skin, int rows);
 
-    /// <summary>Moves the atoms of a list from <see cref="BuildRows"/> without rebuilding it.</summary>
+    /// <summary>Moves the atoms of a list without rebuilding it, when the caller knows it still holds (an MPI domain's list from <see cref="BuildRows"/>, a spatially ordered frame).</summary>
     public abstract void Refresh(NeighbourList list, ReadOnlySpan<double> positions);
 
     /// <summary>Makes scratch for workers [0, <paramref name="workers"/>).</summary>

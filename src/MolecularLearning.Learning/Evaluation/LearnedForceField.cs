@@ -152,7 +152,9 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
         }
         // Until the build succeeds the list does not match the new order or species: a refused frame leaves it stale.
         _listStale = build;
-        _backend.UpdateList(_list, ordered ? _slotPositions.AsSpan(0, 3 * n) : positions, cell, _types, build, _skin);
+        var listPositions = ordered ? _slotPositions.AsSpan(0, 3 * n) : positions;
+        if (ordered && !build) _backend.Refresh(_list, listPositions); // Reorder found the list good for these positions
+        else _backend.UpdateList(_list, listPositions, cell, _types, build, _skin);
         _listStale = false;
         result.Resize(n);
         Prepare(n);
