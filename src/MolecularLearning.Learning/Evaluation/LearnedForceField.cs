@@ -235,7 +235,7 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
             _types = new int[n];
             build = true;
         }
-        if (!build && _spatial.AtomCount == n)
+        if (!build) // slots sized for n: the order was computed for these atoms at the last build
         {
             Gather(positions);
             if (_list.Cutoff == _set.Cutoff && _list.Skin == _skin && !_list.NeedsRebuild(_slotPositions, cell)) return false;
