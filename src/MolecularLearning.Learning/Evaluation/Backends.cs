@@ -95,13 +95,15 @@ internal abstract class AgentBackend
     /// </summary>
     /// <exception cref="DataException">Simd asked for and not usable here, with the reason.</exception>
     /// <exception cref="DataException">Mixed precision on a model or machine that ends up on Reference: refused, not silently double.</exception>
-    public static AgentBackend Create(LearnedModel model, BackendChoice choice, int vectorBits, bool tabulatedRadial, out string? note, Precision precision = Precision.Double)
+    /// <remarks><paramref name="softwareVectors"/> (tests): the width's kernel even where this CPU does not accelerate it (<see cref="SortedGaussianKernel.Create"/>).</remarks>
+    public static AgentBackend Create(LearnedModel model, BackendChoice choice, int vectorBits, bool tabulatedRadial, out string? note, Precision precision = Precision.Double,
+        bool softwareVectors = false)
     {
         note = null;
         bool mixed = precision == Precision.Mixed;
         if (choice == BackendChoice.Reference)
             return mixed ? throw new DataException("--precision mixed needs the simd backend (the reference backend is double only)") : new ReferenceBackend(model, tabulatedRadial);
-        if (SortedGaussianKernel.TryCreate(model, vectorBits, mixed) is { } kernel) return new SimdBackend(kernel, model.Invariants);
+        if (SortedGaussianKernel.Create(model, vectorBits, mixed, softwareVectors) is { } kernel) return new SimdBackend(kernel, model.Invariants);
         string why = SortedGaussianKernel.Unsupported(model) is { } reason
             ? $"the SIMD kernel does not compute this model: {reason}"
             : vectorBits > 0 ? $"no {vectorBits}-bit SIMD on this machine" : "no SIMD hardware the kernel runs on";

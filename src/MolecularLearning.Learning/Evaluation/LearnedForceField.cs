@@ -87,13 +87,14 @@ public sealed partial class LearnedForceField : IForceField, IParallelWork
     /// <summary>
     /// With the switches tests use: <paramref name="vectorBits"/> forces the Simd backend's width (0: widest);
     /// <paramref name="tabulatedRadial"/> false makes the Reference backend evaluate Gaussians exactly instead of
-    /// from the Hermite table.
+    /// from the Hermite table; <paramref name="softwareVectors"/> runs a width this CPU lacks in software vectors
+    /// (<see cref="SortedGaussianKernel.Create"/>).
     /// </summary>
     internal LearnedForceField(LearnedModel model, double skin, int maxThreads, BackendChoice backend, int vectorBits, bool tabulatedRadial,
-        Precision precision = Precision.Double)
+        Precision precision = Precision.Double, bool softwareVectors = false)
     {
-        _backend = AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out var note, precision);
-        _newBackend = () => AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out _, precision);
+        _backend = AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out var note, precision, softwareVectors);
+        _newBackend = () => AgentBackend.Create(model, backend, vectorBits, tabulatedRadial, out _, precision, softwareVectors);
         BackendNote = note;
         _model = model;
         _set = model.Invariants;

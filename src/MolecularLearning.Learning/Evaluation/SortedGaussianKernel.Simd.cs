@@ -176,10 +176,11 @@ internal readonly struct Simd512(Vector512<double> value) : ISimd<Simd512>
         return new(Vector512.Create(Simd256.Gather(p, ref entries).Value, Simd256.Gather(p, ref Unsafe.Add(ref entries, 4)).Value));
     }
 
-    /// <summary>By AVX-512 compress.</summary>
+    /// <summary>By AVX-512 compress (lane by lane in software vectors, <see cref="SortedGaussianKernel.Create"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PackBelow(ref double rs, int e0, int end, double limit, ref double packedR, ref long packedEntry, int c)
     {
+        if (!Avx512F.IsSupported) return Simd.PackBelowByLanes<Simd512>(ref rs, e0, end, limit, ref packedR, ref packedEntry, c);
         var lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
         var vt = Vector512.Create(limit);
         for (int b = e0; b < end; b += 8)

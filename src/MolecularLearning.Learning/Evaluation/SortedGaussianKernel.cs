@@ -66,11 +66,20 @@ public abstract class SortedGaussianKernel
     /// (<see cref="Unsupported"/> says why).
     /// </summary>
     /// <remarks><paramref name="mixed"/>: the per-pair exponentials in single precision (<see cref="Precision.Mixed"/>).</remarks>
-    public static SortedGaussianKernel? TryCreate(LearnedModel model, int vectorBits = 0, bool mixed = false)
+    public static SortedGaussianKernel? TryCreate(LearnedModel model, int vectorBits = 0, bool mixed = false) =>
+        Create(model, vectorBits, mixed, softwareVectors: false);
+
+    /// <summary>
+    /// As <see cref="TryCreate"/>; with <paramref name="softwareVectors"/> a width this CPU does not accelerate is made
+    /// anyway, its vectors in the runtime's software fallback: many times slower, but the same source and arithmetic at
+    /// that width, so tests check the 512-bit kernel's logic on CPUs without AVX-512. Only the instructions the width
+    /// picks for itself (AVX-512 compress in <see cref="Simd512.PackBelow"/> and the decode) are not exercised.
+    /// </summary>
+    internal static SortedGaussianKernel? Create(LearnedModel model, int vectorBits, bool mixed, bool softwareVectors)
     {
         if (vectorBits == 0) vectorBits = WidestAcceleratedBits;
         if (vectorBits is not (512 or 256 or 128)) throw new ArgumentOutOfRangeException(nameof(vectorBits), vectorBits, "vector width: 0, 512, 256 or 128 bits");
-        if (!IsAccelerated(vectorBits) || Unsupported(model) is not null) return null;
+        if (!softwareVectors && !IsAccelerated(vectorBits) || Unsupported(model) is not null) return null;
         return vectorBits switch
         {
             512 => new SortedGaussianKernel<Simd512>(model, mixed),

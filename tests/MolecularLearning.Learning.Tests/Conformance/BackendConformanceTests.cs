@@ -195,7 +195,7 @@ public class BackendConformanceTests
             foreach (var mode in new[] { "agent", "conservative" })
             {
                 yield return [0, basis, mode]; // 0: Reference
-                foreach (int bits in Backends.Widths) yield return [bits, basis, mode];
+                foreach (int bits in Backends.CaseWidths) yield return [bits, basis, mode];
             }
     }
 

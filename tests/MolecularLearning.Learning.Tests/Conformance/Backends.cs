@@ -21,14 +21,29 @@ internal static class Backends
     public static LearnedForceField Reference(LearnedModel model, int threads = 1) =>
         new(model, skin: 0.3, maxThreads: threads, BackendChoice.Reference, vectorBits: 0, tabulatedRadial: false);
 
-    /// <summary>Simd at <paramref name="bits"/>; skips the test when this machine has no kernel of that width.</summary>
-    public static LearnedForceField Simd(LearnedModel model, int bits, int threads = 1)
+    /// <summary>
+    /// −512 in a case's arguments: the 512-bit kernel in the runtime's software vectors, on CPUs without AVX-512 (where
+    /// the 512 case is skipped), so every change to the kernel is run at eight lanes here too. It checks the source at
+    /// that width (blocks, padding, ranks, the loss, at eight doubles a vector), not AVX-512's own instructions.
+    /// </summary>
+    public const int Software512 = -512;
+
+    /// <summary>The widths of the cases: the three, and <see cref="Software512"/> where 512 bits are not accelerated.</summary>
+    public static int[] CaseWidths => SortedGaussianKernel.IsAccelerated(512) ? Widths : [.. Widths, Software512];
+
+    /// <summary>
+    /// Simd at <paramref name="bits"/>; skips the test when this machine has no kernel of that width. Negative: that
+    /// width in software vectors (<see cref="Software512"/>).
+    /// </summary>
+    public static LearnedForceField Simd(LearnedModel model, int bits, int threads = 1, Precision precision = Precision.Double)
     {
         Assert.Null(SortedGaussianKernel.Unsupported(model)); // every basis of the suite is one the kernel computes
-        Skip.If(SortedGaussianKernel.TryCreate(model, bits) is null,
+        bool software = bits < 0;
+        bits = Math.Abs(bits);
+        Skip.If(!software && SortedGaussianKernel.TryCreate(model, bits) is null,
             $"no {bits}-bit SIMD kernel on this machine (Vector{bits}.IsHardwareAccelerated = {Accelerated(bits)})");
-        var ff = new LearnedForceField(model, skin: 0.3, maxThreads: threads, BackendChoice.Simd, vectorBits: bits, tabulatedRadial: false);
-        Assert.Equal(new BackendInfo("simd", bits), ff.Backend);
+        var ff = new LearnedForceField(model, skin: 0.3, maxThreads: threads, BackendChoice.Simd, vectorBits: bits, tabulatedRadial: false, precision, software);
+        Assert.Equal(new BackendInfo("simd", bits, precision.Name()), ff.Backend);
         return ff;
     }
 
@@ -64,11 +79,11 @@ internal static class Backends
         return mode;
     }
 
-    /// <summary>(bits, mode, order) for every width, both modes, orders 1 and 2, after the leading arguments.</summary>
+    /// <summary>(bits, mode, order) for every width (<see cref="CaseWidths"/>), both modes, orders 1 and 2, after the leading arguments.</summary>
     public static IEnumerable<object[]> EveryWidthModeAndOrder(params object[][] leading)
     {
         foreach (var lead in leading.Length == 0 ? [[]] : leading)
-            foreach (int bits in Widths)
+            foreach (int bits in CaseWidths)
                 foreach (var mode in new[] { "agent", "conservative" })
                     foreach (var order in new[] { 1, 2 })
                         yield return [bits, .. lead, mode, order];

@@ -15,12 +15,8 @@ namespace MolecularLearning.Learning.Tests.Conformance;
 /// </summary>
 public class MixedPrecisionTests(ITestOutputHelper output)
 {
-    private static ForceResult Evaluate(LearnedModel model, Frame frame, int bits, Precision precision)
-    {
-        var ff = new LearnedForceField(model, 0.3, 1, BackendChoice.Simd, bits, tabulatedRadial: false, precision);
-        Assert.Equal(new BackendInfo("simd", bits, precision.Name()), ff.Backend);
-        return Backends.Run(ff, frame);
-    }
+    private static ForceResult Evaluate(LearnedModel model, Frame frame, int bits, Precision precision) =>
+        Backends.Run(Backends.Simd(model, bits, precision: precision), frame);
 
     private static double Rms(IEnumerable<double> x) => Math.Sqrt(x.Select(v => v * v).Average());
 
@@ -28,7 +24,6 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     [MemberData(nameof(KernelWidthTests.Cases), MemberType = typeof(KernelWidthTests))]
     public void MixedAgreesWithDoubleToTheTarget(int bits, string recipe, string modeName, int order)
     {
-        Skip.IfNot(SortedGaussianKernel.IsAccelerated(bits), $"{bits}-bit vectors are not hardware-accelerated here (widest: {SortedGaussianKernel.WidestAcceleratedBits})");
         var model = Synthetic.RandomModel(KernelWidthTests.Recipe(recipe), order, Backends.Mode(modeName), seed: 51, walls: Backends.Walls, bounds: order == 2);
         Frame[] frames = [ExportTestModels.WaterBox(jiggle: 0.2), Synthetic.Water(5, Synthetic.Triclinic, seed: 3, jitter: 0.15)];
         foreach (var frame in frames)

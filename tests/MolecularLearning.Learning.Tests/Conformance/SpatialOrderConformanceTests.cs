@@ -11,7 +11,7 @@ namespace MolecularLearning.Learning.Tests.Conformance;
 public class SpatialOrderConformanceTests
 {
     public static IEnumerable<object[]> Cases() =>
-        new[] { 0 }.Concat(Backends.Widths).SelectMany(b => new[] { new object[] { b, "agent" }, new object[] { b, "conservative" } });
+        new[] { 0 }.Concat(Backends.CaseWidths).SelectMany(b => new[] { new object[] { b, "agent" }, new object[] { b, "conservative" } });
 
     private static LearnedForceField Evaluator(LearnedModel model, int bits, int orderFrom)
     {
