@@ -207,15 +207,27 @@ public sealed class GrpcServerTests
     [Fact]
     public async Task A_deadline_reaches_the_evaluation_and_stops_it()
     {
+        bool slow = false;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await TestServer.StartAsync(LennardJones.Model(lj =>
         {
-            lj.Delay = TimeSpan.FromMinutes(5);
+            lj.Entered = () =>
+            {
+                if (!Volatile.Read(ref slow)) return;
+                lj.Delay = TimeSpan.FromMinutes(5); // read by Compute after Entered
+                entered.TrySetResult();
+            };
             lj.Stopped = () => stopped.TrySetResult();
         }));
-        var e = Assert.Throws<RpcException>(() => server.Client.Evaluate(Box(), deadline: DateTime.UtcNow.AddSeconds(0.5)));
+        // Connect and compile the path first: a cold first call can use up a short deadline before the server
+        // starts it, and then there is no evaluation for the deadline to stop.
+        Assert.True(double.IsFinite(server.Client.Evaluate(Box(), deadline: TestServer.Soon).EnergyEv));
+        Volatile.Write(ref slow, true);
+        var e = Assert.Throws<RpcException>(() => server.Client.Evaluate(Box(), deadline: DateTime.UtcNow.AddSeconds(2)));
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
-        await stopped.Task.WaitAsync(TimeSpan.FromSeconds(20)); // the evaluation itself was stopped, not left running
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await stopped.Task.WaitAsync(TimeSpan.FromSeconds(20)); // the evaluation itself was stopped, not left running 5 min
     }
 
     [Fact]
