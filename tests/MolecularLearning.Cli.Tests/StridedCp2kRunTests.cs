@@ -40,4 +40,21 @@ public sealed class StridedCp2kRunTests : IDisposable
             Assert.Equal(6 * 13, report.RootElement.GetProperty("species").GetProperty("O").GetProperty("atoms").GetInt32());
         }
     }
+
+    /// <summary>The methane's hydrogens are not O–H bonds: before, each H went to its nearest O, 2–3 Å away (mean 1.18 Å).</summary>
+    [Fact]
+    public void AnalyzeCountsOnlyHydrogensBondedToOxygen()
+    {
+        var (code, stdout, err) = Mld("analyze", Sample(), "--json");
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(stdout);
+        var run = doc.RootElement.GetProperty("trajectory");
+        Assert.Equal(11, run.GetProperty("frames").GetInt32());
+        var bond = run.GetProperty("ohBond");
+        Assert.InRange(bond.GetProperty("mean").GetDouble(), 0.95, 1.02);
+        Assert.InRange(bond.GetProperty("max").GetDouble(), 0.95, 1.15);
+        var angle = run.GetProperty("hohAngle");
+        Assert.Equal(13 * 11, angle.GetProperty("molecules").GetInt32());
+        Assert.Equal(0, angle.GetProperty("brokenMolecules").GetInt32());
+    }
 }
