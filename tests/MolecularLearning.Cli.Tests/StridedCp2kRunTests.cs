@@ -57,4 +57,15 @@ public sealed class StridedCp2kRunTests : IDisposable
         Assert.Equal(13 * 11, angle.GetProperty("molecules").GetInt32());
         Assert.Equal(0, angle.GetProperty("brokenMolecules").GetInt32());
     }
+
+    /// <summary>The summary table of a triclinic run gives the angles too (before: "8 x 8.6 x 9" alone).</summary>
+    [Fact]
+    public void IngestSummaryGivesATriclinicCellsAngles()
+    {
+        var (code, stdout, err) = Mld("ingest", Sample());
+        Assert.True(code == 0, err);
+        var line = Assert.Single(stdout.Split('\n'), l => l.Contains("cell (Å)"));
+        Assert.Contains("8 x 8.6 x 9, angles 75 80 70 deg", line);
+        Assert.Contains("11 (6 with forces, 3 with velocities)", stdout);
+    }
 }
