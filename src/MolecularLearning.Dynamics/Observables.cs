@@ -37,7 +37,7 @@ public sealed class Histogram(double min, double max, int bins)
     public double[] Density() => Counts.Select(c => Total == 0 ? 0 : c / (Total * BinWidth)).ToArray();
 }
 
-/// <summary>O–H bonds: every H to its nearest O (minimum image), over all frames.</summary>
+/// <summary>O–H bonds: every H whose nearest heavy atom is an O, to that O (minimum image), over all frames.</summary>
 public sealed record BondObservable(MeanStd Length, double Max, Histogram Distribution, int[] TrackedHydrogens, double[] Times, double[][] TrackedSeries);
 
 /// <summary>H–O–H angles (degrees) of oxygens with exactly two hydrogens; BrokenMolecules counts oxygens with another number.</summary>
@@ -71,7 +71,7 @@ public static class Observables
     /// <summary>Time (fs) of a frame, or its index when it has none.</summary>
     public static double TimeOf(Frame frame, int index) => frame.Time ?? index;
 
-    /// <summary>For every H, the index of its nearest O and the distance (minimum image).</summary>
+    /// <summary>For every H, the index of the nearest of <paramref name="oxygens"/> (or of any atoms given there) and the distance (minimum image).</summary>
     public static void NearestOxygen(Frame frame, ReadOnlySpan<int> hydrogens, ReadOnlySpan<int> oxygens, Span<int> nearest, Span<double> distance)
     {
         var x = frame.Positions;
@@ -90,33 +90,41 @@ public static class Observables
         }
     }
 
-    /// <summary>O–H bond lengths over all frames, plus the time series of <paramref name="tracked"/> hydrogens spread over the list.</summary>
+    /// <summary>
+    /// O–H bond lengths over all frames, plus the time series of <paramref name="tracked"/> hydrogens spread over those
+    /// bonded to an O in the first frame. An H whose nearest heavy atom is not an O (C–H, N–H) is no O–H bond.
+    /// </summary>
     public static BondObservable OhBonds(IReadOnlyList<Frame> frames, int tracked = 4)
     {
-        var (hydrogens, oxygens) = SpeciesIndices(frames, "O–H bonds");
+        var (hydrogens, oxygens, heavy) = SpeciesIndices(frames, "O–H bonds");
         var nearest = new int[hydrogens.Length]; var dist = new double[hydrogens.Length];
-        int nTracked = Math.Min(tracked, hydrogens.Length);
-        var trackedIdx = Enumerable.Range(0, nTracked).Select(k => k * hydrogens.Length / nTracked).ToArray();
+        NearestOxygen(frames[0], hydrogens, heavy, nearest, dist);
+        var onOxygen = Enumerable.Range(0, hydrogens.Length).Where(k => IsOxygen(frames[0], nearest[k])).ToArray();
+        int nTracked = Math.Min(tracked, onOxygen.Length);
+        var trackedIdx = Enumerable.Range(0, nTracked).Select(k => onOxygen[k * onOxygen.Length / nTracked]).ToArray();
         var series = trackedIdx.Select(_ => new double[frames.Count]).ToArray();
         var times = new double[frames.Count];
-        var all = new double[(long)frames.Count * hydrogens.Length];
+        var all = new List<double>(frames.Count * hydrogens.Length);
         var hist = new Histogram(0.8, 1.2, 80);
         double max = 0;
         for (int f = 0; f < frames.Count; f++)
         {
-            NearestOxygen(frames[f], hydrogens, oxygens, nearest, dist);
-            dist.CopyTo(all.AsSpan(f * hydrogens.Length));
-            foreach (var d in dist) { hist.Add(d); max = Math.Max(max, d); }
+            NearestOxygen(frames[f], hydrogens, heavy, nearest, dist);
+            for (int k = 0; k < hydrogens.Length; k++)
+            {
+                if (!IsOxygen(frames[f], nearest[k])) continue;
+                all.Add(dist[k]); hist.Add(dist[k]); max = Math.Max(max, dist[k]);
+            }
             times[f] = TimeOf(frames[f], f);
             for (int k = 0; k < nTracked; k++) series[k][f] = dist[trackedIdx[k]];
         }
-        return new(MeanStd.Of(all), max, hist, trackedIdx.Select(k => hydrogens[k]).ToArray(), times, series);
+        return new(MeanStd.Of(all.ToArray()), max, hist, trackedIdx.Select(k => hydrogens[k]).ToArray(), times, series);
     }
 
-    /// <summary>H–O–H angles: each H belongs to its nearest O; an O with exactly two H gives one angle.</summary>
+    /// <summary>H–O–H angles: each H belongs to its nearest heavy atom; an O with exactly two H gives one angle.</summary>
     public static AngleObservable HohAngles(IReadOnlyList<Frame> frames)
     {
-        var (hydrogens, oxygens) = SpeciesIndices(frames, "H–O–H angles");
+        var (hydrogens, oxygens, heavy) = SpeciesIndices(frames, "H–O–H angles");
         var nearest = new int[hydrogens.Length]; var dist = new double[hydrogens.Length];
         var first = new Dictionary<int, int>(); var count = new Dictionary<int, int>(); var second = new Dictionary<int, int>();
         var angles = new List<double>();
@@ -124,7 +132,7 @@ public static class Observables
         long broken = 0, molecules = 0;
         foreach (var frame in frames)
         {
-            NearestOxygen(frame, hydrogens, oxygens, nearest, dist);
+            NearestOxygen(frame, hydrogens, heavy, nearest, dist);
             first.Clear(); second.Clear(); count.Clear();
             for (int h = 0; h < hydrogens.Length; h++)
             {
@@ -217,13 +225,17 @@ public static class Observables
         return [.. list];
     }
 
-    private static (int[] Hydrogens, int[] Oxygens) SpeciesIndices(IReadOnlyList<Frame> frames, string what)
+    /// <summary>The H, the O and the heavy (not H) atoms: an H is bonded to its nearest heavy atom, so C–H and N–H are not taken for O–H.</summary>
+    private static (int[] Hydrogens, int[] Oxygens, int[] Heavy) SpeciesIndices(IReadOnlyList<Frame> frames, string what)
     {
         if (frames.Count == 0) throw new DataException($"no frames for {what}");
         var h = Indices(frames[0], "H"); var o = Indices(frames[0], "O");
         if (h.Length == 0 || o.Length == 0) throw new DataException($"{what} need H and O atoms; the frames have {h.Length} H and {o.Length} O");
-        return (h, o);
+        var heavy = Enumerable.Range(0, frames[0].AtomCount).Where(i => frames[0].Species[i].Symbol != "H").ToArray();
+        return (h, o, heavy);
     }
+
+    private static bool IsOxygen(Frame frame, int atom) => frame.Species[atom].Symbol == "O";
 
     private static Vec3 Displacement(Cell? cell, Vec3 from, Vec3 to) => cell is null ? to - from : cell.MinimumImage(to - from);
 }

@@ -61,12 +61,8 @@ public sealed class EvaluateVerb : IVerb
         var frames = new List<Frame>();
         foreach (var input in inputs)
         {
-            var loaded = FitVerb.LoadFrames([input]);
-            for (int f = 0; f < loaded.Count; f++)
-            {
-                if (loaded[f].Forces is null) throw DataException.At(input, f, "has no reference forces to compare with");
-                checkSpecies(loaded[f], $"{input}: frame {f}");
-            }
+            var loaded = FitVerb.LoadFrames([input], withForces: true);
+            for (int f = 0; f < loaded.Count; f++) checkSpecies(loaded[f], $"{input}: frame {f}");
             frames.AddRange(loaded);
         }
         return frames;

@@ -124,7 +124,7 @@ public sealed class FitVerb : IVerb
         AtomicFile.Target(output); // an empty path, a directory or a device node is refused before the fit, not after
         if (options.Target == FitTarget.Accelerations && inputs.Length > 1)
             throw new DataException("--target accelerations needs one continuous trajectory, got several inputs");
-        var frames = LoadFrames(inputs);
+        var frames = LoadFrames(inputs, withForces: options.Target == FitTarget.Forces);
         options = options with { Source = string.Join(" ", inputs) };
         var progress = new ProgressLine(asJson ? null : "building design matrix");
         var result = priorPath is null ? ModelFitter.Fit(frames, options, progress)
@@ -138,14 +138,25 @@ public sealed class FitVerb : IVerb
         return 0;
     }
 
-    /// <summary>All frames of the inputs, in order; errors name the input.</summary>
-    internal static List<Frame> LoadFrames(string[] inputs)
+    /// <summary>
+    /// All frames of the inputs, in order; errors name the input. <paramref name="withForces"/>: only the frames that have
+    /// forces, since CP2K may print forces less often than positions (&amp;FORCES EACH MD n); an input with none is an error.
+    /// </summary>
+    internal static List<Frame> LoadFrames(string[] inputs, bool withForces = false)
     {
         var frames = new List<Frame>();
         foreach (var input in inputs)
         {
             var loaded = FrameSource.Load(input, w => Console.Error.WriteLine("warning: " + w));
             if (loaded.Count == 0) throw DataException.At(input, null, "no frames");
+            if (withForces)
+            {
+                var kept = loaded.Where(f => f.Forces is not null).ToList();
+                if (kept.Count == 0) throw DataException.At(input, null, $"none of its {loaded.Count} frames has forces");
+                if (kept.Count < loaded.Count)
+                    Console.Error.WriteLine($"note: {input}: using the {kept.Count} of {loaded.Count} frames that have forces");
+                loaded = kept;
+            }
             frames.AddRange(loaded);
         }
         return frames;

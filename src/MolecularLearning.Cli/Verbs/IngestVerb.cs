@@ -115,7 +115,11 @@ public sealed class IngestVerb : IVerb
         Row("atoms per species", string.Join(", ", s.AtomsPerSpecies.Select(a => $"{a.Species} {a.Atoms}")));
         Row("mean temperature (K)", $"{F(s.MeanTemperatureK, "0.00")} from velocities, 3N-3 dof; CP2K .ener {F(s.MeanTemperatureEnerK, "0.00")}");
         Row("force RMS (eV/Å)", s.ForceRms.Count == 0 ? "-" : string.Join(", ", s.ForceRms.Select(f => $"{f.Species} {f.Rms.ToString("0.0000", CultureInfo.InvariantCulture)}")));
-        Row("cell (Å)", frames[0].Cell is { } c ? $"{F(c.Lengths.A, "0.####")} x {F(c.Lengths.B, "0.####")} x {F(c.Lengths.C, "0.####")}" : "none (not periodic)");
+        // A triclinic cell's lengths alone would read as an orthorhombic box: its angles go beside them.
+        Row("cell (Å)", frames[0].Cell is { } c
+            ? $"{F(c.Lengths.A, "0.####")} x {F(c.Lengths.B, "0.####")} x {F(c.Lengths.C, "0.####")}"
+              + (c.IsOrthorhombic ? "" : $", angles {F(c.Angles.Alpha, "0.##")} {F(c.Angles.Beta, "0.##")} {F(c.Angles.Gamma, "0.##")} deg")
+            : "none (not periodic)");
         Row("CP2K seconds per step (median)", F(run?.MedianSecondsPerStep, "0.###"));
         Row("elapsed (s)", F(seconds, "0.000"));
         AnsiConsole.Write(table);

@@ -74,19 +74,15 @@ public sealed class LearnVerb : IVerb
     {
         var log = asJson ? (Action<string>)(m => Console.Error.WriteLine(m)) : Console.WriteLine;
         var model = LearnedModel.Load(modelPath);
-        var data = FitVerb.LoadFrames(dataPaths);
+        var data = FitVerb.LoadFrames(dataPaths, withForces: true);
         var testSets = new Dictionary<double, IReadOnlyList<Frame>>();
         foreach (var t in tests)
         {
             var (temperature, path) = ParseTest(t);
             if (!settings.Temperatures.Contains(temperature))
                 throw new DataException($"--test {t}: {temperature:0.#} K is not one of --temperatures ({string.Join(",", settings.Temperatures)})");
-            var frames = FitVerb.LoadFrames([path]);
-            for (int f = 0; f < frames.Count; f++)
-            {
-                if (frames[f].Forces is null) throw DataException.At(path, f, "has no reference forces to compare with");
-                model.CheckSpecies(frames[f].Species, $"{path}: frame {f}");
-            }
+            var frames = FitVerb.LoadFrames([path], withForces: true);
+            for (int f = 0; f < frames.Count; f++) model.CheckSpecies(frames[f].Species, $"{path}: frame {f}");
             testSets[temperature] = frames;
         }
         Frame? start = null;
