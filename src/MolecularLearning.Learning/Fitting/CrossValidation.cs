@@ -1,3 +1,4 @@
+using MolecularLearning.Core;
 namespace MolecularLearning.Learning;
 
 /// <summary>
@@ -26,7 +27,9 @@ internal static class CrossValidation
             yty += folds[f].Yty;
         }
         var scan = new List<(double, double)>();
-        for (int c = 0; c < candidates.Count; c++) scan.Add((candidates[c], Math.Sqrt(residual[c] / Math.Max(yty, 1e-300))));
+        for (int c = 0; c < candidates.Count; c++)
+            if (double.IsFinite(residual[c])) scan.Add((candidates[c], Math.Sqrt(residual[c] / Math.Max(yty, 1e-300))));
+        if (scan.Count == 0) throw new DataException("the fit's normal equations are not positive definite at any ridge strength");
         double ridge = RidgeSolver.Strongest(scan);
         var all = new GramAccumulator(p);
         foreach (var fold in folds) all.Add(fold);
