@@ -18,7 +18,8 @@ public static class LammpsExport
     /// <summary>Files written by <see cref="Write"/>, relative to the output directory.</summary>
     public sealed record Written(string Snippet, string Example, string Summary, IReadOnlyList<string> Potentials);
 
-    public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string dataFile = "water.data", string? source = null)
+    public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string dataFile = "water.data", string? source = null,
+        OmittedRangeWalls? omitted = null)
     {
         Directory.CreateDirectory(directory);
         var potentials = new List<string>();
@@ -33,14 +34,14 @@ public static class LammpsExport
             eamFiles.Add(name);
         }
         potentials.AddRange(eamFiles);
-        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source));
+        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source, omitted));
         WriteText(Path.Combine(directory, "in.water"), Example(prefix + ".lammps", dataFile));
-        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source));
+        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source, omitted));
         return new Written(prefix + ".lammps", "in.water", "export.json", potentials);
     }
 
     /// <summary>The pair_style, pair_coeff and mass commands (atom types numbered in the model's species order).</summary>
-    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source)
+    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted = null)
     {
         var d = tab.Description;
         int ns = d.Species.Count;
@@ -49,6 +50,7 @@ public static class LammpsExport
         sb.AppendLine("# units metal (Å, eV, ps, g/mol); atom types: " + string.Join(", ", d.Species.Select((s, i) => $"{i + 1} = {s.Symbol}")));
         sb.AppendLine($"# measured on {tab.Budget.Frames} reference frames: max |ΔF| / rms F = {tab.Budget.TotalForceError:E2}, energy error {tab.Budget.TotalEnergyErrorPerAtom:E2} eV/atom");
         sb.AppendLine("# pairs closer than a table's inner bound stop LAMMPS (\"Pair distance < table inner cutoff\"): the model is undefined there");
+        if (omitted is not null) sb.AppendLine("# left out: " + omitted.Describe());
         string table = $"table linear {tab.TablePoints}";
         if (eamFiles.Count == 0) sb.AppendLine($"pair_style {table}");
         else sb.AppendLine($"pair_style hybrid/overlay {table} {string.Join(' ', eamFiles.Select(_ => "eam/fs"))}");
@@ -156,7 +158,7 @@ public static class LammpsExport
         }
     }
 
-    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source)
+    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted)
     {
         var d = tab.Description;
         var b = tab.Budget;
@@ -186,7 +188,20 @@ public static class LammpsExport
                 ["tolerance"] = b.Tolerance, ["frames"] = b.Frames, ["atoms"] = b.Atoms, ["forceScale"] = b.ForceScale,
                 ["decomposition"] = b.DecompositionForceError, ["pair"] = b.PairForceError, ["embedding"] = b.EmbeddingForceError,
                 ["total"] = b.TotalForceError, ["energyPerAtom"] = b.TotalEnergyErrorPerAtom,
+                // Measured against the model without its range walls: what the tables cannot show is listed under "omitted".
+                ["omittedRangeWallsForce"] = omitted?.RelativeForce, ["omittedRangeWallsEnergyPerAtom"] = omitted?.EnergyPerAtom,
                 ["steps"] = b.Steps.Select(s => new Dictionary<string, object> { ["table"] = s.Table, ["points"] = s.Points, ["force"] = s.RelativeForceError, ["energyPerAtom"] = s.EnergyErrorPerAtom }).ToArray(),
+            },
+            ["omitted"] = omitted is null ? new Dictionary<string, object?>() : new Dictionary<string, object?>
+            {
+                ["rangeWalls"] = new Dictionary<string, object?>
+                {
+                    ["note"] = omitted.Describe(),
+                    ["invariants"] = omitted.Invariants, ["strength"] = omitted.Strength,
+                    ["cap"] = double.IsFinite(omitted.Cap) ? omitted.Cap : null,
+                    ["frames"] = omitted.Frames, ["atoms"] = omitted.Atoms, ["atomsAffected"] = omitted.AtomsAffected,
+                    ["maxForce"] = omitted.MaxForce, ["relativeForce"] = omitted.RelativeForce, ["energyPerAtom"] = omitted.EnergyPerAtom,
+                },
             },
         };
         return JsonSerializer.Serialize(obj, new JsonSerializerOptions { WriteIndented = true });
