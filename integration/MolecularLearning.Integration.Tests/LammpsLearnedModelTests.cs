@@ -72,7 +72,7 @@ public sealed class LammpsLearnedModelTests(FittedWaterModels models) : IClassFi
         string dir = Export(2, "order2");
         Assert.Contains("eam/fs", File.ReadAllText(Path.Combine(dir, "model.lammps")));
         SinglePoints(2, dir);
-        var (total, kinetic) = LammpsDriver.Nve(dir, "water.data", "model.lammps", steps: 200, dtFs: 0.5, every: 10, ranks: 1);
+        var (total, kinetic) = LammpsDriver.Nve(dir, "model.data", "model.lammps", steps: 200, dtFs: 0.5, every: 10, ranks: 1);
         double drift = total.Max(e => Math.Abs(e - total[0]));
         Assert.True(drift < 0.01 * kinetic.Average(), $"NVE total energy wanders by {drift} eV, mean kinetic energy {kinetic.Average()} eV");
     }

@@ -35,7 +35,7 @@ run_lammps() { # dir ranks steps -> prints ns/atom-step
 units metal
 atom_style atomic
 boundary p p p
-read_data water.data
+read_data model.data
 include model.lammps
 neighbor 1.0 bin
 neigh_modify every 1 delay 0 check yes

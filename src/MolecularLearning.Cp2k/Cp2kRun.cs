@@ -209,7 +209,23 @@ public static partial class Cp2kRun
         var missing = frames.Where(f => !has(f)).Select(f => f.Step!.Value).ToList();
         if (missing.Count == 0) return;
         warn?.Invoke($"{Path.GetFileName(file.Path)}: {what} for {frames.Length - missing.Count} of {frames.Length} frames; "
-            + $"{missing.Count} frames (steps {missing[0]}..{missing[^1]}) have no {what}");
+            + (missing.Count == 1 ? $"1 frame ({DescribeSteps(missing)}) has" : $"{missing.Count} frames ({DescribeSteps(missing)}) have") + $" no {what}");
+    }
+
+    /// <summary>
+    /// Ascending steps as they are: "step 3", "steps 2..5" (every step), "every 2 steps from 1 to 199" (a stride),
+    /// else the first few and the last ("steps 1, 2, 5, …, 199"); "1..199" alone would claim every step between.
+    /// </summary>
+    internal static string DescribeSteps(IReadOnlyList<long> steps)
+    {
+        if (steps.Count == 1) return $"step {steps[0]}";
+        long stride = steps[1] - steps[0];
+        bool regular = true;
+        for (int i = 2; i < steps.Count && regular; i++) regular = steps[i] - steps[i - 1] == stride;
+        if (regular && stride == 1) return $"steps {steps[0]}..{steps[^1]}";
+        if (regular && steps.Count > 2) return $"every {stride} steps from {steps[0]} to {steps[^1]}";
+        if (steps.Count <= 4) return "steps " + string.Join(", ", steps);
+        return $"steps {steps[0]}, {steps[1]}, {steps[2]}, …, {steps[^1]}";
     }
 
     private static void CheckSameAtoms(Cp2kXyzFile positions, Cp2kXyzFile other)

@@ -140,15 +140,26 @@ internal sealed class Cp2kXyzFile
         return (step.Value, time, energy);
     }
 
-    /// <summary>The element of a CP2K kind label: "O", "H", or labels such as "O1", "H_w" whose element leads.</summary>
+    /// <summary>
+    /// The element of an atom label (rule in docs/formats.md): the label itself if it is an element symbol (what
+    /// CP2K writes by default); else CP2K's own reading of a kind name (drop from "_" on, then trailing digits:
+    /// "O1", "H_w", "Fe2"); else a kind name such as "OW", "Hw" whose element CP2K took from its input, for which
+    /// the leading symbol is used: two letters only when written like a symbol ("Cl" in "Clx", not "CL" in "CLX").
+    /// </summary>
     internal static Species SpeciesOf(ReadOnlySpan<byte> label, string path, int frame, long line)
     {
         var text = Encoding.ASCII.GetString(label);
         if (Elements.TryGet(text, out var s)) return s;
-        int letters = 0;
-        while (letters < text.Length && letters < 2 && char.IsAsciiLetter(text[letters])) letters++;
-        for (int n = letters; n >= 1; n--)
-            if (Elements.TryGet(text[..n], out s)) return s;
+        // CP2K (topology.F) derives a kind's element this way when its &KIND gives no ELEMENT.
+        var core = text;
+        int underscore = core.IndexOf('_');
+        if (underscore >= 0) core = core[..underscore];
+        core = core.TrimEnd("0123456789".ToCharArray());
+        if (core.Length is > 0 and <= 2 && Elements.TryGet(core, out s)) return s;
+        // A kind name with its own element: "Hw" is H, "Os" in "Osp" would be osmium only as written "Os".
+        if (text.Length >= 2 && char.IsAsciiLetterUpper(text[0]) && char.IsAsciiLetterLower(text[1]) && Elements.TryGet(text[..2], out s))
+            return s;
+        if (text.Length >= 1 && char.IsAsciiLetter(text[0]) && Elements.TryGet(text[..1], out s)) return s;
         throw DataException.At(path, frame, $"line {line}: unknown element '{Fields.Text(label)}'");
     }
 }

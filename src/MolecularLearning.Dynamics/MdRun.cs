@@ -233,7 +233,7 @@ public sealed class MdRun : IDisposable
         if (_warnedOutside) return;
         _warnedOutside = true;
         Warn(string.Create(CultureInfo.InvariantCulture,
-            $"step {step}: atom {r.ExtrapolationAtom}'s invariant {r.ExtrapolationInvariant} is {x:0.###} training spreads outside the range the model was fitted on; forces there are extrapolated (warned once; the run's count is reported at the end)"));
+            $"step {step}: atom {r.ExtrapolationAtom}'s invariant {r.ExtrapolationInvariant} is {NumberText.Short(x)} training spreads outside the range the model was fitted on; forces there are extrapolated (warned once; the run's count is reported at the end)"));
     }
 
     private SimulationDivergedException Diverged(string what) =>

@@ -83,6 +83,30 @@ public class Cp2kRunTests
     }
 
     [Fact]
+    public void Names_the_steps_without_forces_as_they_are_not_as_a_range()
+    {
+        // Forces every 2nd step, velocities every 3rd: "steps 1..5" would claim steps 2 and 4 lack forces too.
+        using var run = new SyntheticRun();
+        var all = Enumerable.Range(0, 7).Select(s => (long)s).ToArray();
+        run.Write("-pos-1.xyz", run.Xyz(Kind.Positions, all));
+        run.Write("-frc-1.xyz", run.Xyz(Kind.Forces, all.Where(s => s % 2 == 0)));
+        run.Write("-vel-1.xyz", run.Xyz(Kind.Velocities, all.Where(s => s % 3 == 0)));
+        run.Write("-1.restart", RestartCell);
+        var warnings = new List<string>();
+        Cp2kRun.Read(run.Directory, warnings.Add);
+        Assert.Contains(warnings, w => w.EndsWith("P-frc-1.xyz: forces for 4 of 7 frames; 3 frames (every 2 steps from 1 to 5) have no forces"));
+        Assert.Contains(warnings, w => w.EndsWith("P-vel-1.xyz: velocities for 3 of 7 frames; 4 frames (steps 1, 2, 4, 5) have no velocities"));
+    }
+
+    [Theory]
+    [InlineData(new long[] { 3 }, "step 3")]
+    [InlineData(new long[] { 2, 3, 4 }, "steps 2..4")]
+    [InlineData(new long[] { 1, 3, 5, 7 }, "every 2 steps from 1 to 7")]
+    [InlineData(new long[] { 1, 5 }, "steps 1, 5")]
+    [InlineData(new long[] { 1, 2, 4, 5, 7, 8 }, "steps 1, 2, 4, …, 8")]
+    public void Describes_step_lists(long[] steps, string text) => Assert.Equal(text, Cp2kRun.DescribeSteps(steps));
+
+    [Fact]
     public void Drops_a_truncated_last_frame_with_a_warning()
     {
         using var run = new SyntheticRun().WriteComplete(steps: 4);
@@ -96,7 +120,7 @@ public class Cp2kRunTests
         Assert.Equal(2, warnings.Count);
         Assert.Contains("-frc-1.xyz: frame 4: last frame is cut short", warnings[0]);
         // The positions have 4 frames: the shorter forces file is named with its counts and the steps without forces.
-        Assert.Contains("-frc-1.xyz: forces for 3 of 4 frames; 1 frames (steps 3..3) have no forces", warnings[1]);
+        Assert.Contains("-frc-1.xyz: forces for 3 of 4 frames; 1 frame (step 3) has no forces", warnings[1]);
     }
 
     [Fact]

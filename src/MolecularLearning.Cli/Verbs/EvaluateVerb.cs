@@ -131,7 +131,7 @@ public sealed class EvaluateVerb : IVerb
         {
             int outside = perFrame.Count(x => x.Extrapolation > 0);
             AnsiConsole.MarkupLine(Markup.Escape($"extrapolation: {outside} of {perFrame.Count} frames outside the training range, largest "
-                + $"{perFrame.Max(x => x.Extrapolation).ToString("0.###", CultureInfo.InvariantCulture)} training spreads; "
+                + $"{NumberText.Short(perFrame.Max(x => x.Extrapolation))} training spreads; "
                 + $"rank correlation with the frame's force RMSE {(double.IsNaN(spearman) ? "undefined" : spearman.ToString("0.000", CultureInfo.InvariantCulture))}"));
         }
         if (committee is not null)

@@ -19,7 +19,7 @@ public sealed class ExportLammpsVerb : IVerb
     {
         var model = new Argument<string>("model") { Description = "model file (JSON) of a conservative model with radial invariants" };
         var output = new Option<string>("--output", "-o") { Description = "directory for the LAMMPS files", Required = true };
-        var data = new Option<string?>("--data") { Description = "CP2K run or extended XYZ: one frame becomes DIR/water.data (default: the model's training data)" };
+        var data = new Option<string?>("--data") { Description = "CP2K run or extended XYZ: one frame becomes DIR/PREFIX.data (default: the model's training data)" };
         var frame = new Option<int?>("--frame") { Description = "which frame of --data (0-based; negative counts from the end; default -1, the last)" };
         var replicate = new Option<string?>("--replicate") { Description = "repeat the data frame AxBxC times (e.g. 10x10x10 for ~10^5 atoms)" };
         var reference = new Option<string?>("--reference") { Description = "frames that size the tables and measure their error (default: --data, else the training data)" };
@@ -52,23 +52,32 @@ public sealed class ExportLammpsVerb : IVerb
         if (tolerance is { } tol)
             options = tol > 0 && tol < 1 ? options with { ForceTolerance = tol } : throw new DataException($"--tolerance must be in (0, 1), got {tol}");
         var tab = LammpsTabulation.Create(description, reference, options);
-        var written = LammpsExport.Write(tab, dir, prefix, "water.data", modelPath);
 
-        Frame? box = null;
+        Frame? source = null, box = null;
+        int index = 0;
         string? dataSource = dataPath ?? training;
         if (dataSource is not null)
         {
             var frames = dataSource == refSource ? reference : FrameSource.Load(dataSource, Warn);
-            int index = frameIndex < 0 ? frames.Count + frameIndex : frameIndex;
+            index = frameIndex < 0 ? frames.Count + frameIndex : frameIndex;
             if (index < 0 || index >= frames.Count) throw new DataException($"{dataSource}: --frame {frameIndex} is outside its {frames.Count} frames");
-            box = frames[index];
+            box = source = frames[index];
             if (replicate is not null)
             {
                 var (a, b, c) = FrameReplica.ParseCounts(replicate);
                 box = FrameReplica.Replicate(box, a, b, c);
             }
-            LammpsDataFile.Write(Path.Combine(dir, "water.data"), box, description.Species, $"{dataSource} frame {index} ({box.AtomCount} atoms), written by mld export-lammps");
         }
+        // The range walls have no LAMMPS form: say so once, with what they do on the frames at hand.
+        var measured = LammpsTabulation.Spread(reference, options.MaxReferenceFrames);
+        if (source is not null && !measured.Contains(source)) measured.Add(source);
+        var omitted = LearnedModelExport.RangeWallsLeftOut(model, measured);
+        if (omitted is not null) Warn(omitted.Describe());
+
+        string dataName = LammpsExport.DataName(prefix);
+        var written = LammpsExport.Write(tab, dir, prefix, dataName, modelPath, omitted);
+        if (box is not null)
+            LammpsDataFile.Write(Path.Combine(dir, dataName), box, description.Species, $"{dataSource} frame {index} ({box.AtomCount} atoms), written by mld export-lammps");
 
         var timing = new List<Dictionary<string, object>>();
         if (timeSteps is { } steps && box is not null)
@@ -81,7 +90,7 @@ public sealed class ExportLammpsVerb : IVerb
             var summary = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(Path.Combine(dir, written.Summary)))!;
             var obj = summary.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
             obj["directory"] = Path.GetFullPath(dir);
-            obj["dataFile"] = box is null ? null! : "water.data";
+            obj["dataFile"] = box is null ? null! : dataName;
             if (timing.Count > 0) obj["mldTiming"] = timing;
             Console.WriteLine(JsonSerializer.Serialize(obj, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -91,8 +100,11 @@ public sealed class ExportLammpsVerb : IVerb
         Console.WriteLine($"  error budget on {b2.Frames} reference frame(s), {b2.Atoms} atoms: max |ΔF| / rms F = {b2.TotalForceError:E2} " +
                           $"(pair {b2.PairForceError:E2}, embedding {b2.EmbeddingForceError:E2}; target {b2.Tolerance:E1}), energy {b2.TotalEnergyErrorPerAtom:E2} eV/atom");
         Console.WriteLine($"  include {written.Snippet} after read_data; example: cd {dir} && lmp -in {written.Example}   (or mpirun -np N lmp -in {written.Example})");
-        if (box is not null) Console.WriteLine($"  water.data: {box.AtomCount} atoms");
-        else Console.WriteLine("  no data file written (give --data); in.water expects water.data");
+        if (omitted is not null)
+            Console.WriteLine($"  left out: range walls on {omitted.Invariants} invariants (changed {omitted.AtomsAffected} of {omitted.Atoms} atoms' forces by up to " +
+                              $"{omitted.RelativeForce:E2} of rms F, energy {omitted.EnergyPerAtom:E2} eV/atom, on {omitted.Frames} frame(s)); see export.json \"omitted\"");
+        if (box is not null) Console.WriteLine($"  {dataName}: {box.AtomCount} atoms");
+        else Console.WriteLine($"  no data file written (give --data); {written.Example} expects {dataName}");
         foreach (var t in timing)
             Console.WriteLine($"  mld in-process: {t["nsPerAtomStep"]:0.#} ns/atom-step wall ({t["cpuNsPerAtomStep"]:0.#} CPU) with {t["threads"]} thread(s) on {t["atoms"]} atoms");
         return 0;

@@ -114,12 +114,16 @@ public sealed class FitVerb : IVerb
             }
             if (p.GetValue(committeeBlocks) is { } cb) options = options with { CommitteeBlocks = cb };
             options = options with { Backend = BackendOption.Parse(p.GetValue(backend)!) };
-            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior));
+            // A built-in basis (no --basis, no --prior) names O and H only: say so when the data hold other species.
+            string? builtIn = hasBasis || p.GetValue(prior) is not null ? null
+                : p.GetValue(preset) is not null || requested is null ? "the accurate preset's basis"
+                : requested == ForceMode.Conservative ? "the conservative default basis" : "the agent-mode default basis";
+            return Run(p.GetValue(inputs)!, p.GetValue(output)!, options, p.GetValue(json), p.GetValue(prior), builtIn);
         }));
         return command;
     }
 
-    private static int Run(string[] inputs, string output, FitOptions options, bool asJson, string? priorPath = null)
+    private static int Run(string[] inputs, string output, FitOptions options, bool asJson, string? priorPath = null, string? builtInBasis = null)
     {
         AtomicFile.Target(output); // an empty path, a directory or a device node is refused before the fit, not after
         if (options.Target == FitTarget.Accelerations && inputs.Length > 1)
@@ -130,6 +134,8 @@ public sealed class FitVerb : IVerb
         var result = priorPath is null ? ModelFitter.Fit(frames, options, progress)
             : ModelFitter.FitOffset(frames, LearnedModel.Load(priorPath), options, progress);
         progress.Done();
+        if (builtInBasis is not null && FitOptions.UnnamedSpeciesWarning(options.Invariants, frames.SelectMany(f => f.Species), builtInBasis) is { } unnamed)
+            result = result with { Report = result.Report with { Warnings = [unnamed, .. result.Report.Warnings] } };
         if (result.Report.BackendNote is { } note) Console.Error.WriteLine("note: " + note);
         foreach (var warning in result.Report.Warnings) Console.Error.WriteLine("warning: " + warning);
         result.Model.Save(output);

@@ -274,7 +274,7 @@ public sealed class RunVerb : IVerb
                     ? "extrapolation: not available (the forces carry no signal: a model file without training ranges, or a server that does not send it)"
                     : run.StepsOutside == 0
                     ? string.Create(inv, $"extrapolation: all {run.StepsWithSignal} steps inside the training range")
-                    : string.Create(inv, $"extrapolation: {run.StepsOutside} of {run.StepsWithSignal} steps ({100.0 * run.StepsOutside / run.StepsWithSignal:0.#}%) outside the training range; largest {largest:0.###} training spreads at step {at} (atom {atom}, {invariant})"));
+                    : string.Create(inv, $"extrapolation: {run.StepsOutside} of {run.StepsWithSignal} steps ({100.0 * run.StepsOutside / run.StepsWithSignal:0.#}%) outside the training range; largest {NumberText.Short(largest)} training spreads at step {at} (atom {atom}, {invariant})"));
             }
             if (committee is { Checks: > 0 })
                 Console.WriteLine(string.Create(inv, $"committee deviation ({committee.Members} members, every {o.Every} steps, {committee.Checks} checks): median {committee.Median:0.0000} eV/Å, largest {committee.Largest:0.0000} eV/Å at step {committee.LargestStep} (atom {committee.LargestAtom}); mean over atoms: median {committee.MedianMean:0.0000} eV/Å"));

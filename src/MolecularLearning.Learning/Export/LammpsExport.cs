@@ -8,7 +8,7 @@ namespace MolecularLearning.Learning.Export;
 /// <summary>
 /// Writes a tabulated radial loss as LAMMPS input (units metal: Å, eV, ps, g/mol):
 /// PREFIX.table (pair_style table, the order-1 part), PREFIX.N.eam.fs (one eam/fs layer per embedding term of the
-/// order-2 part), PREFIX.lammps (pair_style / pair_coeff / mass lines to include), in.water (an example NVE run),
+/// order-2 part), PREFIX.lammps (pair_style / pair_coeff / mass lines to include), in.PREFIX (an example NVE run reading PREFIX.data),
 /// and export.json (the tables chosen and their measured error budget).
 /// </summary>
 public static class LammpsExport
@@ -18,7 +18,8 @@ public static class LammpsExport
     /// <summary>Files written by <see cref="Write"/>, relative to the output directory.</summary>
     public sealed record Written(string Snippet, string Example, string Summary, IReadOnlyList<string> Potentials);
 
-    public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string dataFile = "water.data", string? source = null)
+    public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string? dataFile = null, string? source = null,
+        OmittedRangeWalls? omitted = null)
     {
         Directory.CreateDirectory(directory);
         var potentials = new List<string>();
@@ -33,14 +34,18 @@ public static class LammpsExport
             eamFiles.Add(name);
         }
         potentials.AddRange(eamFiles);
-        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source));
-        WriteText(Path.Combine(directory, "in.water"), Example(prefix + ".lammps", dataFile));
-        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source));
-        return new Written(prefix + ".lammps", "in.water", "export.json", potentials);
+        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source, omitted));
+        WriteText(Path.Combine(directory, ExampleName(prefix)), Example(prefix + ".lammps", dataFile ?? DataName(prefix), ExampleName(prefix)));
+        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source, omitted));
+        return new Written(prefix + ".lammps", ExampleName(prefix), "export.json", potentials);
     }
 
+    /// <summary>The example input and the data file it reads, named after the potential files (not after any one system).</summary>
+    public static string ExampleName(string prefix) => "in." + prefix;
+    public static string DataName(string prefix) => prefix + ".data";
+
     /// <summary>The pair_style, pair_coeff and mass commands (atom types numbered in the model's species order).</summary>
-    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source)
+    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted = null)
     {
         var d = tab.Description;
         int ns = d.Species.Count;
@@ -49,6 +54,7 @@ public static class LammpsExport
         sb.AppendLine("# units metal (Å, eV, ps, g/mol); atom types: " + string.Join(", ", d.Species.Select((s, i) => $"{i + 1} = {s.Symbol}")));
         sb.AppendLine($"# measured on {tab.Budget.Frames} reference frames: max |ΔF| / rms F = {tab.Budget.TotalForceError:E2}, energy error {tab.Budget.TotalEnergyErrorPerAtom:E2} eV/atom");
         sb.AppendLine("# pairs closer than a table's inner bound stop LAMMPS (\"Pair distance < table inner cutoff\"): the model is undefined there");
+        if (omitted is not null) sb.AppendLine("# left out: " + omitted.Describe());
         string table = $"table linear {tab.TablePoints}";
         if (eamFiles.Count == 0) sb.AppendLine($"pair_style {table}");
         else sb.AppendLine($"pair_style hybrid/overlay {table} {string.Join(' ', eamFiles.Select(_ => "eam/fs"))}");
@@ -79,10 +85,10 @@ public static class LammpsExport
         """;
 
     /// <summary>A ready-to-run NVE example: 0.5 fs steps (LAMMPS metal time is ps), energy printed every 20 steps.</summary>
-    public static string Example(string snippet, string dataFile) => $"""
-        # NVE water with the exported learned model (units metal: Å, eV, ps; masses g/mol = amu)
-        #   lmp -in in.water                       (one core)
-        #   mpirun -np 4 lmp -in in.water          (MPI domain decomposition)
+    public static string Example(string snippet, string dataFile, string name = "in.model") => $"""
+        # NVE with the exported learned model (units metal: Å, eV, ps; masses g/mol = amu)
+        #   lmp -in {name}                       (one core)
+        #   mpirun -np 4 lmp -in {name}          (MPI domain decomposition)
         {Setup(snippet, dataFile)}
         neigh_modify    every 1 delay 0 check yes
         # the data file carries the source frame's velocities when it had them; otherwise:
@@ -156,7 +162,7 @@ public static class LammpsExport
         }
     }
 
-    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source)
+    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted)
     {
         var d = tab.Description;
         var b = tab.Budget;
@@ -186,7 +192,20 @@ public static class LammpsExport
                 ["tolerance"] = b.Tolerance, ["frames"] = b.Frames, ["atoms"] = b.Atoms, ["forceScale"] = b.ForceScale,
                 ["decomposition"] = b.DecompositionForceError, ["pair"] = b.PairForceError, ["embedding"] = b.EmbeddingForceError,
                 ["total"] = b.TotalForceError, ["energyPerAtom"] = b.TotalEnergyErrorPerAtom,
+                // Measured against the model without its range walls: what the tables cannot show is listed under "omitted".
+                ["omittedRangeWallsForce"] = omitted?.RelativeForce, ["omittedRangeWallsEnergyPerAtom"] = omitted?.EnergyPerAtom,
                 ["steps"] = b.Steps.Select(s => new Dictionary<string, object> { ["table"] = s.Table, ["points"] = s.Points, ["force"] = s.RelativeForceError, ["energyPerAtom"] = s.EnergyErrorPerAtom }).ToArray(),
+            },
+            ["omitted"] = omitted is null ? new Dictionary<string, object?>() : new Dictionary<string, object?>
+            {
+                ["rangeWalls"] = new Dictionary<string, object?>
+                {
+                    ["note"] = omitted.Describe(),
+                    ["invariants"] = omitted.Invariants, ["strength"] = omitted.Strength,
+                    ["cap"] = double.IsFinite(omitted.Cap) ? omitted.Cap : null,
+                    ["frames"] = omitted.Frames, ["atoms"] = omitted.Atoms, ["atomsAffected"] = omitted.AtomsAffected,
+                    ["maxForce"] = omitted.MaxForce, ["relativeForce"] = omitted.RelativeForce, ["energyPerAtom"] = omitted.EnergyPerAtom,
+                },
             },
         };
         return JsonSerializer.Serialize(obj, new JsonSerializerOptions { WriteIndented = true });

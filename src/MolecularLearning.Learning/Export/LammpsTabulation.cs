@@ -338,7 +338,8 @@ public sealed class LammpsTabulation
         return max;
     }
 
-    private static List<Frame> Spread(IReadOnlyList<Frame> frames, int max)
+    /// <summary>At most <paramref name="max"/> frames spread evenly over <paramref name="frames"/>, first and last included.</summary>
+    public static List<Frame> Spread(IReadOnlyList<Frame> frames, int max)
     {
         if (frames.Count <= max) return frames.ToList();
         return Enumerable.Range(0, max).Select(i => frames[(int)((long)i * (frames.Count - 1) / (max - 1))]).ToList();

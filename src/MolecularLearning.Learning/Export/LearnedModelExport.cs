@@ -86,6 +86,41 @@ public static class LearnedModelExport
         return new RadialLossDescription(species, rc, agents, name);
     }
 
+    /// <summary>
+    /// What <see cref="Describe"/> leaves out: the range walls (<see cref="InvariantBounds"/>), a function of each
+    /// whole invariant with a cap that neither pair_style table nor a quadratic eam/fs layer expresses. Measured as
+    /// the model with them minus the model without them on <paramref name="frames"/>; null when the model has none.
+    /// </summary>
+    public static OmittedRangeWalls? RangeWallsLeftOut(LearnedModel model, IReadOnlyList<Frame> frames)
+    {
+        var walled = model.Losses.Select(l => l.Bounds).OfType<InvariantBounds>().ToArray();
+        if (walled.Length == 0) return null;
+        var bare = new LearnedModel(model.Invariants, model.Mode, [.. model.Losses.Select(l => l.WithBounds(null))], model.Walls, model.Training);
+        var withWalls = model.CreateForceField();
+        var without = bare.CreateForceField();
+        int atoms = 0, affected = 0;
+        double maxForce = 0, maxEnergy = 0, sumSq = 0;
+        foreach (var frame in frames)
+        {
+            var a = withWalls.Compute(frame);
+            var b = without.Compute(frame);
+            int n = frame.AtomCount;
+            atoms += n;
+            maxEnergy = Math.Max(maxEnergy, Math.Abs(a.Energy - b.Energy) / Math.Max(1, n));
+            for (int i = 0; i < 3 * n; i += 3)
+            {
+                double dx = a.Forces[i] - b.Forces[i], dy = a.Forces[i + 1] - b.Forces[i + 1], dz = a.Forces[i + 2] - b.Forces[i + 2];
+                double d = Math.Sqrt(dx * dx + dy * dy + dz * dz);
+                if (d > 0) affected++;
+                maxForce = Math.Max(maxForce, d);
+                sumSq += b.Forces[i] * b.Forces[i] + b.Forces[i + 1] * b.Forces[i + 1] + b.Forces[i + 2] * b.Forces[i + 2];
+            }
+        }
+        double rms = Math.Sqrt(sumSq / Math.Max(1, atoms));
+        return new OmittedRangeWalls(walled.Sum(w => w.Min.Length), walled.Max(w => w.Strength), walled.Min(w => w.Cap),
+            frames.Count, atoms, affected, maxForce, rms > 0 ? maxForce / rms : 0, maxEnergy);
+    }
+
     private static RadialFunction Wall(double rMin, double strength) => (double r, out double d) =>
     {
         double gap = rMin - r;
@@ -99,4 +134,20 @@ public static class LearnedModelExport
         for (int i = 0; i < species.Count; i++) if (species[i].Symbol == symbol) return i;
         throw new DataException($"repulsion wall names species '{symbol}', which the model does not have");
     }
+}
+
+/// <summary>
+/// The range walls an export leaves out (<see cref="LearnedModelExport.RangeWallsLeftOut"/>): how many invariants
+/// carry one, their strength S (eV) and cap, and what they contributed on the measured frames: atoms whose force
+/// they changed, the largest |ΔF| (eV/Å), that over rms |F|, and the largest |ΔE| per atom (eV).
+/// </summary>
+public sealed record OmittedRangeWalls(int Invariants, double Strength, double Cap, int Frames, int Atoms, int AtomsAffected,
+    double MaxForce, double RelativeForce, double EnergyPerAtom)
+{
+    /// <summary>One sentence for warnings and summaries: what is left out and what that does.</summary>
+    public string Describe() =>
+        $"the model's range walls (bounds: S = {Strength:G3} eV on {Invariants} invariants, the energy mld adds when an invariant " +
+        "leaves its training range) are not exported; LAMMPS matches mld only while every invariant stays inside its " +
+        $"training range, beyond it LAMMPS has no restoring wall (on {Frames} measured frame(s) the walls changed the force " +
+        $"on {AtomsAffected} of {Atoms} atoms, by up to {MaxForce:G3} eV/Å, and the energy by up to {EnergyPerAtom:G3} eV/atom)";
 }

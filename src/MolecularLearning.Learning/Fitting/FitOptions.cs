@@ -199,6 +199,38 @@ public sealed record FitOptions
         "gauss:10:0.8:5.5+fc:4+shell:O-H:1.15:1.45:2+shell:H-O:1.15:1.45:2+shellAngle:3:O@H:1.15:1.45:H:1.15:1.45+shellAngle:3:H@O:1.15:1.45:O:2.0:2.6"
         + "+angular:2:3.0+angularGauss:2:1.0:2.2:0.5";
 
+    /// <summary>
+    /// The species symbols a basis's species-specific families name (sorted distances, sorted angles, shells, shell angles).
+    /// The radial and angular sums are species-generic: every species gets them.
+    /// </summary>
+    public static IReadOnlySet<string> NamedSpecies(InvariantOptions basis)
+    {
+        var named = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (symbol, k) in basis.SortedCounts) if (k > 0) named.Add(symbol);
+        foreach (var a in basis.SortedAngles) { named.Add(a.A); named.Add(a.B); if (a.Agent is { } g) named.Add(g); }
+        foreach (var sh in basis.Shells) { named.Add(sh.Agent); named.Add(sh.Window.Species); }
+        foreach (var sa in basis.ShellAngles) { named.Add(sa.Agent); named.Add(sa.LegA.Species); named.Add(sa.LegB.Species); }
+        return named;
+    }
+
+    /// <summary>
+    /// A warning when the data hold species a built-in basis does not name (the defaults are written for water): they are
+    /// described by the species-generic sums alone. Null when every species is named, or the basis names none.
+    /// </summary>
+    public static string? UnnamedSpeciesWarning(InvariantOptions basis, IEnumerable<Species> present, string basisName)
+    {
+        var named = NamedSpecies(basis);
+        if (named.Count == 0) return null;
+        var missing = present.DistinctBy(s => s.Symbol).Where(s => !named.Contains(s.Symbol)).OrderBy(s => s.AtomicNumber).Select(s => s.Symbol).ToArray();
+        if (missing.Length == 0) return null;
+        string generic = basis.AngularDegree > 0 && basis.AngularRadial.Count > 0 ? "the radial sums and the angular sums" : "the radial sums";
+        string them = missing.Length == 1 ? "it" : "them";
+        return $"{basisName} is written for water: its sorted-distance, shell and angle terms name only {string.Join(", ", named.Order())}; " +
+               $"{string.Join(", ", missing)} {(missing.Length == 1 ? "is" : "are")} described only by {generic} (no bond-stretch or bend terms of {(missing.Length == 1 ? "its" : "their")} own). " +
+               $"To name {them}, give --basis with the default's items plus e.g. shell:{missing[0]}-H:on:off:n and shell:H-{missing[0]}:on:off:n " +
+               "(bond window in Å, see docs/model.md for the families)";
+    }
+
     public void Validate()
     {
         if (Order is not (1 or 2)) throw new Core.DataException($"order must be 1 or 2, got {Order}");

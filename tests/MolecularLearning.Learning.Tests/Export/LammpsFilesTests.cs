@@ -94,7 +94,12 @@ public class LammpsFilesTests
             int nrho = int.Parse(grid[0], CultureInfo.InvariantCulture), nr = int.Parse(grid[2], CultureInfo.InvariantCulture);
             int values = eam.Skip(5).Where(l => !l.EndsWith(" none")).Sum(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
             Assert.Equal(2 * (nrho + 2 * nr) + 3 * nr, values);
-            Assert.True(File.Exists(Path.Combine(dir, "in.water")));
+            Assert.Equal("in.model", written.Example);
+            var example = File.ReadAllText(Path.Combine(dir, "in.model"));
+            Assert.Contains("read_data       model.data", example);
+            Assert.Contains("include         model.lammps", example);
+            Assert.Contains("lmp -in in.model", example);
+            Assert.DoesNotContain("water", example);
             Assert.Contains("\"total\"", File.ReadAllText(Path.Combine(dir, "export.json")));
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }

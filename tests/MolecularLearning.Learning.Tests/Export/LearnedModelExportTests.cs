@@ -65,3 +65,51 @@ public class LearnedModelExportTests
         Assert.True(LammpsTabulation.MaxForceError([got], [want]) / rms < 1e-5);
     }
 }
+
+public class RangeWallExportTests
+{
+    private static readonly InvariantOptions Radial = InvariantOptions.Parse("gauss:5:0.9:4.2+inv:1:2", 4.5);
+
+    [Fact]
+    public void TheExportSaysItLeavesOutTheRangeWallsAndWhatTheyDo()
+    {
+        // Walls on [0.5, 1.5]: the sums of a water box lie outside, so they act on every atom.
+        var model = Synthetic.RandomModel(Radial, 2, ForceMode.Conservative, seed: 8, [new RepulsionWall("O", "H", 0.8, 20)], bounds: true, cap: 1.0);
+        var frame = Synthetic.Water(8, Cell.Orthorhombic(7.5, 7.5, 7.5), seed: 1);
+        var tab = LammpsTabulation.Create(LearnedModelExport.Describe(model), [frame]);
+
+        var omitted = LearnedModelExport.RangeWallsLeftOut(model, [frame]);
+        Assert.NotNull(omitted);
+        Assert.Equal(2 * model.Invariants.Count, omitted.Invariants);
+        Assert.Equal(frame.AtomCount, omitted.Atoms);
+        Assert.True(omitted.AtomsAffected > 0);
+
+        // What LAMMPS gets is the model without its walls, and the record says by how much that differs from mld.
+        var mld = model.CreateForceField().Compute(frame);
+        var lammps = new PairEmbeddingForceField(tab.Tabulated).Compute(frame);
+        double perAtom = Math.Abs(mld.Energy - lammps.Energy) / frame.AtomCount;
+        Assert.True(perAtom > 1e-3, $"{perAtom}");
+        Assert.Equal(perAtom, omitted.EnergyPerAtom, 1e-6);
+        Assert.Equal(LammpsTabulation.MaxForceError([lammps], [mld]), omitted.MaxForce, 1e-5);
+
+        string dir = Path.Combine(Path.GetTempPath(), $"mld-export-{Guid.NewGuid():N}");
+        try
+        {
+            var written = LammpsExport.Write(tab, dir, omitted: omitted);
+            Assert.Contains("# left out: the model's range walls", File.ReadAllText(Path.Combine(dir, written.Snippet)));
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, written.Summary)));
+            var walls = json.RootElement.GetProperty("omitted").GetProperty("rangeWalls");
+            Assert.Equal(omitted.AtomsAffected, walls.GetProperty("atomsAffected").GetInt32());
+            Assert.Equal(1.0, walls.GetProperty("cap").GetDouble());
+            Assert.Equal(omitted.RelativeForce, json.RootElement.GetProperty("budget").GetProperty("omittedRangeWallsForce").GetDouble());
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void AModelWithoutRangeWallsLeavesNothingOut()
+    {
+        var model = Synthetic.RandomModel(Radial, 2, ForceMode.Conservative, seed: 8);
+        Assert.Null(LearnedModelExport.RangeWallsLeftOut(model, [Synthetic.Water(8, Cell.Orthorhombic(7.5, 7.5, 7.5), seed: 1)]));
+    }
+}
