@@ -200,7 +200,7 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
                 var lines = r.StdOut.Split('\n');
                 Assert.Contains(lines, l => l.Contains("extrapolation: 1 of 1 force evaluations had an atom outside the model's training range"));
                 var furthest = Assert.Single(lines, l => l.Contains("furthest out:"));
-                string value = want.Extrapolation.ToString("0.####", CultureInfo.InvariantCulture);
+                string value = NumberText.Short(want.Extrapolation, decimals: 4);
                 Assert.Contains($"atom ID {want.ExtrapolationAtom + 1}'s invariant {want.ExtrapolationInvariant} at step 0, {value} training spreads", furthest);
             }
         }

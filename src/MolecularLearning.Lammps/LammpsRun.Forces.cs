@@ -31,7 +31,7 @@ public sealed unsafe partial class LammpsRun
         if (_size > 1) _mpi?.Sum(0); // rank 0's line first
         if (_outside > 0 && _rank == at)
             _output.WriteLine($"mld lammps: {where}: furthest out: atom ID {_largest.Tag}'s invariant {_largest.Invariant} at step {_largest.Step}, " +
-                $"{NumberText.Short(_largest.Value)} training spreads beyond its range (rank {_rank})");
+                $"{NumberText.Short(_largest.Value, decimals: 4)} training spreads beyond its range (rank {_rank})");
         _output.Flush();
     }
 
