@@ -61,15 +61,22 @@ public class Cp2kRunTests
         Assert.Equal(ForceAu(2, 5, 2) * Fc, t.Frames[2].Forces![17], 8);
     }
 
-    [Fact]
-    public void Aligns_files_printed_at_different_frequencies_by_step()
+    /// <summary>Steps 0..6: positions every step, forces every 2nd, velocities every 3rd.</summary>
+    private static SyntheticRun StridedRun()
     {
-        using var run = new SyntheticRun();
+        var run = new SyntheticRun();
         var all = Enumerable.Range(0, 7).Select(s => (long)s).ToArray();
         run.Write("-pos-1.xyz", run.Xyz(Kind.Positions, all));
         run.Write("-frc-1.xyz", run.Xyz(Kind.Forces, all.Where(s => s % 2 == 0)));
         run.Write("-vel-1.xyz", run.Xyz(Kind.Velocities, all.Where(s => s % 3 == 0)));
         run.Write("-1.restart", RestartCell);
+        return run;
+    }
+
+    [Fact]
+    public void Aligns_files_printed_at_different_frequencies_by_step()
+    {
+        using var run = StridedRun();
         var t = Cp2kRun.Read(run.Directory);
         Assert.Equal(7, t.Frames.Count);
         foreach (var f in t.Frames)
@@ -86,12 +93,7 @@ public class Cp2kRunTests
     public void Names_the_steps_without_forces_as_they_are_not_as_a_range()
     {
         // Forces every 2nd step, velocities every 3rd: "steps 1..5" would claim steps 2 and 4 lack forces too.
-        using var run = new SyntheticRun();
-        var all = Enumerable.Range(0, 7).Select(s => (long)s).ToArray();
-        run.Write("-pos-1.xyz", run.Xyz(Kind.Positions, all));
-        run.Write("-frc-1.xyz", run.Xyz(Kind.Forces, all.Where(s => s % 2 == 0)));
-        run.Write("-vel-1.xyz", run.Xyz(Kind.Velocities, all.Where(s => s % 3 == 0)));
-        run.Write("-1.restart", RestartCell);
+        using var run = StridedRun();
         var warnings = new List<string>();
         Cp2kRun.Read(run.Directory, warnings.Add);
         Assert.Contains(warnings, w => w.EndsWith("P-frc-1.xyz: forces for 4 of 7 frames; 3 frames (every 2 steps from 1 to 5) have no forces"));
