@@ -71,15 +71,15 @@ public static class Observables
     /// <summary>Time (fs) of a frame, or its index when it has none.</summary>
     public static double TimeOf(Frame frame, int index) => frame.Time ?? index;
 
-    /// <summary>For every H, the index of the nearest of <paramref name="oxygens"/> (or of any atoms given there) and the distance (minimum image).</summary>
-    public static void NearestOxygen(Frame frame, ReadOnlySpan<int> hydrogens, ReadOnlySpan<int> oxygens, Span<int> nearest, Span<double> distance)
+    /// <summary>For every H, the index of the nearest of <paramref name="partners"/> (the heavy atoms: its bond partner) and the distance (minimum image).</summary>
+    public static void NearestPartner(Frame frame, ReadOnlySpan<int> hydrogens, ReadOnlySpan<int> partners, Span<int> nearest, Span<double> distance)
     {
         var x = frame.Positions;
         for (int h = 0; h < hydrogens.Length; h++)
         {
             var ph = Vec3.At(x, hydrogens[h]);
             double best = double.MaxValue; int bestO = -1;
-            foreach (var o in oxygens)
+            foreach (var o in partners)
             {
                 var d = Displacement(frame.Cell, ph, Vec3.At(x, o));
                 double r2 = d.Norm2();
@@ -96,9 +96,9 @@ public static class Observables
     /// </summary>
     public static BondObservable OhBonds(IReadOnlyList<Frame> frames, int tracked = 4)
     {
-        var (hydrogens, oxygens, heavy) = SpeciesIndices(frames, "O–H bonds");
+        var (hydrogens, _, heavy) = SpeciesIndices(frames, "O–H bonds");
         var nearest = new int[hydrogens.Length]; var dist = new double[hydrogens.Length];
-        NearestOxygen(frames[0], hydrogens, heavy, nearest, dist);
+        NearestPartner(frames[0], hydrogens, heavy, nearest, dist);
         var onOxygen = Enumerable.Range(0, hydrogens.Length).Where(k => IsOxygen(frames[0], nearest[k])).ToArray();
         int nTracked = Math.Min(tracked, onOxygen.Length);
         var trackedIdx = Enumerable.Range(0, nTracked).Select(k => onOxygen[k * onOxygen.Length / nTracked]).ToArray();
@@ -109,7 +109,7 @@ public static class Observables
         double max = 0;
         for (int f = 0; f < frames.Count; f++)
         {
-            NearestOxygen(frames[f], hydrogens, heavy, nearest, dist);
+            NearestPartner(frames[f], hydrogens, heavy, nearest, dist);
             for (int k = 0; k < hydrogens.Length; k++)
             {
                 if (!IsOxygen(frames[f], nearest[k])) continue;
@@ -132,7 +132,7 @@ public static class Observables
         long broken = 0, molecules = 0;
         foreach (var frame in frames)
         {
-            NearestOxygen(frame, hydrogens, heavy, nearest, dist);
+            NearestPartner(frame, hydrogens, heavy, nearest, dist);
             first.Clear(); second.Clear(); count.Clear();
             for (int h = 0; h < hydrogens.Length; h++)
             {

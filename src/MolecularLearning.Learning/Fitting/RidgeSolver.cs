@@ -70,7 +70,7 @@ internal static class RidgeSolver
         var theta = new double[p];
         foreach (var rel in candidates)
         {
-            var ts = Solve(g, a, rel * fit.Rows, c, work);
+            var ts = SolveRidged(g, a, rel * fit.Rows, c, work);
             if (ts is null) { result.Add((rel, double.PositiveInfinity)); continue; }
             Array.Clear(theta);
             for (int i = 0; i < a; i++) theta[active[i]] = ts[i] / scale[i];
@@ -88,7 +88,7 @@ internal static class RidgeSolver
         int a = active.Length;
         if (a == 0) return theta;
         var (g, c) = Standardised(acc, active, scale);
-        var ts = Solve(g, a, ridge * acc.Rows, c, g)
+        var ts = SolveRidged(g, a, ridge * acc.Rows, c, g)
             ?? throw new DataException($"the fit's normal equations are not positive definite at ridge {ridge:g3}");
         for (int i = 0; i < a; i++) theta[active[i]] = ts[i] / scale[i];
         return theta;
@@ -110,7 +110,7 @@ internal static class RidgeSolver
     }
 
     /// <summary>(G + λI) x = c by <see cref="Cholesky"/> in <paramref name="work"/> (may be G itself); null when not positive definite.</summary>
-    private static double[]? Solve(double[] g, int a, double lambda, double[] c, double[] work)
+    private static double[]? SolveRidged(double[] g, int a, double lambda, double[] c, double[] work)
     {
         if (!ReferenceEquals(work, g)) Array.Copy(g, work, (long)a * a);
         for (int i = 0; i < a; i++) work[(long)i * a + i] += lambda;
