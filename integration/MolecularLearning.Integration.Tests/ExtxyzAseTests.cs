@@ -58,6 +58,28 @@ public sealed class ExtxyzAseTests : IDisposable
         }
     }
 
+    /// <summary>A heavy-water CP2K run (&amp;KIND H / MASS 2.014): ASE reads the masses column and gets CP2K's kinetic energy.</summary>
+    [Fact]
+    public void Ase_reads_the_kind_masses_of_a_heavy_water_run()
+    {
+        var source = Path.Combine(Peers.RepoRoot, "tests", "data", "cp2k-d2o");
+        var output = Path.Combine(_dir, "d2o.extxyz");
+        var ingest = Peers.Mld(["ingest", source, "-o", output], TimeSpan.FromMinutes(2));
+        Assert.True(ingest.ExitCode == 0, ingest.StdErr);
+        Assert.DoesNotContain("warning", ingest.StdErr);
+        var ours = Cp2kRun.Read(source);
+        var ase = Peers.Run(Peers.Python, [Path.Combine(Scripts, "read_extxyz.py"), output, "1", "file"], TimeSpan.FromMinutes(1));
+        Assert.True(ase.ExitCode == 0, ase.StdErr);
+        using var doc = JsonDocument.Parse(ase.StdOut);
+        foreach (var a in doc.RootElement.EnumerateArray())
+        {
+            var f = ours.Frames[a.GetProperty("index").GetInt32()];
+            Assert.Equal(f.Species.Select(s => s.Symbol == "H" ? 2.01410178 : Elements.O.Mass), a.GetProperty("masses").EnumerateArray().Select(m => m.GetDouble()));
+            // ASE's kinetic energy with the file's masses is CP2K's (.ener, Hartree → eV; CODATA 2014 against 2018: 1e-7).
+            Close(ours.Energies!.Kinetic[ours.Energies.RowOf(f.Step!.Value)], a.GetProperty("kinetic").GetDouble(), "kinetic energy", 1e-6);
+        }
+    }
+
     [Fact]
     public void We_read_what_ase_writes()
     {

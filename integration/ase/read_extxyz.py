@@ -3,7 +3,8 @@
 
 usage: read_extxyz.py FILE STRIDE MASSES
   STRIDE  read every STRIDE-th frame (ASE index "::STRIDE")
-  MASSES  element masses to use for the kinetic energy, e.g. "H=1.00794,O=15.9994"
+  MASSES  element masses to use for the kinetic energy, e.g. "H=1.00794,O=15.9994"; "file" for the
+          file's own masses column (written for masses not the periodic table's, e.g. D)
 
 The file's `velocities` column is in Å/fs (MolecularLearning's convention). ASE 3.22 keeps it as a plain
 array; ASE's velocity unit is Å per ASE time unit, so it becomes ASE velocities divided by ase.units.fs.
@@ -18,7 +19,7 @@ from ase import units
 
 def main():
     path, stride, masses_text = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    masses = {k: float(v) for k, v in (kv.split("=") for kv in masses_text.split(","))}
+    masses = None if masses_text == "file" else {k: float(v) for k, v in (kv.split("=") for kv in masses_text.split(","))}
     frames = []
     for index, atoms in zip(range(0, 10**9, stride), ase.io.read(path, index=f"::{stride}", format="extxyz")):
         calc = atoms.calc
@@ -34,11 +35,13 @@ def main():
             "time": atoms.info.get("time"),
             "velocities": None,
             "kinetic": None,
+            "masses": atoms.arrays["masses"].tolist() if "masses" in atoms.arrays else None,
         }
         if "velocities" in atoms.arrays:
             v = atoms.arrays["velocities"]
             frame["velocities"] = v.ravel().tolist()
-            atoms.set_masses([masses[s] for s in atoms.get_chemical_symbols()])
+            if masses is not None:
+                atoms.set_masses([masses[s] for s in atoms.get_chemical_symbols()])
             atoms.set_velocities(v / units.fs)
             frame["kinetic"] = atoms.get_kinetic_energy()
         frames.append(frame)

@@ -91,6 +91,65 @@ public static class Cp2kInput
     }
 
     /// <summary>
+    /// The inputs that may describe a run, in the order they are trusted: P-1.restart (CP2K's complete input at the
+    /// last restart point), the *.inp files naming the project, else md.inp.
+    /// </summary>
+    public static IEnumerable<string> InputCandidates(string dir, string project)
+    {
+        var restart = Path.Combine(dir, project + "-1.restart");
+        if (File.Exists(restart)) yield return restart;
+        else if (File.Exists(restart + ".gz")) yield return restart + ".gz";
+        if (!Directory.Exists(dir)) yield break;
+        var naming = Directory.EnumerateFiles(dir, "*.inp").Order(StringComparer.Ordinal)
+            .Where(i => string.Equals(ReadProject(i), project, StringComparison.Ordinal)).ToList();
+        var md = Path.Combine(dir, "md.inp");
+        if (naming.Count == 0 && File.Exists(md)) naming.Add(md);
+        foreach (var input in naming) yield return input;
+    }
+
+    /// <summary>The &amp;KIND sections of the first &amp;FORCE_EVAL/&amp;SUBSYS (empty when it has none).</summary>
+    /// <remarks>MASS is in amu (CP2K's default unit; [amu] may be written); a negative MASS means the periodic table's, as in CP2K.</remarks>
+    public static IReadOnlyList<Cp2kKind> ReadKinds(string path)
+    {
+        var kinds = new List<Cp2kKind>();
+        string? name = null, element = null;
+        double? mass = null;
+        bool sawForceEval = false;
+        foreach (var (line, stack, words, section) in Lines(TextInput.ReadAllText(path)))
+        {
+            if (stack.IndexOf("FORCE_EVAL") != 0) { if (sawForceEval) break; continue; } // only the first &FORCE_EVAL
+            if (section && stack.Count == 1 && sawForceEval) break;                        // (a second one follows at once)
+            sawForceEval = true;
+            bool inKind = stack.Count >= 3 && stack[1] == "SUBSYS" && stack[2] == "KIND";
+            if (name is not null && (!inKind || section && stack.Count == 3))
+            {
+                kinds.Add(new Cp2kKind(name, element, mass));
+                name = element = null; mass = null;
+            }
+            if (!inKind) continue;
+            if (section && stack.Count == 3)
+            {
+                if (words.Length < 2) throw DataException.At(path, null, $"line {line}: &KIND without a name");
+                name = words[1];
+                continue;
+            }
+            if (section || stack.Count != 3) continue; // &BASIS, &POTENTIAL, &DFT_PLUS_U ... inside the kind
+            var key = words[0].ToUpperInvariant();
+            if (key == "ELEMENT" && words.Length >= 2) element = words[1];
+            else if (key == "MASS")
+            {
+                int at = words.Length >= 2 && words[1].Equals("[amu]", StringComparison.OrdinalIgnoreCase) ? 2 : 1;
+                if (words.Length > at && words[at].StartsWith('['))
+                    throw DataException.At(path, null, $"line {line}: &KIND {name} MASS: unit {words[at]} is not supported (amu is)");
+                var m = Numbers(words[(at - 1)..], 1, path, line, "MASS", length: false)[0];
+                mass = m > 0 ? m : null;
+            }
+        }
+        if (name is not null) kinds.Add(new Cp2kKind(name, element, mass));
+        return kinds;
+    }
+
+    /// <summary>
     /// The cell of the first &amp;SUBSYS/&amp;CELL section: vectors A, B, C, or ABC with optional
     /// ALPHA_BETA_GAMMA, times MULTIPLE_UNIT_CELL; unit tags such as [bohr] are honoured.
     /// Null when the file has no &amp;CELL section.

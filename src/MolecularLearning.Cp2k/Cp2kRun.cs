@@ -71,9 +71,10 @@ public static partial class Cp2kRun
         // Warnings from worker threads are collected and replayed in a fixed order.
         var posWarnings = new List<string>(); var frcWarnings = new List<string>();
         var velWarnings = new List<string>(); var enerWarnings = new List<string>();
-        var pos = Task.Run(() => Cp2kXyzFile.Read(posPath, 1.0, posWarnings.Add));
-        var frc = frcPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(frcPath, Units.HartreePerBohrInEvPerAngstrom, frcWarnings.Add));
-        var vel = velPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(velPath, Units.AtomicVelocityInAngstromPerFs, velWarnings.Add));
+        var kinds = Cp2kKinds.Find(dir, project);
+        var pos = Task.Run(() => Cp2kXyzFile.Read(posPath, 1.0, posWarnings.Add, kinds));
+        var frc = frcPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(frcPath, Units.HartreePerBohrInEvPerAngstrom, frcWarnings.Add, kinds));
+        var vel = velPath is null ? null : Task.Run(() => Cp2kXyzFile.Read(velPath, Units.AtomicVelocityInAngstromPerFs, velWarnings.Add, kinds));
         var ener = enerPath is null ? null : Task.Run(() => Cp2kEnergies.Read(enerPath, enerWarnings.Add));
         (Cell Cell, string Source)? cellFound = null;
         Dictionary<long, Cell>? cellOfStep = null;
@@ -96,7 +97,7 @@ public static partial class Cp2kRun
         var forces = frc is null ? null : Result(frc);
         var velocities = vel is null ? null : Result(vel);
         var energies = ener is null ? null : Result(ener);
-        foreach (var w in posWarnings.Concat(frcWarnings).Concat(velWarnings).Concat(enerWarnings)) warn?.Invoke(w);
+        foreach (var w in kinds.Warnings.Concat(posWarnings).Concat(frcWarnings).Concat(velWarnings).Concat(enerWarnings)) warn?.Invoke(w);
         if (cellError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cellError).Throw();
         var (cell, cellPath) = cellFound!.Value;
 
@@ -125,6 +126,7 @@ public static partial class Cp2kRun
             frames[k] = frame;
         }
 
+        if (energies is not null) CheckKineticEnergy(frames, energies, enerPath!, kinds, warn);
         WarnMissing(frames, forces, f => f.Forces is not null, "forces", warn);
         WarnMissing(frames, velocities, f => f.Velocities is not null, "velocities", warn);
 
@@ -152,18 +154,44 @@ public static partial class Cp2kRun
     /// <summary>The cell from P-1.restart, else from an input file naming the project (or md.inp).</summary>
     public static (Cell Cell, string Source) FindCell(string dir, string project)
     {
+        var candidates = Cp2kInput.InputCandidates(dir, project).ToList();
+        foreach (var input in candidates)
+            if (Cp2kInput.ReadCell(input) is { } cell) return (cell, input);
         var restart = Existing(Path.Combine(dir, project + "-1.restart"));
-        if (restart is not null && Cp2kInput.ReadCell(restart) is { } fromRestart) return (fromRestart, restart);
-        var inputs = System.IO.Directory.EnumerateFiles(dir, "*.inp").Order(StringComparer.Ordinal).ToList();
-        var naming = inputs.Where(i => string.Equals(Cp2kInput.ReadProject(i), project, StringComparison.Ordinal)).ToList();
-        var md = Path.Combine(dir, "md.inp");
-        if (naming.Count == 0 && File.Exists(md)) naming.Add(md);
-        foreach (var input in naming)
-            if (Cp2kInput.ReadCell(input) is { } fromInput) return (fromInput, input);
-        var looked = restart is null ? $"no {project}-1.restart" : $"{Path.GetFileName(restart)} has no &CELL";
-        looked += naming.Count == 0 ? $", no input (*.inp) names project {project}" : $", {string.Join(", ", naming.Select(Path.GetFileName))} has no &CELL";
+        var inputs = candidates.Where(c => c != restart).ToList();
+        var looked = restart is not null ? $"{Path.GetFileName(restart)} has no &CELL" : $"no {project}-1.restart";
+        looked += inputs.Count == 0 ? $", no input (*.inp) names project {project}" : $", {string.Join(", ", inputs.Select(Path.GetFileName))} has no &CELL";
         throw DataException.At(Path.Combine(dir, project), null, $"cell not found: {looked}");
     }
+
+    /// <summary>
+    /// CP2K's kinetic energy (.ener) against ½ Σ m v² of the printed velocities with the masses read: they agree to ~1e-7
+    /// on CP2K's own runs, so a gap means the masses are not CP2K's (an input with &amp;KIND MASS that was not found or
+    /// not readable), and every temperature and acceleration from the run would be off by it. Warned, not refused.
+    /// </summary>
+    private static void CheckKineticEnergy(Frame[] frames, Cp2kEnergies energies, string enerPath, Cp2kKinds kinds, Action<string>? warn)
+    {
+        foreach (var frame in frames)
+        {
+            int row = energies.RowOf(frame.Step!.Value);
+            if (frame.Velocities is not { } v || row < 0 || !(energies.Kinetic[row] > 0)) continue;
+            double twice = 0;
+            for (int i = 0; i < frame.AtomCount; i++)
+                twice += frame.Species[i].Mass * (v[3 * i] * v[3 * i] + v[3 * i + 1] * v[3 * i + 1] + v[3 * i + 2] * v[3 * i + 2]);
+            double ratio = energies.Kinetic[row] / (0.5 * twice * Units.AmuAngstrom2PerFs2InEv);
+            if (Math.Abs(ratio - 1) <= KineticTolerance) return; // one printed step decides: CP2K prints both from the same state
+            var masses = string.Join(", ", frame.Species.DistinctBy(s => (s.Symbol, s.Mass)).Select(s => $"{s.Symbol} {NumberText.Short(s.Mass, 5)}"));
+            var why = kinds.Source is null
+                ? "no input with &KIND sections was found beside the trajectory (put the run's input or its restart there)"
+                : $"the &KIND sections of {Path.GetFileName(kinds.Source)} do not give the masses CP2K used";
+            warn?.Invoke($"{Path.GetFileName(enerPath)}: step {frame.Step}: CP2K's kinetic energy is {NumberText.Short(ratio, 4)} times ½ Σ m v² of the velocities " +
+                         $"with the masses read (amu: {masses}): {why}, so temperatures and accelerations from this run will be off");
+            return;
+        }
+    }
+
+    /// <summary>Relative gap between CP2K's and our kinetic energy above which the masses are taken to differ (CP2K's runs agree to ~1e-7).</summary>
+    private const double KineticTolerance = 1e-4;
 
     /// <summary>P-1.cell: "step time Ax Ay Az Bx By Bz Cx Cy Cz volume" per printed step (Å).</summary>
     public static Dictionary<long, Cell> ReadCellFile(string path)

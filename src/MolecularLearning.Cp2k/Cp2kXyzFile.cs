@@ -21,7 +21,7 @@ internal sealed class Cp2kXyzFile
     /// <summary>Reads the whole file. A last frame cut short (a killed run) is dropped through <paramref name="warn"/>; a frame cut short anywhere else is an error.</summary>
     // Hot loop of ingest: compiled fully optimised at once rather than after tiering (a one-shot CLI never warms up).
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static Cp2kXyzFile Read(string path, double unit, Action<string>? warn)
+    public static Cp2kXyzFile Read(string path, double unit, Action<string>? warn, Cp2kKinds? kinds = null)
     {
         var file = new Cp2kXyzFile { Path = path };
         byte[][] labels = [];
@@ -78,7 +78,7 @@ internal sealed class Cp2kXyzFile
                 }
                 if (first)
                 {
-                    species[atom] = SpeciesOf(label, path, frame, reader.LineNumber);
+                    species[atom] = kinds is null ? SpeciesOf(label, path, frame, reader.LineNumber) : kinds.SpeciesOf(label, path, frame, reader.LineNumber);
                     labels[atom] = label.ToArray();
                 }
                 else if (!label.SequenceEqual(labels[atom]))

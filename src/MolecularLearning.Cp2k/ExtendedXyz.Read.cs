@@ -20,6 +20,7 @@ public static partial class ExtendedXyz
         using var reader = new LineReader(path);
         int frameNo = 0;
         Species[]? previousSpecies = null;
+        Dictionary<(string, double), Species>? massive = null; // species with a masses column's own mass
         int[] starts = new int[16], lengths = new int[16];
         while (reader.TryReadLine(out var countLine))
         {
@@ -45,6 +46,7 @@ public static partial class ExtendedXyz
             var cell = ParseCell(header, path, frameNo, headerLine, warn);
 
             var species = new Species[atoms];
+            massive ??= layout.Masses >= 0 ? new() : null;
             var positions = new double[3 * atoms];
             var forces = layout.Forces >= 0 ? new double[3 * atoms] : null;
             var velocities = layout.Velocities >= 0 ? new double[3 * atoms] : null;
@@ -74,6 +76,12 @@ public static partial class ExtendedXyz
                 }
                 long ln = reader.LineNumber;
                 species[atom] = Cp2kXyzFile.SpeciesOf(line.Slice(starts[layout.Species], lengths[layout.Species]), path, frameNo, ln);
+                if (layout.Masses >= 0)
+                {
+                    double mass = Fields.AtomValue(line.Slice(starts[layout.Masses], lengths[layout.Masses]), path, frameNo, ln, "masses");
+                    if (!(mass > 0)) throw DataException.At(path, frameNo, $"line {ln}: atom {atom + 1}: masses must be positive, found {mass}");
+                    species[atom] = WithMass(species[atom], mass, massive!);
+                }
                 for (int k = 0; k < 3; k++)
                 {
                     int c = layout.Positions + k;
@@ -104,6 +112,14 @@ public static partial class ExtendedXyz
         }
         if (frames.Count == 0 && frameNo == 0) throw DataException.At(path, null, "empty file: no frame");
         return frames;
+    }
+
+    /// <summary>The element with a mass of its own (a masses column: D for H, CP2K's &amp;KIND MASS), one instance per (symbol, mass).</summary>
+    private static Species WithMass(Species element, double mass, Dictionary<(string, double), Species> seen)
+    {
+        if (mass == element.Mass) return element;
+        if (!seen.TryGetValue((element.Symbol, mass), out var s)) seen[(element.Symbol, mass)] = s = element with { Mass = mass };
+        return s;
     }
 
     private static void Dropped(Action<string>? warn, string path, int frame, string what)
@@ -139,14 +155,14 @@ public static partial class ExtendedXyz
     }
 
     /// <summary>Column positions of the properties this project uses; -1 when absent.</summary>
-    private sealed record Layout(int Columns, int Species, int Positions, int Forces, int Velocities)
+    private sealed record Layout(int Columns, int Species, int Positions, int Forces, int Velocities, int Masses)
     {
         public static Layout From(Dictionary<string, string> header, string path, int frame, long line)
         {
             var properties = header.GetValueOrDefault("Properties", "species:S:1:pos:R:3");
             var parts = properties.Split(':');
             if (parts.Length % 3 != 0) throw DataException.At(path, frame, $"line {line}: Properties is not name:type:count triples: '{properties}'");
-            int column = 0, species = -1, pos = -1, forces = -1, velocities = -1;
+            int column = 0, species = -1, pos = -1, forces = -1, velocities = -1, masses = -1;
             for (int p = 0; p < parts.Length; p += 3)
             {
                 var (name, type) = (parts[p], parts[p + 1]);
@@ -156,11 +172,12 @@ public static partial class ExtendedXyz
                 else if (name == "pos" && type == "R" && count == 3) pos = column;
                 else if (name is "forces" or "force" && type == "R" && count == 3) forces = column;
                 else if (name is "velocities" or "vel" && type == "R" && count == 3) velocities = column;
+                else if (name == "masses" && type == "R" && count == 1) masses = column;
                 column += count;
             }
             if (species < 0) throw DataException.At(path, frame, $"line {line}: Properties has no species:S:1 column");
             if (pos < 0) throw DataException.At(path, frame, $"line {line}: Properties has no pos:R:3 column");
-            return new Layout(column, species, pos, forces, velocities);
+            return new Layout(column, species, pos, forces, velocities, masses);
         }
     }
 

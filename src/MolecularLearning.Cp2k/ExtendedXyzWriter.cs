@@ -54,6 +54,8 @@ public sealed class ExtendedXyzWriter : IDisposable
         Text("Properties=species:S:1:pos:R:3"u8);
         if (frame.Forces is not null) Text(":forces:R:3"u8);
         if (frame.Velocities is not null) Text(":velocities:R:3"u8);
+        bool masses = OwnMasses(frame.Species);
+        if (masses) Text(":masses:R:1"u8);
         if (frame.Energy is { } e) { Text(" energy="u8); Double(e); }
         if (frame.Step is { } s) { Text(" step="u8); Long(s); }
         if (frame.Time is { } t) { Text(" time="u8); Double(t); }
@@ -72,9 +74,23 @@ public sealed class ExtendedXyzWriter : IDisposable
             for (int k = 3 * i; k < 3 * i + 3; k++) { Byte((byte)' '); Double(x[k]); }
             if (f is not null) for (int k = 3 * i; k < 3 * i + 3; k++) { Byte((byte)' '); Double(f[k]); }
             if (v is not null) for (int k = 3 * i; k < 3 * i + 3; k++) { Byte((byte)' '); Double(v[k]); }
+            if (masses) { Byte((byte)' '); Double(frame.Species[i].Mass); }
             Byte((byte)'\n');
         }
         if (_used > _buffer.Length / 2) Drain();
+    }
+
+    /// <summary>Whether a species' mass is not its element's (CP2K's &amp;KIND MASS, e.g. D): then a masses column (ASE's name) keeps it.</summary>
+    private static bool OwnMasses(Species[] species)
+    {
+        Species? last = null;
+        foreach (var s in species)
+        {
+            if (ReferenceEquals(s, last)) continue;
+            if (!Elements.TryGet(s.Symbol, out var element) || element.Mass != s.Mass) return true;
+            last = s;
+        }
+        return false;
     }
 
     /// <summary>Pushes everything written so far to the file.</summary>

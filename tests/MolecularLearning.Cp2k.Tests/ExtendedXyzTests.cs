@@ -27,6 +27,37 @@ public sealed class ExtendedXyzTests : IDisposable
         return frame;
     }
 
+    /// <summary>A mass of its own (CP2K's &amp;KIND MASS: D for H) travels in ASE's masses column; the table's masses write none.</summary>
+    [Fact]
+    public void Own_masses_round_trip_in_a_masses_column()
+    {
+        var rng = new Random(3);
+        var water = RandomFrame(rng, 0);
+        var d = Elements.H with { Mass = 2.01410178 };
+        var heavy = new Frame([Elements.O, d, d, Elements.O, d, Elements.H], water.Positions, water.Cell) { Forces = water.Forces };
+        ExtendedXyz.Write(PathOf("w.extxyz"), [water]);
+        ExtendedXyz.Write(PathOf("d.extxyz"), [heavy]);
+        Assert.DoesNotContain("masses", File.ReadLines(PathOf("w.extxyz")).ElementAt(1));
+        Assert.Contains("Properties=species:S:1:pos:R:3:forces:R:3:masses:R:1 ", File.ReadLines(PathOf("d.extxyz")).ElementAt(1));
+        var back = ExtendedXyz.Read(PathOf("d.extxyz"))[0];
+        Assert.Equal(heavy.Species, back.Species);
+        Assert.Same(back.Species[1], back.Species[2]);
+        Assert.Same(Elements.H, back.Species[5]);
+        Assert.Equal(heavy.Positions, back.Positions);
+        Assert.Equal(heavy.Forces, back.Forces);
+    }
+
+    [Theory]
+    [InlineData("0", "masses must be positive")]
+    [InlineData("abc", "masses")]
+    public void A_bad_mass_names_the_atom(string mass, string expected)
+    {
+        File.WriteAllText(PathOf("b.extxyz"), $"2\nProperties=species:S:1:pos:R:3:masses:R:1\nO 0 0 0 15.9994\nH 1 0 0 {mass}\n");
+        var e = Assert.Throws<DataException>(() => ExtendedXyz.Read(PathOf("b.extxyz")));
+        Assert.Contains("line 4", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void Round_trip_is_exact()
     {

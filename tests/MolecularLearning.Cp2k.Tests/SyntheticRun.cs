@@ -65,8 +65,22 @@ public sealed class SyntheticRun : IDisposable
         var sb = new StringBuilder("#     Step Nr.          Time[fs]        Kin.[a.u.]          Temp[K]            Pot.[a.u.]        Cons Qty[a.u.]        UsedTime[s]\n");
         foreach (var s in steps)
             sb.Append(CultureInfo.InvariantCulture,
-                $"{s,10} {0.5 * s,19:F6} {0.01 + 1e-5 * s,17:F9} {300 + s,17:F9} {EnergyHartree(s),21:F9} {EnergyHartree(s) + 0.01,21:F9} {(s == 0 ? 0 : 1 + 0.1 * s),18:F9}\n");
+                $"{s,10} {0.5 * s,19:F6} {KineticHartree(s),17:F12} {300 + s,17:F9} {EnergyHartree(s),21:F9} {EnergyHartree(s) + 0.01,21:F9} {(s == 0 ? 0 : 1 + 0.1 * s),18:F9}\n");
         return sb.ToString();
+    }
+
+    /// <summary>The table's mass of a label's element (amu): the label, else its first letter; hydrogen's for a kind name neither reads (tests of &amp;KIND ELEMENT).</summary>
+    private static double LabelMass(string label) =>
+        Core.Elements.TryGet(label, out var s) || Core.Elements.TryGet(label[..1], out s) ? s.Mass : Core.Elements.H.Mass;
+
+    /// <summary>½ Σ m v² of the velocities at <paramref name="step"/> with the masses the label rule gives (Hartree), as CP2K's .ener has it.</summary>
+    public double KineticHartree(long step)
+    {
+        double ke = 0;
+        for (int a = 0; a < Symbols.Length; a++)
+            for (int k = 0; k < 3; k++)
+                ke += 0.5 * LabelMass(Symbols[a]) / Core.Units.ElectronMassInAmu * VelocityAu(step, a, k) * VelocityAu(step, a, k);
+        return ke;
     }
 
     public const string RestartCell = """
