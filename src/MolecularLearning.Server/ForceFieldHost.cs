@@ -45,10 +45,12 @@ public static class ForceFieldHost
     {
         Species[]? template = null;
         IpiAddress? ipi = null;
+        bool isolated = false;
         if (settings.IpiAddress is not null)
         {
             ipi = IpiAddress.Parse(settings.IpiAddress, settings.IpiSocketsPrefix);
             template = IpiTemplate.Load(settings.IpiTemplate!, model);
+            isolated = IpiTemplate.DeclaresBoxWithoutPbc(settings.IpiTemplate!);
         }
 
         if (settings.GrpcAddress is null)
@@ -92,7 +94,7 @@ public static class ForceFieldHost
             if (ipi is not null)
                 services.AddHostedService(sp => new IpiClientService(model, template!, ipi, settings.GrpcAddress is null,
                     sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ServeOutcome>(),
-                    sp.GetRequiredService<ILogger<IpiClientService>>(), settings));
+                    sp.GetRequiredService<ILogger<IpiClientService>>(), settings) { Isolated = isolated });
         }
     }
 
