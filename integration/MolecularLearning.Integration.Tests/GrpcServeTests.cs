@@ -320,6 +320,32 @@ public sealed class GrpcServeLifecycleTests(GrpcServeFixture fixture) : IClassFi
     }
 }
 
+/// <summary>Python clients that cancel their streams mid-way: the server logs them as cancelled, no INTERNAL, no stack.</summary>
+public sealed class GrpcServeCancelTests(GrpcServeFixture fixture) : IClassFixture<GrpcServeFixture>
+{
+    [Fact]
+    public void Streams_cancelled_by_the_client_are_not_internal_errors_in_the_log()
+    {
+        using var server = new ServeProcess(fixture.ModelPath, "--grpc", "127.0.0.1:0");
+        var address = server.WaitForGrpc();
+        var output = Path.Combine(fixture.Dir, $"cancel-{Guid.NewGuid():N}.json");
+        var run = Peers.Run(Peers.Python, [Path.Combine(Peers.RepoRoot, "integration", "grpc", "client.py"), address, "cancel",
+            fixture.WriteFrames($"cancel-frames-{Guid.NewGuid():N}.json", fixture.Frames.Take(1)), output, "15"], TimeSpan.FromMinutes(3));
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        using (var json = JsonDocument.Parse(File.ReadAllText(output)))
+        {
+            Assert.All(json.RootElement.GetProperty("codes").EnumerateArray(), c => Assert.Equal("CANCELLED", c.GetString()));
+            Assert.Equal("OK", json.RootElement.GetProperty("after").GetProperty("code").GetString());
+        }
+        var stop = server.Terminate(TimeSpan.FromSeconds(30));
+        Assert.True(stop.ExitCode == 0, stop.StdErr);
+        // A reset stream used to reach the log as "failed System.IO.IOException ... at ..." and an INTERNAL status.
+        Assert.DoesNotContain("IOException", stop.StdErr);
+        Assert.DoesNotContain("Internal in", stop.StdErr);
+        Assert.Contains("Cancelled in", stop.StdErr);
+    }
+}
+
 /// <summary>`serve --ipi` alone, and `mld run` / `mld evaluate` on a served model through the .NET client.</summary>
 public sealed class GrpcServeClientTests(GrpcServeFixture fixture) : IClassFixture<GrpcServeFixture>
 {

@@ -148,24 +148,39 @@ public class IpiIntegrationTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    /// <summary>`mld serve` (the learned model as an i-PI client, in the Generic Host) answering ASE's server.</summary>
-    [Fact]
-    public async Task MldServeAnswersAseSocketIOCalculator()
+    /// <summary>`mld serve` (the learned model as an i-PI client, in the Generic Host) answering ASE's server.
+    /// With pbc=False ASE still sends its box as the cell (i-PI has no periodicity flag): a template written the way ASE
+    /// writes such Atoms (Lattice and pbc="F F F") makes the answers the isolated system's, not the periodic box's.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MldServeAnswersAseSocketIOCalculator(bool withoutPbc)
     {
         string name = "mlit" + Guid.NewGuid().ToString("N")[..10];
         var output = Path.Combine(Path.GetTempPath(), name + ".json");
         var modelPath = Path.Combine(Path.GetTempPath(), name + ".model.json");
+        var template = Path.Combine(Sample, "init.xyz");
         try
         {
             Model.Value.Save(modelPath);
+            if (withoutPbc)
+            {
+                // ase.io.write's header for Atoms with a box and pbc=False
+                var init = Run.Value.Frames[0];
+                template = Path.Combine(Path.GetTempPath(), name + ".template.xyz");
+                File.WriteAllLines(template, [init.Species.Length.ToString(CultureInfo.InvariantCulture),
+                    "Lattice=\"9.8528 0.0 0.0 0.0 9.8528 0.0 0.0 0.0 9.8528\" Properties=species:S:1:pos:R:3 pbc=\"F F F\"",
+                    .. init.Species.Select((s, i) => string.Join(' ', [s.Symbol, .. init.Positions.Skip(3 * i).Take(3).Select(x => x.ToString("R", CultureInfo.InvariantCulture))]))]);
+            }
             var args = new List<string>
             {
                 Path.Combine(Scripts, "ase_server.py"), "--unix", name, "--frames", Path.Combine(Sample, "water32-xtb-pos-1.xyz.gz"),
                 "--every", "50", "--count", "10", "--box", Box.ToString(CultureInfo.InvariantCulture), "--triclinic", "--out", output,
             };
+            if (withoutPbc) args.Add("--no-pbc");
             args.AddRange(SameConstants);
             var ase = Task.Run(() => Peers.Run(Peers.Python, args, PeerTimeout));
-            var serve = Task.Run(() => Peers.Mld(["serve", modelPath, "--template", Path.Combine(Sample, "init.xyz"),
+            var serve = Task.Run(() => Peers.Mld(["serve", modelPath, "--template", template,
                 "--ipi", "unix:" + name, "--grpc", "none"], PeerTimeout));
             var aseRun = await ase;
             Assert.True(aseRun.ExitCode == 0, aseRun.StdErr);
@@ -177,6 +192,7 @@ public class IpiIntegrationTests
         {
             File.Delete(output);
             File.Delete(modelPath);
+            if (withoutPbc) File.Delete(template);
         }
     }
 
@@ -266,13 +282,16 @@ public class IpiIntegrationTests
         foreach (var frame in json.RootElement.EnumerateArray())
         {
             var positions = Flat(frame.GetProperty("positions"));
-            var cell = new Cell(Flat(frame.GetProperty("cell")));
+            // pbc=False: ASE still sends its box, and the served answer must be the isolated system's
+            bool periodic = !frame.TryGetProperty("pbc", out var pbc) || pbc.GetBoolean();
+            var cell = periodic ? new Cell(Flat(frame.GetProperty("cell"))) : null;
             Assert.Equal(species.Select(s => s.Symbol), frame.GetProperty("symbols").EnumerateArray().Select(s => s.GetString()));
             forceField.Compute(species, positions, cell, reference);
             AssertClose(reference.Energy, frame.GetProperty("energy").GetDouble(), 1e-10, "energy");
             AssertCloseArrays(reference.Forces, Flat(frame.GetProperty("forces")), 1e-10, "forces");
             // ASE's stress is -W/V of the virial that came over the wire
-            AssertCloseArrays(reference.Virial.Select(w => -w / cell.Volume).ToArray(), Flat(frame.GetProperty("stress")), 1e-10, "stress");
+            if (cell is not null)
+                AssertCloseArrays(reference.Virial.Select(w => -w / cell.Volume).ToArray(), Flat(frame.GetProperty("stress")), 1e-10, "stress");
         }
     }
 

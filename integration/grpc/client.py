@@ -9,6 +9,7 @@ channel.stream_stream with the message serializers), so no generated service stu
     client.py ADDRESS health OUTPUT.json                 health checks
     client.py ADDRESS errors INPUT.json OUTPUT.json     provoke every error status, report what was seen
     client.py ADDRESS load INPUT.json OUTPUT.json CLIENTS STEPS   concurrent lock-step streams, latency
+    client.py ADDRESS cancel INPUT.json OUTPUT.json COUNT   4 clients × COUNT streams cancelled mid-way, then one plain call
 """
 import importlib.util
 import json
@@ -205,6 +206,30 @@ def load(address, frames, clients, steps):
             "p50_us": pct(0.50), "p99_us": pct(0.99), "failures": failures}
 
 
+def cancel(address, frames, count):
+    """Four clients at once cancel (RST_STREAM) streams while the server is between their requests."""
+    codes = []
+
+    def run():
+        with grpc.insecure_channel(address) as channel:
+            stream = methods(channel)["stream"]
+            for k in range(count):
+                responses = stream(iter([request(frames[0], i) for i in range(50)]), timeout=30)
+                next(responses)
+                next(responses)
+                responses.cancel()
+                codes.append(responses.code().name)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with grpc.insecure_channel(address) as channel:
+        after = status_of(lambda: methods(channel)["evaluate"](request(frames[0]), timeout=10))
+    return {"codes": codes, "after": after}
+
+
 def main(argv):
     address, mode = argv[1], argv[2]
     if mode == "health":
@@ -217,6 +242,8 @@ def main(argv):
             out = evaluate(address, frames)
         elif mode == "errors":
             out = errors(address, frames)
+        elif mode == "cancel":
+            out = cancel(address, frames, int(argv[5]))
         elif mode == "load":
             out = load(address, frames, int(argv[5]), int(argv[6]))
         else:

@@ -11,11 +11,12 @@ import argparse
 import os
 import shlex
 import subprocess
+import tempfile
 import uuid
 
 from ase import units
 from ase.calculators.socketio import SocketIOCalculator
-from ase.io import read
+from ase.io import read, write
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 from ase.md.verlet import VelocityVerlet
 
@@ -33,15 +34,27 @@ atoms.cell = [args.box] * 3
 atoms.pbc = True
 MaxwellBoltzmannDistribution(atoms, temperature_K=300)
 
+
+def launch_mld(atoms, properties, port, unixsocket):
+    """ASE calls this when the calculator first needs forces. The template, written from the very atoms, gives
+    mld their species in ASE's order and their pbc (pbc=False with a box: evaluated as isolated). ASE watches the
+    process: if mld serve stops, ASE raises instead of waiting for a client forever, and a second
+    SocketIOCalculator later launches its own mld serve."""
+    template = os.path.join(tempfile.mkdtemp(prefix='mld-ase-'), 'template.extxyz')
+    write(template, atoms, format='extxyz')
+    address = f'unix:{unixsocket}' if unixsocket else f'127.0.0.1:{port}'
+    launched.append(subprocess.Popen(mld + ['serve', args.model, '--template', template, '--ipi', address]))
+    return launched[-1]
+
+
+launched = []
 name = 'mld_' + uuid.uuid4().hex[:8]              # ASE listens on /tmp/ipi_<name>
-with SocketIOCalculator(unixsocket=name) as calc:
-    # The learned model as an i-PI client; it retries until the socket is up and exits when ASE is done.
+with SocketIOCalculator(unixsocket=name, launch_client=launch_mld) as calc:
+    # The learned model as an i-PI client: it connects, serves, and exits when ASE is done.
     # (The same command serves i-PI itself: point --ipi at i-PI's <ffsocket> address.)
-    server = subprocess.Popen(mld + ['serve', args.model, '--template', args.structure,
-                                     '--ipi', f'unix:{name}', '--grpc', 'none'])
     atoms.calc = calc
     dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
     dyn.attach(lambda: print(f'step {dyn.nsteps:5d}  Epot {atoms.get_potential_energy():12.4f} eV  '
                              f'T {atoms.get_temperature():7.1f} K'), interval=10)
     dyn.run(args.steps)
-print(f'mld serve exited with {server.wait(timeout=60)}')
+print(f'mld serve exited with {launched[0].wait(timeout=60)}')

@@ -23,6 +23,7 @@ p.add_argument('--every', type=int, default=1, help='use every n-th frame')
 p.add_argument('--count', type=int, default=10, help='number of frames')
 p.add_argument('--box', type=float, required=True, help='cubic box length (Å)')
 p.add_argument('--triclinic', action='store_true', help='shear the box (tests the cell convention)')
+p.add_argument('--no-pbc', action='store_true', help='pbc=False with the box still set (ASE sends the box anyway)')
 p.add_argument('--bohr', type=float, help='Bohr in Å to use instead of ASE\'s CODATA 2014 value')
 p.add_argument('--hartree', type=float, help='Hartree in eV to use instead of ASE\'s CODATA 2014 value')
 p.add_argument('--timeout', type=float, default=120, help='seconds to wait for the client')
@@ -61,7 +62,7 @@ if args.triclinic:
 
 atoms = frames[0].copy()
 atoms.cell = cell
-atoms.pbc = True
+atoms.pbc = not args.no_pbc
 results = []
 with SocketIOCalculator(unixsocket=args.unix, port=args.port, timeout=args.timeout) as calc:
     atoms.calc = calc
@@ -73,7 +74,8 @@ with SocketIOCalculator(unixsocket=args.unix, port=args.port, timeout=args.timeo
             cell=atoms.cell.array.tolist(),
             energy=atoms.get_potential_energy(),
             forces=atoms.get_forces().tolist(),
-            stress=atoms.get_stress(voigt=False).tolist(),
+            pbc=bool(atoms.pbc.any()),
+            stress=atoms.get_stress(voigt=False).tolist() if atoms.pbc.any() else None,
         ))
 with open(args.out, 'w') as f:
     json.dump(results, f)

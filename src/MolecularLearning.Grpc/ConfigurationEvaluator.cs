@@ -141,7 +141,7 @@ internal sealed class ConfigurationEvaluator(IForceField forceField, ServedModel
         var cell = request.CellAngstrom;
         if (cell.Count == 0) { _cell = null; return; }
         if (cell.Count != 9)
-            throw Invalid($"cell_angstrom has {cell.Count} numbers: give 9 (lattice vectors a, b, c as rows, Å) or none for an isolated system");
+            throw Invalid($"cell_angstrom has {cell.Count} numbers: give 9 (lattice vectors a, b, c as rows, Å), or none (or 9 zeros) for an isolated system");
         Span<double> h = stackalloc double[9];
         for (int i = 0; i < 9; i++)
         {
@@ -149,6 +149,8 @@ internal sealed class ConfigurationEvaluator(IForceField forceField, ServedModel
             if (!double.IsFinite(h[i])) throw Invalid($"cell_angstrom[{i}] is {(double.IsNaN(h[i]) ? "NaN" : "infinite")}");
             if (Math.Abs(h[i]) > MaxCoordinate) throw Invalid($"cell_angstrom[{i}] = {h[i]:G6} Å is beyond ±{MaxCoordinate:G0} Å");
         }
+        // Nine zeros is how ASE (atoms.cell for a molecule) and i-PI write "no cell": isolated, like an empty field.
+        if (!h.ContainsAnyExcept(0.0)) { _cell = null; return; }
         // MD in a fixed cell sends the same cell every step: keep the Cell (and what the force field caches for it).
         if (_cell is not null && _cell.Matrix.SequenceEqual(h)) return;
         try

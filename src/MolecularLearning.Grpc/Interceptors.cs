@@ -37,8 +37,9 @@ public sealed class ErrorMappingInterceptor(IHostApplicationLifetime lifetime, I
 
     private RpcException Map(Exception e, ServerCallContext context)
     {
-        // Once the call is cancelled (deadline, client gone: a read then fails with a reset) nothing is an error.
-        bool ended = context.CancellationToken.IsCancellationRequested;
+        // Once the call is cancelled (deadline, client gone) nothing is an error. A client that resets its stream makes
+        // the pending read throw IOException, often before the call's token turns: that is the client leaving too.
+        bool ended = context.CancellationToken.IsCancellationRequested || e is IOException;
         var status = e switch
         {
             DataException => new Status(StatusCode.InvalidArgument, e.Message),

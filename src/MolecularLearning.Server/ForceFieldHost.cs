@@ -45,10 +45,12 @@ public static class ForceFieldHost
     {
         Species[]? template = null;
         IpiAddress? ipi = null;
+        bool isolated = false;
         if (settings.IpiAddress is not null)
         {
             ipi = IpiAddress.Parse(settings.IpiAddress, settings.IpiSocketsPrefix);
             template = IpiTemplate.Load(settings.IpiTemplate!, model);
+            isolated = IpiTemplate.DeclaresBoxWithoutPbc(settings.IpiTemplate!);
         }
 
         if (settings.GrpcAddress is null)
@@ -87,12 +89,16 @@ public static class ForceFieldHost
             // Logs go to standard error (structured: set Logging:Console:FormatterName=json for JSON lines);
             // standard output carries only the "listening" lines scripts wait for.
             logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-            services.Configure<SimpleConsoleFormatterOptions>(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+            // Through AddSimpleConsole: a bare Configure<SimpleConsoleFormatterOptions> did not reach the formatter of the
+            // i-PI-only host, whose lines came out in two (level and category, then the message) without a time.
+            logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+            // Health turns Unhealthy on purpose once shutdown begins; the health-check service would log that as an error.
+            logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
             configureLogging?.Invoke(logging);
             if (ipi is not null)
                 services.AddHostedService(sp => new IpiClientService(model, template!, ipi, settings.GrpcAddress is null,
                     sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ServeOutcome>(),
-                    sp.GetRequiredService<ILogger<IpiClientService>>(), settings));
+                    sp.GetRequiredService<ILogger<IpiClientService>>(), settings) { Isolated = isolated });
         }
     }
 

@@ -14,6 +14,9 @@ namespace MolecularLearning.Server;
 public sealed class IpiClientService(ServedModel model, Species[] template, IpiAddress address, bool stopHostWhenDone,
     IHostApplicationLifetime lifetime, ServeOutcome outcome, ILogger<IpiClientService> log, ServeSettings? settings = null) : BackgroundService
 {
+    /// <summary>The template declares a non-periodic system: the cell i-PI sends is ignored (<see cref="IpiClientOptions.Isolated"/>).</summary>
+    public bool Isolated { get; init; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var client = new IpiClient();
@@ -24,8 +27,10 @@ public sealed class IpiClientService(ServedModel model, Species[] template, IpiA
             ConnectTimeout = settings?.IpiConnectTimeout ?? defaults.ConnectTimeout,
             RequestTimeout = settings?.IpiRequestTimeout ?? defaults.RequestTimeout,
             ExtrapolationExtra = settings?.IpiExtrapolationExtra ?? false,
+            Isolated = Isolated,
         };
-        log.LogInformation("i-PI client for {Address}, {Atoms} atoms from the template", address, template.Length);
+        log.LogInformation("i-PI client for {Address}, {Atoms} atoms from the template{Isolated}", address, template.Length,
+            Isolated ? " (pbc=\"F F F\" in the template: isolated, whatever cell the server sends)" : "");
         try
         {
             await client.RunAsync(model.CreateForceField(), template, address, options, stoppingToken);

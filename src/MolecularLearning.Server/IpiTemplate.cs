@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Grpc;
@@ -5,7 +6,7 @@ using MolecularLearning.Grpc;
 namespace MolecularLearning.Server;
 
 /// <summary>The species list the i-PI client needs (i-PI sends positions only), from a structure file.</summary>
-public static class IpiTemplate
+public static partial class IpiTemplate
 {
     /// <summary>Species of the first frame of <paramref name="path"/> (xyz, extxyz, or a CP2K run); all must be the model's.</summary>
     public static Species[] Load(string path, ServedModel model)
@@ -18,4 +19,29 @@ public static class IpiTemplate
                 throw DataException.At(path, 0, $"atom {i} is {species[i].Symbol}, which the model does not know ({string.Join(", ", model.Species)})");
         return species;
     }
+
+    /// <summary>
+    /// True when the template's first frame is an extended XYZ header with a Lattice and pbc="F F F": what ASE
+    /// writes for a non-periodic Atoms in a box (atoms.center(vacuum=...)). i-PI has no periodicity flag and ASE's
+    /// SocketIOCalculator sends that box as the cell, so without this the box would be taken as periodic.
+    /// A template without a Lattice says nothing (a plain xyz is often used for a periodic run).
+    /// </summary>
+    public static bool DeclaresBoxWithoutPbc(string path)
+    {
+        if (FrameSource.IsCp2kRun(path) || !File.Exists(path)) return false;
+        using var reader = new StreamReader(TextInput.OpenRead(path));
+        if (reader.ReadLine() is null || reader.ReadLine() is not { } header) return false;
+        if (!LatticeKey().IsMatch(header)) return false;
+        var pbc = PbcKey().Match(header);
+        if (!pbc.Success) return false;
+        var flags = (pbc.Groups[1].Success ? pbc.Groups[1].Value : pbc.Groups[2].Value)
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return flags.Length > 0 && !flags.Any(f => f is "T" or "True" or "t" or "true" or "1");
+    }
+
+    [GeneratedRegex(@"(?:^|\s)Lattice\s*=")]
+    private static partial Regex LatticeKey();
+
+    [GeneratedRegex(@"(?:^|\s)pbc\s*=\s*(?:""([^""]*)""|(\S+))")]
+    private static partial Regex PbcKey();
 }

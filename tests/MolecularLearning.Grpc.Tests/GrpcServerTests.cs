@@ -132,6 +132,29 @@ public sealed class GrpcServerTests
     }
 
     [Fact]
+    public async Task A_cell_of_nine_zeros_is_an_isolated_system_like_no_cell()
+    {
+        // ASE's atoms.cell of a molecule is nine zeros; sent as it is, it used to be refused as a degenerate cell.
+        await using var server = await TestServer.StartAsync();
+        var isolated = server.Client.Evaluate(Box(r => r.CellAngstrom.Clear()), deadline: TestServer.Soon);
+        var zeros = server.Client.Evaluate(Box(r => { r.CellAngstrom.Clear(); r.CellAngstrom.Add(new double[9]); }), deadline: TestServer.Soon);
+        var periodic = server.Client.Evaluate(Box(), deadline: TestServer.Soon);
+        Assert.NotEqual(periodic.EnergyEv, isolated.EnergyEv); // the box matters for this configuration
+        Assert.Equal(isolated.EnergyEv, zeros.EnergyEv);
+        Assert.Equal(isolated.ForcesEvPerAngstrom, zeros.ForcesEvPerAngstrom);
+        Assert.Equal(isolated.VirialEv, zeros.VirialEv);
+        // In a stream, a zero cell after a periodic one drops the periodic cell too.
+        using var call = server.Client.EvaluateStream(deadline: TestServer.Soon);
+        await call.RequestStream.WriteAsync(Box());
+        await call.RequestStream.WriteAsync(Box(r => { r.CellAngstrom.Clear(); r.CellAngstrom.Add(new double[9]); }));
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal(periodic.EnergyEv, call.ResponseStream.Current.EnergyEv);
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal(isolated.EnergyEv, call.ResponseStream.Current.EnergyEv);
+    }
+
+    [Fact]
     public async Task Bad_requests_are_INVALID_ARGUMENT_naming_the_field_or_atoms_never_OK_with_NaN()
     {
         await using var server = await TestServer.StartAsync(settings: ("Grpc:MaxAtoms", "100"));

@@ -32,6 +32,12 @@ public sealed class IpiClientOptions
     /// reports none. Opt-in (`mld serve --ipi-extra`): ASE 3.22 cannot read extra strings.
     /// </summary>
     public bool ExtrapolationExtra { get; init; }
+    /// <summary>
+    /// Evaluate every configuration as an isolated system, whatever cell the server sends. i-PI has no periodicity
+    /// flag: ASE's SocketIOCalculator sends the box of a non-periodic Atoms (pbc False) as the cell, and each client
+    /// decides from its own setup (mld serve: a template with pbc="F F F").
+    /// </summary>
+    public bool Isolated { get; init; }
     /// <summary>POSDATA atom counts above this are refused before anything is allocated.</summary>
     public int MaxAtoms { get; init; } = 10_000_000;
     /// <summary>INIT strings longer than this are refused.</summary>
@@ -151,7 +157,7 @@ public sealed class IpiClient
         var rows = new double[9];
         var lastRows = new double[9];
         Cell? cell = null;
-        bool haveCell = false;
+        bool haveCell = false, cellIgnored = false;
         var result = new ForceResult(n);
         var extra = Encoding.UTF8.GetBytes(options.Extra);
         bool initialised = false, haveData = false;
@@ -212,7 +218,15 @@ public sealed class IpiClient
                     if (!conn.ReadDoubles(positions, Units.BohrInAngstrom))
                         throw new IpiProtocolException($"{conn.Peer}: POSDATA positions contain NaN or infinity (step {StepsServed})");
                     initialised = true; // servers that ignore NEEDINIT (CP2K-style) are fine
-                    if (!haveCell || !rows.AsSpan().SequenceEqual(lastRows))
+                    if (options.Isolated)
+                    {
+                        if (!cellIgnored && rows.AsSpan().ContainsAnyExcept(0.0))
+                        {
+                            log($"i-PI client: the server sends a cell, ignored: the template is not periodic (pbc=\"F F F\"), so the atoms are evaluated as an isolated system");
+                            cellIgnored = true;
+                        }
+                    }
+                    else if (!haveCell || !rows.AsSpan().SequenceEqual(lastRows))
                     {
                         cell = MakeCell(rows, conn.Peer);
                         rows.CopyTo(lastRows, 0);

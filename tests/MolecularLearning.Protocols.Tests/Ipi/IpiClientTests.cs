@@ -123,6 +123,38 @@ public class IpiClientTests
         await run.WaitAsync(Wait); // closed between messages, like ASE's SocketIOCalculator: not an error
     }
 
+    [Fact]
+    public async Task AnIsolatedTemplateIgnoresTheBoxTheServerSends()
+    {
+        // ASE's SocketIOCalculator sends the box of a pbc=False Atoms as the cell; i-PI has no flag to say it is not periodic.
+        var (species, positions, cell) = Water.Triclinic();
+        var ff = new GaussianPairForceField();
+        var log = new List<string>();
+        using var fake = FakeServer.Listen(tcp: false);
+        var options = Options(log);
+        var run = new IpiClient().RunAsync(ff, species, fake.Address, new IpiClientOptions
+        {
+            ConnectTimeout = options.ConnectTimeout, MessageTimeout = options.MessageTimeout, Log = options.Log, Isolated = true,
+        }, CancellationToken.None);
+        using (var server = fake.Accept())
+        {
+            for (int step = 0; step < 2; step++)
+            {
+                SendPositions(server, WireCell(cell), positions);
+                Assert.Equal("HAVEDATA", Status(server));
+                var (e, f, _, _) = GetForce(server, species.Length);
+                var isolated = new GaussianPairForceField().Compute(new Frame(species, positions, null));
+                var periodic = new GaussianPairForceField().Compute(new Frame(species, positions, cell));
+                Assert.NotEqual(periodic.Energy, isolated.Energy, 1e-6); // the box matters for this configuration
+                Assert.Equal(isolated.Energy, e * Units.HartreeInEv, 1e-12 * Math.Abs(isolated.Energy));
+                for (int k = 0; k < f.Length; k++) Assert.Equal(isolated.Forces[k], f[k] * Units.HartreePerBohrInEvPerAngstrom, 1e-12);
+                Assert.Null(ff.LastCell);
+            }
+        }
+        await run.WaitAsync(Wait);
+        Assert.Single(log, m => m.Contains("cell, ignored", StringComparison.Ordinal)); // said once, not every step
+    }
+
     public static TheoryData<string, Action<FakePeer>, string> Faults => new()
     {
         { "malformed header", s => s.Raw([0xFF, 0xFE, 0x00, 0x41, 0, 0, 0, 0, 0, 0, 0, 0]), "malformed header" },
