@@ -224,8 +224,11 @@ public sealed unsafe partial class LammpsRun
         fixed (byte* u = LammpsLibrary.Utf8("units")) units = Marshal.PtrToStringUTF8((nint)_lib.ExtractGlobal(_handle, u)) ?? "";
         if (units != "metal")
             return Fail($"{where}: units {units}: mld lammps needs `units metal` (Å, eV, ps: the model's units)", collective: true);
-        var problem = MapTypes();
+        var problem = MapTypes(where);
         if (problem is not null) return Fail($"{where}: {problem}", collective: true);
+        // The map can change between runs while the type array stays (a `mass` command, `clear` and another data file):
+        // the atoms' species are taken afresh at the run's first evaluation.
+        _lastTypes = [];
         double comm = CommCutoff();
         if (comm < RequiredCommCutoff - 1e-9)
             return Fail($"{where}: the communication cutoff is {comm:0.###} Å, but the model needs ghost atoms to {GhostReach:0.###} Å " +
@@ -252,7 +255,7 @@ public sealed unsafe partial class LammpsRun
     }
 
     /// <summary>The species of each atom type: from --types, or the model species nearest each type's mass. Null when it fits.</summary>
-    private string? MapTypes()
+    private string? MapTypes(string where)
     {
         int types;
         double* mass;
@@ -270,9 +273,16 @@ public sealed unsafe partial class LammpsRun
             {
                 species = _modelSpecies.FirstOrDefault(s => string.Equals(s.Symbol, map[t - 1], StringComparison.OrdinalIgnoreCase));
                 if (species is null) return $"--types maps atom type {t} to {map[t - 1]}, which is not a species of the model ({known})";
-                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance)
-                    return $"--types maps atom type {t} (mass {m:0.###}) to {species.Symbol} (mass {species.Mass:0.###})";
+                // An isotope (D for H) is what --types is for; a mass that is another species' is a list in the wrong order.
+                var nearest = _modelSpecies.MinBy(s => Math.Abs(s.Mass - m))!;
+                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance && nearest != species)
+                    return $"--types maps atom type {t} (mass {m:0.###}) to {species.Symbol} (mass {species.Mass:0.###}), but its mass is {nearest.Symbol}'s: " +
+                        "check the order of --types (atom types 1, 2, ...)";
+                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance && _rank == 0)
+                    _output.WriteLine($"mld lammps: {where}: atom type {t} (mass {m:0.###}) is {species.Symbol} (model mass {species.Mass:0.###}), as --types says");
             }
+            else if (mass is null)
+                return $"the atom style has per-atom masses, none per type: give --types (the species of atom types 1, 2, ..., e.g. --types {string.Join(",", _modelSpecies.Select(s => s.Symbol))})";
             else
             {
                 species = _modelSpecies.MinBy(s => Math.Abs(s.Mass - m));
