@@ -55,6 +55,9 @@ public static class LammpsExport
         sb.AppendLine($"# measured on {tab.Budget.Frames} reference frames: max |ΔF| / rms F = {tab.Budget.TotalForceError:E2}, energy error {tab.Budget.TotalEnergyErrorPerAtom:E2} eV/atom");
         sb.AppendLine("# pairs closer than a table's inner bound stop LAMMPS (\"Pair distance < table inner cutoff\"): the model is undefined there");
         if (omitted is not null) sb.AppendLine("# left out: " + omitted.Describe());
+        // The loss counts every pair, bonded or not: LAMMPS's default special_bonds (0 0 0) would drop the 1-2 and 1-3
+        // pairs of a data file with bonds and angles (atom_style full) from the pair lists.
+        sb.AppendLine("special_bonds lj/coul 1.0 1.0 1.0");
         string table = $"table linear {tab.TablePoints}";
         if (eamFiles.Count == 0) sb.AppendLine($"pair_style {table}");
         else sb.AppendLine($"pair_style hybrid/overlay {table} {string.Join(' ', eamFiles.Select(_ => "eam/fs"))}");
