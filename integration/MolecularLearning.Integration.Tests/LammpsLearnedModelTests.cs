@@ -38,10 +38,10 @@ public sealed class FittedWaterModels : IDisposable
 /// </summary>
 public sealed class LammpsLearnedModelTests(FittedWaterModels models) : IClassFixture<FittedWaterModels>
 {
-    private string Export(int order, string name)
+    private string Export(int order, string name, params string[] extra)
     {
         string dir = Path.Combine(models.Dir, name);
-        var r = Peers.Mld(["export-lammps", models.ModelPath(order), "-o", dir, "--data", FittedWaterModels.DataPath, "--json"], TimeSpan.FromSeconds(120));
+        var r = Peers.Mld(["export-lammps", models.ModelPath(order), "-o", dir, "--data", FittedWaterModels.DataPath, "--json", .. extra], TimeSpan.FromSeconds(120));
         Assert.True(r.ExitCode == 0, r.StdErr);
         using var summary = JsonDocument.Parse(r.StdOut);
         Assert.True(summary.RootElement.GetProperty("budget").GetProperty("total").GetDouble() <= 1e-6);
@@ -85,6 +85,34 @@ public sealed class LammpsLearnedModelTests(FittedWaterModels models) : IClassFi
         Assert.DoesNotContain("eam/fs", snippet);
         Assert.Contains("pair_style table linear", snippet);
         SinglePoints(1, dir);
+    }
+
+    /// <summary>
+    /// A user's data file with H as type 1 and O as type 2: the export written for that order (--types H,O) sets the
+    /// masses, pair tables and eam/fs elements by it, and LAMMPS equals the in-process evaluation; its own data file
+    /// numbers the types alike.
+    /// </summary>
+    [Fact]
+    public void AnExportForAnotherTypeOrderMatchesTheModel()
+    {
+        string dir = Export(2, "types-h-o", "--types", "H,O");
+        var model = LearnedModel.Load(models.ModelPath(2));
+        var h = model.Species.Single(s => s.Symbol == "H");
+        var o = model.Species.Single(s => s.Symbol == "O");
+        var snippet = File.ReadAllText(Path.Combine(dir, "model.lammps"));
+        Assert.Contains($"mass 1 {h.Mass.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", snippet);
+        Assert.Contains("model.1.eam.fs H O", snippet);
+        Assert.Contains($"1 {h.Mass.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}  # H", File.ReadAllText(Path.Combine(dir, "model.data")));
+        var box = models.Frames[^1];
+        var data = LammpsDataFile.Write(Path.Combine(dir, "mine.data"), box, [h, o]);
+        var got = LammpsDriver.Evaluate(dir, "mine.data", data, "model.lammps", ranks: 1, "mine");
+        var want = model.CreateForceField().Compute(box);
+        Assert.True(LammpsDriver.RelativeForceError(got.Forces, want.Forces) < 1e-5, $"H,O types: {LammpsDriver.RelativeForceError(got.Forces, want.Forces)}");
+        Assert.Equal(want.Energy, got.Energy, Math.Abs(want.Energy) * 1e-5);
+
+        var wrong = Peers.Mld(["export-lammps", models.ModelPath(2), "-o", Path.Combine(models.Dir, "types-c"), "--types", "O,C"], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Equal("error: --types: C is not a species of the model (O, H)", wrong.StdErr.Trim());
     }
 
     /// <summary>
