@@ -314,6 +314,9 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var (losses, _) = Refused("conservative", SinglePoint("box.data", 8.0), ["--ghost-losses"]);
         Assert.Contains("communication cutoff is 8 Å", losses.StdErr);
         Assert.Contains("comm_modify cutoff 14", losses.StdErr);
+        // A skin from a variable counts too: 6 Å + 3 Å.
+        var (variable, _) = Refused("conservative", SinglePoint("box.data", 8.5).Replace("comm_modify", "neighbor        ${skin} bin\ncomm_modify"), ["-var", "skin", "3"]);
+        Assert.Contains("communication cutoff is 8.5 Å, but the model needs ghost atoms to 6 Å plus the 3 Å neighbour skin: add `comm_modify cutoff 9`", variable.StdErr);
     }
 
     [Fact]

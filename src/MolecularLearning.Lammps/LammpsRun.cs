@@ -181,6 +181,17 @@ public sealed unsafe partial class LammpsRun
                 case "neighbor" when words.Length > 1 && double.TryParse(words[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var skin):
                     _skin = skin;
                     break;
+                case "neighbor" when words.Length > 1 && words[1].Contains('$'):
+                {
+                    // A skin from a variable (neighbor ${skin} bin): LAMMPS substitutes it, the ghost check needs its value.
+                    if (EqualVariable(words[1]) is not { } value)
+                        return LastError(where) ?? Fail($"{where}: cannot evaluate the neighbour skin {words[1]}", collective: true);
+                    _skin = value;
+                    break;
+                }
+                case "clear":
+                    _skin = DefaultSkin;
+                    break;
                 case "run" or "minimize" or "rerun":
                 {
                     int code = Attach(where);
@@ -202,6 +213,20 @@ public sealed unsafe partial class LammpsRun
             if (LastError(where) is { } code2) return code2;
         }
         return 0;
+    }
+
+    /// <summary>The value of <paramref name="expression"/> (with $ substitutions) as LAMMPS evaluates it, through an equal-style variable.</summary>
+    private double? EqualVariable(string expression)
+    {
+        const string name = "mld_expression";
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} equal {expression}")) _lib.Command(_handle, p);
+        double* value;
+        fixed (byte* n = LammpsLibrary.Utf8(name)) value = (double*)_lib.ExtractVariable(_handle, n, null);
+        if (value == null) return null;
+        double result = *value;
+        _lib.Free(value);
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} delete")) _lib.Command(_handle, p);
+        return result;
     }
 
     /// <summary>The failure exit code when the last command raised a LAMMPS error, else null.</summary>
