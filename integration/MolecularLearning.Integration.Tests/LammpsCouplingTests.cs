@@ -242,6 +242,32 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>An `include` whose path is a variable is followed by mld lammps, so the run in it gets the model's forces (2 ranks).</summary>
+    [Fact]
+    public void AnIncludeThroughAVariableIsFollowed()
+    {
+        var model = LearnedModel.Load(models.ModelPath("accurate"));
+        var box = LammpsDriver.WaterBox();
+        var want = model.CreateForceField(0.5).Compute(box);
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-include-").FullName;
+        try
+        {
+            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
+            string input = SinglePoint("box.data", 8.5);
+            int at = input.IndexOf("run             0", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(dir, "in.sp"), input[..at] + "include         ${part}\n");
+            File.WriteAllText(Path.Combine(dir, "part.lammps"), input[at..]);
+            var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "-var", "part", "part.lammps"]);
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+            var (energy, _, forces) = Read(dir, data, box.AtomCount);
+            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
+            double scale = want.Forces.Max(Math.Abs);
+            for (int x = 0; x < forces.Length; x++)
+                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     /// <summary>
     /// Heavy water: type 2 with deuterium's mass matches no species by mass and is refused naming --types; with
     /// `--types O,H` it runs as H (forces do not depend on the mass) and equals the in-process evaluation.

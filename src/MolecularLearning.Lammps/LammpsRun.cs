@@ -172,9 +172,13 @@ public sealed unsafe partial class LammpsRun
             {
                 case "jump":
                     return Fail($"{where}: `jump` is not supported by mld lammps (it runs the input command by command to attach the fix before each run): unroll the loop", collective: true);
-                case "include" when words.Length > 1 && !words[1].Contains('$'):
+                case "include" when words.Length > 1:
                 {
-                    int code = Execute(words[1]);
+                    // Followed here, so its runs get the checks and the callback: a path from a variable is substituted by LAMMPS.
+                    string? file = words[1].Contains('$') ? StringVariable(words[1]) : words[1];
+                    if (file is null) return LastError(where) ?? Fail($"{where}: cannot substitute the variables of {words[1]}", collective: true);
+                    if (!File.Exists(file)) return Fail($"{where}: include {file}: not found", collective: true);
+                    int code = Execute(file);
                     if (code != 0) return code;
                     continue;
                 }
@@ -225,6 +229,18 @@ public sealed unsafe partial class LammpsRun
         if (value == null) return null;
         double result = *value;
         _lib.Free(value);
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} delete")) _lib.Command(_handle, p);
+        return result;
+    }
+
+    /// <summary><paramref name="text"/> with its $ substitutions made by LAMMPS, through a string-style variable.</summary>
+    private string? StringVariable(string text)
+    {
+        const string name = "mld_text";
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} string {text}")) _lib.Command(_handle, p);
+        byte* value;
+        fixed (byte* n = LammpsLibrary.Utf8(name)) value = (byte*)_lib.ExtractVariable(_handle, n, null);
+        string? result = value == null ? null : Marshal.PtrToStringUTF8((nint)value); // owned by LAMMPS: not freed
         fixed (byte* p = LammpsLibrary.Utf8($"variable {name} delete")) _lib.Command(_handle, p);
         return result;
     }
