@@ -207,6 +207,97 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// The type → species map is taken afresh before every run: after `run 0`, masses swapped with `mass` (the type array
+    /// unchanged) make type 1 H and type 2 O, and the second run evaluates that system, on 1 and 2 ranks.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ATypeMapThatChangesBetweenRunsIsFollowed(int ranks)
+    {
+        var model = LearnedModel.Load(models.ModelPath("agent"));
+        var box = LammpsDriver.WaterBox();
+        var o = box.Species.First(s => s.Symbol == "O");
+        var h = box.Species.First(s => s.Symbol == "H");
+        var swapped = new Frame([.. box.Species.Select(s => s == o ? h : o)], box.Positions, box.Cell);
+        var want = model.CreateForceField(0.5).Compute(swapped);
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-remap-").FullName;
+        try
+        {
+            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
+            // A dump writes a step once: the second run 0 (same step) is dumped by a new dump of the same file.
+            string dump = "dump            f all custom 1 forces.dump id fx fy fz\ndump_modify     f sort id format float %.17g\n";
+            File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", 8.5).Replace("run             0",
+                $"run             0\nundump          f\nmass            1 {h.Mass.ToString("R", CultureInfo.InvariantCulture)}\n" +
+                $"mass            2 {o.Mass.ToString("R", CultureInfo.InvariantCulture)}\n{dump}run             0"));
+            var r = MldLammps(dir, ranks, [models.ModelPath("agent"), "-in", "in.sp"]);
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+            var (energy, _, forces) = Read(dir, data, box.AtomCount);
+            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"{ranks} rank(s): energy {energy} against {want.Energy} (O and H swapped)");
+            double scale = want.Forces.Max(Math.Abs);
+            for (int x = 0; x < forces.Length; x++)
+                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"{ranks} rank(s): force {x}: {forces[x]} against {want.Forces[x]}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>An `include` whose path is a variable is followed by mld lammps, so the run in it gets the model's forces (2 ranks).</summary>
+    [Fact]
+    public void AnIncludeThroughAVariableIsFollowed()
+    {
+        var model = LearnedModel.Load(models.ModelPath("accurate"));
+        var box = LammpsDriver.WaterBox();
+        var want = model.CreateForceField(0.5).Compute(box);
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-include-").FullName;
+        try
+        {
+            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
+            string input = SinglePoint("box.data", 8.5);
+            int at = input.IndexOf("run             0", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(dir, "in.sp"), input[..at] + "include         ${part}\n");
+            File.WriteAllText(Path.Combine(dir, "part.lammps"), input[at..]);
+            var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "-var", "part", "part.lammps"]);
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+            var (energy, _, forces) = Read(dir, data, box.AtomCount);
+            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
+            double scale = want.Forces.Max(Math.Abs);
+            for (int x = 0; x < forces.Length; x++)
+                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// Heavy water: type 2 with deuterium's mass matches no species by mass and is refused naming --types; with
+    /// `--types O,H` it runs as H (forces do not depend on the mass) and equals the in-process evaluation.
+    /// </summary>
+    [Fact]
+    public void AnIsotopeRunsWhenTypesNamesItsSpecies()
+    {
+        var model = LearnedModel.Load(models.ModelPath("accurate"));
+        var box = LammpsDriver.WaterBox();
+        var want = model.CreateForceField(0.5).Compute(box);
+        var dir = Directory.CreateTempSubdirectory("mld-lammps-isotope-").FullName;
+        try
+        {
+            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
+            File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", 8.5).Replace("comm_modify", "mass            2 2.014\ncomm_modify"));
+            var refused = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp"]);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("atom type 2 has mass 2.014, which matches no species of the model (O 15.999, H 1.008): set its mass or give --types", refused.StdErr);
+            var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "--types", "O,H"]);
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+            Assert.Contains("atom type 2 (mass 2.014) is H (model mass 1.008), as --types says", r.StdOut);
+            var (energy, _, forces) = Read(dir, data, box.AtomCount);
+            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
+            double scale = want.Forces.Max(Math.Abs);
+            for (int x = 0; x < forces.Length; x++)
+                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     private static (double Energy, double[] Virial, double[] Forces) Read(string dir, LammpsDataFile data, int atoms)
     {
         var v = File.ReadAllText(Path.Combine(dir, "sp.txt")).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(P).ToArray();
@@ -249,6 +340,9 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var (losses, _) = Refused("conservative", SinglePoint("box.data", 8.0), ["--ghost-losses"]);
         Assert.Contains("communication cutoff is 8 Å", losses.StdErr);
         Assert.Contains("comm_modify cutoff 14", losses.StdErr);
+        // A skin from a variable counts too: 6 Å + 3 Å.
+        var (variable, _) = Refused("conservative", SinglePoint("box.data", 8.5).Replace("comm_modify", "neighbor        ${skin} bin\ncomm_modify"), ["-var", "skin", "3"]);
+        Assert.Contains("communication cutoff is 8.5 Å, but the model needs ghost atoms to 6 Å plus the 3 Å neighbour skin: add `comm_modify cutoff 9`", variable.StdErr);
     }
 
     [Fact]
@@ -257,7 +351,25 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var (count, _) = Refused("agent", SinglePoint("box.data", 8.5), ["--types", "O,H,O"]);
         Assert.Contains("--types names 3 type(s) (O,H,O) but the LAMMPS box has 2 atom type(s)", count.StdErr);
         var (swapped, _) = Refused("agent", SinglePoint("box.data", 8.5), ["--types", "H,O"]);
-        Assert.Contains("--types maps atom type 1 (mass 15.999) to H", swapped.StdErr);
+        Assert.Contains("--types maps atom type 1 (mass 15.999) to H (mass 1.008), but its mass is O's: check the order of --types", swapped.StdErr);
+    }
+
+    [Fact]
+    public void PerAtomMassesWithoutTypesAreRefusedNamingTypes()
+    {
+        // atom_style sphere keeps a mass per atom and none per type: the map must come from --types.
+        var (r, _) = Refused("agent", """
+            units           metal
+            atom_style      sphere
+            region          b block 0 10 0 10 0 10
+            create_box      2 b
+            create_atoms    1 single 1 1 1
+            create_atoms    2 single 2 1 1
+            comm_modify     cutoff 8.5
+            fix             mld all external pf/callback 1 1
+            run             0
+            """);
+        Assert.Contains("in.sp:9: the atom style has per-atom masses, none per type: give --types", r.StdErr);
     }
 
     [Fact]

@@ -40,11 +40,15 @@ public static class LammpsDriver
     }
 
     /// <summary>Energy and forces (original frame's axes) of the structure in <paramref name="dataFile"/> with the exported snippet.</summary>
-    public static SinglePoint Evaluate(string directory, string dataFile, LammpsDataFile data, string snippet, int ranks, string tag)
+    /// <param name="atomStyle">the data file's atom style; <paramref name="afterData"/>: commands between read_data and the snippet</param>
+    public static SinglePoint Evaluate(string directory, string dataFile, LammpsDataFile data, string snippet, int ranks, string tag,
+        string atomStyle = "atomic", string afterData = "")
     {
         string dump = $"forces-{tag}.dump", energy = $"energy-{tag}.txt";
+        string setup = LammpsExport.Setup(snippet, dataFile).Replace("atom_style      atomic", $"atom_style      {atomStyle}")
+            .Replace("include", $"{afterData}\ninclude");
         string input = $"""
-            {LammpsExport.Setup(snippet, dataFile)}
+            {setup}
             dump f all custom 1 {dump} id fx fy fz
             dump_modify f sort id format float %.17g
             run 0

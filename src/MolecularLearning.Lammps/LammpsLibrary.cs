@@ -30,6 +30,8 @@ public sealed unsafe class LammpsLibrary
     public readonly delegate* unmanaged[Cdecl]<nint, byte*, int, int> GetLastErrorMessage;
     public readonly delegate* unmanaged[Cdecl]<nint, int> GetMpiComm;
     public readonly delegate* unmanaged[Cdecl]<nint, int> Version;
+    public readonly delegate* unmanaged[Cdecl]<nint, byte*, byte*, void*> ExtractVariable;
+    public readonly delegate* unmanaged[Cdecl]<void*, void> Free;
 
     public string Path { get; }
     public nint Handle { get; }
@@ -55,6 +57,8 @@ public sealed unsafe class LammpsLibrary
         GetLastErrorMessage = (delegate* unmanaged[Cdecl]<nint, byte*, int, int>)Export("lammps_get_last_error_message");
         GetMpiComm = (delegate* unmanaged[Cdecl]<nint, int>)Export("lammps_get_mpi_comm");
         Version = (delegate* unmanaged[Cdecl]<nint, int>)Export("lammps_version");
+        ExtractVariable = (delegate* unmanaged[Cdecl]<nint, byte*, byte*, void*>)Export("lammps_extract_variable");
+        Free = (delegate* unmanaged[Cdecl]<void*, void>)Export("lammps_free");
     }
 
     private nint Export(string name) => NativeLibrary.TryGetExport(Handle, name, out var f)

@@ -172,14 +172,29 @@ public sealed unsafe partial class LammpsRun
             {
                 case "jump":
                     return Fail($"{where}: `jump` is not supported by mld lammps (it runs the input command by command to attach the fix before each run): unroll the loop", collective: true);
-                case "include" when words.Length > 1 && !words[1].Contains('$'):
+                case "include" when words.Length > 1:
                 {
-                    int code = Execute(words[1]);
+                    // Followed here, so its runs get the checks and the callback: a path from a variable is substituted by LAMMPS.
+                    string? file = words[1].Contains('$') ? StringVariable(words[1]) : words[1];
+                    if (file is null) return LastError(where) ?? Fail($"{where}: cannot substitute the variables of {words[1]}", collective: true);
+                    if (!File.Exists(file)) return Fail($"{where}: include {file}: not found", collective: true);
+                    int code = Execute(file);
                     if (code != 0) return code;
                     continue;
                 }
                 case "neighbor" when words.Length > 1 && double.TryParse(words[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var skin):
                     _skin = skin;
+                    break;
+                case "neighbor" when words.Length > 1 && words[1].Contains('$'):
+                {
+                    // A skin from a variable (neighbor ${skin} bin): LAMMPS substitutes it, the ghost check needs its value.
+                    if (EqualVariable(words[1]) is not { } value)
+                        return LastError(where) ?? Fail($"{where}: cannot evaluate the neighbour skin {words[1]}", collective: true);
+                    _skin = value;
+                    break;
+                }
+                case "clear":
+                    _skin = DefaultSkin;
                     break;
                 case "run" or "minimize" or "rerun":
                 {
@@ -204,6 +219,32 @@ public sealed unsafe partial class LammpsRun
         return 0;
     }
 
+    /// <summary>The value of <paramref name="expression"/> (with $ substitutions) as LAMMPS evaluates it, through an equal-style variable.</summary>
+    private double? EqualVariable(string expression)
+    {
+        const string name = "mld_expression";
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} equal {expression}")) _lib.Command(_handle, p);
+        double* value;
+        fixed (byte* n = LammpsLibrary.Utf8(name)) value = (double*)_lib.ExtractVariable(_handle, n, null);
+        if (value == null) return null;
+        double result = *value;
+        _lib.Free(value);
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} delete")) _lib.Command(_handle, p);
+        return result;
+    }
+
+    /// <summary><paramref name="text"/> with its $ substitutions made by LAMMPS, through a string-style variable.</summary>
+    private string? StringVariable(string text)
+    {
+        const string name = "mld_text";
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} string {text}")) _lib.Command(_handle, p);
+        byte* value;
+        fixed (byte* n = LammpsLibrary.Utf8(name)) value = (byte*)_lib.ExtractVariable(_handle, n, null);
+        string? result = value == null ? null : Marshal.PtrToStringUTF8((nint)value); // owned by LAMMPS: not freed
+        fixed (byte* p = LammpsLibrary.Utf8($"variable {name} delete")) _lib.Command(_handle, p);
+        return result;
+    }
+
     /// <summary>The failure exit code when the last command raised a LAMMPS error, else null.</summary>
     private int? LastError(string where)
     {
@@ -224,8 +265,11 @@ public sealed unsafe partial class LammpsRun
         fixed (byte* u = LammpsLibrary.Utf8("units")) units = Marshal.PtrToStringUTF8((nint)_lib.ExtractGlobal(_handle, u)) ?? "";
         if (units != "metal")
             return Fail($"{where}: units {units}: mld lammps needs `units metal` (Å, eV, ps: the model's units)", collective: true);
-        var problem = MapTypes();
+        var problem = MapTypes(where);
         if (problem is not null) return Fail($"{where}: {problem}", collective: true);
+        // The map can change between runs while the type array stays (a `mass` command, `clear` and another data file):
+        // the atoms' species are taken afresh at the run's first evaluation.
+        _lastTypes = [];
         double comm = CommCutoff();
         if (comm < RequiredCommCutoff - 1e-9)
             return Fail($"{where}: the communication cutoff is {comm:0.###} Å, but the model needs ghost atoms to {GhostReach:0.###} Å " +
@@ -252,7 +296,7 @@ public sealed unsafe partial class LammpsRun
     }
 
     /// <summary>The species of each atom type: from --types, or the model species nearest each type's mass. Null when it fits.</summary>
-    private string? MapTypes()
+    private string? MapTypes(string where)
     {
         int types;
         double* mass;
@@ -270,9 +314,16 @@ public sealed unsafe partial class LammpsRun
             {
                 species = _modelSpecies.FirstOrDefault(s => string.Equals(s.Symbol, map[t - 1], StringComparison.OrdinalIgnoreCase));
                 if (species is null) return $"--types maps atom type {t} to {map[t - 1]}, which is not a species of the model ({known})";
-                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance)
-                    return $"--types maps atom type {t} (mass {m:0.###}) to {species.Symbol} (mass {species.Mass:0.###})";
+                // An isotope (D for H) is what --types is for; a mass that is another species' is a list in the wrong order.
+                var nearest = _modelSpecies.MinBy(s => Math.Abs(s.Mass - m))!;
+                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance && nearest != species)
+                    return $"--types maps atom type {t} (mass {m:0.###}) to {species.Symbol} (mass {species.Mass:0.###}), but its mass is {nearest.Symbol}'s: " +
+                        "check the order of --types (atom types 1, 2, ...)";
+                if (m > 0 && Math.Abs(m - species.Mass) > MassTolerance && _rank == 0)
+                    _output.WriteLine($"mld lammps: {where}: atom type {t} (mass {m:0.###}) is {species.Symbol} (model mass {species.Mass:0.###}), as --types says");
             }
+            else if (mass is null)
+                return $"the atom style has per-atom masses, none per type: give --types (the species of atom types 1, 2, ..., e.g. --types {string.Join(",", _modelSpecies.Select(s => s.Symbol))})";
             else
             {
                 species = _modelSpecies.MinBy(s => Math.Abs(s.Mass - m));

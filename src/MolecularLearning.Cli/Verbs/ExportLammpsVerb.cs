@@ -27,21 +27,34 @@ public sealed class ExportLammpsVerb : IVerb
         var prefix = new Option<string?>("--prefix") { Description = "name of the potential files (default: model)" };
         var time = new Option<int?>("--time") { Description = "also time N in-process force evaluations of the data frame (the mld side of the LAMMPS benchmark)" };
         var json = new Option<bool>("--json") { Description = "print the export summary as JSON" };
+        var types = new Option<string?>("--types")
+        {
+            Description = "species of LAMMPS atom types 1, 2, ... as your data file numbers them (e.g. H,O); default: the model's species order",
+        };
         var command = new Command("export-lammps", "export a conservative radial model to LAMMPS (pair_style table + eam/fs, MPI-ready)")
         {
-            model, output, data, frame, replicate, reference, tolerance, prefix, time, json,
+            model, output, data, frame, replicate, reference, tolerance, prefix, time, json, types,
         };
         command.SetAction(p => CliErrors.Guard(() => Run(
             p.GetValue(model)!, p.GetValue(output)!, p.GetValue(data), p.GetValue(frame) ?? -1, p.GetValue(replicate),
-            p.GetValue(reference), p.GetValue(tolerance), p.GetValue(prefix) ?? "model", p.GetValue(time), p.GetValue(json))));
+            p.GetValue(reference), p.GetValue(tolerance), p.GetValue(prefix) ?? "model", p.GetValue(time), p.GetValue(json), p.GetValue(types))));
         return command;
     }
 
     private static int Run(string modelPath, string dir, string? dataPath, int frameIndex, string? replicate,
-        string? referencePath, double? tolerance, string prefix, int? timeSteps, bool asJson)
+        string? referencePath, double? tolerance, string prefix, int? timeSteps, bool asJson, string? typeList)
     {
         var model = LearnedModel.Load(modelPath);
         var description = LearnedModelExport.Describe(model, Path.GetFileNameWithoutExtension(modelPath));
+        IReadOnlyList<Species>? atomTypes = null;
+        if (typeList is not null)
+        {
+            var list = new List<Species>();
+            foreach (var name in typeList.Split(',', StringSplitOptions.TrimEntries))
+                list.Add(Elements.TryGet(name, out var s) ? s : throw new DataException($"--types: '{name}' is not an element symbol"));
+            atomTypes = LammpsExport.CheckTypes(description, list);
+        }
+        var typeSpecies = atomTypes ?? description.Species;
         void Warn(string w) => Console.Error.WriteLine("warning: " + w);
 
         string? training = TrainingSource(model);
@@ -75,9 +88,9 @@ public sealed class ExportLammpsVerb : IVerb
         if (omitted is not null) Warn(omitted.Describe());
 
         string dataName = LammpsExport.DataName(prefix);
-        var written = LammpsExport.Write(tab, dir, prefix, dataName, modelPath, omitted);
+        var written = LammpsExport.Write(tab, dir, prefix, dataName, modelPath, omitted, atomTypes);
         if (box is not null)
-            LammpsDataFile.Write(Path.Combine(dir, dataName), box, description.Species, $"{dataSource} frame {index} ({box.AtomCount} atoms), written by mld export-lammps");
+            LammpsDataFile.Write(Path.Combine(dir, dataName), box, typeSpecies, $"{dataSource} frame {index} ({box.AtomCount} atoms), written by mld export-lammps");
 
         var timing = new List<Dictionary<string, object>>();
         if (timeSteps is { } steps && box is not null)
@@ -99,6 +112,7 @@ public sealed class ExportLammpsVerb : IVerb
         Console.WriteLine($"  pair_style table linear {tab.TablePoints} ({written.Potentials[0]}), {tab.EamTables.Count} eam/fs layer(s) of {tab.RadialPoints} r points");
         Console.WriteLine($"  error budget on {b2.Frames} reference frame(s), {b2.Atoms} atoms: max |ΔF| / rms F = {b2.TotalForceError:E2} " +
                           $"(pair {b2.PairForceError:E2}, embedding {b2.EmbeddingForceError:E2}; target {b2.Tolerance:E1}), energy {b2.TotalEnergyErrorPerAtom:E2} eV/atom");
+        Console.WriteLine($"  atom types {string.Join(", ", typeSpecies.Select((s, i) => $"{i + 1} = {s.Symbol}"))} (its mass lines set them; another order: --types)");
         Console.WriteLine($"  include {written.Snippet} after read_data; example: cd {dir} && lmp -in {written.Example}   (or mpirun -np N lmp -in {written.Example})");
         if (omitted is not null)
             Console.WriteLine($"  left out: range walls on {omitted.Invariants} invariants (changed {omitted.AtomsAffected} of {omitted.Atoms} atoms' forces by up to " +

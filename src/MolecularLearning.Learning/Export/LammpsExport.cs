@@ -18,9 +18,11 @@ public static class LammpsExport
     /// <summary>Files written by <see cref="Write"/>, relative to the output directory.</summary>
     public sealed record Written(string Snippet, string Example, string Summary, IReadOnlyList<string> Potentials);
 
+    /// <param name="types">the species of LAMMPS atom types 1, 2, ... (default: the model's species in its order)</param>
     public static Written Write(LammpsTabulation tab, string directory, string prefix = "model", string? dataFile = null, string? source = null,
-        OmittedRangeWalls? omitted = null)
+        OmittedRangeWalls? omitted = null, IReadOnlyList<Species>? types = null)
     {
+        types = CheckTypes(tab.Description, types);
         Directory.CreateDirectory(directory);
         var potentials = new List<string>();
         string tableFile = prefix + ".table";
@@ -34,9 +36,9 @@ public static class LammpsExport
             eamFiles.Add(name);
         }
         potentials.AddRange(eamFiles);
-        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source, omitted));
+        WriteText(Path.Combine(directory, prefix + ".lammps"), Snippet(tab, tableFile, eamFiles, source, omitted, types));
         WriteText(Path.Combine(directory, ExampleName(prefix)), Example(prefix + ".lammps", dataFile ?? DataName(prefix), ExampleName(prefix)));
-        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source, omitted));
+        WriteText(Path.Combine(directory, "export.json"), Summary(tab, tableFile, eamFiles, source, omitted, types));
         return new Written(prefix + ".lammps", ExampleName(prefix), "export.json", potentials);
     }
 
@@ -44,31 +46,59 @@ public static class LammpsExport
     public static string ExampleName(string prefix) => "in." + prefix;
     public static string DataName(string prefix) => prefix + ".data";
 
-    /// <summary>The pair_style, pair_coeff and mass commands (atom types numbered in the model's species order).</summary>
-    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted = null)
+    /// <summary>The species of atom types 1, 2, ...: <paramref name="types"/> (each a species of the model) or the model's order.</summary>
+    public static IReadOnlyList<Species> CheckTypes(RadialLossDescription d, IReadOnlyList<Species>? types)
+    {
+        if (types is null) return d.Species;
+        if (types.Count == 0) throw new DataException("--types: no atom types given");
+        foreach (var t in types)
+            if (!d.Species.Contains(t))
+                throw new DataException($"--types: {t.Symbol} is not a species of the model ({string.Join(", ", d.Species.Select(x => x.Symbol))})");
+        return types;
+    }
+
+    /// <summary>
+    /// The pair_style, pair_coeff and mass commands for atom types of <paramref name="types"/> (default: numbered in the
+    /// model's species order). A type of another species gets that species' pair potentials and density functions.
+    /// </summary>
+    public static string Snippet(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted = null,
+        IReadOnlyList<Species>? types = null)
     {
         var d = tab.Description;
-        int ns = d.Species.Count;
+        types = CheckTypes(d, types);
+        int nt = types.Count;
+        var index = types.Select(t => IndexOf(d, t)).ToArray();
         var sb = new StringBuilder();
         sb.AppendLine($"# {d.Name}: conservative radial loss (order {d.Order}) exported by mld export-lammps{(source is null ? "" : " from " + source)}");
-        sb.AppendLine("# units metal (Å, eV, ps, g/mol); atom types: " + string.Join(", ", d.Species.Select((s, i) => $"{i + 1} = {s.Symbol}")));
+        sb.AppendLine("# units metal (Å, eV, ps, g/mol); atom types: " + string.Join(", ", types.Select((s, i) => $"{i + 1} = {s.Symbol}")) +
+            " (the mass lines below set them: a data file in another type order needs mld export-lammps --types)");
         sb.AppendLine($"# measured on {tab.Budget.Frames} reference frames: max |ΔF| / rms F = {tab.Budget.TotalForceError:E2}, energy error {tab.Budget.TotalEnergyErrorPerAtom:E2} eV/atom");
         sb.AppendLine("# pairs closer than a table's inner bound stop LAMMPS (\"Pair distance < table inner cutoff\"): the model is undefined there");
         if (omitted is not null) sb.AppendLine("# left out: " + omitted.Describe());
+        // The loss counts every pair, bonded or not: LAMMPS's default special_bonds (0 0 0) would drop the 1-2 and 1-3
+        // pairs of a data file with bonds and angles (atom_style full) from the pair lists.
+        sb.AppendLine("special_bonds lj/coul 1.0 1.0 1.0");
         string table = $"table linear {tab.TablePoints}";
         if (eamFiles.Count == 0) sb.AppendLine($"pair_style {table}");
         else sb.AppendLine($"pair_style hybrid/overlay {table} {string.Join(' ', eamFiles.Select(_ => "eam/fs"))}");
         string tableStyle = eamFiles.Count == 0 ? "" : "table ";
-        for (int s = 0; s < ns; s++)
-            for (int t = s; t < ns; t++)
-                sb.AppendLine($"pair_coeff {s + 1} {t + 1} {tableStyle}{tableFile} {Keyword(d, s, t)} {F(d.Cutoff)}");
-        string elements = string.Join(' ', d.Species.Select(x => x.Symbol));
+        for (int i = 0; i < nt; i++)
+            for (int j = i; j < nt; j++)
+                sb.AppendLine($"pair_coeff {i + 1} {j + 1} {tableStyle}{tableFile} {Keyword(d, Math.Min(index[i], index[j]), Math.Max(index[i], index[j]))} {F(d.Cutoff)}");
+        // eam/fs maps atom types to the setfl file's elements by name, in type order.
+        string elements = string.Join(' ', types.Select(x => x.Symbol));
         for (int l = 0; l < eamFiles.Count; l++)
             sb.AppendLine(eamFiles.Count == 1
                 ? $"pair_coeff * * eam/fs {eamFiles[l]} {elements}"
                 : $"pair_coeff * * eam/fs {l + 1} {eamFiles[l]} {elements}");
-        for (int s = 0; s < ns; s++) sb.AppendLine($"mass {s + 1} {F(d.Species[s].Mass)}");
+        for (int i = 0; i < nt; i++) sb.AppendLine($"mass {i + 1} {F(types[i].Mass)}");
         return sb.ToString();
+    }
+
+    private static int IndexOf(RadialLossDescription d, Species s)
+    {
+        for (int k = 0; k < d.Species.Count; k++) if (d.Species[k] == s) return k;
+        throw new DataException($"{s.Symbol} is not a species of the model");
     }
 
     /// <summary>
@@ -162,7 +192,8 @@ public static class LammpsExport
         }
     }
 
-    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted)
+    private static string Summary(LammpsTabulation tab, string tableFile, IReadOnlyList<string> eamFiles, string? source, OmittedRangeWalls? omitted,
+        IReadOnlyList<Species> types)
     {
         var d = tab.Description;
         var b = tab.Budget;
@@ -173,6 +204,7 @@ public static class LammpsExport
             ["order"] = d.Order,
             ["units"] = "metal (Å, eV, ps, g/mol)",
             ["species"] = d.Species.Select(s => s.Symbol).ToArray(),
+            ["atomTypes"] = types.Select(s => s.Symbol).ToArray(),
             ["cutoff"] = d.Cutoff,
             ["pairTable"] = new Dictionary<string, object?>
             {
