@@ -95,4 +95,11 @@ public class ModelFileTests : IDisposable
         var e = Assert.Throws<DataException>(() => LearnedModel.Load(Path.Combine(_dir, "none.json")));
         Assert.Contains("none.json", e.Message);
     }
+
+    [Fact]
+    public void ADirectoryIsAClearError()
+    {
+        var e = Assert.Throws<DataException>(() => LearnedModel.Load(_dir));
+        Assert.Contains("is a directory", e.Message);
+    }
 }

@@ -51,7 +51,10 @@ public sealed class ExportLammpsVerb : IVerb
         {
             var list = new List<Species>();
             foreach (var name in typeList.Split(',', StringSplitOptions.TrimEntries))
-                list.Add(Elements.TryGet(name, out var s) ? s : throw new DataException($"--types: '{name}' is not an element symbol"));
+                list.Add(description.Species.FirstOrDefault(s => s.Symbol.Equals(name, StringComparison.OrdinalIgnoreCase))
+                    ?? throw new DataException(Elements.TryGet(name, out _)
+                        ? $"--types: {name} is not a species of the model ({string.Join(", ", description.Species.Select(x => x.Symbol))})"
+                        : $"--types: '{name}' is not an element symbol"));
             atomTypes = LammpsExport.CheckTypes(description, list);
         }
         var typeSpecies = atomTypes ?? description.Species;

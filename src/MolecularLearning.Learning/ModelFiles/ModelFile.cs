@@ -18,9 +18,11 @@ internal static partial class ModelFile
     public static LearnedModel Load(string path)
     {
         string text;
+        if (Directory.Exists(path)) throw new DataException($"{path}: is a directory, not a model file (mld fit -o FILE.json writes one)");
         try { text = File.ReadAllText(path); }
         catch (FileNotFoundException) { throw new DataException($"{path}: model file not found"); }
         catch (DirectoryNotFoundException) { throw new DataException($"{path}: model file not found"); }
+        catch (UnauthorizedAccessException) { throw new DataException($"{path}: model file not readable (permission denied)"); }
         return FromJson(text, path);
     }
 
