@@ -163,11 +163,7 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
             File.WriteAllText(Path.Combine(dir, "in.sp"), input);
             var r = MldLammps(dir, 1, [models.ModelPath("accurate"), "-in", "in.sp"]);
             Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
-            var (energy, _, forces) = Read(dir, data, box.AtomCount);
-            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
-            double scale = want.Forces.Max(Math.Abs);
-            for (int x = 0; x < forces.Length; x++)
-                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, "");
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -233,11 +229,7 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
                 $"mass            2 {o.Mass.ToString("R", CultureInfo.InvariantCulture)}\n{dump}run             0"));
             var r = MldLammps(dir, ranks, [models.ModelPath("agent"), "-in", "in.sp"]);
             Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
-            var (energy, _, forces) = Read(dir, data, box.AtomCount);
-            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"{ranks} rank(s): energy {energy} against {want.Energy} (O and H swapped)");
-            double scale = want.Forces.Max(Math.Abs);
-            for (int x = 0; x < forces.Length; x++)
-                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"{ranks} rank(s): force {x}: {forces[x]} against {want.Forces[x]}");
+            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, $"{ranks} rank(s): ");
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -259,11 +251,7 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
             File.WriteAllText(Path.Combine(dir, "part.lammps"), input[at..]);
             var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "-var", "part", "part.lammps"]);
             Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
-            var (energy, _, forces) = Read(dir, data, box.AtomCount);
-            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
-            double scale = want.Forces.Max(Math.Abs);
-            for (int x = 0; x < forces.Length; x++)
-                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, "");
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -289,13 +277,19 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
             var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "--types", "O,H"]);
             Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
             Assert.Contains("atom type 2 (mass 2.014) is H (model mass 1.008), as --types says", r.StdOut);
-            var (energy, _, forces) = Read(dir, data, box.AtomCount);
-            Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"energy {energy} against {want.Energy}");
-            double scale = want.Forces.Max(Math.Abs);
-            for (int x = 0; x < forces.Length; x++)
-                Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"force {x}: {forces[x]} against {want.Forces[x]}");
+            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, "");
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>Energy and forces LAMMPS reported equal the in-process evaluation to 1e-10 (forces relative to the largest).</summary>
+    private static void AssertMatchesInProcess((double Energy, double[] Virial, double[] Forces) lammps, ForceResult want, string label)
+    {
+        var (energy, _, forces) = lammps;
+        Assert.True(Math.Abs(energy - want.Energy) <= 1e-10 * Math.Abs(want.Energy), $"{label}energy {energy} against {want.Energy}");
+        double scale = want.Forces.Max(Math.Abs);
+        for (int x = 0; x < forces.Length; x++)
+            Assert.True(Math.Abs(forces[x] - want.Forces[x]) <= 1e-10 * scale, $"{label}force {x}: {forces[x]} against {want.Forces[x]}");
     }
 
     private static (double Energy, double[] Virial, double[] Forces) Read(string dir, LammpsDataFile data, int atoms)
