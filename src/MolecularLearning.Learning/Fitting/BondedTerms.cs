@@ -37,6 +37,7 @@ public sealed record BondedTerms
     public const double MinAnglesPerAgent = 0.05;
     /// <summary>At most this many training frames (evenly spaced) are scanned.</summary>
     public const int MaxFrames = 200;
+    public const int MaxAgents = 200_000;
     public const int ShellDegree = 2;
     public const int AngleDegree = 3;
 
@@ -98,7 +99,9 @@ public sealed record BondedTerms
         if (named.Count == 0 || unnamed.Count == 0 || train.Count == 0) return new BondedTerms { Unnamed = named.Count == 0 ? [] : unnamed };
 
         var sample = new List<int>();
-        int every = Math.Max(1, (int)Math.Ceiling(train.Count / (double)MaxFrames));
+        // At most MaxFrames frames and MaxAgents agent-frames (each keeps its neighbour distances for the bend counts).
+        long atoms = Math.Max(1, frames[train[0]].AtomCount);
+        int every = Math.Max(1, (int)Math.Max(Math.Ceiling(train.Count / (double)MaxFrames), Math.Ceiling(train.Count * atoms / (double)MaxAgents)));
         for (int i = 0; i < train.Count; i += every) sample.Add(train[i]);
         var stats = PairStatistics.Gather(frames, sample, species);
 
