@@ -122,14 +122,15 @@ public class BondedTermsTests
     }
 
     [Fact]
-    public void TheAgentDefaultGainsSortedDistancesToTheNewSpecies()
+    public void TheAgentDefaultGainsTheSameShellsButNoSortedDistances()
     {
-        var terms = Derive(FitOptions.DefaultBasis, Mixture(10, seed: 5, ion: false));
-        // Every H and O has at most one C and one N bonded: the nearest of each.
-        Assert.Equal(1, terms.Sorted["C"]);
-        Assert.Equal(1, terms.Sorted["N"]);
-        Assert.Empty(terms.Shells);
-        Assert.Empty(terms.ShellAngles);
+        var frames = Mixture(10, seed: 5, ion: false);
+        var terms = Derive(FitOptions.DefaultBasis, frames);
+        Assert.Equal(6, terms.Shells.Count);
+        var basis = terms.Apply(InvariantOptions.Parse(FitOptions.DefaultBasis, 6));
+        Assert.Equal(["H", "O"], basis.SortedCounts.Where(p => p.Value > 0).Select(p => p.Key).Order());
+        // Without the basis's O–H shell there is no C–O–H bend at O; the bends at C and N are there.
+        Assert.Equal(["C@HH", "C@HO", "N@HH"], terms.ShellAngles.Select(a => a.Agent + "@" + a.LegA.Species + a.LegB.Species).Order());
     }
 
     [Fact]

@@ -18,9 +18,9 @@ public sealed record BondWindow(string A, string B, double Median, double Longes
 /// species it does not name, derived from the training frames (docs/model.md, "Species other than O and H"): for every
 /// species pair with an unnamed species whose first distance cluster lies below 1.9 Å (a covalent bond), shell polynomials
 /// both ways in a window between that cluster and the next distances (as the water basis's O–H 1.15:1.45 sits between
-/// the 0.88–1.07 Å bonds and the ≥ 1.51 Å hydrogen bonds) and the bends between such shells at each agent that has them
-/// (bases with shells: the accurate and conservative ones), and the nearest neighbours of the new species (bases with
-/// sorted distances: the agent default). The added shells and shell angles enter
+/// the 0.88–1.07 Å bonds and the ≥ 1.51 Å hydrogen bonds), and the bends between such shells at each agent that has
+/// them; in every built-in basis, the agent default's (sorted distances) too: on mix38 sorted distances to the new
+/// species made its held-out C and N error worse, the shells better (integration/species/). They enter
 /// the loss linearly (a spring per bond: b₁Σx + b₂Σx², x the stretch), so the fit grows by a few columns per species.
 /// </summary>
 public sealed record BondedTerms
@@ -44,25 +44,20 @@ public sealed record BondedTerms
     public IReadOnlyList<BondWindow> Bonds { get; init; } = [];
     public IReadOnlyList<ShellSum> Shells { get; init; } = [];
     public IReadOnlyList<ShellAngle> ShellAngles { get; init; } = [];
-    /// <summary>Sorted-distance counts added (species symbol → k nearest).</summary>
-    public IReadOnlyDictionary<string, int> Sorted { get; init; } = new Dictionary<string, int>();
     /// <summary>Unnamed species with no bond found: the species-generic sums alone describe them.</summary>
     public IReadOnlyList<string> Bare { get; init; } = [];
     /// <summary>The species the basis did not name, and those it did.</summary>
     public IReadOnlyList<string> Unnamed { get; init; } = [];
     public IReadOnlyList<string> Named { get; init; } = [];
 
-    public bool IsEmpty => Shells.Count == 0 && ShellAngles.Count == 0 && Sorted.Count == 0;
+    public bool IsEmpty => Shells.Count == 0 && ShellAngles.Count == 0;
 
     /// <summary>The basis with the added terms (appended after its own items of each family).</summary>
     public InvariantOptions Apply(InvariantOptions basis)
     {
         if (IsEmpty) return basis;
-        var sorted = new Dictionary<string, int>(basis.SortedCounts, StringComparer.Ordinal);
-        foreach (var (s, k) in Sorted) sorted[s] = k;
         return basis with
         {
-            SortedCounts = sorted,
             Shells = [.. basis.Shells, .. Shells],
             ShellAngles = [.. basis.ShellAngles, .. ShellAngles],
         };
@@ -72,7 +67,6 @@ public sealed record BondedTerms
     public string Spec()
     {
         var items = new List<string>();
-        if (Sorted.Count > 0) items.Add("sorted:" + string.Join(":", Sorted.Select(p => p.Key + p.Value.ToString(CultureInfo.InvariantCulture))));
         items.AddRange(Shells.Select(s => "shell:" + s));
         items.AddRange(ShellAngles.Select(a => FormattableString.Invariant($"shellAngle:{a.Degree}:{a.Agent}@{a.LegA}:{a.LegB}")));
         return string.Join("+", items);
@@ -81,7 +75,7 @@ public sealed record BondedTerms
     /// <summary>What was added, for the fit's output; null when the basis named every species.</summary>
     public string? Summary() => IsEmpty ? null :
         $"the basis names only {string.Join(", ", Named)}; added for {string.Join(", ", Unnamed.Except(Bare))} from the training frames " +
-        $"(bonds {string.Join("; ", Bonds)}): {Spec()}" + (Shells.Count + ShellAngles.Count > 0 ? " (shells and shell angles linear)" : "");
+        $"(bonds {string.Join("; ", Bonds)}): {Spec()}" + " (linear)";
 
     /// <summary>
     /// The terms for the species of <paramref name="frames"/> that <paramref name="basis"/> does not name, from the frames
@@ -113,10 +107,8 @@ public sealed record BondedTerms
                 if (Window(species[a].Symbol, species[b].Symbol, stats.Distances(a, b), sample.Count) is { } w) bonds.Add(w);
             }
 
-        // Each term in the families the basis already uses: shells for the smooth bases, sorted distances for the sorted one.
-        bool smooth = basis.Shells.Count + basis.ShellAngles.Count > 0;
         var shells = new List<ShellSum>();
-        foreach (var w in smooth ? bonds : new List<BondWindow>())
+        foreach (var w in bonds)
         {
             shells.Add(new ShellSum(w.A, new ShellWindow(w.B, w.On, w.Off), ShellDegree));
             if (w.A != w.B) shells.Add(new ShellSum(w.B, new ShellWindow(w.A, w.On, w.Off), ShellDegree));
@@ -141,26 +133,10 @@ public sealed record BondedTerms
                 }
         }
 
-        // Sorted distances (bases that have them): the nearest neighbours of each bonded unnamed species, as many as any agent
-        // has bonds to it.
-        var sorted = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (basis.SortedCounts.Any(p => p.Value > 0))
-            foreach (var s in unnamed)
-            {
-                int t = species.FindIndex(x => x.Symbol == s);
-                int k = 0;
-                foreach (var w in bonds.Where(w => w.A == s || w.B == s))
-                {
-                    string other = w.A == s ? w.B : w.A;
-                    k = Math.Max(k, stats.MaxPartners(species.FindIndex(x => x.Symbol == other), t, w.Off));
-                }
-                if (k > 0 && !(basis.SortedCounts.TryGetValue(s, out var have) && have >= k)) sorted[s] = k;
-            }
-
         var bonded = bonds.SelectMany(w => new[] { w.A, w.B }).ToHashSet();
         return new BondedTerms
         {
-            Bonds = bonds, Shells = shells, ShellAngles = angles, Sorted = sorted, Unnamed = unnamed, Named = [.. named.Order(StringComparer.Ordinal)],
+            Bonds = bonds, Shells = shells, ShellAngles = angles, Unnamed = unnamed, Named = [.. named.Order(StringComparer.Ordinal)],
             Bare = [.. unnamed.Where(s => !bonded.Contains(s))],
         };
     }
@@ -284,11 +260,5 @@ public sealed record BondedTerms
             return agents == 0 ? 0 : pairs / (double)agents;
         }
 
-        /// <summary>The most neighbours of type t within <paramref name="off"/> that an agent of type x has (ignoring the top 1% of agent-frames).</summary>
-        public int MaxPartners(int x, int t, double off)
-        {
-            var counts = _agents.Where(g => g.Type == x).Select(g => g.ByType[t].Count(r => r < off)).Where(c => c > 0).OrderBy(c => c).ToList();
-            return counts.Count == 0 ? 0 : counts[(int)Math.Floor(0.99 * (counts.Count - 1))];
-        }
     }
 }
