@@ -3,7 +3,7 @@ using System.Text;
 
 namespace MolecularLearning.Cli.Tests;
 
-/// <summary>`mld fit` with a built-in (water) basis on data holding another species: one warning naming it and --basis.</summary>
+/// <summary>`mld fit` with a built-in (water) basis on data holding another species: bonded terms derived for it, and said so.</summary>
 public sealed class FitSpeciesWarningTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "mld-species-" + Guid.NewGuid().ToString("N"));
@@ -31,14 +31,29 @@ public sealed class FitSpeciesWarningTests : IDisposable
     private static MldProcess.Result Mld(params string[] args) => MldProcess.Run(TimeSpan.FromSeconds(120), args);
 
     [Fact]
-    public void ADefaultBasisSaysOnceWhichSpeciesOnlyTheRadialSumsDescribe()
+    public void ADefaultBasisGivesTheSpeciesBondedTermsOfItsOwnAndSaysSo()
     {
-        var (code, _, err) = Mld("fit", _dir, "-o", Path.Combine(_dir, "m.json"), "--mode", "conservative", "--stride", "1", "--folds", "1");
+        string model = Path.Combine(_dir, "m.json");
+        var (code, _, err) = Mld("fit", _dir, "-o", model, "--mode", "conservative", "--stride", "1", "--folds", "1");
         Assert.True(code == 0, err);
-        var warning = Assert.Single(err.Split('\n'), l => l.Contains("written for water"));
-        Assert.StartsWith("warning: the conservative default basis is written for water", warning);
-        Assert.Contains("name only H, O; N is described only by the radial sums", warning);
-        Assert.Contains("--basis", warning);
+        Assert.DoesNotContain("written for water", err);
+        var note = Assert.Single(err.Split('\n'), l => l.StartsWith("note: the basis names only H, O; added for N"));
+        Assert.Contains("bonds H-N 0.", note);
+        Assert.Contains("shell:N-H:", note);
+        Assert.Contains("shell:H-N:", note);
+        // Recorded in the model: its basis has the N shells.
+        Assert.Contains("\"agent\": \"N\"", File.ReadAllText(model));
+    }
+
+    [Fact]
+    public void AnExplicitBasisIsFittedAsWrittenAndWarned()
+    {
+        // --basis written out as the default's: the user's choice, no terms added (and no warning: an explicit basis).
+        string model = Path.Combine(_dir, "m.json");
+        var (code, _, err) = Mld("fit", _dir, "-o", model, "--mode", "conservative", "--stride", "1", "--folds", "1", "--basis", "gauss:8:0.8:5.5+fc:4+shell:O-H:1.15:1.45:2");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("added for", err);
+        Assert.DoesNotContain("\"agent\": \"N\"", File.ReadAllText(model));
     }
 
     [Fact]

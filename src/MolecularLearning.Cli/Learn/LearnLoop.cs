@@ -166,6 +166,7 @@ public sealed class LearnLoop
             RepulsionStrength = model.Walls.Count > 0 ? model.Walls.Max(w => w.Strength) : 0,
             RangeWallStrength = model.Losses.Select(l => l.Bounds?.Strength ?? 0).Max(),
             LinearFamilies = linear,
+            Bonded = BondedTerms.LinearIn(model), // shells a fit added for unnamed species stay linear, and are not derived again
             Committee = model.Committee?.Count ?? 0, // a committee model is refitted with its committee, which then scores the next round
         };
     }

@@ -66,6 +66,8 @@ public sealed class FitVerb : IVerb
             if (requested is { } m) options = options with { Mode = m };
             if (p.GetValue(basis) is not null || p.GetValue(cutoff) is not null)
                 options = options with { Invariants = InvariantOptions.Parse(p.GetValue(basis) ?? defaultBasis, p.GetValue(cutoff) ?? FitOptions.DefaultCutoff) };
+            // An explicit basis is fitted as written: no bonded terms derived for species it does not name.
+            if (hasBasis) options = options with { DeriveBondedTerms = false };
             if (p.GetValue(holdout) is { } h) options = options with { HoldoutFraction = h };
             if (p.GetValue(target) is { } t)
                 options = options with
@@ -134,9 +136,11 @@ public sealed class FitVerb : IVerb
         var result = priorPath is null ? ModelFitter.Fit(frames, options, progress)
             : ModelFitter.FitOffset(frames, LearnedModel.Load(priorPath), options, progress);
         progress.Done();
-        if (builtInBasis is not null && FitOptions.UnnamedSpeciesWarning(options.Invariants, frames.SelectMany(f => f.Species), builtInBasis) is { } unnamed)
+        // Judged on the basis as fitted: species that got bonded terms of their own (FitOptions.DeriveBondedTerms) are named.
+        if (builtInBasis is not null && FitOptions.UnnamedSpeciesWarning(result.Model.Invariants.Options, frames.SelectMany(f => f.Species), builtInBasis) is { } unnamed)
             result = result with { Report = result.Report with { Warnings = [unnamed, .. result.Report.Warnings] } };
         if (result.Report.BackendNote is { } note) Console.Error.WriteLine("note: " + note);
+        if (result.Report.BondedTerms is { } bonded) Console.Error.WriteLine("note: " + bonded);
         foreach (var warning in result.Report.Warnings) Console.Error.WriteLine("warning: " + warning);
         result.Model.Save(output);
         if (asJson) WriteJson(result, output);
@@ -201,6 +205,7 @@ public sealed class FitVerb : IVerb
             foreach (var (s, v) in result.Report.CrossValidation) w.WriteNumber(s, v);
             w.WriteEndObject();
             if (result.Report.Recipe is { } recipe) w.WriteString("recipe", recipe); else w.WriteNull("recipe");
+            if (result.Report.BondedTerms is { } bondedTerms) w.WriteString("bondedTerms", bondedTerms);
             w.WriteStartArray("warnings");
             foreach (var warning in result.Report.Warnings) w.WriteStringValue(warning);
             w.WriteEndArray();

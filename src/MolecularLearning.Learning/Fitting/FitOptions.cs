@@ -51,6 +51,15 @@ public sealed record FitOptions
     public IReadOnlyList<string> LinearFamilies { get; init; } = [];
 
     /// <summary>
+    /// Give species the basis does not name (its shells, shell angles and sorted distances are written for O and H) bonded
+    /// terms of their own, derived from the training frames (<see cref="BondedTerms"/>). On in the built-in bases; off for
+    /// an explicit basis. No effect when the basis names every species of the data, or names none.
+    /// </summary>
+    public bool DeriveBondedTerms { get; init; }
+    /// <summary>Terms already derived and applied to <see cref="Invariants"/> (set by the fit): its shells and shell angles enter linearly.</summary>
+    public BondedTerms? Bonded { get; init; }
+
+    /// <summary>
     /// Contiguous blocks of training frames for choosing the ridge by cross-validation (each block left out in turn);
     /// 0: the last <see cref="ValidationFraction"/> of the training frames alone judges the ridge; 1: the same, and a short
     /// run is fitted as asked (no small-data recipe).
@@ -127,6 +136,7 @@ public sealed record FitOptions
         RepulsionStrength = 20,
         RangeWallStrength = 0.02,
         SmallDataFrames = SmallRunFrames,
+        DeriveBondedTerms = true,
     };
 
     /// <summary>The default invariants as a --basis spec (see <see cref="InvariantOptions.Parse"/>).</summary>
@@ -151,6 +161,7 @@ public sealed record FitOptions
         RangeWallStrength = 0.005,
         AutoStrideFrames = 1600, // conservative fits take a quarter of this: ~400 frames
         SmallDataFrames = SmallRunFrames,
+        DeriveBondedTerms = true,
     };
 
     /// <summary>The conservative default's invariants as a --basis spec: covalent O–H shells (stretch polynomials), the
@@ -176,6 +187,7 @@ public sealed record FitOptions
         AutoStrideFrames = 1600,
         SmallDataFrames = SmallRunFrames,
         SmallDataBases = [AccurateSmallDataBasis],
+        DeriveBondedTerms = true,
     };
 
     /// <summary>
@@ -289,6 +301,8 @@ public sealed record FitReport
     public string? Recipe { get; init; }
     /// <summary>The curl penalty's sample and effect (agent fits with <see cref="FitOptions.CurlPenalty"/>), else null.</summary>
     public CurlReport? Curl { get; init; }
+    /// <summary>What the fit added to a built-in basis for species it does not name (<see cref="BondedTerms.Summary"/>), else null.</summary>
+    public string? BondedTerms { get; init; }
     /// <summary>Warnings about the data (too few for the basis).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

@@ -15,6 +15,7 @@ public static partial class ModelFitter
         options.Validate();
         if (frames.Count == 0) throw new DataException("no frames to fit");
         int trainFrames = TrainingFrames(frames.Count, options);
+        options = WithBondedTerms(frames, options, trainFrames);
         // A fixed ridge or explicit folds are the caller's choice: fit as asked.
         if (options.SmallDataFrames == 0 || trainFrames >= options.SmallDataFrames || trainFrames < options.SmallDataMinFrames
             || options.Ridge is not null || options.Folds > 0)
@@ -23,7 +24,7 @@ public static partial class ModelFitter
         var small = options with { Folds = options.SmallDataFolds };
         var candidates = new List<(string Label, FitOptions Options)> { ("the recipe's", small) };
         foreach (var spec in options.SmallDataBases)
-            candidates.Add((spec, small with { Invariants = InvariantOptions.Parse(spec, options.Invariants.RadialCutoff) }));
+            candidates.Add((spec, WithBondedTerms(frames, small with { Invariants = InvariantOptions.Parse(spec, options.Invariants.RadialCutoff), Bonded = null }, trainFrames)));
         FitResult? best = null;
         double bestScore = double.PositiveInfinity;
         string bestLabel = "";
@@ -49,6 +50,21 @@ public static partial class ModelFitter
         string recipe = FormattableString.Invariant(
             $"small data ({trainFrames} training frames < {options.SmallDataFrames}): ridge by {report.Folds}-fold cross-validation over blocks of frames; {basis}");
         return best with { Report = report with { Recipe = recipe } };
+    }
+
+    /// <summary>
+    /// <see cref="FitOptions.DeriveBondedTerms"/>: the basis with bonded terms for the species it does not name, derived from
+    /// the <paramref name="trainFrames"/> training frames (never the held-out ones); as given otherwise, or when already derived.
+    /// </summary>
+    private static FitOptions WithBondedTerms(IReadOnlyList<Frame> frames, FitOptions options, int trainFrames)
+    {
+        if (!options.DeriveBondedTerms || options.Bonded is not null) return options;
+        int first = options.Target == FitTarget.Accelerations ? 1 : 0;
+        var train = Enumerable.Range(first, Math.Min(trainFrames, frames.Count - first)).ToList();
+        var bonded = BondedTerms.Derive(options.Invariants, frames, train);
+        var result = options with { Invariants = bonded.Apply(options.Invariants), Bonded = bonded };
+        result.Validate();
+        return result;
     }
 
     /// <summary>The frames before the held-out block that have a target (before the stride thins them).</summary>
