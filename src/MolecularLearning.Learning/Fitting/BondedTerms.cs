@@ -19,8 +19,8 @@ public sealed record BondWindow(string A, string B, double Median, double Longes
 /// species pair with an unnamed species whose first distance cluster lies below 1.9 Å (a covalent bond), shell polynomials
 /// both ways in a window between that cluster and the next distances (as the water basis's O–H 1.15:1.45 sits between
 /// the 0.88–1.07 Å bonds and the ≥ 1.51 Å hydrogen bonds), and the bends between such shells at each agent that has
-/// them; in every built-in basis, the agent default's (sorted distances) too: on mix38 sorted distances to the new
-/// species made its held-out C and N error worse, the shells better (integration/species/). They enter
+/// them. The same in every built-in basis, the agent default's too: sorted distances to the new species made its held-out
+/// C and N error worse on mix38, the shells better (integration/species/). They enter
 /// the loss linearly (a spring per bond: b₁Σx + b₂Σx², x the stretch), so the fit grows by a few columns per species.
 /// </summary>
 public sealed record BondedTerms
@@ -159,16 +159,30 @@ public sealed record BondedTerms
                 for (int x = 0; x < k; x++) if (c[q * k + x] != 0) return false;
             return true;
         });
-        var shells = new List<ShellSum>();
-        var angles = new List<ShellAngle>();
+        var linear = Items(set).Where(x => Linear(x.Offset, x.Degree)).Select(x => x.Item).ToList();
+        return new BondedTerms { Shells = [.. linear.OfType<ShellSum>()], ShellAngles = [.. linear.OfType<ShellAngle>()] };
+    }
+
+    /// <summary>The invariants of these shells and shell angles in <paramref name="set"/> (they enter the loss linearly).</summary>
+    public HashSet<int> InvariantsIn(InvariantSet set)
+    {
+        var linear = new HashSet<int>();
+        foreach (var (item, offset, degree) in Items(set))
+            if (item is ShellSum sh ? Shells.Contains(sh) : ShellAngles.Contains((ShellAngle)item))
+                for (int n = 0; n < degree; n++) linear.Add(offset + n);
+        return linear;
+    }
+
+    /// <summary>Each shell (<see cref="ShellSum"/>) and shell angle (<see cref="ShellAngle"/>) of the set, with its first invariant and their count.</summary>
+    private static IEnumerable<(object Item, int Offset, int Degree)> Items(InvariantSet set)
+    {
         foreach (var family in set.Families)
         {
             if (family is Shells sh)
-                for (int q = 0; q < sh.Items.Length; q++) if (Linear(sh.Items[q].Offset, sh.Items[q].Degree)) shells.Add(set.Options.Shells[q]);
+                for (int q = 0; q < sh.Items.Length; q++) yield return (set.Options.Shells[q], sh.Items[q].Offset, sh.Items[q].Degree);
             if (family is ShellAngles sa)
-                for (int q = 0; q < sa.Items.Length; q++) if (Linear(sa.Items[q].Offset, sa.Items[q].Degree)) angles.Add(set.Options.ShellAngles[q]);
+                for (int q = 0; q < sa.Items.Length; q++) yield return (set.Options.ShellAngles[q], sa.Items[q].Offset, sa.Items[q].Degree);
         }
-        return new BondedTerms { Shells = shells, ShellAngles = angles };
     }
 
     /// <summary>

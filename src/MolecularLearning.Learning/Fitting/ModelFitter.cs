@@ -46,7 +46,7 @@ public static partial class ModelFitter
 
         int k = set.Count;
         // Invariants of the families fitted quadratically (all unless --linear names some): the others only get b.
-        var bondedLinear = BondedLinear(set, options.Bonded);
+        var bondedLinear = options.Bonded?.InvariantsIn(set) ?? [];
         int[] quadratic = [.. Enumerable.Range(0, k).Where(q => !options.LinearFamilies.Contains(set.FamilyOf(q)) && !bondedLinear.Contains(q))];
         int nq = quadratic.Length;
         int perSpecies = k + (options.Order == 2 ? nq * (nq + 1) / 2 : 0);
@@ -183,25 +183,6 @@ public static partial class ModelFitter
             Folds = folds, CrossValidation = crossValidation, Curl = curlReport, BondedTerms = options.Bonded?.Summary(), Warnings = DataWarnings(rows, perSpecies * species.Count, used.Count, options),
         };
         return new FitResult(model, report);
-    }
-
-    /// <summary>The invariants of the derived shells and shell angles (<see cref="BondedTerms"/>), which enter the loss linearly.</summary>
-    private static HashSet<int> BondedLinear(InvariantSet set, BondedTerms? bonded)
-    {
-        var linear = new HashSet<int>();
-        if (bonded is null || bonded.Shells.Count + bonded.ShellAngles.Count == 0) return linear;
-        var shells = set.Options.Shells;
-        var angles = set.Options.ShellAngles;
-        foreach (var family in set.Families)
-        {
-            if (family is Shells sh)
-                for (int q = 0; q < sh.Items.Length; q++)
-                    if (bonded.Shells.Contains(shells[q])) for (int n = 0; n < sh.Items[q].Degree; n++) linear.Add(sh.Items[q].Offset + n);
-            if (family is ShellAngles sa)
-                for (int q = 0; q < sa.Items.Length; q++)
-                    if (bonded.ShellAngles.Contains(angles[q])) for (int n = 0; n < sa.Items[q].Degree; n++) linear.Add(sa.Items[q].Offset + n);
-        }
-        return linear;
     }
 
     /// <summary>"Too few data for the basis": fewer force components (rows) per parameter than <see cref="FitOptions.MinRowsPerParameter"/>.</summary>
