@@ -96,6 +96,21 @@ public class ModelFileTests : IDisposable
         Assert.Contains("none.json", e.Message);
     }
 
+    /// <summary>A model fitted on heavy water (CP2K's &amp;KIND MASS) keeps H's mass through its file and says where a structure's differs.</summary>
+    [Fact]
+    public void AnIsotopeMassSurvivesTheFileAndIsReportedAgainstTheTable()
+    {
+        var json = Model(ForceMode.Agent, 1).ToJson();
+        int h = json.IndexOf("\"symbol\": \"H\"", StringComparison.Ordinal);
+        int mass = json.IndexOf("\"mass\": ", h, StringComparison.Ordinal) + "\"mass\": ".Length;
+        int end = json.IndexOfAny([',', '\n', '}'], mass);
+        var heavy = LearnedModel.FromJson(json[..mass] + "2.01410178" + json[end..]);
+        Assert.Equal(2.01410178, heavy.Species.Single(s => s.Symbol == "H").Mass);
+        Assert.Equal(2.01410178, LearnedModel.FromJson(heavy.ToJson()).Species.Single(s => s.Symbol == "H").Mass);
+        Assert.Equal(["H 1.00794 amu (the model's training data: 2.0141)"], heavy.MassDifferences([Elements.O, Elements.H, Elements.H]));
+        Assert.Empty(heavy.MassDifferences([Elements.O, heavy.Species.Single(s => s.Symbol == "H")]));
+    }
+
     [Fact]
     public void ADirectoryIsAClearError()
     {

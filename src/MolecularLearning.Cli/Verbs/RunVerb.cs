@@ -309,11 +309,8 @@ public sealed class RunVerb : IVerb
             cell = c;
         }
         if (cell is null) Warn($"{o.From}: no cell (give --cell): simulating an isolated cluster");
-        if (forceField is LearnedForceField { Model: var model })
-            foreach (var s in frame.Species.DistinctBy(s => s.Symbol))
-                if (model.Species.FirstOrDefault(m => m.Symbol == s.Symbol) is { } fitted && fitted.Mass != s.Mass)
-                    Warn($"{o.From}: {s.Symbol} has mass {NumberText.Short(s.Mass, 5)} amu there, {NumberText.Short(fitted.Mass, 5)} in the model's training data " +
-                         $"(e.g. H against D); the run uses the start's masses");
+        if (forceField is LearnedForceField { Model: var model } && string.Join(", ", model.MassDifferences(frame.Species)) is { Length: > 0 } masses)
+            Warn($"{o.From}: masses not the model's: {masses}; the run uses the start's");
         var settings = o.Settings;
         var state = new MdState(frame.Species, frame.Positions, null, cell);
         int dof = settings.DegreesOfFreedom(state.AtomCount);

@@ -127,6 +127,13 @@ public sealed class LearnedModel
     public string ToJson() => ModelFile.ToJson(this);
     public static LearnedModel FromJson(string json, string source = "model") => ModelFile.FromJson(json, source);
 
+    /// <summary>The species of <paramref name="species"/> whose mass is not the model's (its training data's, e.g. H against D), described.</summary>
+    public IEnumerable<string> MassDifferences(IEnumerable<Species> species) =>
+        from s in species.DistinctBy(s => s.Symbol)
+        let fitted = Species.FirstOrDefault(m => m.Symbol == s.Symbol)
+        where fitted is not null && fitted.Mass != s.Mass
+        select $"{s.Symbol} {NumberText.Short(s.Mass, 5)} amu (the model's training data: {NumberText.Short(fitted.Mass, 5)})";
+
     /// <summary>Throws a <see cref="DataException"/> if the structure has a species the model has no loss for.</summary>
     public void CheckSpecies(ReadOnlySpan<Species> species, string? where = null)
     {
