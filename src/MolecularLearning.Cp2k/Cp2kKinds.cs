@@ -29,8 +29,6 @@ internal sealed class Cp2kKinds
     /// <summary>The file the kinds came from (null: none).</summary>
     public string? Source { get; }
 
-    public IReadOnlyList<Cp2kKind> Kinds => _kinds;
-
     /// <summary>What the reading could not settle exactly (each once), in the order met.</summary>
     public IReadOnlyList<string> Warnings { get { lock (_byLabel) return [.. _warnings]; } }
 
