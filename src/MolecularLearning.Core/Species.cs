@@ -3,6 +3,9 @@ namespace MolecularLearning.Core;
 /// <summary>A chemical species: element symbol, atomic number and mass (amu).</summary>
 public sealed record Species(string Symbol, int AtomicNumber, double Mass)
 {
+    /// <summary>The same element with another mass (CP2K's &amp;KIND MASS, an isotope such as D); itself when the mass is its own.</summary>
+    public Species WithMass(double mass) => mass == Mass ? this : this with { Mass = mass };
+
     public override string ToString() => Symbol;
 }
 

@@ -28,11 +28,8 @@ public static class Cp2kInput
     {
         if (!FrameSource.IsCp2kRun(runDirectoryOrPrefix)) return null;
         var (dir, project) = Cp2kRun.Locate(runDirectoryOrPrefix);
-        var candidates = new List<string> { Path.Combine(dir, project + "-1.restart") };
-        if (Directory.Exists(dir))
-            candidates.AddRange(Directory.EnumerateFiles(dir, "*.inp").Order(StringComparer.Ordinal)
-                .Where(i => string.Equals(ReadProject(i), project, StringComparison.Ordinal)));
-        candidates.Add(Path.Combine(dir, "md.inp"));
+        // md.inp last in any case: it may name the method where the project's own inputs do not.
+        var candidates = InputCandidates(dir, project).Append(Path.Combine(dir, "md.inp")).Distinct().ToList();
         foreach (var c in candidates)
             if (File.Exists(c) && ReadMethod(c) is var m && m != "CP2K") return m;
         return candidates.Any(File.Exists) ? "CP2K" : null;

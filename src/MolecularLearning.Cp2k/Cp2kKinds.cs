@@ -67,19 +67,19 @@ internal sealed class Cp2kKinds
             var element = named.Element is { } e
                 ? Elements.TryGet(e, out var s) ? s : throw DataException.At(Source!, null, $"&KIND {named.Name}: unknown ELEMENT '{e}'")
                 : Cp2kXyzFile.SpeciesOf(label, path, frame, line);
-            return WithMass(element, named.Mass);
+            return named.Mass is { } m ? element.WithMass(m) : element;
         }
         // An element symbol: CP2K's default label for every kind of that element (and the name of a kind such as "H").
         var ofElement = _kinds.Where(k => ElementOf(k) == symbol.Symbol).ToList();
         var masses = ofElement.Select(k => k.Mass ?? symbol.Mass).Distinct().ToList();
-        if (masses.Count <= 1) return WithMass(symbol, masses.Count == 1 ? masses[0] : null);
+        if (masses.Count <= 1) return masses.Count == 1 ? symbol.WithMass(masses[0]) : symbol;
         // Kinds of one element with different masses, and a label that cannot say which: the kind named by the symbol
         // is taken (CP2K's label for its own atoms), and the kinetic-energy check against .ener says if that was wrong.
         double mass = named?.Mass ?? symbol.Mass;
         _warnings.Add($"{Path.GetFileName(Source)}: atoms labelled '{text}' in the trajectory may be of kinds {string.Join(", ", ofElement.Select(k => $"{k.Name} ({NumberText.Short(k.Mass ?? symbol.Mass, 5)} amu)"))}; " +
                       $"the label names only the element, so all are given {NumberText.Short(mass, 5)} amu " +
                       "(print kind names with &TRAJECTORY / PRINT_ATOM_KIND to tell them apart)");
-        return WithMass(symbol, mass);
+        return symbol.WithMass(mass);
     }
 
     /// <summary>A kind's element: its ELEMENT, else CP2K's reading of its name (null when that is no element, which CP2K refuses).</summary>
@@ -89,7 +89,4 @@ internal sealed class Cp2kKinds
         try { return Cp2kXyzFile.SpeciesOf(Encoding.ASCII.GetBytes(kind.Name), "", 0, 0).Symbol; }
         catch (DataException) { return null; }
     }
-
-    private static Species WithMass(Species element, double? mass) =>
-        mass is { } m && m != element.Mass ? element with { Mass = m } : element;
 }

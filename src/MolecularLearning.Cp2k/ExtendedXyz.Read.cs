@@ -118,7 +118,7 @@ public static partial class ExtendedXyz
     private static Species WithMass(Species element, double mass, Dictionary<(string, double), Species> seen)
     {
         if (mass == element.Mass) return element;
-        if (!seen.TryGetValue((element.Symbol, mass), out var s)) seen[(element.Symbol, mass)] = s = element with { Mass = mass };
+        if (!seen.TryGetValue((element.Symbol, mass), out var s)) seen[(element.Symbol, mass)] = s = element.WithMass(mass);
         return s;
     }
 
@@ -134,15 +134,33 @@ public static partial class ExtendedXyz
         return v;
     }
 
+    /// <summary>
+    /// Whether the first frame's header has a Lattice and a pbc with no periodic direction: what ASE writes for a
+    /// non-periodic Atoms in a box (atoms.center(vacuum=...)). A header without a Lattice says nothing either way.
+    /// </summary>
+    public static bool DeclaresBoxWithoutPbc(string path)
+    {
+        using var reader = new StreamReader(TextInput.OpenRead(path));
+        if (reader.ReadLine() is null || reader.ReadLine() is not { } line) return false;
+        var header = Header.Parse(line);
+        return header.ContainsKey("Lattice") && header.TryGetValue("pbc", out var pbc) && PeriodicDirections(pbc) is (0, > 0);
+    }
+
+    /// <summary>How many of a pbc value's flags are periodic ("T", "True", "1", ...), of how many.</summary>
+    private static (int Periodic, int Flags) PeriodicDirections(string pbc)
+    {
+        var flags = pbc.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (flags.Count(p => p is "T" or "True" or "t" or "true" or "1"), flags.Length);
+    }
+
     private static Cell? ParseCell(Dictionary<string, string> header, string path, int frame, long line, Action<string>? warn)
     {
         if (!header.TryGetValue("Lattice", out var lattice)) return null;
         if (header.TryGetValue("pbc", out var pbc))
         {
-            var flags = pbc.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            int periodic = flags.Count(p => p is "T" or "True" or "t" or "true" or "1");
+            var (periodic, flags) = PeriodicDirections(pbc);
             if (periodic == 0) return null; // a lattice on a non-periodic system is only a bounding box
-            if (periodic < flags.Length)
+            if (periodic < flags)
                 warn?.Invoke($"{path}: frame {frame}: pbc=\"{pbc}\" is partly periodic; the cell is treated as periodic in all three directions");
         }
         var words = lattice.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MolecularLearning.Core;
 using MolecularLearning.Cp2k;
 using MolecularLearning.Grpc;
@@ -6,7 +5,7 @@ using MolecularLearning.Grpc;
 namespace MolecularLearning.Server;
 
 /// <summary>The species list the i-PI client needs (i-PI sends positions only), from a structure file.</summary>
-public static partial class IpiTemplate
+public static class IpiTemplate
 {
     /// <summary>Species of the first frame of <paramref name="path"/> (xyz, extxyz, or a CP2K run); all must be the model's.</summary>
     public static Species[] Load(string path, ServedModel model)
@@ -26,22 +25,6 @@ public static partial class IpiTemplate
     /// SocketIOCalculator sends that box as the cell, so without this the box would be taken as periodic.
     /// A template without a Lattice says nothing (a plain xyz is often used for a periodic run).
     /// </summary>
-    public static bool DeclaresBoxWithoutPbc(string path)
-    {
-        if (FrameSource.IsCp2kRun(path) || !File.Exists(path)) return false;
-        using var reader = new StreamReader(TextInput.OpenRead(path));
-        if (reader.ReadLine() is null || reader.ReadLine() is not { } header) return false;
-        if (!LatticeKey().IsMatch(header)) return false;
-        var pbc = PbcKey().Match(header);
-        if (!pbc.Success) return false;
-        var flags = (pbc.Groups[1].Success ? pbc.Groups[1].Value : pbc.Groups[2].Value)
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return flags.Length > 0 && !flags.Any(f => f is "T" or "True" or "t" or "true" or "1");
-    }
-
-    [GeneratedRegex(@"(?:^|\s)Lattice\s*=")]
-    private static partial Regex LatticeKey();
-
-    [GeneratedRegex(@"(?:^|\s)pbc\s*=\s*(?:""([^""]*)""|(\S+))")]
-    private static partial Regex PbcKey();
+    public static bool DeclaresBoxWithoutPbc(string path) =>
+        !FrameSource.IsCp2kRun(path) && File.Exists(path) && ExtendedXyz.DeclaresBoxWithoutPbc(path);
 }

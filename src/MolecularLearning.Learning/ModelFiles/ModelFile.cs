@@ -249,7 +249,7 @@ internal static partial class ModelFile
                 double mass = r.Number(s, "mass", path);
                 if (!Elements.TryGet(sym, out var element)) throw r.Error(path + ".symbol", $"unknown element '{sym}'");
                 if (!(mass > 0)) throw r.Error(path + ".mass", "must be positive");
-                species.Add(element.Mass == mass ? element : element with { Mass = mass });
+                species.Add(element.WithMass(mass));
             }
             if (species.Count == 0) throw r.Error("species", "empty");
             if (species.Select(s => s.Symbol).Distinct().Count() != species.Count) throw r.Error("species", "a species appears twice");
