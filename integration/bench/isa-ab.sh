@@ -6,6 +6,7 @@
 # Usage: integration/bench/isa-ab.sh BEFORE_DIR AFTER_DIR [repeats] [models] [settings]
 #   BEFORE_DIR/AFTER_DIR: copies of src/MolecularLearning.Benchmarks/bin/Release/net10.0 (copy them out of the tree first)
 #   models: model files' stems in $MODELS (default /tmp/isa: agent accurate); settings: plain noavx512 noavx2
+#   LABELS="before = ..., after = ..." (optional) names the two builds in the result file; the CPU is recorded too.
 # Writes integration/bench/isa-ab-<date>-<commit>.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,14 +24,16 @@ for r in $(seq "$reps"); do for m in $models; do for s in $settings; do for b in
   echo "$m $s $b $r $(python3 -c "print(round(($c-$a)*1e6/300/2592))") $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$log" >&2
 done; done; done; done
 out=integration/bench/isa-ab-$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD).md
-python3 - "$log" "$out" "$reps" <<'PY'
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
+python3 - "$log" "$out" "$reps" "${LABELS:-}" "$cpu" <<'PY'
 import sys, statistics, collections
-log, out, reps = sys.argv[1:]
+log, out, reps, labels, cpu = sys.argv[1:]
 d, loads = collections.defaultdict(list), []
 for line in open(log):
     m, s, b, r, ns, load = line.split(); d[m, s, b].append(int(ns)); loads.append(float(load))
 lines = [f"# Fast kernel before/after by instruction set (interleaved, CPU time; {reps} repeats, load {min(loads):.1f}-{max(loads):.1f})", "",
-         "`integration/bench/isa-ab.sh`: CPU ns per atom-step, (task-clock of 400 - 100 probe calls) / 300 / 2,592 atoms, median [all repeats].", "",
+         "`integration/bench/isa-ab.sh`: CPU ns per atom-step, (task-clock of 400 - 100 probe calls) / 300 / 2,592 atoms, median [all repeats].",
+         f"CPU: {cpu}." + (f" Builds: {labels}." if labels else ""), "",
          "| model | setting | before | after | after/before |", "|---|---|---|---|---|"]
 for (m, s) in sorted({(m, s) for m, s, _ in d}):
     b, a = d[m, s, "before"], d[m, s, "after"]

@@ -28,9 +28,10 @@ for model in agent conservative accurate; do
     echo "$load" > "$work/$model-$setting.load"
   done
 done
-/usr/bin/python3 - "$work" "$base" "$commit" "$replicas" "$seconds" <<'PY'
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
+/usr/bin/python3 - "$work" "$base" "$commit" "$replicas" "$seconds" "$cpu" <<'PY'
 import json, os, sys, datetime
-work, base, commit, replicas, seconds = sys.argv[1:]
+work, base, commit, replicas, seconds, cpu = sys.argv[1:]
 models, settings = ["agent", "conservative", "accurate"], ["plain", "noavx512", "noavx2", "fma128"]
 env = {"plain": "(none)", "noavx512": "DOTNET_EnableAVX512=0", "noavx2": "DOTNET_EnableAVX2=0", "fma128": "--vector-bits 128 (FMA)"}
 runs, table = {}, {}
@@ -50,7 +51,7 @@ tmp = base + ".json.tmp"
 json.dump(out, open(tmp, "w"), indent=1)
 os.replace(tmp, base + ".json")
 lines = [f"# Fast kernel by instruction set ({out['date']}, commit {commit})", "",
-         f"`integration/bench/isa.sh`: `{out['command']}`, one process per cell, the four settings back to back per model.",
+         f"`integration/bench/isa.sh`: `{out['command']}`, one process per cell, the four settings back to back per model. CPU: {cpu}.",
          "ns per atom-step of the learned force evaluation, wall and CPU (the process's CPU time: the steadier figure when",
          "the machine is loaded); ratio = setting / plain. The C# SPC/Fw pair reference (no kernel) is the noise control.", "",
          "| model | setting | kernel vectorBits (bench row) | atoms | wall ns/atom-step | ratio | CPU ns/atom-step | ratio | pair CPU ns (control) | load (1 min) |",
