@@ -51,6 +51,11 @@ mld_in_work() {
   log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$work/measure.log"; }
 }
 
+# cpu_summary: the CPU's name, family and whether it has AVX-512, for result files (the same code runs at other widths there).
+cpu_summary() {
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
+}
+
 # isa_env SETTING: sets the array envs to the environment of an instruction-set setting, for `env "${envs[@]}" ...`:
 # plain (none: the widest vectors), noavx512 (DOTNET_EnableAVX512=0: what an AVX2-only CPU gets), noavx2
 # (DOTNET_EnableAVX2=0: 128 bits, x86 SSE standing in for ARM NEON).

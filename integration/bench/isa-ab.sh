@@ -24,7 +24,7 @@ for r in $(seq "$reps"); do for m in $models; do for s in $settings; do for b in
   echo "$m $s $b $r $(python3 -c "print(round(($c-$a)*1e6/300/2592))") $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$log" >&2
 done; done; done; done
 out=integration/bench/isa-ab-$(date -u +%Y-%m-%d)-$(git rev-parse --short HEAD).md
-cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
+cpu=$(cpu_summary)
 python3 - "$log" "$out" "$reps" "${LABELS:-}" "$cpu" <<'PY'
 import sys, statistics, collections
 log, out, reps, labels, cpu = sys.argv[1:]

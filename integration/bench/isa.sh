@@ -28,7 +28,7 @@ for model in agent conservative accurate; do
     echo "$load" > "$work/$model-$setting.load"
   done
 done
-cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
+cpu=$(cpu_summary)
 /usr/bin/python3 - "$work" "$base" "$commit" "$replicas" "$seconds" "$cpu" <<'PY'
 import json, os, sys, datetime
 work, base, commit, replicas, seconds, cpu = sys.argv[1:]

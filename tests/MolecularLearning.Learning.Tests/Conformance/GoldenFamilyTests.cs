@@ -162,7 +162,7 @@ public class GoldenFamilyTests
         Assert.Equal(stored["model"]!["invariants"]!.ToJsonString(), refit["invariants"]!.ToJsonString());
         // The recording predates the fit's Cholesky ridge solves (c008d8b), and the fit's sums run at the widest vector width:
         // either rounds differently, and the small ridge (1e-8) of these tiny fits lets that reach the poorly determined
-        // parameters (measured: up to ~2e-5 relative in C at 256 bits, ~1e-7 in b at 512). The forces are what the data
+        // parameters (measured: up to ~2e-5 relative in C at 256 bits, ~5e-7 in b at 512). The forces are what the data
         // determine: the refit's against the recorded ones.
         SameShape(stored["model"], refit, "", 1e-3);
         var frames = Frames();
