@@ -10,10 +10,13 @@ namespace MolecularLearning.Dynamics;
 /// Binary (IEEE doubles as written), so nothing is lost to decimal round trips. Version 2 ends with the
 /// identity of the force provider (the model file's SHA-256) and a SHA-256 of everything before it, so a
 /// damaged file or a restart with another model is refused instead of continuing from the wrong state.
+/// Version 3 adds each atom's mass: a species carries it (a &amp;KIND MASS, e.g. D in heavy water), and a
+/// symbol alone gives the table's, so a D₂O run restarted from version 2 went on with H masses.
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = "MLDCHK02"u8.ToArray();
+    private static readonly byte[] Magic = "MLDCHK03"u8.ToArray();
+    private static readonly byte[] MagicV2 = "MLDCHK02"u8.ToArray(); // no masses: read with the table's
     private static readonly byte[] OldMagic = "MLDCHK01"u8.ToArray();
     private const int HashBytes = 32;
 
@@ -43,7 +46,7 @@ public static class Checkpoint
         w.Write(Magic);
         w.Write(modelHash);
         w.Write(s.AtomCount);
-        foreach (var sp in s.Species) w.Write(sp.Symbol);
+        foreach (var sp in s.Species) { w.Write(sp.Symbol); w.Write(sp.Mass); }
         w.Write(s.Cell is not null);
         if (s.Cell is not null) foreach (var c in s.Cell.Matrix) w.Write(c);
         w.Write(s.Step);
@@ -82,7 +85,8 @@ public static class Checkpoint
         var bytes = all.GetBuffer().AsSpan(0, (int)all.Length);
         if (bytes.Length >= OldMagic.Length && bytes[..OldMagic.Length].SequenceEqual(OldMagic))
             throw new DataException($"{name}: a checkpoint of an older mld (no checksum, no model identity); start again with --from");
-        if (bytes.Length < Magic.Length || !bytes[..Magic.Length].SequenceEqual(Magic))
+        bool withMasses = bytes.Length >= Magic.Length && bytes[..Magic.Length].SequenceEqual(Magic);
+        if (!withMasses && (bytes.Length < MagicV2.Length || !bytes[..MagicV2.Length].SequenceEqual(MagicV2)))
             throw new DataException($"{name}: not an mld checkpoint (bad magic)");
         if (bytes.Length < Magic.Length + HashBytes) throw new DataException($"{name}: checkpoint is truncated");
         var body = bytes[..^HashBytes];
@@ -102,6 +106,12 @@ public static class Checkpoint
             {
                 var symbol = r.ReadString();
                 if (!Elements.TryGet(symbol, out species[i])) throw new DataException($"{name}: unknown element '{symbol}' for atom {i}");
+                if (withMasses)
+                {
+                    double mass = r.ReadDouble();
+                    if (!(mass > 0) || !double.IsFinite(mass)) throw new DataException($"{name}: atom {i} has mass {mass}");
+                    species[i] = species[i].WithMass(mass);
+                }
             }
             Cell? cell = null;
             if (r.ReadBoolean())

@@ -236,6 +236,38 @@ public class IntegratorTests
     }
 
     [Fact]
+    public void RestartOfHeavyWaterKeepsTheDeuteriumMasses()
+    {
+        // D₂O as CP2K gives it (&KIND H / MASS 2.01410178): symbol H, mass not the table's.
+        var water = FlexibleWater.Lattice(2, 8);
+        var heavy = water.Species.Select(s => s.Symbol == "H" ? s.WithMass(2.01410178) : s).ToArray();
+        var frame = new Frame(heavy, water.Positions, water.Cell);
+        var settings = new MdSettings { TimestepFs = 0.5, Thermostat = ThermostatKind.None };
+        VerletIntegrator Fresh()
+        {
+            var state = MdState.FromFrame(frame, settings.TimestepFs);
+            Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(5));
+            var md = new VerletIntegrator(new FlexibleWater(frame, 2.9), state, settings);
+            md.Initialise();
+            return md;
+        }
+        var straight = Fresh();
+        for (int s = 0; s < 200; s++) straight.Step();
+        var first = Fresh();
+        for (int s = 0; s < 100; s++) first.Step();
+        using var stream = new MemoryStream();
+        Checkpoint.Write(stream, first);
+        stream.Position = 0;
+        var resumed = Checkpoint.Read(stream, new FlexibleWater(frame, 2.9));
+        // Read back as H (1.008 amu) the kinetic energy fell by half at once (a 1 eV step in the CP2K D₂O box).
+        Assert.Equal(first.KineticEnergy, resumed.KineticEnergy);
+        Assert.Equal(heavy.Select(s => s.Mass), resumed.State.Masses);
+        while (resumed.State.Step < 200) resumed.Step();
+        Assert.True(straight.State.Positions.AsSpan().SequenceEqual(resumed.State.Positions));
+        Assert.Equal(straight.ConservedEnergy, resumed.ConservedEnergy);
+    }
+
+    [Fact]
     public void CheckpointRejectsGarbage()
     {
         using var stream = new MemoryStream("not a checkpoint at all"u8.ToArray());
