@@ -338,7 +338,11 @@ public sealed class MdRun : IDisposable
         const int buffer = 1 << 16;
         if (restartStep is { } k && File.Exists(path))
         {
-            var kept = File.ReadLines(path).Where(line =>
+            // A killed run can leave its last line cut, even inside the step ("3" of 35), which would read as no
+            // step and be kept: a last line without its newline is dropped.
+            var lines = File.ReadAllLines(path);
+            if (lines.Length > 0 && !EndsWithNewline(path)) lines = lines[..^1];
+            var kept = lines.Where(line =>
                 !long.TryParse(line.AsSpan(0, Math.Max(0, line.IndexOf(','))), NumberStyles.Integer, CultureInfo.InvariantCulture, out var step) || step <= k).ToList();
             AtomicFile.Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); foreach (var l in kept) w.WriteLine(l); });
             return new StreamWriter(path, append: true, System.Text.Encoding.UTF8, buffer);
@@ -346,5 +350,13 @@ public sealed class MdRun : IDisposable
         var writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false), buffer);
         writer.WriteLine(SimulationLoop.ThermoHeader);
         return writer;
+    }
+
+    private static bool EndsWithNewline(string path)
+    {
+        using var f = File.OpenRead(path);
+        if (f.Length == 0) return true;
+        f.Seek(-1, SeekOrigin.End);
+        return f.ReadByte() == '\n';
     }
 }

@@ -127,6 +127,25 @@ public sealed class MdRunTests : IDisposable
     }
 
     [Fact]
+    public void A_restart_after_a_kill_drops_the_thermo_line_cut_inside_its_step_and_matches_an_uninterrupted_run()
+    {
+        var straight = Output(0) with { Trajectory = Path.Combine(_dir, "s.extxyz"), Log = Path.Combine(_dir, "s.csv") };
+        using (var run = new MdRun(Water(), straight)) Assert.True(run.Run(30, emitStart: true));
+
+        var output = Output();
+        using (var run = new MdRun(Water(), output)) Assert.True(run.Run(20, emitStart: true)); // checkpoint at 20
+        // Killed later (SIGKILL): the log holds a line past the checkpoint and one cut after the "3" of step 35.
+        var lines = File.ReadAllLines(straight.Log!);
+        File.AppendAllText(output.Log!, lines[^2] + "\n3");
+        VerletIntegrator md;
+        using (var stream = File.OpenRead(output.CheckpointPath)) md = Checkpoint.Read(stream, new FlexibleWater(FlexibleWater.Lattice(2, 8), 2.9));
+        using (var run = new MdRun(md, output, appendFromStep: 20)) Assert.True(run.Run(30, emitStart: false));
+
+        Assert.Equal(lines, File.ReadAllLines(output.Log!));
+        Assert.Equal(File.ReadAllText(straight.Trajectory!), File.ReadAllText(output.Trajectory!));
+    }
+
+    [Fact]
     public void An_atom_sent_flying_is_named_with_its_step_and_the_last_good_checkpoint_is_kept()
     {
         var frame = FlexibleWater.Lattice(2, 8);
