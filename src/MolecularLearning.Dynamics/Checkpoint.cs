@@ -11,7 +11,8 @@ namespace MolecularLearning.Dynamics;
 /// identity of the force provider (the model file's SHA-256) and a SHA-256 of everything before it, so a
 /// damaged file or a restart with another model is refused instead of continuing from the wrong state.
 /// Version 3 adds each atom's mass: a species carries it (a &amp;KIND MASS, e.g. D in heavy water), and a
-/// symbol alone gives the table's, so a D₂O run restarted from version 2 went on with H masses.
+/// symbol alone gives the table's, so a D₂O run restarted from version 2 went on with H masses; and the kinetic
+/// energy the centre-of-mass projection has removed, a term of the conserved quantity.
 /// </summary>
 public static class Checkpoint
 {
@@ -53,6 +54,7 @@ public static class Checkpoint
         w.Write(s.TimeFs);
         w.Write(s.TimeOriginFs);
         w.Write(s.PotentialEnergy);
+        w.Write(integrator.RemovedCenterOfMassEnergy);
         WriteArray(w, s.Positions);
         WriteArray(w, s.Velocities);
         WriteArray(w, s.Forces);
@@ -122,6 +124,7 @@ public static class Checkpoint
             }
             long step = r.ReadInt64();
             double time = r.ReadDouble(), origin = r.ReadDouble(), potential = r.ReadDouble();
+            double removedCom = withMasses ? r.ReadDouble() : 0;
             var positions = ReadArray(r, 3 * n, name, "positions");
             var velocities = ReadArray(r, 3 * n, name, "velocities");
             var forces = ReadArray(r, 3 * n, name, "forces");
@@ -143,7 +146,7 @@ public static class Checkpoint
                 Step = step, TimeFs = time, TimeOriginFs = origin, PotentialEnergy = potential, ForcesValid = true,
             };
             forces.CopyTo(state.Forces, 0);
-            var integrator = new VerletIntegrator(forceField, state, settings);
+            var integrator = new VerletIntegrator(forceField, state, settings) { RemovedCenterOfMassEnergy = removedCom };
             int chainValues = r.ReadInt32();
             var nhc = integrator.Thermostat;
             if (chainValues != (nhc?.Positions.Length ?? 0)) throw new DataException($"{name}: thermostat state has {chainValues} values, the settings need {nhc?.Positions.Length ?? 0}");

@@ -43,10 +43,11 @@ public static class Momentum
     }
 
     /// <summary>
-    /// Subtracts the centre-of-mass velocity, so the total momentum is zero. A caller that does this every
-    /// step passes <paramref name="totalMass"/> (<see cref="TotalMass"/> of the same masses) once summed.
+    /// Subtracts the centre-of-mass velocity, so the total momentum is zero, and returns the kinetic energy (eV) that
+    /// took out, P²/2M. A caller that does this every step passes <paramref name="totalMass"/> (<see cref="TotalMass"/>
+    /// of the same masses) once summed.
     /// </summary>
-    public static void RemoveCenterOfMassMotion(ReadOnlySpan<double> masses, Span<double> velocities, double? totalMass = null)
+    public static double RemoveCenterOfMassMotion(ReadOnlySpan<double> masses, Span<double> velocities, double? totalMass = null)
     {
         var p = Total(masses, velocities);
         double m = totalMass ?? TotalMass(masses);
@@ -57,6 +58,7 @@ public static class Momentum
             velocities[3 * i + 1] -= vy;
             velocities[3 * i + 2] -= vz;
         }
+        return 0.5 * p.Norm2() / m * Units.AmuAngstrom2PerFs2InEv;
     }
 
     /// <summary>
