@@ -227,23 +227,12 @@ public class IntegratorTests
     {
         var frame = FlexibleWater.Lattice(2, 8);
         var settings = new MdSettings { TimestepFs = 0.5, TemperatureK = 300, TauFs = 50, ChainLength = 4 };
-        VerletIntegrator Fresh()
-        {
-            var state = MdState.FromFrame(frame, settings.TimestepFs);
-            Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(11));
-            var md = new VerletIntegrator(new FlexibleWater(frame, 2.9), state, settings);
-            md.Initialise();
-            return md;
-        }
-        var straight = Fresh();
+        var straight = Started(frame, settings, 11);
         for (int s = 0; s < 400; s++) straight.Step();
 
-        var first = Fresh();
+        var first = Started(frame, settings, 11);
         for (int s = 0; s < 150; s++) first.Step();
-        using var stream = new MemoryStream();
-        Checkpoint.Write(stream, first);
-        stream.Position = 0;
-        var resumed = Checkpoint.Read(stream, new FlexibleWater(frame, 2.9));
+        var resumed = ThroughCheckpoint(first, frame);
         Assert.Equal(150, resumed.State.Step);
         while (resumed.State.Step < 400) resumed.Step();
 
@@ -262,28 +251,36 @@ public class IntegratorTests
         var heavy = water.Species.Select(s => s.Symbol == "H" ? s.WithMass(2.01410178) : s).ToArray();
         var frame = new Frame(heavy, water.Positions, water.Cell);
         var settings = new MdSettings { TimestepFs = 0.5, Thermostat = ThermostatKind.None };
-        VerletIntegrator Fresh()
-        {
-            var state = MdState.FromFrame(frame, settings.TimestepFs);
-            Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(5));
-            var md = new VerletIntegrator(new FlexibleWater(frame, 2.9), state, settings);
-            md.Initialise();
-            return md;
-        }
-        var straight = Fresh();
+        var straight = Started(frame, settings, 5);
         for (int s = 0; s < 200; s++) straight.Step();
-        var first = Fresh();
+        var first = Started(frame, settings, 5);
         for (int s = 0; s < 100; s++) first.Step();
-        using var stream = new MemoryStream();
-        Checkpoint.Write(stream, first);
-        stream.Position = 0;
-        var resumed = Checkpoint.Read(stream, new FlexibleWater(frame, 2.9));
+        var resumed = ThroughCheckpoint(first, frame);
         // Read back as H (1.008 amu) the kinetic energy fell by half at once (a 1 eV step in the CP2K D₂O box).
         Assert.Equal(first.KineticEnergy, resumed.KineticEnergy);
         Assert.Equal(heavy.Select(s => s.Mass), resumed.State.Masses);
         while (resumed.State.Step < 200) resumed.Step();
         Assert.True(straight.State.Positions.AsSpan().SequenceEqual(resumed.State.Positions));
         Assert.Equal(straight.ConservedEnergy, resumed.ConservedEnergy);
+    }
+
+    /// <summary>Flexible water of <paramref name="frame"/> at 300 K (Maxwell–Boltzmann from <paramref name="seed"/>), forces computed.</summary>
+    private static VerletIntegrator Started(Frame frame, MdSettings settings, ulong seed)
+    {
+        var state = MdState.FromFrame(frame, settings.TimestepFs);
+        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(seed));
+        var md = new VerletIntegrator(new FlexibleWater(frame, 2.9), state, settings);
+        md.Initialise();
+        return md;
+    }
+
+    /// <summary><paramref name="md"/> written to a checkpoint and read back, as a restart does.</summary>
+    private static VerletIntegrator ThroughCheckpoint(VerletIntegrator md, Frame frame)
+    {
+        using var stream = new MemoryStream();
+        Checkpoint.Write(stream, md);
+        stream.Position = 0;
+        return Checkpoint.Read(stream, new FlexibleWater(frame, 2.9));
     }
 
     [Fact]
