@@ -79,10 +79,7 @@ public class IntegratorTests
     {
         var frame = FlexibleWater.Lattice(3, 2);
         var settings = new MdSettings { TimestepFs = 0.25, TemperatureK = 400, TauFs = 20, Massive = massive };
-        var state = MdState.FromFrame(frame, settings.TimestepFs);
-        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 200, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(4));
-        var md = new VerletIntegrator(new FlexibleWater(frame, 4.5), state, settings);
-        md.Initialise();
+        var md = Started(frame, settings, 4, startK: 200, cutoff: 4.5);
         double h0 = md.ConservedEnergy, worst = 0, thermostatWork = 0;
         for (int s = 0; s < 2000; s++)
         {
@@ -104,10 +101,7 @@ public class IntegratorTests
         // 2 ps at 0.125 fs (−1.8e-3 at 0.0625 fs: first order in dt); counted, it moves 4e-4 (1e-4).
         var frame = FlexibleWater.Lattice(3, 2);
         var settings = new MdSettings { TimestepFs = 0.125, TemperatureK = 400, TauFs = 20, Massive = true };
-        var state = MdState.FromFrame(frame, settings.TimestepFs);
-        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 200, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(4));
-        var md = new VerletIntegrator(new FlexibleWater(frame, 4.5), state, settings);
-        md.Initialise();
+        var md = Started(frame, settings, 4, startK: 200, cutoff: 4.5);
         double h0 = md.ConservedEnergy, worst = 0;
         for (int s = 0; s < 16_000; s++) { md.Step(); worst = Math.Max(worst, Math.Abs(md.ConservedEnergy - h0)); }
         double kTscale = 0.5 * md.DegreesOfFreedom * Units.BoltzmannEvPerK * 300;
@@ -212,10 +206,7 @@ public class IntegratorTests
     {
         var frame = FlexibleWater.Lattice(2, 3);
         var settings = new MdSettings { TimestepFs = 0.25, Massive = true };
-        var state = MdState.FromFrame(frame, settings.TimestepFs);
-        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(3));
-        var md = new VerletIntegrator(new FlexibleWater(frame, 2.9), state, settings);
-        md.Initialise();
+        var md = Started(frame, settings, 3);
         for (int s = 0; s < 10; s++) md.Step();
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int s = 0; s < 100; s++) md.Step();
@@ -264,12 +255,15 @@ public class IntegratorTests
         Assert.Equal(straight.ConservedEnergy, resumed.ConservedEnergy);
     }
 
-    /// <summary>Flexible water of <paramref name="frame"/> at 300 K (Maxwell–Boltzmann from <paramref name="seed"/>), forces computed.</summary>
-    private static VerletIntegrator Started(Frame frame, MdSettings settings, ulong seed)
+    /// <summary>
+    /// Flexible water of <paramref name="frame"/> (pair cutoff <paramref name="cutoff"/> Å) started at <paramref name="startK"/>
+    /// (Maxwell–Boltzmann from <paramref name="seed"/>), forces computed.
+    /// </summary>
+    private static VerletIntegrator Started(Frame frame, MdSettings settings, ulong seed, double startK = 300, double cutoff = 2.9)
     {
         var state = MdState.FromFrame(frame, settings.TimestepFs);
-        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, 300, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(seed));
-        var md = new VerletIntegrator(new FlexibleWater(frame, 2.9), state, settings);
+        Momentum.MaxwellBoltzmann(state.Masses, state.Velocities, startK, settings.DegreesOfFreedom(state.AtomCount), true, new Xoshiro256(seed));
+        var md = new VerletIntegrator(new FlexibleWater(frame, cutoff), state, settings);
         md.Initialise();
         return md;
     }
