@@ -154,18 +154,13 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         for (int i = 0; i < box.AtomCount; i++) { positions[3 * i] *= sx; positions[3 * i + 2] *= sz; }
         // LAMMPS scales about the box centre: a translation of this frame, which changes no force, energy or virial.
         var want = forceField.Compute(new Frame(box.Species, positions, Cell.Orthorhombic(edge * sx, edge, edge * sz)));
-        var dir = Directory.CreateTempSubdirectory("mld-lammps-box-").FullName;
-        try
+        SinglePointMatches("mld-lammps-box-", box, model.Species, want, dir =>
         {
-            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
             string input = SinglePoint("box.data", forceField.ReactionGhostCutoff + 2.0).Replace("compute         w all pressure",
                 "run             0\nchange_box      all x scale 1.02 z scale 0.985 remap\ncompute         w all pressure");
             File.WriteAllText(Path.Combine(dir, "in.sp"), input);
-            var r = MldLammps(dir, 1, [models.ModelPath("accurate"), "-in", "in.sp"]);
-            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
-            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, "");
-        }
-        finally { Directory.Delete(dir, true); }
+            return MldLammps(dir, 1, [models.ModelPath("accurate"), "-in", "in.sp"]);
+        });
     }
 
     /// <summary>
@@ -218,20 +213,15 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var h = box.Species.First(s => s.Symbol == "H");
         var swapped = new Frame([.. box.Species.Select(s => s == o ? h : o)], box.Positions, box.Cell);
         var want = model.CreateForceField(0.5).Compute(swapped);
-        var dir = Directory.CreateTempSubdirectory("mld-lammps-remap-").FullName;
-        try
+        SinglePointMatches("mld-lammps-remap-", box, model.Species, want, dir =>
         {
-            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
             // A dump writes a step once: the second run 0 (same step) is dumped by a new dump of the same file.
             string dump = "dump            f all custom 1 forces.dump id fx fy fz\ndump_modify     f sort id format float %.17g\n";
             File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", 8.5).Replace("run             0",
                 $"run             0\nundump          f\nmass            1 {h.Mass.ToString("R", CultureInfo.InvariantCulture)}\n" +
                 $"mass            2 {o.Mass.ToString("R", CultureInfo.InvariantCulture)}\n{dump}run             0"));
-            var r = MldLammps(dir, ranks, [models.ModelPath("agent"), "-in", "in.sp"]);
-            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
-            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, $"{ranks} rank(s): ");
-        }
-        finally { Directory.Delete(dir, true); }
+            return MldLammps(dir, ranks, [models.ModelPath("agent"), "-in", "in.sp"]);
+        }, $"{ranks} rank(s): ");
     }
 
     /// <summary>An `include` whose path is a variable is followed by mld lammps, so the run in it gets the model's forces (2 ranks).</summary>
@@ -241,19 +231,14 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var model = LearnedModel.Load(models.ModelPath("accurate"));
         var box = LammpsDriver.WaterBox();
         var want = model.CreateForceField(0.5).Compute(box);
-        var dir = Directory.CreateTempSubdirectory("mld-lammps-include-").FullName;
-        try
+        SinglePointMatches("mld-lammps-include-", box, model.Species, want, dir =>
         {
-            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
             string input = SinglePoint("box.data", 8.5);
             int at = input.IndexOf("run             0", StringComparison.Ordinal);
             File.WriteAllText(Path.Combine(dir, "in.sp"), input[..at] + "include         ${part}\n");
             File.WriteAllText(Path.Combine(dir, "part.lammps"), input[at..]);
-            var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "-var", "part", "part.lammps"]);
-            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
-            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, "");
-        }
-        finally { Directory.Delete(dir, true); }
+            return MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "-var", "part", "part.lammps"]);
+        });
     }
 
     /// <summary>
@@ -266,18 +251,31 @@ public sealed class LammpsCouplingTests(CoupledModels models) : IClassFixture<Co
         var model = LearnedModel.Load(models.ModelPath("accurate"));
         var box = LammpsDriver.WaterBox();
         var want = model.CreateForceField(0.5).Compute(box);
-        var dir = Directory.CreateTempSubdirectory("mld-lammps-isotope-").FullName;
-        try
+        SinglePointMatches("mld-lammps-isotope-", box, model.Species, want, dir =>
         {
-            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, model.Species);
             File.WriteAllText(Path.Combine(dir, "in.sp"), SinglePoint("box.data", 8.5).Replace("comm_modify", "mass            2 2.014\ncomm_modify"));
             var refused = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp"]);
             Assert.NotEqual(0, refused.ExitCode);
             Assert.Contains("atom type 2 has mass 2.014, which matches no species of the model (O 15.999, H 1.008): set its mass or give --types", refused.StdErr);
             var r = MldLammps(dir, 2, [models.ModelPath("accurate"), "-in", "in.sp", "--types", "O,H"]);
-            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
             Assert.Contains("atom type 2 (mass 2.014) is H (model mass 1.008), as --types says", r.StdOut);
-            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, "");
+            return r;
+        });
+    }
+
+    /// <summary>
+    /// In a fresh directory holding <paramref name="box"/> as box.data (types in <paramref name="types"/>' order),
+    /// <paramref name="run"/> writes an input and runs mld lammps; it must succeed and its single point equal <paramref name="want"/>.
+    /// </summary>
+    private static void SinglePointMatches(string prefix, Frame box, IReadOnlyList<Species> types, ForceResult want, Func<string, Peers.Result> run, string label = "")
+    {
+        var dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        try
+        {
+            var data = LammpsDataFile.Write(Path.Combine(dir, "box.data"), box, types);
+            var r = run(dir);
+            Assert.True(r.ExitCode == 0, $"{label}exit {r.ExitCode}: {r.StdErr}");
+            AssertMatchesInProcess(Read(dir, data, box.AtomCount), want, label);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -87,8 +87,8 @@ public static class Checkpoint
         var bytes = all.GetBuffer().AsSpan(0, (int)all.Length);
         if (bytes.Length >= OldMagic.Length && bytes[..OldMagic.Length].SequenceEqual(OldMagic))
             throw new DataException($"{name}: a checkpoint of an older mld (no checksum, no model identity); start again with --from");
-        bool withMasses = bytes.Length >= Magic.Length && bytes[..Magic.Length].SequenceEqual(Magic);
-        if (!withMasses && (bytes.Length < MagicV2.Length || !bytes[..MagicV2.Length].SequenceEqual(MagicV2)))
+        bool version3 = bytes.Length >= Magic.Length && bytes[..Magic.Length].SequenceEqual(Magic); // masses, centre-of-mass energy
+        if (!version3 && (bytes.Length < MagicV2.Length || !bytes[..MagicV2.Length].SequenceEqual(MagicV2)))
             throw new DataException($"{name}: not an mld checkpoint (bad magic)");
         if (bytes.Length < Magic.Length + HashBytes) throw new DataException($"{name}: checkpoint is truncated");
         var body = bytes[..^HashBytes];
@@ -108,7 +108,7 @@ public static class Checkpoint
             {
                 var symbol = r.ReadString();
                 if (!Elements.TryGet(symbol, out species[i])) throw new DataException($"{name}: unknown element '{symbol}' for atom {i}");
-                if (withMasses)
+                if (version3)
                 {
                     double mass = r.ReadDouble();
                     if (!(mass > 0) || !double.IsFinite(mass)) throw new DataException($"{name}: atom {i} has mass {mass}");
@@ -124,7 +124,7 @@ public static class Checkpoint
             }
             long step = r.ReadInt64();
             double time = r.ReadDouble(), origin = r.ReadDouble(), potential = r.ReadDouble();
-            double removedCom = withMasses ? r.ReadDouble() : 0;
+            double removedCom = version3 ? r.ReadDouble() : 0;
             var positions = ReadArray(r, 3 * n, name, "positions");
             var velocities = ReadArray(r, 3 * n, name, "velocities");
             var forces = ReadArray(r, 3 * n, name, "forces");

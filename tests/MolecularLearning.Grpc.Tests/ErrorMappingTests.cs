@@ -42,14 +42,17 @@ public sealed class ErrorMappingTests
             Entries.Add((logLevel, exception));
     }
 
+    /// <summary>The status the interceptor gives a duplex stream whose handler throws <paramref name="failure"/>.</summary>
+    private static Task<RpcException> StreamFailing(Exception failure, RecordingLog log) =>
+        Assert.ThrowsAsync<RpcException>(() => new ErrorMappingInterceptor(new Lifetime(), log).DuplexStreamingServerHandler<EvaluateRequest, EvaluateResponse>(
+            null!, null!, new Call(), (_, _, _) => throw failure));
+
     [Fact]
     public async Task A_stream_reset_by_the_client_is_CANCELLED_and_not_logged_as_an_internal_error()
     {
         var log = new RecordingLog();
-        var interceptor = new ErrorMappingInterceptor(new Lifetime(), log);
         // What Kestrel's request pipe throws when the client sends RST_STREAM while the handler waits in MoveNext.
-        var e = await Assert.ThrowsAsync<RpcException>(() => interceptor.DuplexStreamingServerHandler<EvaluateRequest, EvaluateResponse>(
-            null!, null!, new Call(), (_, _, _) => throw new IOException("The client reset the request stream.")));
+        var e = await StreamFailing(new IOException("The client reset the request stream."), log);
         Assert.Equal(StatusCode.Cancelled, e.StatusCode);
         Assert.DoesNotContain(log.Entries, entry => entry.Level >= LogLevel.Error || entry.Exception is not null);
     }
@@ -58,9 +61,7 @@ public sealed class ErrorMappingTests
     public async Task Any_other_failure_is_INTERNAL_and_logged_with_its_exception()
     {
         var log = new RecordingLog();
-        var interceptor = new ErrorMappingInterceptor(new Lifetime(), log);
-        var e = await Assert.ThrowsAsync<RpcException>(() => interceptor.DuplexStreamingServerHandler<EvaluateRequest, EvaluateResponse>(
-            null!, null!, new Call(), (_, _, _) => throw new InvalidOperationException("a bug")));
+        var e = await StreamFailing(new InvalidOperationException("a bug"), log);
         Assert.Equal(StatusCode.Internal, e.StatusCode);
         Assert.DoesNotContain("a bug", e.Status.Detail);
         Assert.Contains(log.Entries, entry => entry.Level == LogLevel.Error && entry.Exception is InvalidOperationException);
